@@ -1,0 +1,50 @@
+# The entry point (see README).  It bootstraps autotools, configures into
+# build/ and runs the real build there; nothing generated lands in the
+# source tree but configure and the Makefile.in files.
+#
+#   make          build
+#   make check    build and run every test (unit, Bats, conformance)
+#   make demo     build, then serve DebuggingServer on 127.0.0.1:8025
+#   make install  install (PREFIX=/usr/local, DESTDIR for staging)
+#   make distcheck
+#
+# `sh tools/deps` installs the Debian packages these need.
+
+BUILD ?= build
+PREFIX ?= /usr/local
+DEMO_ADDRESS ?= 127.0.0.1:8025
+CONFIGURE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all check demo install distcheck clean deps
+
+all: $(BUILD)/Makefile
+	$(MAKE) -C $(BUILD) -j$(JOBS)
+
+configure: configure.ac Makefile.am
+	autoreconf --install --force
+
+$(BUILD)/Makefile: configure
+	mkdir -p $(BUILD)
+	cd $(BUILD) && ../configure --prefix=$(PREFIX) --enable-werror $(CONFIGURE_FLAGS)
+
+check: all
+	$(MAKE) -C $(BUILD) -j$(JOBS) check
+
+demo: all
+	@echo "in.smtpd (DebuggingServer) on $(DEMO_ADDRESS), one process per connection; Ctrl-C stops."
+	@echo "Try: curl smtp://$(DEMO_ADDRESS) --mail-from a@example.com --mail-rcpt b@example.com -T msg.txt"
+	systemd-socket-activate --inetd --accept --listen=$(DEMO_ADDRESS) \
+	  $(abspath $(BUILD))/bin/in.smtpd -n -c DebuggingServer
+
+install: all
+	$(MAKE) -C $(BUILD) install
+
+distcheck: all
+	$(MAKE) -C $(BUILD) distcheck
+
+deps:
+	sh tools/deps
+
+clean:
+	rm -rf $(BUILD)

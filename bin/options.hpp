@@ -1,0 +1,40 @@
+// options.hpp - in.smtpd's command line (smtpd.py's options, plus the ones
+// a deployment needs), parsed with Boost.Program_options.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace in_smtpd {
+
+enum class ServerClass { debugging, pure_proxy, mailman_proxy };
+
+struct Options {
+  ServerClass server_class = ServerClass::pure_proxy;  // smtpd.py's default
+  std::uint64_t size = 33554432;  // data_size_limit; 0 = none
+  bool smtputf8 = false;
+  bool decode_data = false;
+  bool debug = false;
+  bool setuid = true;
+  std::string hostname;  // empty: the host's name
+  std::string debug_file;
+  unsigned command_timeout = 300;
+  unsigned data_timeout = 600;
+  std::uint64_t max_recipients = 1000;
+  std::uint64_t max_errors = 20;
+  std::string remote_host = "localhost";
+  std::string remote_port = "25";
+};
+
+// What the command line asks for: run a session with options, or print
+// text and exit with status (help, version, a usage error).
+struct CommandLine {
+  Options options;
+  bool run = false;
+  int status = 0;
+  std::string text;  // for stdout (help, version) or the one-line error
+};
+
+CommandLine parse_command_line(int argc, const char* const argv[]);
+
+}  // namespace in_smtpd

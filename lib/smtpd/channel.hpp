@@ -1,0 +1,141 @@
+// channel.hpp - the SMTP protocol engine (smtpd.py's SMTPChannel), I/O-free.
+//
+// Bytes from the client go in with feed(); replies come out of output().
+// When a message is complete the channel stops reading and offers it with
+// pending_message(); whoever delivers it answers with reply(), now or later,
+// and the channel goes on with any input it had buffered (RFC 2920
+// pipelining).  The channel never touches a file descriptor, a clock or a
+// global: the driver (driver.hpp), or your own event loop, does that.
+//
+//   smtpd::Channel channel(config, peer);
+//   channel.feed(bytes);
+//   if (const smtpd::Envelope* message = channel.pending_message())
+//     channel.reply(server.process_message(*message));
+//   write(fd, channel.output()); channel.consume_output(n);
+//   if (channel.closed() && channel.output().empty()) close the connection
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "smtpd/limits.hpp"
+#include "smtpd/server.hpp"
+
+namespace smtpd {
+
+struct ChannelConfig {
+  std::string hostname = "localhost";    // in the greeting and HELO reply
+  std::uint64_t data_size_limit = limits::default_data_size;  // 0: none
+  bool enable_smtputf8 = false;          // RFC 6531; not with decode_data
+  bool decode_data = false;              // smtpd.py's decode_data
+  std::size_t max_recipients = limits::default_max_recipients;
+  unsigned max_errors = limits::default_max_errors;  // 0: no limit
+};
+
+class Channel {
+ public:
+  enum class State {
+    command,         // reading command lines
+    data,            // reading the message after 354
+    awaiting_reply,  // a message is waiting for reply()
+    closed,          // nothing more will be read; flush output, then close
+  };
+
+  // Queues the 220 greeting.  Throws std::invalid_argument for a config
+  // the reference refuses too (SMTPUTF8 with decode_data).
+  Channel(ChannelConfig config, Peer peer);
+
+  // Client bytes, in any chunking: the replies do not depend on it.
+  void feed(std::string_view bytes);
+  // The client closed its side.  Complete commands already fed are still
+  // answered; a partial line or an unfinished message is dropped.
+  void end_of_input();
+
+  const Envelope* pending_message() const;
+  // The delivery's answer to pending_message(): nothing for "250 OK",
+  // else the reply line.  Resumes processing of buffered input.
+  void reply(const Reply& answer);
+
+  // The driver's clock ran out (idle or DATA): 421, then closed.
+  void timed_out();
+  // The process is asked to stop (SIGTERM): 421, then closed.
+  void shut_down();
+
+  std::string_view output() const { return output_; }
+  void consume_output(std::size_t n) { output_.erase(0, n); }
+
+  State state() const { return state_; }
+  bool closed() const { return state_ == State::closed; }
+
+  // What SMTPChannel exposes.
+  const Peer& peer() const { return peer_; }
+  const std::string& seen_greeting() const { return seen_greeting_; }
+  bool extended_smtp() const { return extended_smtp_; }
+  const ChannelConfig& config() const { return config_; }
+  bool has_sender() const { return has_sender_; }
+  const Envelope& transaction() const { return transaction_; }
+
+ private:
+  using Handler = void (Channel::*)(const std::string* argument);
+  struct Command {
+    std::string_view verb;
+    Handler handler;
+  };
+  static const Command commands_[];
+
+  void process();
+  // Each consumes a prefix of input (used); true when it completed a
+  // command or a message and the next one may follow.
+  bool process_command_input(std::string_view input, std::size_t& used);
+  bool process_data_input(std::string_view input, std::size_t& used);
+  void handle_line(std::string_view line, std::size_t length);
+  void finish_data(std::uint64_t content_length);
+
+  void smtp_helo(const std::string* argument);
+  void smtp_ehlo(const std::string* argument);
+  void smtp_noop(const std::string* argument);
+  void smtp_quit(const std::string* argument);
+  void smtp_mail(const std::string* argument);
+  void smtp_rcpt(const std::string* argument);
+  void smtp_rset(const std::string* argument);
+  void smtp_data(const std::string* argument);
+  void smtp_help(const std::string* argument);
+  void smtp_vrfy(const std::string* argument);
+  void smtp_expn(const std::string* argument);
+
+  bool greet(const std::string* argument, std::string_view syntax);
+  std::string syntax_error(std::string_view verb_syntax) const;
+  void reset_transaction();
+  void push(std::string_view reply);
+  void close_with(std::string_view reply);
+  std::size_t mail_line_limit() const;
+
+  ChannelConfig config_;
+  Peer peer_;
+  State state_ = State::command;
+  std::string output_;
+
+  // Input not yet consumed (held while a message awaits its reply).
+  std::string input_;
+  bool input_ended_ = false;
+  // The command line being read, cut at the longest limit; its full length.
+  std::string line_;
+  std::size_t line_length_ = 0;
+
+  // DATA: the raw message as it arrives (kept up to the size limit), the
+  // count of bytes seen after 354, and the last bytes seen, to find
+  // CRLF.CRLF across chunk boundaries.
+  std::string raw_data_;
+  std::uint64_t data_length_ = 0;
+  std::string data_tail_;
+
+  std::string seen_greeting_;
+  bool extended_smtp_ = false;
+  bool has_sender_ = false;
+  Envelope transaction_;
+  unsigned errors_ = 0;
+};
+
+}  // namespace smtpd

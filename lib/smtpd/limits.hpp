@@ -1,0 +1,38 @@
+// limits.hpp - every limit of the SMTP channel, with its default and source.
+//
+// One place to read what a client can make us hold in memory or wait for.
+// The command and data limits are smtpd.py's; the rest are ours (the
+// reference has none) and follow RFC 5321 section 4.5.3.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace smtpd::limits {
+
+// RFC 5321 4.5.3.1.4: a command line is at most 512 octets with its CRLF;
+// smtpd.py counts 512 without it, and so do we.
+inline constexpr std::size_t command_line = 512;
+// RFC 1870 section 3: MAIL may grow by 26 octets when SIZE is offered.
+inline constexpr std::size_t mail_extra_for_size = 26;
+// RFC 6531 section 3.4: and by 10 more when SMTPUTF8 is offered.
+inline constexpr std::size_t mail_extra_for_smtputf8 = 10;
+
+// smtpd.py's DATA_SIZE_DEFAULT; 0 means no limit.
+inline constexpr std::uint64_t default_data_size = 33554432;
+
+// RFC 5321 4.5.3.1.8 asks servers to take at least 100 recipients;
+// Postfix takes 1000 by default, and so do we (452 past it).
+inline constexpr std::size_t default_max_recipients = 1000;
+
+// Error replies (5xx) before the session is ended with 421, as Postfix's
+// smtpd_hard_error_limit does.
+inline constexpr unsigned default_max_errors = 20;
+
+// RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes for the
+// next command.  4.5.3.2.5/6 give the client 3 to 10 minutes per DATA
+// block; we give the whole DATA phase 10 minutes without progress.
+inline constexpr unsigned default_command_timeout_seconds = 300;
+inline constexpr unsigned default_data_timeout_seconds = 600;
+
+}  // namespace smtpd::limits

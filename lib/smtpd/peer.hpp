@@ -1,0 +1,20 @@
+// peer.hpp - who the client is, as the launcher tells it.
+//
+// In order: the socket itself (getpeername on the connection), systemd's
+// REMOTE_ADDR/REMOTE_PORT, UCSPI's TCPREMOTEIP/TCPREMOTEPORT (tcpserver),
+// else a local peer (a shell pipe).
+#pragma once
+
+#include <functional>
+
+#include "smtpd/server.hpp"
+
+namespace smtpd {
+
+using EnvironmentLookup = std::function<const char*(const char* name)>;
+
+// Reads the environment through lookup (std::getenv in the program), so
+// that tests can hand in their own.
+Peer find_peer(int connection_fd, const EnvironmentLookup& lookup);
+
+}  // namespace smtpd

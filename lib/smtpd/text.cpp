@@ -1,0 +1,227 @@
+// text.cpp - Python's str rules (white space, repr) on UTF-8 buffers.
+#include "smtpd/text.hpp"
+
+#include <cstdint>
+
+namespace smtpd::text {
+namespace {
+
+// Decodes the code point at s[i]; returns its length in bytes, 0 if the
+// bytes there are not well-formed UTF-8 (RFC 3629 section 4).
+std::size_t decode(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto byte = [&](std::size_t k) {
+    return static_cast<unsigned char>(s[i + k]);
+  };
+  const auto continuation = [&](std::size_t k) {
+    return i + k < s.size() && (byte(k) & 0xC0) == 0x80;
+  };
+  const unsigned char b0 = byte(0);
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  if (b0 >= 0xC2 && b0 <= 0xDF && continuation(1)) {
+    cp = (char32_t(b0 & 0x1F) << 6) | (byte(1) & 0x3F);
+    return 2;
+  }
+  if (b0 >= 0xE0 && b0 <= 0xEF && continuation(1) && continuation(2)) {
+    cp = (char32_t(b0 & 0x0F) << 12) | (char32_t(byte(1) & 0x3F) << 6) |
+         (byte(2) & 0x3F);
+    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return 3;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4 && continuation(1) && continuation(2) &&
+      continuation(3)) {
+    cp = (char32_t(b0 & 0x07) << 18) | (char32_t(byte(1) & 0x3F) << 12) |
+         (char32_t(byte(2) & 0x3F) << 6) | (byte(3) & 0x3F);
+    if (cp < 0x10000 || cp > 0x10FFFF) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+// Length of the code point at s[i], treating a malformed byte as one
+// code point of its own so that scanning always advances.
+std::size_t step(std::string_view s, std::size_t i, char32_t& cp) {
+  const std::size_t n = decode(s, i, cp);
+  if (n == 0) {
+    cp = 0xFFFD;
+    return 1;
+  }
+  return n;
+}
+
+// Python's str.isprintable() for the code points a reply or a repr can
+// meet; everything in Unicode's Z* (but space) and C* classes that occurs
+// in practice is listed.
+bool is_printable(char32_t cp) {
+  if (cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD) return false;
+  if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200F)) return false;
+  if (cp >= 0x2028 && cp <= 0x202F) return false;
+  if (cp >= 0x205F && cp <= 0x206F) return false;
+  if (cp == 0x3000 || cp == 0xFEFF) return false;
+  if (cp >= 0xD800 && cp <= 0xDFFF) return false;
+  if (cp >= 0xE000 && cp <= 0xF8FF) return false;  // private use
+  return true;
+}
+
+char quote_for(std::string_view s) {
+  const bool has_single = s.find('\'') != std::string_view::npos;
+  const bool has_double = s.find('"') != std::string_view::npos;
+  return has_single && !has_double ? '"' : '\'';
+}
+
+void append_hex_escape(std::string& out, char32_t cp) {
+  static const char digits[] = "0123456789abcdef";
+  int width = 2;
+  if (cp > 0xFFFF) {
+    out += "\\U";
+    width = 8;
+  } else if (cp > 0xFF) {
+    out += "\\u";
+    width = 4;
+  } else {
+    out += "\\x";
+  }
+  for (int shift = (width - 1) * 4; shift >= 0; shift -= 4)
+    out += digits[(cp >> shift) & 0xF];
+}
+
+// The escapes both repr()s share: backslash, the quote, \t \n \r.
+bool append_common_escape(std::string& out, char32_t cp, char quote) {
+  switch (cp) {
+    case '\\': out += "\\\\"; return true;
+    case '\t': out += "\\t"; return true;
+    case '\n': out += "\\n"; return true;
+    case '\r': out += "\\r"; return true;
+    default: break;
+  }
+  if (cp == static_cast<unsigned char>(quote)) {
+    out += '\\';
+    out += quote;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view bytes) {
+  char32_t cp;
+  for (std::size_t i = 0; i < bytes.size();) {
+    const std::size_t n = decode(bytes, i, cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+bool is_python_space(char32_t cp) {
+  switch (cp) {
+    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D:
+    case 0x1C: case 0x1D: case 0x1E: case 0x1F: case 0x20:
+    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
+    case 0x202F: case 0x205F: case 0x3000:
+      return true;
+    default:
+      return cp >= 0x2000 && cp <= 0x200A;
+  }
+}
+
+std::string_view lstrip(std::string_view s) {
+  std::size_t i = 0;
+  char32_t cp;
+  while (i < s.size()) {
+    const std::size_t n = step(s, i, cp);
+    if (!is_python_space(cp)) break;
+    i += n;
+  }
+  return s.substr(i);
+}
+
+std::string_view rstrip(std::string_view s) {
+  // Find the end of the last code point that is not white space.
+  std::size_t end = 0;
+  char32_t cp;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = step(s, i, cp);
+    i += n;
+    if (!is_python_space(cp)) end = i;
+  }
+  return s.substr(0, end);
+}
+
+std::string_view strip(std::string_view s) { return rstrip(lstrip(s)); }
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> words;
+  std::size_t start = std::string_view::npos;
+  char32_t cp;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = step(s, i, cp);
+    if (is_python_space(cp)) {
+      if (start != std::string_view::npos)
+        words.emplace_back(s.substr(start, i - start));
+      start = std::string_view::npos;
+    } else if (start == std::string_view::npos) {
+      start = i;
+    }
+    i += n;
+  }
+  if (start != std::string_view::npos) words.emplace_back(s.substr(start));
+  return words;
+}
+
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
+std::string repr_bytes(std::string_view bytes) {
+  const char quote = quote_for(bytes);
+  std::string out = "b";
+  out += quote;
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    if (append_common_escape(out, b, quote)) continue;
+    if (b < 0x20 || b >= 0x7F)
+      append_hex_escape(out, b);
+    else
+      out += c;
+  }
+  out += quote;
+  return out;
+}
+
+std::string repr_str(std::string_view utf8) {
+  const char quote = quote_for(utf8);
+  std::string out(1, quote);
+  char32_t cp;
+  for (std::size_t i = 0; i < utf8.size();) {
+    const std::size_t n = step(utf8, i, cp);
+    if (!append_common_escape(out, cp, quote)) {
+      if (is_printable(cp))
+        out.append(utf8.substr(i, n));
+      else
+        append_hex_escape(out, cp);
+    }
+    i += n;
+  }
+  out += quote;
+  return out;
+}
+
+bool echoable(std::string_view s, bool utf8) {
+  if (utf8 && !is_valid_utf8(s)) return false;
+  for (const char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b == '\t') continue;
+    if (b < 0x20 || b == 0x7F) return false;
+    if (b >= 0x80 && !utf8) return false;
+  }
+  return true;
+}
+
+}  // namespace smtpd::text

@@ -1,0 +1,39 @@
+// text.hpp - the few text rules smtpd.py takes from Python's str type.
+//
+// The reference decodes command lines as UTF-8 and then uses str.strip(),
+// str.split() and str.upper(), whose idea of white space is Unicode's.
+// These helpers give the same answers on UTF-8 buffers, so that replies
+// match the reference byte for byte.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smtpd::text {
+
+bool is_valid_utf8(std::string_view bytes);
+
+// Python's str.isspace() for one code point.
+bool is_python_space(char32_t code_point);
+
+// str.strip() / str.lstrip() / str.rstrip() on valid UTF-8.
+std::string_view strip(std::string_view s);
+std::string_view lstrip(std::string_view s);
+std::string_view rstrip(std::string_view s);
+
+// str.split() with no separator on valid UTF-8.
+std::vector<std::string> split(std::string_view s);
+
+// str.upper() restricted to ASCII letters (other code points unchanged).
+std::string ascii_upper(std::string_view s);
+
+// repr() of a bytes object (b'...') and of a str (UTF-8 in, '...').
+std::string repr_bytes(std::string_view bytes);
+std::string repr_str(std::string_view utf8);
+
+// Safe to echo in a reply: printable ASCII and tab; with utf8, also valid
+// UTF-8 beyond ASCII.  Never CR, LF or other controls (RFC 5321 2.3.8).
+bool echoable(std::string_view s, bool utf8);
+
+}  // namespace smtpd::text
