@@ -27,6 +27,7 @@
 #include "smtpd/debugging.hpp"
 #include "smtpd/driver.hpp"
 #include "smtpd/peer.hpp"
+#include "smtpd/relay.hpp"
 #include "smtpd/text.hpp"
 
 namespace {
@@ -112,6 +113,20 @@ int drop_privileges(Diagnostics& diagnostics) {
   return 0;
 }
 
+// The AUTH password: the first line of a file, read before privileges are
+// dropped, so that the file can be readable by root alone.
+bool read_password(const std::string& path, std::string& password) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[1024];
+  const ssize_t n = read(fd, buffer, sizeof buffer);
+  close(fd);
+  if (n < 0) return false;
+  password.assign(buffer, std::size_t(n));
+  password = password.substr(0, password.find_first_of("\r\n"));
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -131,11 +146,17 @@ int main(int argc, char* argv[]) {
   }
   const Options& options = command_line.options;
 
-  if (options.server_class != in_smtpd::ServerClass::debugging) {
-    diagnostics.error(
-        "this version delivers with -c DebuggingServer only; PureProxy and "
-        "MailmanProxy are not implemented yet");
+  if (options.server_class == in_smtpd::ServerClass::mailman_proxy) {
+    diagnostics.error("MailmanProxy is not implemented yet");
     return EX_UNAVAILABLE;
+  }
+  smtpd::UpstreamSettings upstream = options.upstream;
+  if (!options.relay_password_file.empty() &&
+      !read_password(options.relay_password_file, upstream.password)) {
+    diagnostics.error("cannot read --relay-password-file " +
+                      options.relay_password_file + ": " +
+                      std::strerror(errno));
+    return EX_NOINPUT;
   }
   if (!options.debug_file.empty() && !diagnostics.use_file(options.debug_file)) {
     diagnostics.error("cannot open --debug-file " + options.debug_file + ": " +
@@ -154,9 +175,21 @@ int main(int argc, char* argv[]) {
   config.max_recipients = std::size_t(options.max_recipients);
   config.max_errors = unsigned(options.max_errors);
 
-  smtpd::DebuggingServer server(
-      [&](std::string_view printout) { diagnostics.write(printout); },
-      options.decode_data);
+  std::unique_ptr<smtpd::Server> server;
+  if (options.server_class == in_smtpd::ServerClass::debugging) {
+    server = std::make_unique<smtpd::DebuggingServer>(
+        [&](std::string_view printout) { diagnostics.write(printout); },
+        options.decode_data);
+  } else {
+    upstream.helo_name = config.hostname;
+    server = std::make_unique<smtpd::PureProxy>(
+        upstream,
+        [&](std::string_view line) { diagnostics.error(std::string(line)); });
+    config.check_recipient = [&](const smtpd::Peer& peer,
+                                 const std::string& recipient) {
+      return options.relay_policy.check(peer, recipient);
+    };
+  }
   smtpd::Channel channel(config, smtpd::find_peer(0, std::getenv));
 
   smtpd::DriverOptions driver;
@@ -172,6 +205,6 @@ int main(int argc, char* argv[]) {
       diagnostics.write(line + "\n", LOG_DEBUG);
     };
   }
-  const smtpd::SessionEnd end = smtpd::run_session(channel, server, 0, 1, driver);
+  const smtpd::SessionEnd end = smtpd::run_session(channel, *server, 0, 1, driver);
   return end == smtpd::SessionEnd::io_error ? EX_IOERR : EX_OK;
 }

@@ -22,14 +22,14 @@ struct UsageError : std::runtime_error {
 };
 
 std::uint64_t parse_number(const std::string& option, const std::string& text,
-                           std::uint64_t max) {
+                           std::uint64_t min, std::uint64_t max) {
   std::uint64_t value = 0;
   if (text.empty() || text.size() > 19 ||
       text.find_first_not_of("0123456789") != std::string::npos ||
-      (value = std::stoull(text)) > max)
+      (value = std::stoull(text)) > max || value < min)
     throw UsageError("invalid value for --" + option + ": '" + text +
-                     "' (a whole number from 0 to " + std::to_string(max) +
-                     " expected)");
+                     "' (a whole number from " + std::to_string(min) +
+                     " to " + std::to_string(max) + " expected)");
   return value;
 }
 
@@ -59,8 +59,18 @@ void parse_remote(const std::string& spec, Options& options) {
       port.size() > 5 || std::stoul(port) == 0 || std::stoul(port) > 65535)
     throw UsageError("bad remote spec: '" + spec +
                      "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
-  options.remote_host = host;
-  options.remote_port = port;
+  options.upstream.host = host;
+  options.upstream.port = port;
+}
+
+smtpd::UpstreamSettings::Tls parse_tls(const std::string& mode) {
+  using Tls = smtpd::UpstreamSettings::Tls;
+  if (mode == "none") return Tls::none;
+  if (mode == "try") return Tls::try_starttls;
+  if (mode == "starttls") return Tls::starttls;
+  if (mode == "smtps") return Tls::smtps;
+  throw UsageError("unknown value for --relay-tls: '" + mode +
+                   "' (none, try, starttls or smtps)");
 }
 
 std::string usage(const po::options_description& visible) {
@@ -79,7 +89,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   CommandLine result;
   Options& options = result.options;
   std::string class_name, size, command_timeout, data_timeout, max_recipients,
-      max_errors;
+      max_errors, relay_tls, relay_connect_timeout, relay_timeout;
+  std::vector<std::string> relay_domains, relay_networks;
   po::options_description visible("Options");
   visible.add_options()
       ("class,c", po::value(&class_name),
@@ -104,6 +115,25 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       ("max-errors", po::value(&max_errors),
        "error replies before the session is ended, 0 for no limit "
        "(default 20)")
+      ("relay-domain", po::value(&relay_domains)->composing(),
+       "PureProxy: relay to this domain (.DOMAIN: every domain below it); "
+       "repeatable")
+      ("relay-network", po::value(&relay_networks)->composing(),
+       "PureProxy: relay anything from clients in this network "
+       "(ADDRESS[/PREFIX]); repeatable; default 127.0.0.0/8 and ::1")
+      ("relay-tls", po::value(&relay_tls),
+       "PureProxy: TLS to the upstream: none (default), try, starttls, smtps")
+      ("relay-ca-file", po::value(&options.upstream.ca_file),
+       "PureProxy: CA certificates for the upstream's (default: the system's)")
+      ("relay-no-verify", "PureProxy: do not verify the upstream's certificate")
+      ("relay-user", po::value(&options.upstream.username),
+       "PureProxy: AUTH to the upstream as this user")
+      ("relay-password-file", po::value(&options.relay_password_file),
+       "PureProxy: the AUTH password is the first line of this file")
+      ("relay-connect-timeout", po::value(&relay_connect_timeout),
+       "PureProxy: seconds to connect to the upstream (default 30)")
+      ("relay-timeout", po::value(&relay_timeout),
+       "PureProxy: seconds for the whole upstream exchange (default 600)")
       ("debug,d", po::bool_switch(&options.debug), "trace the session")
       ("nosetuid,n", "do not switch to user nobody when started as root")
       ("version,V", "print the version and exit")
@@ -132,22 +162,45 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     options.setuid = given.count("nosetuid") == 0;
     if (given.count("class")) options.server_class = parse_class(class_name);
     if (given.count("size"))
-      options.size = parse_number("size", size, UINT64_MAX / 2);
+      options.size = parse_number("size", size, 0, UINT64_MAX / 2);
     if (given.count("command-timeout"))
       options.command_timeout = unsigned(
-          parse_number("command-timeout", command_timeout, 86400));
+          parse_number("command-timeout", command_timeout, 1, 86400));
     if (given.count("data-timeout"))
       options.data_timeout =
-          unsigned(parse_number("data-timeout", data_timeout, 86400));
+          unsigned(parse_number("data-timeout", data_timeout, 1, 86400));
     if (given.count("max-recipients"))
       options.max_recipients =
-          parse_number("max-recipients", max_recipients, 1000000);
+          parse_number("max-recipients", max_recipients, 1, 1000000);
     if (given.count("max-errors"))
-      options.max_errors = parse_number("max-errors", max_errors, 1000000);
-    if (options.max_recipients == 0)
-      throw UsageError("invalid value for --max-recipients: '0' (at least 1)");
-    if (options.command_timeout == 0 || options.data_timeout == 0)
-      throw UsageError("timeouts must be at least 1 second");
+      options.max_errors = parse_number("max-errors", max_errors, 0, 1000000);
+    if (given.count("relay-tls")) options.upstream.tls = parse_tls(relay_tls);
+    options.upstream.verify_certificate = given.count("relay-no-verify") == 0;
+    if (given.count("relay-connect-timeout"))
+      options.upstream.connect_timeout_seconds = unsigned(
+          parse_number("relay-connect-timeout", relay_connect_timeout, 1, 86400));
+    if (given.count("relay-timeout"))
+      options.upstream.timeout_seconds =
+          unsigned(parse_number("relay-timeout", relay_timeout, 1, 86400));
+    if (!options.upstream.username.empty() &&
+        options.relay_password_file.empty())
+      throw UsageError(
+          "--relay-user needs --relay-password-file (never a password on "
+          "the command line)");
+    try {
+      for (const std::string& domain : relay_domains)
+        options.relay_policy.allow_domain(domain);
+    } catch (const std::invalid_argument& error) {
+      throw UsageError(std::string("invalid value for --relay-domain: ") +
+                       error.what());
+    }
+    try {
+      for (const std::string& network : relay_networks)
+        options.relay_policy.allow_network(network);
+    } catch (const std::invalid_argument& error) {
+      throw UsageError(std::string("invalid value for --relay-network: ") +
+                       error.what());
+    }
     if (options.smtputf8 && options.decode_data)
       throw UsageError("--smtputf8 and --decode-data cannot be used together");
     if (given.count("remote")) {

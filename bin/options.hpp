@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "smtpd/relay_policy.hpp"
+#include "smtpd/upstream.hpp"
+
 namespace in_smtpd {
 
 enum class ServerClass { debugging, pure_proxy, mailman_proxy };
@@ -22,8 +25,11 @@ struct Options {
   unsigned data_timeout = 600;
   std::uint64_t max_recipients = 1000;
   std::uint64_t max_errors = 20;
-  std::string remote_host = "localhost";
-  std::string remote_port = "25";
+  // PureProxy: where to relay (host and port from REMOTEHOST:REMOTEPORT),
+  // and for whom.
+  smtpd::UpstreamSettings upstream;
+  std::string relay_password_file;
+  smtpd::RelayPolicy relay_policy;
 };
 
 // What the command line asks for: run a session with options, or print

@@ -395,6 +395,10 @@ void Channel::smtp_rcpt(const std::string* argument) {
   if (!params) return push(syntax);
   // No RCPT parameter is implemented, as in smtpd.py.
   if (!params->empty()) return push(replies::rcpt_params_unknown);
+  if (config_.check_recipient) {
+    if (const Reply refusal = config_.check_recipient(peer_, path.address))
+      return push(*refusal);
+  }
   // Deviation: the reference takes any number of recipients.
   if (transaction_.rcpt_tos.size() >= config_.max_recipients)
     return push(replies::too_many_recipients);

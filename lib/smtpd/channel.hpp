@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,10 @@ struct ChannelConfig {
   bool decode_data = false;              // smtpd.py's decode_data
   std::size_t max_recipients = limits::default_max_recipients;
   unsigned max_errors = limits::default_max_errors;  // 0: no limit
+  // Asked before a recipient is accepted (a relay policy, say): nothing
+  // accepts it, a reply line refuses it.  Unset: every recipient is taken.
+  std::function<Reply(const Peer& peer, const std::string& recipient)>
+      check_recipient;
 };
 
 class Channel {

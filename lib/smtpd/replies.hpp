@@ -73,6 +73,9 @@ inline constexpr std::string_view cannot_vrfy_that =
 // RFC 5321 4.5.3.1.10.
 inline constexpr std::string_view too_many_recipients =
     "452 Error: too many recipients";
+// Not an open relay (RFC 5321 3.6.2, RFC 2505); Postfix's code.
+inline constexpr std::string_view relay_denied =
+    "554 Error: relay access denied";
 inline constexpr std::string_view bad_hook_reply =
     "451 Error: local delivery gave no valid reply";
 // RFC 5321 3.8: 421 with our name, then we close.

@@ -1,0 +1,93 @@
+// relay.cpp - PureProxy (see relay.hpp).
+#include "smtpd/relay.hpp"
+
+#include <vector>
+
+namespace smtpd {
+namespace {
+
+// Text that may go into a reply: printable ASCII, bounded.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text)
+    if (c >= 0x20 && c < 0x7F && out.size() < 400) out += c;
+  return out;
+}
+
+// An upstream reply is passed on with its code and text, but never as 421:
+// that would tell our client we are closing the connection.
+std::string passed_on(std::string_view reply, int code) {
+  const std::string text =
+      printable(reply.substr(std::min<std::size_t>(4, reply.size())));
+  return std::to_string(code == 421 ? 451 : code) +
+         (text.empty() ? "" : " " + text);
+}
+
+}  // namespace
+
+std::string relay_message(const Envelope& envelope) {
+  const std::string_view data = envelope.data;
+  const std::string peer_line = "X-Peer: " + envelope.peer.address;
+  // Where the headers end: the first empty line, splitting on LF as
+  // smtpd.py does (a message that ends with LF, or is empty, has one).
+  std::size_t empty_line = std::string_view::npos;
+  for (std::size_t start = 0;; ++start) {
+    if (start == data.size() || data[start] == '\n') {
+      empty_line = start;
+      break;
+    }
+    start = data.find('\n', start);
+    if (start == std::string_view::npos) break;
+  }
+  std::string joined;
+  if (empty_line == std::string_view::npos) {
+    joined.append(data).append("\n").append(peer_line);
+  } else {
+    joined.append(data.substr(0, empty_line)).append(peer_line).append("\n");
+    joined.append(data.substr(empty_line));
+  }
+
+  std::string out;
+  out.reserve(joined.size() + joined.size() / 32 + 2);
+  for (std::size_t i = 0; i < joined.size(); ++i) {
+    const char c = joined[i];
+    if (c == '\r') {
+      if (i + 1 < joined.size() && joined[i + 1] == '\n') ++i;
+      out += "\r\n";
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Reply reply_for(const UpstreamResult& result) {
+  if (result.delivered) return std::nullopt;
+  // RFC 6531 3.7.4.1 suggests 553 (mailbox name not allowed).
+  if (result.smtputf8_unsupported)
+    return std::string("553 Error: the upstream server does not support SMTPUTF8");
+  if (result.code >= 400 && result.code < 600)
+    return passed_on(result.reply, result.code);
+  // Not reached, timed out, or gone before it answered the final dot: the
+  // client must try again (RFC 5321 4.2.5: no 250 without responsibility).
+  return "451 Error: relay failed: " + printable(result.error);
+}
+
+Reply PureProxy::process_message(const Envelope& envelope) {
+  const std::string message = relay_message(envelope);
+  const UpstreamResult result = send_upstream(
+      settings_, envelope.mail_from, envelope.rcpt_tos, message,
+      envelope.smtputf8);
+  const Reply reply = reply_for(result);
+  if (reply && log_) {
+    std::string line = "relay to " + settings_.host + ":" + settings_.port +
+                       " failed: " + result.error;
+    if (!result.reply.empty()) line += "; upstream said: " + result.reply;
+    log_(line);
+  }
+  return reply;
+}
+
+}  // namespace smtpd

@@ -1,0 +1,130 @@
+// relay_policy.cpp - relay decisions by client network and recipient
+// domain (see relay_policy.hpp).
+#include "smtpd/relay_policy.hpp"
+
+#include <arpa/inet.h>
+
+#include <stdexcept>
+
+#include "smtpd/replies.hpp"
+
+namespace smtpd {
+namespace {
+
+using Address = std::array<std::uint8_t, 16>;
+
+// Parses an IPv4 or IPv6 address into the 128-bit form (IPv4 mapped into
+// ::ffff:0:0/96, RFC 4291 2.5.5.2).  Returns the bits it has: 32 or 128,
+// or 0 when text is no address.
+unsigned parse_address(std::string_view text, Address& out) {
+  const std::string copy(text);
+  in_addr v4;
+  if (inet_pton(AF_INET, copy.c_str(), &v4) == 1) {
+    out = Address{};
+    out[10] = out[11] = 0xFF;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&v4);
+    for (int i = 0; i < 4; ++i) out[12 + i] = bytes[i];
+    return 32;
+  }
+  in6_addr v6;
+  if (inet_pton(AF_INET6, copy.c_str(), &v6) == 1) {
+    for (int i = 0; i < 16; ++i) out[i] = v6.s6_addr[i];
+    return 128;
+  }
+  return 0;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return out;
+}
+
+}  // namespace
+
+RelayPolicy::RelayPolicy() {
+  allow_network("127.0.0.0/8");
+  allow_network("::1");
+  default_networks_ = true;
+}
+
+void RelayPolicy::allow_domain(std::string_view domain) {
+  const std::string name = lower(domain);
+  const std::string_view bare = std::string_view(name).substr(
+      !name.empty() && name.front() == '.' ? 1 : 0);
+  if (bare.empty() ||
+      bare.find_first_of("@[]<> \t/\\\"") != std::string_view::npos)
+    throw std::invalid_argument("not a domain: '" + std::string(domain) + "'");
+  domains_.push_back(name);
+}
+
+void RelayPolicy::allow_network(std::string_view cidr) {
+  if (default_networks_) {
+    networks_.clear();
+    default_networks_ = false;
+  }
+  const std::size_t slash = cidr.find('/');
+  Network network;
+  const unsigned bits = parse_address(cidr.substr(0, slash), network.address);
+  unsigned prefix = bits;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = cidr.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+      prefix = 1000;
+    else
+      prefix = unsigned(std::stoul(std::string(digits)));
+  }
+  if (bits == 0 || prefix > bits)
+    throw std::invalid_argument("not a network: '" + std::string(cidr) +
+                                "' (ADDRESS or ADDRESS/PREFIX expected)");
+  network.prefix = prefix + (128 - bits);
+  networks_.push_back(network);
+}
+
+bool RelayPolicy::allows(const Peer& peer, std::string_view recipient) const {
+  return network_allows(peer.address) || domain_allows(recipient);
+}
+
+Reply RelayPolicy::check(const Peer& peer, const std::string& recipient) const {
+  if (allows(peer, recipient)) return std::nullopt;
+  return std::string(replies::relay_denied);
+}
+
+bool RelayPolicy::network_allows(std::string_view text) const {
+  Address address;
+  if (parse_address(text, address) == 0) return false;
+  for (const Network& network : networks_) {
+    unsigned bit = 0;
+    for (; bit < network.prefix; ++bit) {
+      const unsigned mask = 0x80u >> (bit % 8);
+      if ((address[bit / 8] & mask) != (network.address[bit / 8] & mask))
+        break;
+    }
+    if (bit == network.prefix) return true;
+  }
+  return false;
+}
+
+bool RelayPolicy::domain_allows(std::string_view recipient) const {
+  // The domain is what follows the last '@' (a quoted local part may hold
+  // one); an address literal or a missing domain never matches a name.
+  const std::size_t at = recipient.rfind('@');
+  if (at == std::string_view::npos) return false;
+  std::string domain = lower(recipient.substr(at + 1));
+  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  if (domain.empty() || domain.front() == '[') return false;
+  for (const std::string& allowed : domains_) {
+    if (allowed.front() != '.') {
+      if (domain == allowed) return true;
+    } else if (domain.size() > allowed.size() &&
+               domain.compare(domain.size() - allowed.size(), allowed.size(),
+                              allowed) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace smtpd

@@ -1,0 +1,49 @@
+// relay_policy.hpp - who may relay through us: never an open relay.
+//
+// A recipient is accepted when its domain is one we relay for, or when the
+// client is on a network we relay for.  By default that is loopback only
+// (127.0.0.0/8 and ::1), which includes a local pipe: a PureProxy reached
+// from the network relays nothing until it is told what to relay.
+// Pure: no I/O, no DNS.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtpd/server.hpp"
+
+namespace smtpd {
+
+class RelayPolicy {
+ public:
+  // Loopback only.
+  RelayPolicy();
+
+  // "example.com" relays for that domain; ".example.com" for every domain
+  // below it.  Case does not matter.  Throws std::invalid_argument.
+  void allow_domain(std::string_view domain);
+  // "192.0.2.0/24", "2001:db8::/32", or a single address.  The first call
+  // replaces the loopback default.  Throws std::invalid_argument.
+  void allow_network(std::string_view cidr);
+
+  bool allows(const Peer& peer, std::string_view recipient) const;
+  // For ChannelConfig::check_recipient: nothing, or the 554 refusal.
+  Reply check(const Peer& peer, const std::string& recipient) const;
+
+ private:
+  struct Network {
+    std::array<std::uint8_t, 16> address{};  // IPv4 as v4-mapped IPv6
+    unsigned prefix = 0;                     // in bits of the 128
+  };
+  bool network_allows(std::string_view address) const;
+  bool domain_allows(std::string_view recipient) const;
+
+  std::vector<Network> networks_;
+  bool default_networks_ = true;
+  std::vector<std::string> domains_;  // lower case; leading '.' = below
+};
+
+}  // namespace smtpd
