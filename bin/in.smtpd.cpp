@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -127,6 +128,30 @@ bool read_password(const std::string& path, std::string& password) {
   return true;
 }
 
+// Set by SIGTERM, SIGHUP and SIGINT: end the session with 421 (after the
+// message being delivered, if any, is answered).
+volatile std::sig_atomic_t stop_requested = 0;
+
+void request_stop(int) { stop_requested = 1; }
+
+// The stop signals stay blocked except while the driver waits (ppoll), so
+// that a delivery is never cut short; returns the mask to wait with.
+sigset_t catch_stop_signals() {
+  sigset_t stop_signals, wait_mask;
+  sigemptyset(&stop_signals);
+  for (const int signal_number : {SIGTERM, SIGHUP, SIGINT}) {
+    sigaddset(&stop_signals, signal_number);
+    struct sigaction action = {};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal_number, &action, nullptr);
+  }
+  sigprocmask(SIG_BLOCK, &stop_signals, &wait_mask);
+  for (const int signal_number : {SIGTERM, SIGHUP, SIGINT})
+    sigdelset(&wait_mask, signal_number);
+  return wait_mask;
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -192,9 +217,13 @@ int main(int argc, char* argv[]) {
   }
   smtpd::Channel channel(config, smtpd::find_peer(0, std::getenv));
 
+  const sigset_t wait_mask = catch_stop_signals();
   smtpd::DriverOptions driver;
   driver.command_timeout_seconds = options.command_timeout;
   driver.data_timeout_seconds = options.data_timeout;
+  driver.session_timeout_seconds = options.session_timeout;
+  driver.stop_requested = &stop_requested;
+  driver.wait_mask = &wait_mask;
   if (options.debug) {
     driver.trace = [&](std::string_view direction, std::string_view bytes) {
       constexpr std::size_t shown = 512;

@@ -89,7 +89,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   CommandLine result;
   Options& options = result.options;
   std::string class_name, size, command_timeout, data_timeout, max_recipients,
-      max_errors, relay_tls, relay_connect_timeout, relay_timeout;
+      max_errors, session_timeout, relay_tls, relay_connect_timeout, relay_timeout;
   std::vector<std::string> relay_domains, relay_networks;
   po::options_description visible("Options");
   visible.add_options()
@@ -110,6 +110,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
        "seconds to wait for a command (default 300)")
       ("data-timeout", po::value(&data_timeout),
        "seconds DATA may make no progress (default 600)")
+      ("session-timeout", po::value(&session_timeout),
+       "seconds a whole session may last, 0 for no limit (default 3600)")
       ("max-recipients", po::value(&max_recipients),
        "recipients per message (default 1000)")
       ("max-errors", po::value(&max_errors),
@@ -169,6 +171,9 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     if (given.count("data-timeout"))
       options.data_timeout =
           unsigned(parse_number("data-timeout", data_timeout, 1, 86400));
+    if (given.count("session-timeout"))
+      options.session_timeout =
+          unsigned(parse_number("session-timeout", session_timeout, 0, 864000));
     if (given.count("max-recipients"))
       options.max_recipients =
           parse_number("max-recipients", max_recipients, 1, 1000000);

@@ -23,6 +23,7 @@ struct Options {
   std::string debug_file;
   unsigned command_timeout = 300;
   unsigned data_timeout = 600;
+  unsigned session_timeout = 3600;
   std::uint64_t max_recipients = 1000;
   std::uint64_t max_errors = 20;
   // PureProxy: where to relay (host and port from REMOTEHOST:REMOTEPORT),

@@ -39,29 +39,43 @@ SessionEnd run_session(Channel& channel, Server& server, int input_fd,
                                     ? options.data_timeout_seconds
                                     : options.command_timeout_seconds);
   };
+  const Clock::time_point session_end =
+      options.session_timeout_seconds == 0
+          ? Clock::time_point::max()
+          : Clock::now() + std::chrono::seconds(options.session_timeout_seconds);
   Clock::time_point deadline = Clock::now() + timeout_for();
+  SessionEnd end = SessionEnd::closed;
   bool input_open = true;
-  bool client_closed = false;
   char buffer[read_size];
 
   for (;;) {
     while (const Envelope* message = channel.pending_message())
       channel.reply(server.process_message(*message));
+    if (options.stop_requested && *options.stop_requested &&
+        !channel.closed()) {
+      channel.shut_down();
+      end = SessionEnd::stopped;
+    }
 
     const std::string_view output = channel.output();
-    if (channel.closed() && output.empty())
-      return client_closed ? SessionEnd::client_closed : SessionEnd::closed;
+    if (channel.closed() && output.empty()) return end;
 
     const bool want_read = input_open && !channel.closed() &&
                            output.size() < output_high_water;
     pollfd fds[2] = {{input_fd, short(want_read ? POLLIN : 0), 0},
                      {output_fd, short(output.empty() ? 0 : POLLOUT), 0}};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - Clock::now());
-    const int ready = left.count() <= 0
-                          ? 0
-                          : poll(fds, 2, int(std::min<long long>(
-                                             left.count(), INT_MAX)));
+    // Once the channel is closed only the flush of its last replies is
+    // waited for, within one more period, past the session's cap if need be.
+    const Clock::time_point wake =
+        channel.closed() ? deadline : std::min(deadline, session_end);
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        wake - Clock::now());
+    int ready = 0;
+    if (left.count() > 0) {
+      const timespec wait = {time_t(left.count() / 1000000000),
+                             long(left.count() % 1000000000)};
+      ready = ppoll(fds, 2, &wait, options.wait_mask);
+    }
     if (ready < 0) {
       if (errno == EINTR) continue;
       return SessionEnd::io_error;
@@ -69,8 +83,9 @@ SessionEnd run_session(Channel& channel, Server& server, int input_fd,
     if (ready == 0) {
       if (channel.closed()) return SessionEnd::timed_out;  // client not reading
       channel.timed_out();
+      end = SessionEnd::timed_out;
       deadline = Clock::now() + timeout_for();
-      continue;  // try to flush the 421 within one more period
+      continue;
     }
 
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -82,7 +97,7 @@ SessionEnd run_session(Channel& channel, Server& server, int input_fd,
         deadline = Clock::now() + timeout_for();
       } else if (got == 0) {
         input_open = false;
-        client_closed = !channel.closed();
+        if (!channel.closed()) end = SessionEnd::client_closed;
         channel.end_of_input();
       } else if (errno != EINTR && errno != EAGAIN) {
         return SessionEnd::io_error;

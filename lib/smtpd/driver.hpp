@@ -7,6 +7,9 @@
 // can take them, so a pipelining client gets them in batches (RFC 2920).
 #pragma once
 
+#include <signal.h>
+
+#include <csignal>
 #include <functional>
 #include <string_view>
 
@@ -19,6 +22,13 @@ struct DriverOptions {
   // No progress for this long ends the session with 421 (RFC 5321 4.5.3.2).
   unsigned command_timeout_seconds = limits::default_command_timeout_seconds;
   unsigned data_timeout_seconds = limits::default_data_timeout_seconds;
+  // The whole session, whatever progress it makes; 0 for no limit.
+  unsigned session_timeout_seconds = limits::default_session_timeout_seconds;
+  // Set by a signal handler (SIGTERM): the session ends with 421 once the
+  // message being delivered, if any, is answered.  To see the signal while
+  // waiting, block it and pass here the mask to wait with (ppoll(2)).
+  const volatile std::sig_atomic_t* stop_requested = nullptr;
+  const sigset_t* wait_mask = nullptr;
   // With -d: each chunk read and written, for a protocol trace.
   std::function<void(std::string_view direction, std::string_view bytes)> trace;
 };
@@ -26,7 +36,8 @@ struct DriverOptions {
 enum class SessionEnd {
   closed,         // QUIT, or the channel ended the session (421)
   client_closed,  // the client closed the connection
-  timed_out,      // no progress within the timeout
+  timed_out,      // no progress within the timeout, or the session's cap
+  stopped,        // stop_requested
   io_error,       // reading or writing failed
 };
 

@@ -34,5 +34,8 @@ inline constexpr unsigned default_max_errors = 20;
 // block; we give the whole DATA phase 10 minutes without progress.
 inline constexpr unsigned default_command_timeout_seconds = 300;
 inline constexpr unsigned default_data_timeout_seconds = 600;
+// And a cap on the whole session, so that a client trickling bytes cannot
+// hold a process for ever.
+inline constexpr unsigned default_session_timeout_seconds = 3600;
 
 }  // namespace smtpd::limits
