@@ -3,7 +3,8 @@
 # source tree but configure and the Makefile.in files.
 #
 #   make          build
-#   make check    build and run every test (unit, Bats, conformance)
+#   make check    build and run every test (unit, Bats, conformance,
+#                 fuzzers), then all of it again under ASan and UBSan
 #   make demo     build, then serve DebuggingServer on 127.0.0.1:8025
 #   make install  install (PREFIX=/usr/local, DESTDIR for staging)
 #   make distcheck
@@ -16,7 +17,7 @@ DEMO_ADDRESS ?= 127.0.0.1:8025
 CONFIGURE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all check demo install distcheck clean deps
+.PHONY: all check check-sanitizers demo install distcheck clean deps
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -30,6 +31,15 @@ $(BUILD)/Makefile: configure
 
 check: all
 	$(MAKE) -C $(BUILD) -j$(JOBS) check
+	$(MAKE) check-sanitizers
+
+# The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+check-sanitizers: $(BUILD)-sanitizers/Makefile
+	$(MAKE) -C $(BUILD)-sanitizers -j$(JOBS) check
+
+$(BUILD)-sanitizers/Makefile: configure
+	mkdir -p $(BUILD)-sanitizers
+	cd $(BUILD)-sanitizers && ../configure --enable-werror --enable-sanitizers $(CONFIGURE_FLAGS)
 
 demo: all
 	@echo "in.smtpd (DebuggingServer) on $(DEMO_ADDRESS), one process per connection; Ctrl-C stops."
@@ -47,4 +57,4 @@ deps:
 	sh tools/deps
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-sanitizers

@@ -179,6 +179,13 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
           parse_number("max-recipients", max_recipients, 1, 1000000);
     if (given.count("max-errors"))
       options.max_errors = parse_number("max-errors", max_errors, 0, 1000000);
+    // The name goes into replies: printable ASCII without spaces, so that
+    // it cannot break the framing of the SMTP stream.
+    for (const char c : options.hostname)
+      if (c <= 0x20 || c >= 0x7F)
+        throw UsageError(
+            "invalid value for --hostname (printable ASCII without spaces "
+            "expected)");
     if (given.count("relay-tls")) options.upstream.tls = parse_tls(relay_tls);
     options.upstream.verify_certificate = given.count("relay-no-verify") == 0;
     if (given.count("relay-connect-timeout"))
