@@ -73,6 +73,18 @@ smtpd::UpstreamSettings::Tls parse_tls(const std::string& mode) {
                    "' (none, try, starttls or smtps)");
 }
 
+// "PATH ARG...": split on spaces (no shell, no quoting), PATH absolute.
+std::vector<std::string> parse_command_template(const std::string& option,
+                                                const std::string& text) {
+  std::vector<std::string> argv;
+  std::istringstream words(text);
+  for (std::string word; words >> word;) argv.push_back(word);
+  if (argv.empty() || argv.front().front() != '/')
+    throw UsageError("invalid value for --" + option +
+                     ": an absolute path to a program expected first");
+  return argv;
+}
+
 std::string usage(const po::options_description& visible) {
   std::ostringstream out;
   out << "Usage: in.smtpd [OPTIONS] [REMOTEHOST:REMOTEPORT]\n"
@@ -91,6 +103,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   std::string class_name, size, command_timeout, data_timeout, max_recipients,
       max_errors, session_timeout, relay_tls, relay_connect_timeout, relay_timeout;
   std::vector<std::string> relay_domains, relay_networks;
+  std::string config_file, log, mailman_command, mailman_check, mailman_timeout;
+  bool relay_no_verify = false, nosetuid = false;
   po::options_description visible("Options");
   visible.add_options()
       ("class,c", po::value(&class_name),
@@ -127,7 +141,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
        "PureProxy: TLS to the upstream: none (default), try, starttls, smtps")
       ("relay-ca-file", po::value(&options.upstream.ca_file),
        "PureProxy: CA certificates for the upstream's (default: the system's)")
-      ("relay-no-verify", "PureProxy: do not verify the upstream's certificate")
+      ("relay-no-verify", po::bool_switch(&relay_no_verify),
+       "PureProxy: do not verify the upstream's certificate")
       ("relay-user", po::value(&options.upstream.username),
        "PureProxy: AUTH to the upstream as this user")
       ("relay-password-file", po::value(&options.relay_password_file),
@@ -136,8 +151,31 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
        "PureProxy: seconds to connect to the upstream (default 30)")
       ("relay-timeout", po::value(&relay_timeout),
        "PureProxy: seconds for the whole upstream exchange (default 600)")
+      ("mailman-command", po::value(&mailman_command),
+       "MailmanProxy: the delivery command, run without a shell; {command} "
+       "and {list} are replaced (default: "
+       "\"/var/lib/mailman/mail/mailman {command} {list}\")")
+      ("mailman-lists-dir", po::value(&options.mailman.lists_dir),
+       "MailmanProxy: a list exists when DIR/LIST/config.pck does "
+       "(default /var/lib/mailman/lists)")
+      ("mailman-check", po::value(&mailman_check),
+       "MailmanProxy: instead, a list exists when this command exits 0 "
+       "({list} replaced)")
+      ("mailman-timeout", po::value(&mailman_timeout),
+       "MailmanProxy: seconds a command may run (default 120)")
+      ("proxy-protocol", po::bool_switch(&options.proxy_protocol),
+       "read a HAProxy PROXY header (v1 or v2) before the greeting; the "
+       "client's address is the one it names")
+      ("log", po::value(&log),
+       "transaction log: syslog (default, facility mail) or stderr")
       ("debug,d", po::bool_switch(&options.debug), "trace the session")
-      ("nosetuid,n", "do not switch to user nobody when started as root")
+      ("user", po::value(&options.user),
+       "user to become when started as root (default nobody)")
+      ("nosetuid,n", po::bool_switch(&nosetuid),
+       "keep the user in.smtpd was started as")
+      ("config", po::value(&config_file),
+       "read options from this file (NAME = VALUE lines, as the long "
+       "options); the command line wins, lists add up")
       ("version,V", "print the version and exit")
       ("help,h", "print this help and exit");
   po::options_description all;
@@ -152,6 +190,16 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
                   .positional(positional)
                   .run(),
               given);
+    if (given.count("config")) {
+      const std::string path = given["config"].as<std::string>();
+      try {
+        po::store(po::parse_config_file<char>(path.c_str(), all), given);
+      } catch (const po::error& error) {
+        result.status = EX_CONFIG;
+        result.text = path + ": " + error.what();
+        return result;
+      }
+    }
     po::notify(given);
     if (given.count("help")) {
       result.text = usage(visible);
@@ -161,7 +209,13 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       result.text = "in.smtpd " PACKAGE_VERSION "\n";
       return result;
     }
-    options.setuid = given.count("nosetuid") == 0;
+    options.setuid = !nosetuid;
+    if (given.count("log")) {
+      if (log != "syslog" && log != "stderr")
+        throw UsageError("unknown value for --log: '" + log +
+                         "' (syslog or stderr)");
+      options.log_to_stderr = log == "stderr";
+    }
     if (given.count("class")) options.server_class = parse_class(class_name);
     if (given.count("size"))
       options.size = parse_number("size", size, 0, UINT64_MAX / 2);
@@ -187,7 +241,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
             "invalid value for --hostname (printable ASCII without spaces "
             "expected)");
     if (given.count("relay-tls")) options.upstream.tls = parse_tls(relay_tls);
-    options.upstream.verify_certificate = given.count("relay-no-verify") == 0;
+    options.upstream.verify_certificate = !relay_no_verify;
     if (given.count("relay-connect-timeout"))
       options.upstream.connect_timeout_seconds = unsigned(
           parse_number("relay-connect-timeout", relay_connect_timeout, 1, 86400));
@@ -213,6 +267,15 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       throw UsageError(std::string("invalid value for --relay-network: ") +
                        error.what());
     }
+    if (given.count("mailman-command"))
+      options.mailman.command =
+          parse_command_template("mailman-command", mailman_command);
+    if (given.count("mailman-check"))
+      options.mailman.check_command =
+          parse_command_template("mailman-check", mailman_check);
+    if (given.count("mailman-timeout"))
+      options.mailman.timeout_seconds =
+          unsigned(parse_number("mailman-timeout", mailman_timeout, 1, 86400));
     if (options.smtputf8 && options.decode_data)
       throw UsageError("--smtputf8 and --decode-data cannot be used together");
     if (given.count("remote")) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "smtpd/mailman.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
 
@@ -19,6 +20,9 @@ struct Options {
   bool decode_data = false;
   bool debug = false;
   bool setuid = true;
+  std::string user = "nobody";
+  bool proxy_protocol = false;
+  bool log_to_stderr = false;
   std::string hostname;  // empty: the host's name
   std::string debug_file;
   unsigned command_timeout = 300;
@@ -31,6 +35,8 @@ struct Options {
   smtpd::UpstreamSettings upstream;
   std::string relay_password_file;
   smtpd::RelayPolicy relay_policy;
+  // MailmanProxy.
+  smtpd::MailmanSettings mailman;
 };
 
 // What the command line asks for: run a session with options, or print

@@ -77,9 +77,9 @@ Reply reply_for(const UpstreamResult& result) {
 
 Reply PureProxy::process_message(const Envelope& envelope) {
   const std::string message = relay_message(envelope);
-  const UpstreamResult result = send_upstream(
-      settings_, envelope.mail_from, envelope.rcpt_tos, message,
-      envelope.smtputf8);
+  last_result_ = send_upstream(settings_, envelope.mail_from,
+                               envelope.rcpt_tos, message, envelope.smtputf8);
+  const UpstreamResult& result = last_result_;
   const Reply reply = reply_for(result);
   if (reply && log_) {
     std::string line = "relay to " + settings_.host + ":" + settings_.port +

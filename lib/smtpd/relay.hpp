@@ -39,9 +39,13 @@ class PureProxy : public Server {
 
   Reply process_message(const Envelope& envelope) override;
 
+  // What the upstream did with the last message.
+  const UpstreamResult& last_result() const { return last_result_; }
+
  private:
   UpstreamSettings settings_;
   Log log_;
+  UpstreamResult last_result_;
 };
 
 }  // namespace smtpd

@@ -1,0 +1,39 @@
+// diagnostics.hpp - where everything but SMTP goes.
+//
+// stdout is the SMTP stream, and under inetd stderr is the same socket.
+// So DebuggingServer's printout and -d traces go to --debug-file if one
+// is given, else to stderr when stderr is not the connection, else to
+// syslog; errors go to stderr when it is not the connection, else to
+// syslog; the transaction log goes to syslog (LOG_MAIL) or, when asked
+// and possible, to stderr.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace in_smtpd {
+
+class Diagnostics {
+ public:
+  Diagnostics();
+
+  // Opens --debug-file; false with errno set when it cannot.
+  bool use_file(const std::string& path);
+  // Transaction log lines to stderr rather than syslog; false (and
+  // syslog kept) when stderr is the connection.
+  bool log_to_stderr();
+
+  void printout(std::string_view text);  // printout and traces
+  void error(std::string_view message);  // "in.smtpd: ..." / LOG_ERR
+  void transaction(std::string_view line);
+
+ private:
+  bool stderr_usable_;
+  bool log_to_stderr_ = false;
+  int file_ = -1;
+};
+
+// write(2) until done or failed, through EINTR.
+void write_all(int fd, std::string_view bytes);
+
+}  // namespace in_smtpd

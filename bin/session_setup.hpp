@@ -1,0 +1,29 @@
+// session_setup.hpp - what the program does before the first byte of SMTP:
+// secrets read while still root, privileges dropped, stop signals caught.
+#pragma once
+
+#include <signal.h>
+
+#include <csignal>
+#include <string>
+
+namespace in_smtpd {
+
+class Diagnostics;
+
+// The first line of a file (an AUTH password), read before privileges are
+// dropped so that the file may be readable by root alone.  false with
+// errno set when it cannot be read.
+bool read_first_line(const std::string& path, std::string& line);
+
+// Started as root, become user (smtpd.py becomes nobody), before reading
+// a byte from the client.  Returns 0, or a sysexits status after saying
+// why.
+int drop_privileges(const std::string& user, Diagnostics& diagnostics);
+
+// SIGTERM, SIGHUP and SIGINT set *stop_requested (see DriverOptions).  They
+// stay blocked except while the driver waits, so that a delivery is never
+// cut short; returns the mask to wait with.
+sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested);
+
+}  // namespace in_smtpd

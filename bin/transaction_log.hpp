@@ -1,0 +1,31 @@
+// transaction_log.hpp - one log line per message, whatever the class.
+//
+//   peer=192.0.2.7 helo=client.example from=<a@example.com> rcpts=2
+//   size=1234 reply="250 OK" upstream="250 2.0.0 Ok: queued as 4Xy"
+//
+// A Server that wraps the delivery class: it logs what the delivery
+// answered, and for PureProxy what the upstream said.
+#pragma once
+
+#include "diagnostics.hpp"
+#include "smtpd/relay.hpp"
+#include "smtpd/server.hpp"
+
+namespace in_smtpd {
+
+class TransactionLog : public smtpd::Server {
+ public:
+  // relay: the same object as delivery when it is a PureProxy, else null.
+  TransactionLog(smtpd::Server& delivery, const smtpd::PureProxy* relay,
+                 Diagnostics& diagnostics)
+      : delivery_(delivery), relay_(relay), diagnostics_(diagnostics) {}
+
+  smtpd::Reply process_message(const smtpd::Envelope& envelope) override;
+
+ private:
+  smtpd::Server& delivery_;
+  const smtpd::PureProxy* relay_;
+  Diagnostics& diagnostics_;
+};
+
+}  // namespace in_smtpd

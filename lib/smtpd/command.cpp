@@ -1,0 +1,158 @@
+// command.cpp - fork, exec, feed, wait, with a deadline (see command.hpp).
+#include "smtpd/command.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace smtpd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t output_kept = 1024;
+
+// What the command may rely on, and nothing of ours (RFC-free: the
+// environment of an SMTP server may hold secrets or a client's words).
+const char* const clean_environment[] = {
+    "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C", nullptr};
+
+[[noreturn]] void exec_child(const std::vector<std::string>& argv,
+                             int input_fd, int output_fd) {
+  // Only stdin and the output pipe survive: in particular not our fds 0
+  // and 1, the client's connection.
+  dup2(input_fd, 0);
+  dup2(output_fd, 1);
+  dup2(output_fd, 2);
+  for (int fd = 3; fd < 1024; ++fd) close(fd);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  execve(args[0], args.data(), const_cast<char* const*>(clean_environment));
+  _exit(127);
+}
+
+int milliseconds_until(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - Clock::now());
+  return left.count() <= 0 ? 0 : int(std::min<long long>(left.count(), 1 << 30));
+}
+
+}  // namespace
+
+CommandResult run_command(const std::vector<std::string>& argv,
+                          std::string_view input, unsigned timeout_seconds) {
+  CommandResult result;
+  if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
+    result.error = "the command must be an absolute path";
+    return result;
+  }
+  int to_child[2], from_child[2];
+  if (pipe2(to_child, O_CLOEXEC) != 0) {
+    result.error = std::strerror(errno);
+    return result;
+  }
+  if (pipe2(from_child, O_CLOEXEC) != 0) {
+    result.error = std::strerror(errno);
+    close(to_child[0]);
+    close(to_child[1]);
+    return result;
+  }
+  const pid_t pid = fork();
+  if (pid == 0) exec_child(argv, to_child[0], from_child[1]);
+  close(to_child[0]);
+  close(from_child[1]);
+  if (pid < 0) {
+    result.error = std::strerror(errno);
+    close(to_child[1]);
+    close(from_child[0]);
+    return result;
+  }
+
+  // Feed the input and collect the output until both ends are done or
+  // time runs out; a child that does not read its input cannot block us.
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::seconds(timeout_seconds);
+  int writer = to_child[1];
+  int reader = from_child[0];
+  std::size_t written = 0;
+  if (input.empty()) {
+    close(writer);
+    writer = -1;
+  }
+  bool timed_out = false;
+  while (writer >= 0 || reader >= 0) {
+    pollfd fds[2] = {{writer, POLLOUT, 0}, {reader, POLLIN, 0}};
+    const int ready = poll(fds, 2, milliseconds_until(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      timed_out = true;
+      break;
+    }
+    if (writer >= 0 && fds[0].revents) {
+      const ssize_t n = write(writer, input.data() + written,
+                              std::min<std::size_t>(input.size() - written, 65536));
+      if (n > 0) written += std::size_t(n);
+      if (n < 0 && errno != EINTR && errno != EAGAIN) written = input.size();
+      if (written == input.size()) {
+        close(writer);
+        writer = -1;
+      }
+    }
+    if (reader >= 0 && fds[1].revents) {
+      char buffer[4096];
+      const ssize_t n = read(reader, buffer, sizeof buffer);
+      if (n > 0 && result.output.size() < output_kept)
+        result.output.append(buffer, std::min<std::size_t>(
+                                         std::size_t(n), output_kept - result.output.size()));
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        close(reader);
+        reader = -1;
+      }
+    }
+  }
+  if (writer >= 0) close(writer);
+  if (reader >= 0) close(reader);
+
+  // The output closed: the child has exited or soon will.  Wait for it
+  // within its time (polling: SIGCHLD is the program's to handle).
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  for (;;) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) {
+      result.error = std::strerror(errno);
+      return result;
+    }
+    if (!timed_out && milliseconds_until(deadline) == 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+    }
+    poll(nullptr, 0, 5);
+  }
+  if (timed_out) {
+    result.outcome = CommandResult::Outcome::timed_out;
+  } else if (WIFEXITED(status)) {
+    result.outcome = CommandResult::Outcome::exited;
+    result.status = WEXITSTATUS(status);
+    if (result.status == 127) result.error = "could not execute " + argv[0];
+  } else {
+    result.outcome = CommandResult::Outcome::signaled;
+    result.status = WTERMSIG(status);
+  }
+  return result;
+}
+
+}  // namespace smtpd

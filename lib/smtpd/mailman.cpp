@@ -1,0 +1,223 @@
+// mailman.cpp - MailmanProxy (see mailman.hpp).
+#include "smtpd/mailman.hpp"
+
+#include <sys/stat.h>
+
+#include <ctime>
+#include <set>
+
+#include "smtpd/command.hpp"
+
+namespace smtpd {
+namespace {
+
+constexpr std::string_view list_commands[] = {"admin", "owner", "request",
+                                              "join", "leave"};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return out;
+}
+
+// "Name:" at the start of a header line, any case (RFC 5322 2.2).
+bool is_header(std::string_view line, std::string_view name) {
+  return line.size() > name.size() && line[name.size()] == ':' &&
+         lower(line.substr(0, name.size())) == name;
+}
+
+// RFC 5322 3.3 date-time, local time: "Sun, 22 Nov 2026 23:45:00 +0100".
+std::string rfc5322_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[64];
+  // %a and %b are English in the C locale, which a program starts in.
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S %z", &local);
+  return text;
+}
+
+std::vector<std::string> substitute(const std::vector<std::string>& templ,
+                                    const std::string& command,
+                                    const std::string& list) {
+  std::vector<std::string> argv;
+  for (std::string arg : templ) {
+    for (const auto& [key, value] :
+         {std::pair<std::string_view, const std::string&>{"{command}", command},
+          {"{list}", list}}) {
+      for (std::size_t at; (at = arg.find(key)) != std::string::npos;)
+        arg.replace(at, key.size(), value);
+    }
+    argv.push_back(arg);
+  }
+  return argv;
+}
+
+}  // namespace
+
+bool is_list_name(std::string_view name) {
+  if (name.empty() || name.front() == '-' || name.front() == '.' ||
+      name.find("..") != std::string_view::npos)
+    return false;
+  for (const char c : name) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                         c == '-' || c == '+' || c == '_' || c == '.' || c == '=';
+    if (!allowed) return false;
+  }
+  return true;
+}
+
+std::optional<ListRecipient> classify_recipient(
+    std::string_view address,
+    const std::function<bool(const std::string& list)>& list_exists) {
+  // The local part is what comes before the first '@', as smtpd.py took
+  // it; the domain does not matter (the lists are local).
+  const std::string local = lower(address.substr(0, address.find('@')));
+  for (const std::string_view command : list_commands) {
+    const std::string suffix = "-" + std::string(command);
+    if (local.size() > suffix.size() &&
+        local.compare(local.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      const std::string list = local.substr(0, local.size() - suffix.size());
+      if (is_list_name(list) && list_exists(list))
+        return ListRecipient{list, std::string(command)};
+    }
+  }
+  if (is_list_name(local) && list_exists(local))
+    return ListRecipient{local, "post"};
+  return std::nullopt;
+}
+
+std::string list_message(std::string_view data, std::string_view mail_from,
+                         std::string_view date, std::string_view command) {
+  // The header section: up to the first empty line (LF line ends, as the
+  // channel hands the message on; a CR before the LF is tolerated).
+  std::size_t headers_end = data.size();
+  for (std::size_t start = 0; start < data.size();) {
+    std::size_t end = data.find('\n', start);
+    if (end == std::string_view::npos) end = data.size();
+    std::string_view line = data.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {
+      headers_end = start;
+      break;
+    }
+    start = end + 1;
+  }
+  const bool subscription = command == "join" || command == "leave";
+  bool has_from = false, has_date = false;
+  std::string headers;
+  bool dropping = false;  // inside a Subject: header being replaced
+  for (std::size_t start = 0; start < headers_end;) {
+    std::size_t end = data.find('\n', start);
+    if (end == std::string_view::npos || end > headers_end) end = headers_end;
+    const std::string_view line = data.substr(start, end - start);
+    const bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+    if (!continuation) dropping = subscription && is_header(line, "subject");
+    has_from = has_from || is_header(line, "from");
+    has_date = has_date || is_header(line, "date");
+    if (!dropping) {
+      headers.append(line);
+      headers += '\n';
+    }
+    start = end + 1;
+  }
+  if (!headers.empty() && headers_end == data.size() && data.back() != '\n')
+    headers.pop_back();  // the message was all headers, without a final LF
+  std::string added;
+  if (!has_from) added += "From: " + std::string(mail_from) + "\n";
+  if (!has_date) added += "Date: " + std::string(date) + "\n";
+  if (subscription)
+    added += command == "join" ? "Subject: subscribe\n" : "Subject: unsubscribe\n";
+  if (!headers.empty() && headers.back() != '\n') headers += '\n';
+  std::string out = headers + added;
+  out.append(data.substr(headers_end));
+  return out;
+}
+
+MailmanProxy::MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
+                           RelayPolicy policy, PureProxy::Log log)
+    : settings_(std::move(settings)),
+      policy_(std::move(policy)),
+      relay_(std::move(upstream), log),
+      log_(std::move(log)) {}
+
+bool MailmanProxy::list_exists(const std::string& list) {
+  const auto known = known_lists_.find(list);
+  if (known != known_lists_.end()) return known->second;
+  bool exists;
+  if (!settings_.check_command.empty()) {
+    const CommandResult result = run_command(
+        substitute(settings_.check_command, "", list), "", settings_.timeout_seconds);
+    exists = result.outcome == CommandResult::Outcome::exited && result.status == 0;
+  } else {
+    struct stat info;
+    exists = stat((settings_.lists_dir + "/" + list + "/config.pck").c_str(),
+                  &info) == 0;
+  }
+  known_lists_[list] = exists;
+  return exists;
+}
+
+Reply MailmanProxy::check_recipient(const Peer& peer,
+                                    const std::string& recipient) {
+  const auto exists = [this](const std::string& list) { return list_exists(list); };
+  if (classify_recipient(recipient, exists)) return std::nullopt;
+  return policy_.check(peer, recipient);
+}
+
+Reply MailmanProxy::process_message(const Envelope& envelope) {
+  const auto exists = [this](const std::string& list) { return list_exists(list); };
+  std::vector<ListRecipient> lists;
+  std::set<std::pair<std::string, std::string>> seen;
+  Envelope others = envelope;
+  others.rcpt_tos.clear();
+  for (const std::string& rcpt : envelope.rcpt_tos) {
+    if (const auto list = classify_recipient(rcpt, exists)) {
+      if (seen.insert({list->list, list->command}).second) lists.push_back(*list);
+    } else {
+      others.rcpt_tos.push_back(rcpt);
+    }
+  }
+  // The relay first: it is the part that fails most, and when it does no
+  // list has the message yet, so the client's retry duplicates nothing.
+  if (!others.rcpt_tos.empty()) {
+    if (Reply refused = relay_.process_message(others)) return refused;
+  }
+  const std::string date = rfc5322_now();
+  for (const ListRecipient& list : lists) {
+    const std::string message = list_message(
+        envelope.data, envelope.mail_from == "<>" ? "" : envelope.mail_from,
+        date, list.command);
+    const std::string wrapper_command =
+        list.command == "join" || list.command == "leave" ? "request" : list.command;
+    const CommandResult result = run_command(
+        substitute(settings_.command, wrapper_command, list.list), message,
+        settings_.timeout_seconds);
+    if (result.outcome == CommandResult::Outcome::exited && result.status == 0)
+      continue;
+    // EX_TEMPFAIL (75), a timeout, a signal or a command that could not
+    // start are temporary: the client keeps the message and retries.
+    const bool permanent = result.outcome == CommandResult::Outcome::exited &&
+                           result.status != 75 && result.status != 127;
+    if (log_) {
+      std::string line = "mailman " + wrapper_command + " " + list.list + " failed: ";
+      switch (result.outcome) {
+        case CommandResult::Outcome::exited: line += "exit status " + std::to_string(result.status); break;
+        case CommandResult::Outcome::signaled: line += "killed by signal " + std::to_string(result.status); break;
+        case CommandResult::Outcome::timed_out: line += "timed out"; break;
+        case CommandResult::Outcome::not_run: line += result.error; break;
+      }
+      std::string output;
+      for (const char c : result.output)
+        if (c >= 0x20 && c < 0x7F) output += c; else if (c == '\n') output += " | ";
+      if (!output.empty()) line += "; it said: " + output;
+      log_(line);
+    }
+    return std::string(permanent ? "550 Error: mailing list " : "451 Error: mailing list ") +
+           list.list + (permanent ? " refused the message" : " failed, try again later");
+  }
+  return std::nullopt;
+}
+
+}  // namespace smtpd

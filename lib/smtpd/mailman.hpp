@@ -1,0 +1,83 @@
+// mailman.hpp - MailmanProxy: list mail to Mailman, the rest relayed.
+//
+// smtpd.py's MailmanProxy (up to Python 3.10) called Mailman 2's Python
+// code in-process.  Here Mailman is an external command, run without a
+// shell, so that it works with Mailman 2's mail wrapper
+// (`mailman post LIST` with the message on stdin) and anything that
+// speaks the same interface.
+//
+// A recipient is a list recipient when its local part is LIST,
+// LIST-admin, LIST-owner, LIST-request, LIST-join or LIST-leave (any
+// case) for a list that exists; every other recipient is relayed as
+// PureProxy does, under the relay policy.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtpd/relay.hpp"
+#include "smtpd/relay_policy.hpp"
+#include "smtpd/server.hpp"
+
+namespace smtpd {
+
+struct MailmanSettings {
+  // The delivery command; "{command}" and "{list}" in any argument are
+  // replaced (command: post, admin, owner, request, join or leave).
+  std::vector<std::string> command = {"/var/lib/mailman/mail/mailman",
+                                      "{command}", "{list}"};
+  // A list exists when LISTS_DIR/LIST/config.pck does (Mailman 2) ...
+  std::string lists_dir = "/var/lib/mailman/lists";
+  // ... or, when this is set, when it exits 0 ("{list}" replaced).
+  std::vector<std::string> check_command;
+  unsigned timeout_seconds = 120;
+};
+
+struct ListRecipient {
+  std::string list;     // lower case
+  std::string command;  // post, admin, owner, request, join, leave
+};
+
+// Mailman's list-name characters (its ACCEPTABLE_LISTNAME_CHARACTERS,
+// lower case), no leading '-' or '.', no "..": a list name is never a path
+// or an option.
+bool is_list_name(std::string_view name);
+
+// Whether address (as the channel hands it on) is a list recipient.
+std::optional<ListRecipient> classify_recipient(
+    std::string_view address,
+    const std::function<bool(const std::string& list)>& list_exists);
+
+// The message as Mailman gets it: From: (the envelope sender) and Date:
+// added when the headers lack them; for join and leave, Subject: set to
+// "subscribe" / "unsubscribe" as smtpd.py did.  Line ends stay LF.
+std::string list_message(std::string_view data, std::string_view mail_from,
+                         std::string_view date, std::string_view command);
+
+class MailmanProxy : public Server {
+ public:
+  MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
+               RelayPolicy policy, PureProxy::Log log);
+
+  // For ChannelConfig::check_recipient: list recipients are accepted (they
+  // are delivered here), the others as the relay policy says.
+  Reply check_recipient(const Peer& peer, const std::string& recipient);
+
+  Reply process_message(const Envelope& envelope) override;
+
+  bool list_exists(const std::string& list);
+  const PureProxy& relay() const { return relay_; }
+
+ private:
+  MailmanSettings settings_;
+  RelayPolicy policy_;
+  PureProxy relay_;
+  PureProxy::Log log_;
+  std::map<std::string, bool> known_lists_;
+};
+
+}  // namespace smtpd
