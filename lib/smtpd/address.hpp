@@ -7,6 +7,8 @@
 // and returns the path in the same normal form the reference hands on.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -24,6 +26,6 @@ struct ParsedPath {
 // Parse the argument after "FROM:" / "TO:" (or VRFY's argument), already
 // stripped of surrounding white space.  Input is UTF-8.  Never throws: text
 // the reference cannot parse gives an empty address.
-ParsedPath parse_path(std::string_view argument);
+SMTPD_API ParsedPath parse_path(std::string_view argument);
 
 }  // namespace smtpd

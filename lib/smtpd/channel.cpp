@@ -189,15 +189,29 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
     argument_text = std::string(text::strip(line.substr(space + 1)));
     argument = &argument_text;
   }
+  const auto extension = extensions_.find(verb);
+  if (extension != extensions_.end()) {
+    if (extension->second) extension->second(*this, argument);
+    else push_unknown(verb);
+    return;
+  }
+  run_builtin(verb, argument);
+}
+
+void Channel::run_builtin(std::string_view verb, const std::string* argument) {
   for (const Command& command : commands_) {
     if (command.verb == verb) {
       (this->*command.handler)(argument);
       return;
     }
   }
+  push_unknown(verb);
+}
+
+void Channel::push_unknown(std::string_view verb) {
   // Deviation: never echo bytes that could break the reply's framing.
   if (text::echoable(verb, transaction_.smtputf8))
-    push(std::string(replies::unknown_command_prefix) + verb +
+    push(std::string(replies::unknown_command_prefix) + std::string(verb) +
          std::string(replies::unknown_command_suffix));
   else
     push(replies::unknown_command);
@@ -464,6 +478,17 @@ void Channel::smtp_vrfy(const std::string* argument) {
 }
 
 void Channel::smtp_expn(const std::string*) { push(replies::expn); }
+
+// --- extension --------------------------------------------------------------
+
+void Channel::set_command(std::string verb, CommandHandler handler) {
+  extensions_[text::ascii_upper(verb)] = std::move(handler);
+}
+
+void Channel::set_peer(Peer peer) {
+  peer_ = std::move(peer);
+  transaction_.peer = peer_;
+}
 
 // --- replies and state ----------------------------------------------------
 

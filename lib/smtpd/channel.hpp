@@ -15,9 +15,12 @@
 //   if (channel.closed() && channel.output().empty()) close the connection
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -39,7 +42,7 @@ struct ChannelConfig {
       check_recipient;
 };
 
-class Channel {
+class SMTPD_API Channel {
  public:
   enum class State {
     command,         // reading command lines
@@ -74,6 +77,23 @@ class Channel {
   State state() const { return state_; }
   bool closed() const { return state_ == State::closed; }
 
+  // Extension, as smtpd.py's users added smtp_<VERB> methods: a handler
+  // for VERB (upper case) that replaces the built-in one or adds a new
+  // command.  It runs after the line limits and UTF-8 checks, with the
+  // argument (stripped; null when the line had no space) and answers
+  // with send_reply(); it may call run_builtin() to do what the channel
+  // would have done.  An empty handler removes the command.
+  using CommandHandler =
+      std::function<void(Channel& channel, const std::string* argument)>;
+  void set_command(std::string verb, CommandHandler handler);
+  void run_builtin(std::string_view verb, const std::string* argument);
+  // One reply line (no CRLF) to the client, counted as an error if 5xx.
+  void send_reply(std::string_view line) { push(line); }
+  // Ends the session after the replies so far (as QUIT does).
+  void close() { state_ = State::closed; }
+  // Makes the peer what a command such as XCLIENT says it is.
+  void set_peer(Peer peer);
+
   // What SMTPChannel exposes.
   const Peer& peer() const { return peer_; }
   const std::string& seen_greeting() const { return seen_greeting_; }
@@ -89,6 +109,7 @@ class Channel {
     Handler handler;
   };
   static const Command commands_[];
+  std::map<std::string, CommandHandler, std::less<>> extensions_;
 
   void process();
   // Each consumes a prefix of input (used); true when it completed a
@@ -114,6 +135,7 @@ class Channel {
   std::string syntax_error(std::string_view verb_syntax) const;
   void reset_transaction();
   void push(std::string_view reply);
+  void push_unknown(std::string_view verb);
   void close_with(std::string_view reply);
   std::size_t mail_line_limit() const;
 

@@ -5,6 +5,8 @@
 // (never our connection); it is killed when it runs out of time.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +26,7 @@ struct CommandResult {
   std::string error;
 };
 
-CommandResult run_command(const std::vector<std::string>& argv,
+SMTPD_API CommandResult run_command(const std::vector<std::string>& argv,
                           std::string_view input, unsigned timeout_seconds);
 
 }  // namespace smtpd

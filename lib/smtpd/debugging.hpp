@@ -7,6 +7,8 @@
 // do we.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <functional>
 #include <string>
 #include <string_view>
@@ -16,10 +18,10 @@
 namespace smtpd {
 
 // The printout of one message, with LF line ends.
-std::string format_debugging_message(const Envelope& envelope,
+SMTPD_API std::string format_debugging_message(const Envelope& envelope,
                                      bool decode_data);
 
-class DebuggingServer : public Server {
+class SMTPD_API DebuggingServer : public Server {
  public:
   using Writer = std::function<void(std::string_view)>;
 

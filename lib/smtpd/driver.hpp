@@ -7,6 +7,8 @@
 // can take them, so a pipelining client gets them in batches (RFC 2920).
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <signal.h>
 
 #include <csignal>
@@ -41,7 +43,7 @@ enum class SessionEnd {
   io_error,       // reading or writing failed
 };
 
-SessionEnd run_session(Channel& channel, Server& server, int input_fd,
+SMTPD_API SessionEnd run_session(Channel& channel, Server& server, int input_fd,
                        int output_fd, const DriverOptions& options);
 
 }  // namespace smtpd

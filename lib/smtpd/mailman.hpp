@@ -12,6 +12,8 @@
 // PureProxy does, under the relay policy.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <functional>
 #include <map>
 #include <optional>
@@ -45,20 +47,20 @@ struct ListRecipient {
 // Mailman's list-name characters (its ACCEPTABLE_LISTNAME_CHARACTERS,
 // lower case), no leading '-' or '.', no "..": a list name is never a path
 // or an option.
-bool is_list_name(std::string_view name);
+SMTPD_API bool is_list_name(std::string_view name);
 
 // Whether address (as the channel hands it on) is a list recipient.
-std::optional<ListRecipient> classify_recipient(
+SMTPD_API std::optional<ListRecipient> classify_recipient(
     std::string_view address,
     const std::function<bool(const std::string& list)>& list_exists);
 
 // The message as Mailman gets it: From: (the envelope sender) and Date:
 // added when the headers lack them; for join and leave, Subject: set to
 // "subscribe" / "unsubscribe" as smtpd.py did.  Line ends stay LF.
-std::string list_message(std::string_view data, std::string_view mail_from,
+SMTPD_API std::string list_message(std::string_view data, std::string_view mail_from,
                          std::string_view date, std::string_view command);
 
-class MailmanProxy : public Server {
+class SMTPD_API MailmanProxy : public Server {
  public:
   MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
                RelayPolicy policy, PureProxy::Log log);

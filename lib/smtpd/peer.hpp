@@ -5,6 +5,8 @@
 // else a local peer (a shell pipe).
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <functional>
 
 #include "smtpd/server.hpp"
@@ -15,6 +17,6 @@ using EnvironmentLookup = std::function<const char*(const char* name)>;
 
 // Reads the environment through lookup (std::getenv in the program), so
 // that tests can hand in their own.
-Peer find_peer(int connection_fd, const EnvironmentLookup& lookup);
+SMTPD_API Peer find_peer(int connection_fd, const EnvironmentLookup& lookup);
 
 }  // namespace smtpd

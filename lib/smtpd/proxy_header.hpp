@@ -26,6 +26,8 @@
 //   - v2 TLVs (2.2.1-2.2.8) are skipped unread, as 2.2 permits.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -61,6 +63,6 @@ inline constexpr std::size_t kProxyV2Fixed = 16;
 
 // Looks at the start of buffer, what has been read so far.  Whatever the
 // bytes, the answer is a status, never an exception.
-ProxyHeader parse_proxy_header(std::string_view buffer);
+SMTPD_API ProxyHeader parse_proxy_header(std::string_view buffer);
 
 }  // namespace smtpd

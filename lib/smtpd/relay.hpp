@@ -8,6 +8,8 @@
 // happened).  Recipients are checked against a RelayPolicy at RCPT time.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,14 +24,14 @@ namespace smtpd {
 // (CRLF, bare LF, bare CR) made CRLF, as smtpd.py and smtplib do.  A bare
 // LF never reaches the upstream, so "\n.\r\n" cannot end the message there
 // early (SMTP smuggling).
-std::string relay_message(const Envelope& envelope);
+SMTPD_API std::string relay_message(const Envelope& envelope);
 
 // The reply to the client for an upstream result: nothing (250 OK) when
 // delivered; the upstream's own 4xx/5xx reply when it refused; 451 when it
 // could not be reached or did not finish; 553 when it lacks SMTPUTF8.
-Reply reply_for(const UpstreamResult& result);
+SMTPD_API Reply reply_for(const UpstreamResult& result);
 
-class PureProxy : public Server {
+class SMTPD_API PureProxy : public Server {
  public:
   // log receives one line per failed delivery (the upstream's answer).
   using Log = std::function<void(std::string_view)>;

@@ -7,6 +7,8 @@
 // Pure: no I/O, no DNS.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -17,7 +19,7 @@
 
 namespace smtpd {
 
-class RelayPolicy {
+class SMTPD_API RelayPolicy {
  public:
   // Loopback only.
   RelayPolicy();

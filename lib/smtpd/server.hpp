@@ -2,6 +2,8 @@
 // takes it (smtpd.py's SMTPServer.process_message).
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,7 +43,7 @@ using Reply = std::optional<std::string>;
 // It is called once per message, after the final dot.  A delivery that
 // cannot answer at once (a relay waiting for its upstream) drives the
 // channel itself: see Channel::pending_message and Channel::reply.
-class Server {
+class SMTPD_API Server {
  public:
   virtual ~Server() = default;
   virtual Reply process_message(const Envelope& envelope) = 0;

@@ -6,6 +6,8 @@
 // 20 ms libcurl and the libraries it pulls in cost to load.
 #pragma once
 
+#include "smtpd/export.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,7 +41,7 @@ struct UpstreamResult {
 // mail_from ("<>" for the null path) to every one of rcpt_tos.  With
 // smtputf8, refuses to send unless the upstream offers SMTPUTF8.  All
 // recipients must be accepted: the first refusal ends the attempt.
-UpstreamResult send_upstream(const UpstreamSettings& settings,
+SMTPD_API UpstreamResult send_upstream(const UpstreamSettings& settings,
                              std::string_view mail_from,
                              const std::vector<std::string>& rcpt_tos,
                              std::string_view message, bool smtputf8);

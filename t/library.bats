@@ -1,0 +1,83 @@
+#!/usr/bin/env bats
+# libsmtpd as users link it: installed into a scratch prefix, each example
+# in examples/ compiled against it through pkg-config, then run.
+
+setup_file() {
+  BUILD_DIR=$(dirname "$(dirname "$IN_SMTPD")")
+  export PREFIX_DIR="$BATS_FILE_TMPDIR/prefix"
+  make -C "$BUILD_DIR" install prefix="$PREFIX_DIR" >"$BATS_FILE_TMPDIR/install.log" 2>&1
+  export PKG_CONFIG_PATH="$PREFIX_DIR/lib/pkgconfig"
+  export LD_LIBRARY_PATH="$PREFIX_DIR/lib"
+  # A sanitized build's library needs the sanitizers' run-time too.
+  sanitizers=""
+  [ "${SANITIZED_BUILD:-no}" = yes ] && sanitizers="-fsanitize=address,undefined"
+  for example in minimal_server custom_command event_loop; do
+    # shellcheck disable=SC2046,SC2086
+    c++ -std=c++17 -Wall -Wextra -Werror $sanitizers -o "$BATS_FILE_TMPDIR/$example" \
+      "$TOP_SRCDIR/examples/$example.cpp" $(pkg-config --cflags --libs libsmtpd)
+  done
+}
+
+crlf() { printf '%s\r\n' "$@"; }
+
+@test "pkg-config describes the installed library" {
+  run pkg-config --modversion libsmtpd
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(sed -n 's/^AC_INIT(\[in.smtpd\], \[\([^]]*\)\].*/\1/p' "$TOP_SRCDIR/configure.ac")" ]
+  [ -f "$PREFIX_DIR/include/smtpd/channel.hpp" ]
+  [ -f "$PREFIX_DIR/share/man/man3/libsmtpd.3" ]
+}
+
+@test "only the public API is exported" {
+  run sh -c "nm -DC --defined-only '$PREFIX_DIR'/lib/libsmtpd.so | grep -c 'smtpd::text::\|EsmtpParams'"
+  [ "$output" = "0" ]
+  run sh -c "nm -DC --defined-only '$PREFIX_DIR'/lib/libsmtpd.so | grep -c 'smtpd::Channel::feed'"
+  [ "$output" = "1" ]
+}
+
+@test "minimal_server: the hook's nothing is 250 OK, its reply is sent" {
+  out=$(crlf 'HELO x' 'MAIL FROM:<a@b>' 'RCPT TO:<c@d>' 'DATA' 'hi' '.' \
+             'MAIL FROM:<a@b>' 'RCPT TO:<nobody@d>' 'DATA' 'hi' '.' 'QUIT' |
+        "$BATS_FILE_TMPDIR/minimal_server" 2>"$BATS_TEST_TMPDIR/err")
+  expected=$(crlf '220 minimal.example in.smtpd ESMTP' '250 minimal.example' \
+                  '250 OK' '250 OK' '354 End data with <CR><LF>.<CR><LF>' '250 OK' \
+                  '250 OK' '250 OK' '354 End data with <CR><LF>.<CR><LF>' \
+                  '550 No such user' '221 Bye')
+  [ "$out" = "$expected" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/err")" = "from a@b to 1 recipient(s), 2 bytes
+from a@b to 1 recipient(s), 2 bytes" ]
+}
+
+@test "custom_command: added, replaced, removed and wrapped commands" {
+  out=$(crlf 'NOOP' 'HELO client' 'XCLIENT ADDR=192.0.2.1' 'XCLIENT' \
+             'MAIL FROM:<a@b>' 'RCPT TO:<c@d>' 'NOOP' 'VRFY c@d' 'DATA' \
+             'Subject: s' '' 'body' '.' 'QUIT' |
+        "$BATS_FILE_TMPDIR/custom_command" 2>"$BATS_TEST_TMPDIR/err")
+  expected=$(crlf '220 custom.example in.smtpd ESMTP' \
+                  '250 greeted=no sender=none recipients=0' \
+                  '250 custom.example' '250 OK peer is 192.0.2.1' \
+                  '501 Syntax: XCLIENT ADDR=address' '250 OK' '250 OK' \
+                  '250 greeted=client sender=a@b recipients=1' \
+                  '500 Error: command "VRFY" not recognized' \
+                  '354 End data with <CR><LF>.<CR><LF>' '250 OK' '221 Bye')
+  [ "$out" = "$expected" ]
+  # The printout shows the peer XCLIENT set.
+  grep -qx "HELO from client" "$BATS_TEST_TMPDIR/err"
+  grep -qx "b'X-Peer: 192.0.2.1'" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "event_loop: concurrent sessions in one process, answered later" {
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$BATS_FILE_TMPDIR/event_loop" "$port" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/out" && break; sleep 0.05; done
+  printf 'Subject: x\r\n\r\nhello\r\n' >"$BATS_TEST_TMPDIR/msg"
+  pids=()
+  for i in 1 2 3 4 5; do
+    curl -s --max-time 10 "smtp://127.0.0.1:$port" --mail-from "a$i@b" \
+      --mail-rcpt c@d -T "$BATS_TEST_TMPDIR/msg" & pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  kill "$pid"; wait "$pid" || true
+  [ "$(grep -c 'for 1 recipient(s), 17 bytes' "$BATS_TEST_TMPDIR/err")" -eq 5 ]
+}
