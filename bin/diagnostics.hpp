@@ -19,6 +19,11 @@ class Diagnostics {
 
   // Opens --debug-file; false with errno set when it cannot.
   bool use_file(const std::string& path);
+  // In the standalone mode stdout is no connection: the printout goes
+  // there, as `python -m smtpd -c DebuggingServer` printed it.
+  void printout_to_stdout() {
+    if (file_ < 0) file_ = 1;
+  }
   // Transaction log lines to stderr rather than syslog; false (and
   // syslog kept) when stderr is the connection.
   bool log_to_stderr();

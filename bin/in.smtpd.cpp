@@ -14,13 +14,16 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "diagnostics.hpp"
+#include "listen_sockets.hpp"
 #include "options.hpp"
 #include "session_setup.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/debugging.hpp"
 #include "smtpd/driver.hpp"
+#include "smtpd/listener.hpp"
 #include "smtpd/mailman.hpp"
 #include "smtpd/peer.hpp"
 #include "smtpd/proxy_header.hpp"
@@ -73,18 +76,21 @@ bool read_proxy_header(unsigned timeout_seconds, smtpd::Peer& peer,
   }
 }
 
-// The delivery class, and the recipient check that goes with it: PureProxy
-// and MailmanProxy relay only what the relay policy allows.
-std::unique_ptr<smtpd::Server> delivery_class(
+// The delivery class, wrapped in the transaction log, and the recipient
+// check that goes with it: PureProxy and MailmanProxy relay only what the
+// relay policy allows.  Made once per session.
+std::unique_ptr<smtpd::Server> make_delivery(
     const Options& options, const smtpd::UpstreamSettings& upstream,
-    Diagnostics& diagnostics, smtpd::ChannelConfig& config,
-    const smtpd::PureProxy*& relay) {
+    Diagnostics& diagnostics, smtpd::ChannelConfig& config) {
   const auto log = [&](std::string_view line) { diagnostics.error(line); };
+  std::unique_ptr<smtpd::Server> delivery;
+  const smtpd::PureProxy* relay = nullptr;
   switch (options.server_class) {
     case in_smtpd::ServerClass::debugging:
-      return std::make_unique<smtpd::DebuggingServer>(
+      delivery = std::make_unique<smtpd::DebuggingServer>(
           [&](std::string_view text) { diagnostics.printout(text); },
           options.decode_data);
+      break;
     case in_smtpd::ServerClass::pure_proxy: {
       auto proxy = std::make_unique<smtpd::PureProxy>(upstream, log);
       relay = proxy.get();
@@ -92,7 +98,8 @@ std::unique_ptr<smtpd::Server> delivery_class(
                                    const std::string& recipient) {
         return options.relay_policy.check(client, recipient);
       };
-      return proxy;
+      delivery = std::move(proxy);
+      break;
     }
     case in_smtpd::ServerClass::mailman_proxy: {
       auto mailman = std::make_unique<smtpd::MailmanProxy>(
@@ -103,10 +110,71 @@ std::unique_ptr<smtpd::Server> delivery_class(
                                    const std::string& recipient) {
         return server->check_recipient(client, recipient);
       };
-      return mailman;
+      delivery = std::move(mailman);
+      break;
     }
   }
-  return nullptr;
+  return std::make_unique<in_smtpd::TransactionLog>(std::move(delivery), relay,
+                                                    diagnostics);
+}
+
+smtpd::ChannelConfig channel_config(const Options& options) {
+  smtpd::ChannelConfig config;
+  config.hostname = options.hostname.empty() ? host_name() : options.hostname;
+  config.data_size_limit = options.size;
+  config.enable_smtputf8 = options.smtputf8;
+  config.decode_data = options.decode_data;
+  config.max_recipients = std::size_t(options.max_recipients);
+  config.max_errors = unsigned(options.max_errors);
+  return config;
+}
+
+smtpd::DriverOptions driver_options(const Options& options,
+                                    const sigset_t& wait_mask,
+                                    Diagnostics& diagnostics) {
+  smtpd::DriverOptions driver;
+  driver.command_timeout_seconds = options.command_timeout;
+  driver.data_timeout_seconds = options.data_timeout;
+  driver.session_timeout_seconds = options.session_timeout;
+  driver.stop_requested = &stop_requested;
+  driver.wait_mask = &wait_mask;
+  if (options.debug) {
+    driver.trace = [&](std::string_view direction, std::string_view bytes) {
+      constexpr std::size_t shown = 512;
+      std::string line(direction);
+      line += ' ';
+      line += smtpd::text::repr_bytes(bytes.substr(0, shown));
+      if (bytes.size() > shown) line += "...";
+      diagnostics.printout(line + "\n");
+    };
+  }
+  return driver;
+}
+
+// The standalone mode: one process, every connection (listener.hpp).
+int serve_standalone(const Options& options, const std::vector<int>& listeners,
+                     const smtpd::UpstreamSettings& upstream,
+                     Diagnostics& diagnostics) {
+  const sigset_t wait_mask = in_smtpd::catch_stop_signals(&stop_requested);
+  smtpd::ListenerOptions listener;
+  listener.channel = channel_config(options);
+  listener.timeouts = driver_options(options, wait_mask, diagnostics);
+  listener.max_connections = options.max_connections;
+  listener.shutdown_grace_seconds = options.shutdown_grace;
+  listener.proxy_protocol = options.proxy_protocol;
+  // DebuggingServer answers at once; a relay or Mailman may take a while.
+  listener.threaded_delivery =
+      options.server_class != in_smtpd::ServerClass::debugging;
+  listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
+  const int status = smtpd::run_listener(
+      listeners, listener, [&](smtpd::ChannelConfig& config) {
+        return make_delivery(options, upstream, diagnostics, config);
+      });
+  if (status != 0) {
+    diagnostics.error(std::string("listening failed: ") + std::strerror(status));
+    return EX_OSERR;
+  }
+  return EX_OK;
 }
 
 }  // namespace
@@ -129,7 +197,8 @@ int main(int argc, char* argv[]) {
   const Options& options = command_line.options;
   if (options.log_to_stderr) diagnostics.log_to_stderr();
 
-  // Everything that needs root happens before privileges are dropped.
+  // Everything that needs root happens before privileges are dropped:
+  // secrets, the debug file, listening sockets (port 25).
   smtpd::UpstreamSettings upstream = options.upstream;
   if (!options.relay_password_file.empty() &&
       !in_smtpd::read_first_line(options.relay_password_file,
@@ -144,51 +213,43 @@ int main(int argc, char* argv[]) {
                       std::strerror(errno));
     return EX_CANTCREAT;
   }
+  std::vector<int> listeners;
+  if (!options.listen.empty()) {
+    std::string error;
+    listeners = in_smtpd::open_listeners(options.listen, error);
+    if (listeners.empty()) {
+      diagnostics.error("cannot listen on " + error);
+      return EX_UNAVAILABLE;
+    }
+  } else {
+    listeners = in_smtpd::systemd_listeners();
+  }
   if (options.setuid) {
     if (const int status = in_smtpd::drop_privileges(options.user, diagnostics))
       return status;
   }
+  upstream.helo_name = channel_config(options).hostname;
+  if (!listeners.empty()) {
+    diagnostics.printout_to_stdout();
+    return serve_standalone(options, listeners, upstream, diagnostics);
+  }
 
+  // inetd style: this process is one session on stdin and stdout.
   smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
   std::string early_input;
   if (options.proxy_protocol &&
       !read_proxy_header(options.command_timeout, peer, early_input,
                          diagnostics))
     return EX_PROTOCOL;
-
-  smtpd::ChannelConfig config;
-  config.hostname = options.hostname.empty() ? host_name() : options.hostname;
-  config.data_size_limit = options.size;
-  config.enable_smtputf8 = options.smtputf8;
-  config.decode_data = options.decode_data;
-  config.max_recipients = std::size_t(options.max_recipients);
-  config.max_errors = unsigned(options.max_errors);
-  upstream.helo_name = config.hostname;
-  const smtpd::PureProxy* relay = nullptr;
-  const std::unique_ptr<smtpd::Server> delivery =
-      delivery_class(options, upstream, diagnostics, config, relay);
-  in_smtpd::TransactionLog server(*delivery, relay, diagnostics);
-
+  smtpd::ChannelConfig config = channel_config(options);
+  const std::unique_ptr<smtpd::Server> server =
+      make_delivery(options, upstream, diagnostics, config);
   smtpd::Channel channel(config, peer);
   channel.feed(early_input);
 
   const sigset_t wait_mask = in_smtpd::catch_stop_signals(&stop_requested);
-  smtpd::DriverOptions driver;
-  driver.command_timeout_seconds = options.command_timeout;
-  driver.data_timeout_seconds = options.data_timeout;
-  driver.session_timeout_seconds = options.session_timeout;
-  driver.stop_requested = &stop_requested;
-  driver.wait_mask = &wait_mask;
-  if (options.debug) {
-    driver.trace = [&](std::string_view direction, std::string_view bytes) {
-      constexpr std::size_t shown = 512;
-      std::string line(direction);
-      line += ' ';
-      line += smtpd::text::repr_bytes(bytes.substr(0, shown));
-      if (bytes.size() > shown) line += "...";
-      diagnostics.printout(line + "\n");
-    };
-  }
-  const smtpd::SessionEnd end = smtpd::run_session(channel, server, 0, 1, driver);
+  const smtpd::DriverOptions driver =
+      driver_options(options, wait_mask, diagnostics);
+  const smtpd::SessionEnd end = smtpd::run_session(channel, *server, 0, 1, driver);
   return end == smtpd::SessionEnd::io_error ? EX_IOERR : EX_OK;
 }

@@ -44,23 +44,26 @@ ServerClass parse_class(std::string name) {
                    "' (DebuggingServer, PureProxy or MailmanProxy)");
 }
 
-// HOST:PORT, with [v6-address]:PORT for IPv6.
-void parse_remote(const std::string& spec, Options& options) {
+// HOST:PORT, with [v6-address]:PORT for IPv6; false if it is not.
+bool split_host_port(const std::string& spec, std::string& host,
+                     std::string& port) {
   const std::size_t colon = spec.rfind(':');
-  std::string host = colon == std::string::npos ? "" : spec.substr(0, colon);
-  const std::string port =
-      colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (colon == std::string::npos) return false;
+  host = spec.substr(0, colon);
+  port = spec.substr(colon + 1);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   else if (host.find(':') != std::string::npos)
-    host.clear();
-  if (host.empty() || port.empty() ||
-      port.find_first_not_of("0123456789") != std::string::npos ||
-      port.size() > 5 || std::stoul(port) == 0 || std::stoul(port) > 65535)
+    return false;
+  return !host.empty() && !port.empty() && port.size() <= 5 &&
+         port.find_first_not_of("0123456789") == std::string::npos &&
+         std::stoul(port) != 0 && std::stoul(port) <= 65535;
+}
+
+void parse_remote(const std::string& spec, Options& options) {
+  if (!split_host_port(spec, options.upstream.host, options.upstream.port))
     throw UsageError("bad remote spec: '" + spec +
                      "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
-  options.upstream.host = host;
-  options.upstream.port = port;
 }
 
 smtpd::UpstreamSettings::Tls parse_tls(const std::string& mode) {
@@ -103,7 +106,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   std::string class_name, size, command_timeout, data_timeout, max_recipients,
       max_errors, session_timeout, relay_tls, relay_connect_timeout, relay_timeout;
   std::vector<std::string> relay_domains, relay_networks;
-  std::string config_file, log, mailman_command, mailman_check, mailman_timeout;
+  std::string config_file, log, mailman_command, mailman_check, mailman_timeout,
+      max_connections, shutdown_grace;
   bool relay_no_verify = false, nosetuid = false;
   po::options_description visible("Options");
   visible.add_options()
@@ -151,6 +155,14 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
        "PureProxy: seconds to connect to the upstream (default 30)")
       ("relay-timeout", po::value(&relay_timeout),
        "PureProxy: seconds for the whole upstream exchange (default 600)")
+      ("listen,l", po::value(&options.listen)->composing(),
+       "standalone mode: listen on HOST:PORT ([ADDRESS]:PORT for IPv6) and "
+       "serve every connection from this process; repeatable")
+      ("max-connections", po::value(&max_connections),
+       "standalone mode: sessions at once (default 256)")
+      ("shutdown-grace", po::value(&shutdown_grace),
+       "standalone mode: seconds sessions may go on after SIGTERM, then 421 "
+       "(default 30)")
       ("mailman-command", po::value(&mailman_command),
        "MailmanProxy: the delivery command, run without a shell; {command} "
        "and {list} are replaced (default: "
@@ -267,6 +279,18 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       throw UsageError(std::string("invalid value for --relay-network: ") +
                        error.what());
     }
+    for (const std::string& spec : options.listen) {
+      std::string host, port;
+      if (!split_host_port(spec, host, port))
+        throw UsageError("invalid value for --listen: '" + spec +
+                         "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
+    }
+    if (given.count("max-connections"))
+      options.max_connections =
+          unsigned(parse_number("max-connections", max_connections, 1, 100000));
+    if (given.count("shutdown-grace"))
+      options.shutdown_grace =
+          unsigned(parse_number("shutdown-grace", shutdown_grace, 0, 86400));
     if (given.count("mailman-command"))
       options.mailman.command =
           parse_command_template("mailman-command", mailman_command);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "smtpd/mailman.hpp"
 #include "smtpd/relay_policy.hpp"
@@ -35,6 +36,11 @@ struct Options {
   smtpd::UpstreamSettings upstream;
   std::string relay_password_file;
   smtpd::RelayPolicy relay_policy;
+  // Standalone mode: listen on these (HOST:PORT) and serve every
+  // connection from one process.
+  std::vector<std::string> listen;
+  unsigned max_connections = 256;
+  unsigned shutdown_grace = 30;
   // MailmanProxy.
   smtpd::MailmanSettings mailman;
 };

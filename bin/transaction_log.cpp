@@ -26,7 +26,7 @@ std::string loggable(std::string_view text) {
 }  // namespace
 
 smtpd::Reply TransactionLog::process_message(const smtpd::Envelope& envelope) {
-  const smtpd::Reply reply = delivery_.process_message(envelope);
+  const smtpd::Reply reply = delivery_->process_message(envelope);
   std::string line = "peer=" + envelope.peer.address +
                      " helo=" + loggable(envelope.helo) +
                      " from=<" + loggable(envelope.mail_from == "<>" ? "" : envelope.mail_from) +

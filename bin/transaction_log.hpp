@@ -7,6 +7,8 @@
 // answered, and for PureProxy what the upstream said.
 #pragma once
 
+#include <memory>
+
 #include "diagnostics.hpp"
 #include "smtpd/relay.hpp"
 #include "smtpd/server.hpp"
@@ -15,15 +17,15 @@ namespace in_smtpd {
 
 class TransactionLog : public smtpd::Server {
  public:
-  // relay: the same object as delivery when it is a PureProxy, else null.
-  TransactionLog(smtpd::Server& delivery, const smtpd::PureProxy* relay,
-                 Diagnostics& diagnostics)
-      : delivery_(delivery), relay_(relay), diagnostics_(diagnostics) {}
+  // relay: what relays for delivery (itself for a PureProxy), or null.
+  TransactionLog(std::unique_ptr<smtpd::Server> delivery,
+                 const smtpd::PureProxy* relay, Diagnostics& diagnostics)
+      : delivery_(std::move(delivery)), relay_(relay), diagnostics_(diagnostics) {}
 
   smtpd::Reply process_message(const smtpd::Envelope& envelope) override;
 
  private:
-  smtpd::Server& delivery_;
+  std::unique_ptr<smtpd::Server> delivery_;
   const smtpd::PureProxy* relay_;
   Diagnostics& diagnostics_;
 };

@@ -24,22 +24,21 @@ constexpr std::size_t output_kept = 1024;
 const char* const clean_environment[] = {
     "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C", nullptr};
 
-[[noreturn]] void exec_child(const std::vector<std::string>& argv,
-                             int input_fd, int output_fd) {
+// In the child, between fork and exec: only async-signal-safe calls (the
+// parent may have threads), so argv is built before the fork.
+[[noreturn]] void exec_child(char* const argv[], int input_fd, int output_fd) {
   // Only stdin and the output pipe survive: in particular not our fds 0
   // and 1, the client's connection.
   dup2(input_fd, 0);
   dup2(output_fd, 1);
   dup2(output_fd, 2);
-  for (int fd = 3; fd < 1024; ++fd) close(fd);
+  if (close_range(3, ~0U, 0) != 0)
+    for (int fd = 3; fd < 1024; ++fd) close(fd);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  execve(args[0], args.data(), const_cast<char* const*>(clean_environment));
+  execve(argv[0], argv, const_cast<char* const*>(clean_environment));
   _exit(127);
 }
 
@@ -69,8 +68,11 @@ CommandResult run_command(const std::vector<std::string>& argv,
     close(to_child[1]);
     return result;
   }
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
   const pid_t pid = fork();
-  if (pid == 0) exec_child(argv, to_child[0], from_child[1]);
+  if (pid == 0) exec_child(args.data(), to_child[0], from_child[1]);
   close(to_child[0]);
   close(from_child[1]);
   if (pid < 0) {

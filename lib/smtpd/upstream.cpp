@@ -25,6 +25,7 @@ struct Curl {
   decltype(&curl_easy_strerror) easy_strerror = nullptr;
   decltype(&curl_slist_append) slist_append = nullptr;
   decltype(&curl_slist_free_all) slist_free_all = nullptr;
+  decltype(&curl_global_init) global_init = nullptr;
   std::string error;  // why it could not be loaded
 };
 
@@ -49,8 +50,13 @@ const Curl& curl() {
         !resolve(library, "curl_easy_cleanup", api.easy_cleanup) ||
         !resolve(library, "curl_easy_strerror", api.easy_strerror) ||
         !resolve(library, "curl_slist_append", api.slist_append) ||
-        !resolve(library, "curl_slist_free_all", api.slist_free_all))
+        !resolve(library, "curl_slist_free_all", api.slist_free_all) ||
+        !resolve(library, "curl_global_init", api.global_init))
       api.error = LIBCURL_SONAME " lacks a function we need";
+    // Once, before any transfer: curl_global_init is not thread-safe, and
+    // the standalone mode relays from several threads.
+    else if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      api.error = "curl_global_init failed";
     return api;
   }();
   return loaded;

@@ -1,0 +1,92 @@
+// listen_sockets.cpp - bind, listen, or take systemd's sockets.
+#include "listen_sockets.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace in_smtpd {
+namespace {
+
+// Python's smtpd listened with a backlog of 5, and collapsed under 20
+// concurrent clients; the kernel caps this at net.core.somaxconn.
+constexpr int backlog = 1024;
+
+}  // namespace
+
+std::vector<int> open_listeners(const std::vector<std::string>& specs,
+                                std::string& error) {
+  std::vector<int> fds;
+  const auto fail = [&](const std::string& why) {
+    for (const int fd : fds) close(fd);
+    fds.clear();
+    error = why;
+    return fds;
+  };
+  for (const std::string& spec : specs) {
+    // HOST:PORT, [ADDRESS]:PORT for IPv6 (checked by the option parser).
+    const std::size_t colon = spec.rfind(':');
+    std::string host = spec.substr(0, colon);
+    const std::string port = spec.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const int status = getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                                   port.c_str(), &hints, &found);
+    if (status != 0) return fail(spec + ": " + gai_strerror(status));
+    for (const addrinfo* a = found; a; a = a->ai_next) {
+      const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                            a->ai_protocol);
+      if (fd < 0) continue;
+      const int yes = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      if (a->ai_family == AF_INET6)  // each family on its own socket
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof yes);
+      if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+        const std::string why = spec + ": " + std::strerror(errno);
+        close(fd);
+        freeaddrinfo(found);
+        return fail(why);
+      }
+      fds.push_back(fd);
+    }
+    freeaddrinfo(found);
+  }
+  if (fds.empty()) return fail("no address to listen on");
+  return fds;
+}
+
+std::vector<int> systemd_listeners() {
+  std::vector<int> fds;
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* count = std::getenv("LISTEN_FDS");
+  if (!pid || !count || std::strtol(pid, nullptr, 10) != getpid()) return fds;
+  const long n = std::strtol(count, nullptr, 10);
+  constexpr int first = 3;  // SD_LISTEN_FDS_START
+  for (int fd = first; fd < first + n && n < 1024; ++fd) {
+    // With Accept=yes systemd passes the connection itself: not ours here.
+    int listening = 0;
+    socklen_t length = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 ||
+        !listening)
+      return {};
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fds.push_back(fd);
+  }
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  return fds;
+}
+
+}  // namespace in_smtpd

@@ -1,0 +1,19 @@
+// listen_sockets.hpp - the standalone mode's listening sockets: from
+// -l HOST:PORT, or handed over by systemd (Accept=no, sd_listen_fds(3)).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace in_smtpd {
+
+// Binds and listens on every address HOST resolves to (localhost: 127.0.0.1
+// and ::1).  On failure returns nothing and sets error.
+std::vector<int> open_listeners(const std::vector<std::string>& specs,
+                                std::string& error);
+
+// The sockets systemd passed (LISTEN_PID is us, LISTEN_FDS of them from
+// fd 3), or none.
+std::vector<int> systemd_listeners();
+
+}  // namespace in_smtpd
