@@ -55,13 +55,14 @@ void unstuff(std::string& data) {
   data.resize(out);
 }
 
-// A reply line the hook may hand back: a 2xx-5xx code, no control bytes
-// that would break the framing of the SMTP stream.
+// A reply line the hook may hand back: a 2xx-5xx code, one line, no
+// control bytes that would break the framing of the SMTP stream.
 bool is_valid_reply(std::string_view reply) {
   if (reply.size() < 3 || reply[0] < '2' || reply[0] > '5' ||
       reply[1] < '0' || reply[1] > '9' || reply[2] < '0' || reply[2] > '9')
     return false;
-  if (reply.size() > 3 && reply[3] != ' ' && reply[3] != '-') return false;
+  // One line: a continuation ("250-") would leave the client waiting.
+  if (reply.size() > 3 && reply[3] != ' ') return false;
   for (const char c : reply)
     if (c == '\r' || c == '\n' || c == '\0') return false;
   return true;
@@ -164,7 +165,8 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
     return;
   }
   const std::size_t space = line.find(' ');
-  const std::string verb = text::ascii_upper(line.substr(0, space));
+  // str.upper(), as the reference: "maıl" is MAIL there (U+0131).
+  const std::string verb = text::upper(line.substr(0, space));
   // Only MAIL grows with SIZE and SMTPUTF8 (RFC 1870 3, RFC 6531 3.4).
   const std::size_t limit = extended_smtp_ && verb == "MAIL"
                                 ? mail_line_limit()
@@ -456,7 +458,7 @@ void Channel::smtp_help(const std::string* argument) {
       {"QUIT", "250 Syntax: QUIT", false},
       {"VRFY", "250 Syntax: VRFY <address>", false},
   };
-  const std::string wanted = text::ascii_upper(*argument);
+  const std::string wanted = text::upper(*argument);
   for (const Topic& topic : topics) {
     if (topic.verb != wanted) continue;
     std::string reply(topic.syntax);

@@ -29,6 +29,9 @@ const char* const clean_environment[] = {
 [[noreturn]] void exec_child(char* const argv[], int input_fd, int output_fd) {
   // Only stdin and the output pipe survive: in particular not our fds 0
   // and 1, the client's connection.
+  // A process group of its own, so that a timeout kills what it started
+  // too.
+  setpgid(0, 0);
   dup2(input_fd, 0);
   dup2(output_fd, 1);
   dup2(output_fd, 2);
@@ -73,6 +76,7 @@ CommandResult run_command(const std::vector<std::string>& argv,
   args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) exec_child(args.data(), to_child[0], from_child[1]);
+  if (pid > 0) setpgid(pid, pid);  // also here: no race with a quick kill
   close(to_child[0]);
   close(from_child[1]);
   if (pid < 0) {
@@ -129,7 +133,7 @@ CommandResult run_command(const std::vector<std::string>& argv,
 
   // The output closed: the child has exited or soon will.  Wait for it
   // within its time (polling: SIGCHLD is the program's to handle).
-  if (timed_out) kill(pid, SIGKILL);
+  if (timed_out) kill(-pid, SIGKILL);
   int status = 0;
   for (;;) {
     const pid_t done = waitpid(pid, &status, WNOHANG);
@@ -140,7 +144,7 @@ CommandResult run_command(const std::vector<std::string>& argv,
     }
     if (!timed_out && milliseconds_until(deadline) == 0) {
       timed_out = true;
-      kill(pid, SIGKILL);
+      kill(-pid, SIGKILL);
     }
     poll(nullptr, 0, 5);
   }

@@ -88,7 +88,8 @@ SessionEnd run_session(Channel& channel, Server& server, int input_fd,
       continue;
     }
 
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+    // POLLHUP comes even when not asked for: read only when we meant to.
+    if (want_read && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       const ssize_t got = read(input_fd, buffer, sizeof buffer);
       if (got > 0) {
         const std::string_view bytes(buffer, std::size_t(got));

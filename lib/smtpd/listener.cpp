@@ -345,7 +345,9 @@ int Loop::run() {
     for (std::size_t i = 0; i < polled.size(); ++i) {
       Connection& connection = *polled[i];
       const short revents = fds[first + i].revents;
-      if (revents & (POLLIN | POLLHUP | POLLERR)) read_from(connection);
+      // POLLHUP comes even when not asked for: read only when we meant to.
+      if ((fds[first + i].events & POLLIN) && (revents & (POLLIN | POLLHUP | POLLERR)))
+        read_from(connection);
       if (!connection.dead && connection.channel && (revents & POLLOUT))
         write_to(connection);
     }

@@ -149,7 +149,14 @@ bool MailmanProxy::list_exists(const std::string& list) {
   if (!settings_.check_command.empty()) {
     const CommandResult result = run_command(
         substitute(settings_.check_command, "", list), "", settings_.timeout_seconds);
-    exists = result.outcome == CommandResult::Outcome::exited && result.status == 0;
+    const bool answered = result.outcome == CommandResult::Outcome::exited &&
+                          (result.status == 0 || result.status == 1);
+    if (!answered) {
+      // Not cached: the next recipient asks again.
+      check_failed_ = true;
+      return false;
+    }
+    exists = result.status == 0;
   } else {
     struct stat info;
     exists = stat((settings_.lists_dir + "/" + list + "/config.pck").c_str(),
@@ -162,7 +169,12 @@ bool MailmanProxy::list_exists(const std::string& list) {
 Reply MailmanProxy::check_recipient(const Peer& peer,
                                     const std::string& recipient) {
   const auto exists = [this](const std::string& list) { return list_exists(list); };
+  check_failed_ = false;
   if (classify_recipient(recipient, exists)) return std::nullopt;
+  // It may be a list we could not look up: the client should try later
+  // rather than have it relayed or refused for good.
+  if (check_failed_)
+    return std::string("451 Error: cannot look up mailing lists, try again later");
   return policy_.check(peer, recipient);
 }
 
@@ -186,9 +198,9 @@ Reply MailmanProxy::process_message(const Envelope& envelope) {
   }
   const std::string date = rfc5322_now();
   for (const ListRecipient& list : lists) {
-    const std::string message = list_message(
-        envelope.data, envelope.mail_from == "<>" ? "" : envelope.mail_from,
-        date, list.command);
+    // The envelope sender as smtpd.py put it in From: ("<>" included).
+    const std::string message =
+        list_message(envelope.data, envelope.mail_from, date, list.command);
     const std::string wrapper_command =
         list.command == "join" || list.command == "leave" ? "request" : list.command;
     const CommandResult result = run_command(
@@ -203,7 +215,10 @@ Reply MailmanProxy::process_message(const Envelope& envelope) {
     if (log_) {
       std::string line = "mailman " + wrapper_command + " " + list.list + " failed: ";
       switch (result.outcome) {
-        case CommandResult::Outcome::exited: line += "exit status " + std::to_string(result.status); break;
+        case CommandResult::Outcome::exited:
+          line += result.error.empty() ? "exit status " + std::to_string(result.status)
+                                       : result.error;
+          break;
         case CommandResult::Outcome::signaled: line += "killed by signal " + std::to_string(result.status); break;
         case CommandResult::Outcome::timed_out: line += "timed out"; break;
         case CommandResult::Outcome::not_run: line += result.error; break;

@@ -34,7 +34,8 @@ struct MailmanSettings {
                                       "{command}", "{list}"};
   // A list exists when LISTS_DIR/LIST/config.pck does (Mailman 2) ...
   std::string lists_dir = "/var/lib/mailman/lists";
-  // ... or, when this is set, when it exits 0 ("{list}" replaced).
+  // ... or, when this is set, when it exits 0 ("{list}" replaced); 1 says
+  // there is no such list, anything else that it could not tell (451).
   std::vector<std::string> check_command;
   unsigned timeout_seconds = 120;
 };
@@ -80,6 +81,7 @@ class SMTPD_API MailmanProxy : public Server {
   PureProxy relay_;
   PureProxy::Log log_;
   std::map<std::string, bool> known_lists_;
+  bool check_failed_ = false;  // a check could not tell, since last asked
 };
 
 }  // namespace smtpd

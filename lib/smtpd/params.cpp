@@ -4,26 +4,9 @@
 #include "smtpd/text.hpp"
 
 namespace smtpd {
-namespace {
-
-// str.isalnum() as the reference applies it to a keyword: not empty, and
-// letters or digits.  Code points beyond ASCII are taken as letters, which
-// is what almost all of them that appear in a keyword are.
-bool is_keyword(std::string_view keyword) {
-  if (keyword.empty()) return false;
-  for (const char c : keyword) {
-    const auto b = static_cast<unsigned char>(c);
-    const bool alnum = (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') ||
-                       (b >= 'a' && b <= 'z') || b >= 0x80;
-    if (!alnum) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::vector<std::string> EsmtpParams::words(std::string_view rest) {
-  return text::split(text::ascii_upper(rest));
+  return text::split(text::upper(rest));
 }
 
 std::optional<EsmtpParams> EsmtpParams::parse(
@@ -38,7 +21,8 @@ std::optional<EsmtpParams> EsmtpParams::parse(
       value.text = word.substr(equals + 1);
       if (value.text.empty()) return std::nullopt;
     }
-    if (!is_keyword(keyword)) return std::nullopt;
+    // str.isalnum(), as the reference checks a keyword.
+    if (!text::is_alnum(keyword)) return std::nullopt;
     result.params_[std::string(keyword)] = std::move(value);
   }
   return result;

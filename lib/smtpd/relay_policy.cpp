@@ -50,7 +50,9 @@ RelayPolicy::RelayPolicy() {
 }
 
 void RelayPolicy::allow_domain(std::string_view domain) {
-  const std::string name = lower(domain);
+  std::string name = lower(domain);
+  // "example.org." is the DNS spelling of example.org.
+  if (name.size() > 1 && name.back() == '.') name.pop_back();
   const std::string_view bare = std::string_view(name).substr(
       !name.empty() && name.front() == '.' ? 1 : 0);
   if (bare.empty() ||
@@ -60,10 +62,6 @@ void RelayPolicy::allow_domain(std::string_view domain) {
 }
 
 void RelayPolicy::allow_network(std::string_view cidr) {
-  if (default_networks_) {
-    networks_.clear();
-    default_networks_ = false;
-  }
   const std::size_t slash = cidr.find('/');
   Network network;
   const unsigned bits = parse_address(cidr.substr(0, slash), network.address);
@@ -80,6 +78,12 @@ void RelayPolicy::allow_network(std::string_view cidr) {
     throw std::invalid_argument("not a network: '" + std::string(cidr) +
                                 "' (ADDRESS or ADDRESS/PREFIX expected)");
   network.prefix = prefix + (128 - bits);
+  // The first network given replaces the loopback default (a refused one
+  // above leaves it as it was).
+  if (default_networks_) {
+    networks_.clear();
+    default_networks_ = false;
+  }
   networks_.push_back(network);
 }
 

@@ -1,10 +1,32 @@
 // text.cpp - Python's str rules (white space, repr) on UTF-8 buffers.
 #include "smtpd/text.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace smtpd::text {
 namespace {
+
+struct CodePointRange {
+  char32_t first, last;
+};
+struct UpperRun {  // first, first+step, ... last map to code point + delta
+  char32_t first, last;
+  int step, delta;
+};
+struct UpperExpansion {  // one code point to several (U+00DF: "SS")
+  char32_t code_point;
+  const char* upper;
+};
+#include "smtpd/unicode_tables.inc"
+
+template <std::size_t N>
+bool in_table(const CodePointRange (&table)[N], char32_t cp) {
+  const auto* found = std::upper_bound(
+      table, table + N, cp,
+      [](char32_t value, const CodePointRange& range) { return value < range.first; });
+  return found != table && cp <= (found - 1)->last;
+}
 
 // Decodes the code point at s[i]; returns its length in bytes, 0 if the
 // bytes there are not well-formed UTF-8 (RFC 3629 section 4).
@@ -51,18 +73,10 @@ std::size_t step(std::string_view s, std::size_t i, char32_t& cp) {
   return n;
 }
 
-// Python's str.isprintable() for the code points a reply or a repr can
-// meet; everything in Unicode's Z* (but space) and C* classes that occurs
-// in practice is listed.
+// Python's str.isprintable() for one code point.
 bool is_printable(char32_t cp) {
-  if (cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD) return false;
-  if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200F)) return false;
-  if (cp >= 0x2028 && cp <= 0x202F) return false;
-  if (cp >= 0x205F && cp <= 0x206F) return false;
-  if (cp == 0x3000 || cp == 0xFEFF) return false;
-  if (cp >= 0xD800 && cp <= 0xDFFF) return false;
-  if (cp >= 0xE000 && cp <= 0xF8FF) return false;  // private use
-  return true;
+  if (cp < 0x80) return cp >= 0x20 && cp < 0x7F;
+  return in_table(python_printable, cp);
 }
 
 char quote_for(std::string_view s) {
@@ -104,6 +118,45 @@ bool append_common_escape(std::string& out, char32_t cp, char quote) {
   return false;
 }
 
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += char(cp);
+  } else if (cp < 0x800) {
+    out += char(0xC0 | (cp >> 6));
+    out += char(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += char(0xE0 | (cp >> 12));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  } else {
+    out += char(0xF0 | (cp >> 18));
+    out += char(0x80 | ((cp >> 12) & 0x3F));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  }
+}
+
+// Appends str.upper() of one code point beyond ASCII; false if it has no
+// upper case of its own.
+bool append_upper(std::string& out, char32_t cp) {
+  const auto* expansion = std::lower_bound(
+      std::begin(python_upper_expansions), std::end(python_upper_expansions), cp,
+      [](const UpperExpansion& e, char32_t value) { return e.code_point < value; });
+  if (expansion != std::end(python_upper_expansions) &&
+      expansion->code_point == cp) {
+    out += expansion->upper;
+    return true;
+  }
+  const auto* run = std::upper_bound(
+      std::begin(python_upper_runs), std::end(python_upper_runs), cp,
+      [](char32_t value, const UpperRun& r) { return value < r.first; });
+  if (run == std::begin(python_upper_runs)) return false;
+  --run;
+  if (cp > run->last || (cp - run->first) % char32_t(run->step) != 0) return false;
+  append_utf8(out, char32_t(std::int64_t(cp) + run->delta));
+  return true;
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view bytes) {
@@ -126,6 +179,22 @@ bool is_python_space(char32_t cp) {
     default:
       return cp >= 0x2000 && cp <= 0x200A;
   }
+}
+
+bool is_alnum(std::string_view s) {
+  if (s.empty()) return false;
+  char32_t cp;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = decode(s, i, cp);
+    if (n == 0) return false;
+    const bool alnum = cp < 0x80 ? (cp >= '0' && cp <= '9') ||
+                                       (cp >= 'A' && cp <= 'Z') ||
+                                       (cp >= 'a' && cp <= 'z')
+                                 : in_table(python_alnum, cp);
+    if (!alnum) return false;
+    i += n;
+  }
+  return true;
 }
 
 std::string_view lstrip(std::string_view s) {
@@ -170,6 +239,22 @@ std::vector<std::string> split(std::string_view s) {
   }
   if (start != std::string_view::npos) words.emplace_back(s.substr(start));
   return words;
+}
+
+std::string upper(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  char32_t cp;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = decode(s, i, cp);
+    if (n == 1 && cp >= 'a' && cp <= 'z') {
+      out += char(cp - 'a' + 'A');
+    } else if (n < 2 || !append_upper(out, cp)) {
+      out.append(s.substr(i, n == 0 ? 1 : n));  // unchanged (or not UTF-8)
+    }
+    i += n == 0 ? 1 : n;
+  }
+  return out;
 }
 
 std::string ascii_upper(std::string_view s) {

@@ -17,6 +17,9 @@ bool is_valid_utf8(std::string_view bytes);
 // Python's str.isspace() for one code point.
 bool is_python_space(char32_t code_point);
 
+// str.isalnum(): not empty, every code point a letter or a digit.
+bool is_alnum(std::string_view s);
+
 // str.strip() / str.lstrip() / str.rstrip() on valid UTF-8.
 std::string_view strip(std::string_view s);
 std::string_view lstrip(std::string_view s);
@@ -25,7 +28,10 @@ std::string_view rstrip(std::string_view s);
 // str.split() with no separator on valid UTF-8.
 std::vector<std::string> split(std::string_view s);
 
-// str.upper() restricted to ASCII letters (other code points unchanged).
+// str.upper() (Unicode's full case mapping, "ß" to "SS" included); bytes
+// that are not UTF-8 pass unchanged.
+std::string upper(std::string_view s);
+// str.upper() restricted to ASCII letters (other bytes unchanged).
 std::string ascii_upper(std::string_view s);
 
 // repr() of a bytes object (b'...') and of a str (UTF-8 in, '...').

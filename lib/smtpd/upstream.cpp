@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <memory>
@@ -192,6 +193,9 @@ UpstreamResult send_upstream(const UpstreamSettings& settings,
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_CONNECTTIMEOUT, long(settings.connect_timeout_seconds));
   set(CURLOPT_TIMEOUT, long(settings.timeout_seconds));
+  // Also for each reply, and for the QUIT that cleanup sends (which the
+  // total timeout does not cover).
+  set(CURLOPT_SERVER_RESPONSE_TIMEOUT, long(settings.timeout_seconds));
   switch (settings.tls) {
     case UpstreamSettings::Tls::none: set(CURLOPT_USE_SSL, long(CURLUSESSL_NONE)); break;
     case UpstreamSettings::Tls::try_starttls: set(CURLOPT_USE_SSL, long(CURLUSESSL_TRY)); break;
@@ -214,6 +218,13 @@ UpstreamResult send_upstream(const UpstreamSettings& settings,
                      ? transfer.last_refusal
                      : transfer.last_reply;
   result.smtputf8_unsupported = transfer.refused_smtputf8;
+  if (status != CURLE_OK) {
+    // A failed upstream gets no QUIT: cleanup would wait for its answer.
+    curl_socket_t socket = CURL_SOCKET_BAD;
+    if (api.easy_getinfo(curl_handle, CURLINFO_ACTIVESOCKET, &socket) == CURLE_OK &&
+        socket != CURL_SOCKET_BAD)
+      shutdown(socket, SHUT_RDWR);
+  }
   // The upstream's answer to the final dot shows only in the reply code
   // (libcurl 7.88 may return CURLE_OK after a refusal there).
   if (status == CURLE_OK && code >= 200 && code < 300)
