@@ -1,0 +1,326 @@
+# helpers.bash - shared by the Bats tests of the in.smtpd program.
+#
+# Loaded by t/session.bats, t/options.bats and t/launchers.bats.  The
+# environment comes from `make check` (see Makefile.am):
+#   IN_SMTPD    absolute path of the built program (required)
+#   TOP_SRCDIR  the source tree (default: the directory above t/)
+#   PYTHON3     python3 (default: python3 from PATH)
+#   SHARED_DIR  where conformance/reference-stdio lives (default ../shared)
+#
+# Every run of the program goes through `timeout`, every wait is a bounded
+# poll, and every background process started with start_background is
+# stopped by stop_background (call it from teardown).  The program is
+# always started with -n: the tests may run as root.
+
+PYTHON3=${PYTHON3:-python3}
+TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+SHARED_DIR=${SHARED_DIR:-$TOP_SRCDIR/../shared}
+REFERENCE_STDIO=$SHARED_DIR/conformance/reference-stdio
+
+# The name the program is given with --hostname in piped sessions.
+HOST=mx.test.example
+# Upper bound, in seconds, for any one run of the program.
+RUN_LIMIT=${RUN_LIMIT:-20}
+
+# Call from setup(): checks the environment and names the per-test files.
+#   $IN   the session sent to the program     $OUT  its stdout
+#   $ERR  its stderr                          $EXP  an expected text
+#   $REF  the reference's printout
+common_setup() {
+  if [ -z "${IN_SMTPD:-}" ] || [ ! -x "$IN_SMTPD" ]; then
+    echo "IN_SMTPD must name the built in.smtpd program (is: '${IN_SMTPD:-}')" >&2
+    return 1
+  fi
+  IN=$BATS_TEST_TMPDIR/in
+  OUT=$BATS_TEST_TMPDIR/out
+  ERR=$BATS_TEST_TMPDIR/err
+  EXP=$BATS_TEST_TMPDIR/expected
+  REF=$BATS_TEST_TMPDIR/reference
+  BACKGROUND_PIDS=()
+}
+
+# --- running the program ----------------------------------------------------
+
+# smtpd_pipe FILE [ARGS...]: cat FILE | in.smtpd -n ARGS, through a pipe as a
+# shell user would; stdout to $OUT, stderr to $ERR, exit status in $status
+# (124 means it did not end within $RUN_LIMIT seconds and was killed).
+smtpd_pipe() {
+  local input=$1
+  shift
+  status=0
+  # A pipe, not the file itself: what a shell user (and the issue) does.
+  # shellcheck disable=SC2002
+  cat "$input" | timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n "$@" \
+    >"$OUT" 2>"$ERR" || status=$?
+}
+
+# smtpd_session SESSION [ARGS...]: like smtpd_pipe, with the session given
+# as printf %b text: smtpd_session 'HELO x\r\nQUIT\r\n' -c DebuggingServer
+smtpd_session() {
+  printf '%b' "$1" >"$IN"
+  shift
+  smtpd_pipe "$IN" "$@"
+}
+
+# debugging_session SESSION [ARGS...]: smtpd_session with the class that
+# prints messages and a fixed host name.
+debugging_session() {
+  local session=$1
+  shift
+  smtpd_session "$session" -c DebuggingServer --hostname "$HOST" "$@"
+}
+
+# on_socketpair FILE [ARGS...]: inetd style: in.smtpd -n ARGS with one end
+# of a socketpair as its stdin, stdout AND stderr; FILE is sent on the other
+# end (then the client shuts its sending side), and everything the program
+# writes to the connection is read until it closes it.  The bytes read go to
+# $OUT, the exit status to $status (124: killed after $RUN_LIMIT seconds).
+on_socketpair() {
+  local input=$1
+  shift
+  status=0
+  "$PYTHON3" -c '
+import os, socket, subprocess, sys, threading
+source, sink, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ours, theirs = socket.socketpair()
+child = subprocess.Popen(sys.argv[4:], stdin=theirs, stdout=theirs,
+                         stderr=theirs, close_fds=True)
+theirs.close()
+def send():
+    try:
+        with open(source, "rb") as f:
+            ours.sendall(f.read())
+        ours.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the program may exit without reading
+sender = threading.Thread(target=send, daemon=True)
+sender.start()
+ours.settimeout(limit)
+received = bytearray()
+try:
+    while True:  # until the program closes the connection (it exits)
+        chunk = ours.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+except socket.timeout:
+    pass
+except ConnectionResetError:
+    pass  # it closed with our input unread: a reset, as a client sees it
+with open(sink, "wb") as f:
+    f.write(received)
+try:
+    code = child.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    child.kill()
+    child.wait()
+    sys.exit(124)
+sys.exit(code if code >= 0 else 128 - code)
+' "$input" "$OUT" "$RUN_LIMIT" "$IN_SMTPD" -n "$@" || status=$?
+}
+
+# hold_fifo PATH: make a FIFO and keep it open read-write on fd $FIFO_FD,
+# so that the program opens it either way without blocking and never sees
+# its end: a client that sends nothing more, or never reads.  release_fifo
+# closes it (call it from teardown too).
+hold_fifo() {
+  mkfifo "$1"
+  exec {FIFO_FD}<>"$1"
+}
+release_fifo() {
+  if [ -n "${FIFO_FD:-}" ]; then
+    exec {FIFO_FD}>&-
+    FIFO_FD=
+  fi
+}
+
+# now_ms: a clock in milliseconds, to bound how long something took.
+now_ms() { date +%s%3N; }
+
+# --- checking what it wrote ---------------------------------------------------
+
+# show FILE: its bytes, readable (Python repr), for failure messages.
+show() {
+  "$PYTHON3" -c '
+import sys
+data = open(sys.argv[1], "rb").read()
+print(repr(data[:3000]) + (" ... (%d bytes)" % len(data) if len(data) > 3000 else ""))
+' "$1"
+}
+
+# same_bytes ACTUAL EXPECTED: fails, showing both, unless the files are equal.
+same_bytes() {
+  if ! cmp -s "$1" "$2"; then
+    echo "expected: $(show "$2")" >&2
+    echo "actual:   $(show "$1")" >&2
+    return 1
+  fi
+}
+
+# expect_file FILE FORMAT [ARGS...]: FILE holds exactly printf FORMAT ARGS.
+expect_file() {
+  local file=$1
+  shift
+  # shellcheck disable=SC2059
+  printf "$@" >"$EXP"
+  same_bytes "$file" "$EXP"
+}
+
+# expect_stdout / expect_stderr FORMAT [ARGS...]
+expect_stdout() { expect_file "$OUT" "$@"; }
+expect_stderr() { expect_file "$ERR" "$@"; }
+
+# expect_replies LINE...: stdout is exactly these reply lines, each + CRLF.
+expect_replies() { expect_file "$OUT" '%s\r\n' "$@"; }
+
+# expect_lines FILE LINE...: FILE is exactly these lines, each + LF (a
+# DebuggingServer printout).
+expect_lines() {
+  local file=$1
+  shift
+  expect_file "$file" '%s\n' "$@"
+}
+
+# The frame of every DebuggingServer printout.
+# shellcheck disable=SC2034
+PRINT_HEAD='---------- MESSAGE FOLLOWS ----------'
+# shellcheck disable=SC2034
+PRINT_TAIL='------------ END MESSAGE ------------'
+
+# expect_empty FILE
+expect_empty() {
+  if [ -s "$1" ]; then
+    echo "expected $1 to be empty, it holds: $(show "$1")" >&2
+    return 1
+  fi
+}
+
+# expect_status N: $status is N (and say so when the program hung).
+expect_status() {
+  if [ "$status" -ne "$1" ]; then
+    if [ "$status" -eq 124 ]; then
+      echo "the program did not end within $RUN_LIMIT s (killed)" >&2
+    else
+      echo "exit status $status, expected $1" >&2
+    fi
+    [ -f "$ERR" ] && echo "stderr: $(show "$ERR")" >&2
+    return 1
+  fi
+}
+
+# line_count FILE: number of lines (a last line without newline counts).
+line_count() {
+  awk 'END { print NR }' "$1"
+}
+
+# --- the reference --------------------------------------------------------------
+
+# require_reference: skip unless CPython 3.11's smtpd can be run through
+# $SHARED_DIR/conformance/reference-stdio.
+require_reference() {
+  [ -f "$REFERENCE_STDIO" ] ||
+    skip "no reference-stdio at $REFERENCE_STDIO (set SHARED_DIR)"
+  "$PYTHON3" -W ignore -c 'import sys, smtpd; sys.exit(sys.version_info[:2] != (3, 11))' \
+    2>/dev/null || skip "$PYTHON3 is not Python 3.11 with smtpd (the reference)"
+}
+
+# reference_printout [ARGS...]: the session in $IN through the reference
+# (ARGS: -s N, -u, --decode-data); what its DebuggingServer printed goes to
+# $REF.
+reference_printout() {
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" "$REFERENCE_STDIO" -c DebuggingServer \
+    "$@" <"$IN" >/dev/null 2>"$REF"
+}
+
+# expect_reference_printout [ARGS...]: the program's stderr ($ERR) is
+# exactly what the reference's DebuggingServer printed for the same session.
+expect_reference_printout() {
+  require_reference
+  reference_printout "$@"
+  grep -q -- '---------- MESSAGE FOLLOWS ----------' "$REF" || {
+    echo "the reference printed no message: $(show "$REF")" >&2
+    return 1
+  }
+  same_bytes "$ERR" "$REF"
+}
+
+# --- sockets and background processes ------------------------------------
+
+# free_port [ADDRESS]: a TCP port nobody listens on at ADDRESS (127.0.0.1).
+free_port() {
+  "$PYTHON3" -c '
+import socket, sys
+address = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+s.bind((address, 0))
+print(s.getsockname()[1])
+s.close()
+' "${1:-127.0.0.1}"
+}
+
+# is_listening PORT: some socket listens on TCP PORT (IPv4 or IPv6).
+# Read from /proc, without connecting (a connection would start a session).
+is_listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v port=":$hex" '
+    FNR > 1 && substr($2, length($2) - 4) == port && $4 == "0A" { found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# wait_for_port PORT [SECONDS]: poll until PORT listens; fail after
+# SECONDS (default 10).
+wait_for_port() {
+  local port=$1 tries=$((${2:-10} * 20))
+  while ((tries-- > 0)); do
+    is_listening "$port" && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on port $port after ${2:-10} s" >&2
+  return 1
+}
+
+# wait_for_text FILE TEXT [SECONDS]: poll until FILE contains TEXT.
+wait_for_text() {
+  local tries=$((${3:-10} * 20))
+  while ((tries-- > 0)); do
+    grep -qF -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "no '$2' in $1 after ${3:-10} s: $(show "$1")" >&2
+  return 1
+}
+
+# start_background LOG COMMAND [ARGS...]: start COMMAND in the background,
+# stdout and stderr to LOG; its pid goes to $BACKGROUND_PID and to the list
+# stop_background ends.  fd 3 is closed so that Bats does not wait for it.
+start_background() {
+  local log=$1
+  shift
+  "$@" >"$log" 2>&1 3>&- &
+  BACKGROUND_PID=$!
+  BACKGROUND_PIDS+=("$BACKGROUND_PID")
+}
+
+# running PID: the process exists and is not a zombie.
+running() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state%% *}" != Z ]
+}
+
+# stop_background: TERM every process start_background started, wait at
+# most 5 s for each, then KILL it.
+stop_background() {
+  local pid tries
+  for pid in "${BACKGROUND_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || continue
+    tries=100
+    while ((tries-- > 0)) && running "$pid"; do
+      sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  BACKGROUND_PIDS=()
+}

@@ -1,0 +1,914 @@
+#!/usr/bin/env bats
+# relay.bats - PureProxy against real upstream servers started here on
+# 127.0.0.1: Postfix smtp-sink (dumping each message to a file, and with its
+# fault-injection options) and a Python smtpd.SMTPServer that records the
+# envelope, the MAIL parameters, the message and the DATA bytes as they
+# came on the wire.  Then the relay policy (never an open relay), libcurl
+# loaded only by sessions that relay, the relay options' errors, and the
+# conformance harness with --delivery.
+#
+# Run: IN_SMTPD=/path/to/in.smtpd TOP_SRCDIR=/path/to/tree bats t/relay.bats
+#
+# Every upstream is a background process stopped in teardown; every wait
+# is a bounded poll.
+
+load helpers
+
+setup_file() {
+  # python3 may be a pyenv shim that costs seconds per start on a busy
+  # machine: use the interpreter it runs.
+  local real
+  real=$("$PYTHON3" -c 'import sys; print(sys.executable)' 2>/dev/null) &&
+    [ -x "$real" ] && export PYTHON3=$real
+  return 0
+}
+
+setup() {
+  common_setup
+  GREETING="220 $HOST in.smtpd ESMTP"
+  DATA_GO='354 End data with <CR><LF>.<CR><LF>'
+  SINK_DIR=
+  SINK_PORT=
+  UPSTREAM_DIR=
+  UPSTREAM_PORT=
+  RELAY_TIMEOUTS=(--relay-connect-timeout 5 --relay-timeout 10)
+}
+
+teardown() {
+  stop_background
+  if [ -n "${SINK_DIR:-}" ]; then
+    rm -rf "$SINK_DIR"
+  fi
+}
+
+# --- upstreams ---------------------------------------------------------------
+
+# start_sink [SMTP-SINK-OPTION...]: Postfix's smtp-sink on 127.0.0.1:$SINK_PORT,
+# dumping each message into its own file in $SINK_DIR.  The directory is
+# under /tmp and writable by all: as root smtp-sink runs as nobody.
+start_sink() {
+  local sink user=()
+  sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
+  [ -x "$sink" ] || skip "no smtp-sink (Debian package postfix)"
+  SINK_DIR=$(mktemp -d /tmp/in-smtpd-relay-sink.XXXXXX)
+  chmod 0777 "$SINK_DIR"
+  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
+  SINK_PORT=$(free_port)
+  start_background "$BATS_TEST_TMPDIR/sink.log" \
+    "$sink" "${user[@]}" -d "$SINK_DIR/%M." "$@" "127.0.0.1:$SINK_PORT" 16
+  wait_for_port "$SINK_PORT" 10 || {
+    echo "smtp-sink log: $(show "$BATS_TEST_TMPDIR/sink.log")" >&2
+    return 1
+  }
+}
+
+# sink_dumps: how many messages smtp-sink has dumped.
+sink_dumps() {
+  find "$SINK_DIR" -type f | wc -l
+}
+
+# expect_no_dump: smtp-sink kept no message (it deletes the dump of a
+# transaction that did not end with the final dot).
+expect_no_dump() {
+  local n
+  n=$(sink_dumps)
+  if [ "$n" -ne 0 ]; then
+    echo "smtp-sink kept $n message(s), expected none:" >&2
+    find "$SINK_DIR" -type f -exec cat {} + >&2
+    return 1
+  fi
+}
+
+# sink_message: the one message smtp-sink dumped, split into $ENVELOPE (its
+# X-Helo-Args, X-Mail-Args and X-Rcpt-Args lines) and $CONTENT (what
+# follows its three-line Received: header: the message as it arrived, CR
+# removed and dots unstuffed, then an empty line).  smtp-sink closes the
+# dump before it answers the final dot, so it is complete by now.
+sink_message() {
+  local files
+  files=$(find "$SINK_DIR" -type f)
+  if [ "$(sink_dumps)" -ne 1 ]; then
+    echo "expected one message dumped by smtp-sink, found: '$files'" >&2
+    return 1
+  fi
+  ENVELOPE=$BATS_TEST_TMPDIR/envelope
+  CONTENT=$BATS_TEST_TMPDIR/content
+  "$PYTHON3" -c '
+import sys
+dump = open(sys.argv[1], "rb").read()
+head, found, rest = dump.partition(b"\nReceived: ")
+if not found:
+    sys.exit("no Received: header in the dump: %r" % dump)
+envelope = [line + b"\n" for line in head.split(b"\n")
+            if line.startswith((b"X-Helo-Args:", b"X-Mail-Args:", b"X-Rcpt-Args:"))]
+open(sys.argv[2], "wb").write(b"".join(envelope))
+open(sys.argv[3], "wb").write(rest.split(b"\n", 3)[3])
+' "$files" "$ENVELOPE" "$CONTENT"
+}
+
+# The Python upstream: smtpd.SMTPServer with decode_data=False (and with
+# SMTPUTF8 in mode "utf8"; refusing some recipients and messages in mode
+# "picky"), or in mode "silent" a socket that accepts connections and
+# never says a word.  For message N it writes, in its
+# directory, N.mailfrom, N.rcpttos, N.mail_options, N.rcpt_options (one
+# item a line), N.data (what process_message got), N.wire (the DATA bytes
+# as they came on the wire, still dot-stuffed, with the final dot), and
+# N.done last.  Its port goes to the file "port".
+write_python_upstream() {
+  cat >"$BATS_TEST_TMPDIR/upstream.py" <<'EOF'
+import os, socket, sys, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+import asyncore, smtpd  # noqa: E402  (Python 3.11)
+
+mode, outdir = sys.argv[1], sys.argv[2]
+
+
+def write(name, data):
+    path = os.path.join(outdir, name)
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.rename(path + ".tmp", path)
+
+
+if mode == "silent":
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    write("port", b"%d" % listener.getsockname()[1])
+    held = []
+    while True:
+        held.append(listener.accept()[0])
+
+
+class Channel(smtpd.SMTPChannel):
+    def smtp_RCPT(self, arg):
+        # Mode "picky": a recipient whose address holds "refuse" is unknown.
+        if mode == "picky" and arg and "refuse" in arg:
+            self.push("550 5.1.1 <%s>: Recipient address rejected" % arg[3:].strip(" <>"))
+            return
+        super().smtp_RCPT(arg)
+
+    def found_terminator(self):
+        if self.smtp_state == self.DATA:
+            self.smtp_server.wire = b"".join(self.received_lines) + b"\r\n.\r\n"
+        super().found_terminator()
+
+
+class Server(smtpd.SMTPServer):
+    channel_class = Channel
+    count = 0
+
+    def process_message(self, peer, mailfrom, rcpttos, data, **kw):
+        Server.count += 1
+        n = "%d." % Server.count
+        lines = lambda items: "".join(i + "\n" for i in items).encode()
+        write(n + "mailfrom", lines([mailfrom]))
+        write(n + "rcpttos", lines(rcpttos))
+        write(n + "mail_options", lines(kw.get("mail_options", [])))
+        write(n + "rcpt_options", lines(kw.get("rcpt_options", [])))
+        write(n + "data", data)
+        write(n + "wire", self.wire)
+        write(n + "done", b"")
+        # Mode "picky": a message with "Subject: refuse" is refused after
+        # the final dot, with a multi-line reply.
+        if mode == "picky" and b"Subject: refuse" in data:
+            return "554-5.7.1 first line\r\n554 5.7.1 Message refused as spam"
+
+
+server = Server(("127.0.0.1", 0), None, decode_data=False,
+                enable_SMTPUTF8=(mode == "utf8"))
+write("port", b"%d" % server.socket.getsockname()[1])
+asyncore.loop()
+EOF
+}
+
+# require_python_smtpd: skip unless $PYTHON3 has the smtpd module (3.11).
+require_python_smtpd() {
+  "$PYTHON3" -W ignore -c 'import smtpd' 2>/dev/null ||
+    skip "$PYTHON3 has no smtpd module (Python 3.11 needed)"
+}
+
+# start_python_upstream [MODE]: MODE smtp (default), utf8, picky or silent; sets
+# $UPSTREAM_DIR and $UPSTREAM_PORT.
+start_python_upstream() {
+  require_python_smtpd
+  write_python_upstream
+  UPSTREAM_DIR=$BATS_TEST_TMPDIR/upstream
+  mkdir -p "$UPSTREAM_DIR"
+  start_background "$BATS_TEST_TMPDIR/upstream.log" \
+    "$PYTHON3" "$BATS_TEST_TMPDIR/upstream.py" "${1:-smtp}" "$UPSTREAM_DIR"
+  local tries=200
+  while ((tries-- > 0)) && [ ! -s "$UPSTREAM_DIR/port" ]; do
+    running "$BACKGROUND_PID" || break
+    sleep 0.05
+  done
+  [ -s "$UPSTREAM_DIR/port" ] || {
+    echo "the Python upstream did not start: $(show "$BATS_TEST_TMPDIR/upstream.log")" >&2
+    return 1
+  }
+  UPSTREAM_PORT=$(cat "$UPSTREAM_DIR/port")
+  wait_for_port "$UPSTREAM_PORT" 10
+}
+
+# upstream_messages: how many messages the Python upstream took.
+upstream_messages() {
+  find "$UPSTREAM_DIR" -name '*.done' | wc -l
+}
+
+# --- running the relay -----------------------------------------------------------
+
+# relay_to PORT SESSION [ARGS...]: the session (printf %b text) through a
+# pipe into in.smtpd (PureProxy, the default class) relaying to
+# 127.0.0.1:PORT; a pipe is a local client.  The upstream timeouts are
+# $RELAY_TIMEOUTS (set in setup; a test may set its own).
+relay_to() {
+  local port=$1 session=$2
+  shift 2
+  smtpd_session "$session" --hostname "$HOST" "${RELAY_TIMEOUTS[@]}" "$@" \
+    "127.0.0.1:$port"
+}
+
+# A session with one message to two recipients; $1 is the DATA part.
+one_message() {
+  printf '%s' "HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n$1.\r\nQUIT\r\n"
+}
+# ... and the replies when the upstream took it (or the one for the dot).
+one_message_replies() {
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "250 OK" \
+    "$DATA_GO" "${1:-250 OK}" "221 Bye"
+}
+
+# expect_failure_log PORT [UPSTREAM-REPLY]: stderr is the one failure line,
+# "in.smtpd: relay to 127.0.0.1:PORT failed: WHY; upstream said: REPLY",
+# without the "upstream said" part when no UPSTREAM-REPLY is given, with
+# anything after "failed: " when it is '*'.
+expect_failure_log() {
+  local port=$1 line
+  line=$(cat "$ERR")
+  if [ "$(line_count "$ERR")" -ne 1 ]; then
+    echo "expected one log line on stderr, got: $(show "$ERR")" >&2
+    return 1
+  fi
+  if [ "${2:-}" = '*' ]; then
+    [[ $line == "in.smtpd: relay to 127.0.0.1:$port failed: "?* ]] || {
+      echo "expected: in.smtpd: relay to 127.0.0.1:$port failed: ..." >&2
+      echo "actual:   $line" >&2
+      return 1
+    }
+  elif [ $# -ge 2 ]; then
+    [[ $line == "in.smtpd: relay to 127.0.0.1:$port failed: "?*"; upstream said: $2" ]] || {
+      echo "expected: in.smtpd: relay to 127.0.0.1:$port failed: ...; upstream said: $2" >&2
+      echo "actual:   $line" >&2
+      return 1
+    }
+  else
+    [[ $line == "in.smtpd: relay to 127.0.0.1:$port failed: "?* &&
+      $line != *"upstream said"* ]] || {
+      echo "expected: in.smtpd: relay to 127.0.0.1:$port failed: ... (no upstream reply)" >&2
+      echo "actual:   $line" >&2
+      return 1
+    }
+  fi
+}
+
+# --- smtp-sink: what arrives -----------------------------------------------------
+
+@test "smtp-sink gets the envelope and the message, X-Peer: added where the headers end" {
+  start_sink
+  relay_to "$SINK_PORT" "$(one_message 'Subject: hello\r\nTo: b@example.net\r\n\r\nbody line\r\nlast line\r\n')"
+  expect_status 0
+  one_message_replies
+  expect_empty "$ERR"
+  sink_message
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" \
+    "X-Rcpt-Args: <b@example.net>" "X-Rcpt-Args: <c@example.org>"
+  expect_file "$CONTENT" 'Subject: hello\nTo: b@example.net\nX-Peer: 127.0.0.1\n\nbody line\nlast line\n\n'
+}
+
+@test "smtp-sink: dot-stuffed lines arrive unstuffed, so they were restuffed on the way" {
+  start_sink
+  relay_to "$SINK_PORT" "$(one_message 'Subject: dots\r\n\r\n..leading dot\r\n..\r\n...\r\n.. \r\nend\r\n')"
+  expect_status 0
+  one_message_replies
+  sink_message
+  # A "." line that was not stuffed again would have ended the message
+  # early at the upstream; one that was stuffed twice would show "..".
+  expect_file "$CONTENT" 'Subject: dots\nX-Peer: 127.0.0.1\n\n.leading dot\n.\n..\n. \nend\n\n'
+}
+
+@test "smtp-sink: bare LF and bare CR in the client's DATA arrive as line ends" {
+  start_sink
+  relay_to "$SINK_PORT" "$(one_message 'Subject: ends\r\n\r\none\ntwo\rthree\r\r\nfour\n\nfive\r\n')"
+  expect_status 0
+  one_message_replies
+  sink_message
+  # smtp-sink drops every CR it sees, so a bare CR passed on as such
+  # would glue "two" and "three" together.  "three\r" + CRLF is one line
+  # end: the client's lines are joined with LF, and CR LF is one line end
+  # to smtplib's and our normalisation alike.
+  expect_file "$CONTENT" 'Subject: ends\nX-Peer: 127.0.0.1\n\none\ntwo\nthree\nfour\n\nfive\n\n'
+}
+
+@test "smtp-sink: a bare LF before a dot line cannot end the message upstream (no smuggling)" {
+  start_sink
+  relay_to "$SINK_PORT" "$(one_message 'Subject: smuggle\r\n\r\nbefore\n.\r\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nsmuggled\r\n')"
+  expect_status 0
+  one_message_replies
+  sink_message
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" \
+    "X-Rcpt-Args: <b@example.net>" "X-Rcpt-Args: <c@example.org>"
+  expect_file "$CONTENT" 'Subject: smuggle\nX-Peer: 127.0.0.1\n\nbefore\n.\nMAIL FROM:<evil@example.com>\nRCPT TO:<victim@example.net>\nDATA\nsmuggled\n\n'
+}
+
+@test "smtp-sink: 8-bit bytes and a 2000-byte line arrive intact" {
+  start_sink
+  local long
+  long=$(printf '%2000s' '' | tr ' ' 'L')
+  relay_to "$SINK_PORT" "$(one_message "Subject: =?utf-8?q?caf=C3=A9?=\r\nX-Raw: caf\xc3\xa9 \xff\x80\xfe\r\n\r\n$long\r\n\xe2\x82\xac end\r\n")"
+  expect_status 0
+  one_message_replies
+  sink_message
+  expect_file "$CONTENT" 'Subject: =?utf-8?q?caf=C3=A9?=\nX-Raw: caf\303\251 \377\200\376\nX-Peer: 127.0.0.1\n\n%s\n\342\202\254 end\n\n' "$long"
+}
+
+@test "smtp-sink: the null sender <> and many recipients" {
+  start_sink
+  relay_to "$SINK_PORT" 'HELO client.example\r\nMAIL FROM:<>\r\nRCPT TO:<r1@example.net>\r\nRCPT TO:<r2@example.net>\r\nRCPT TO:<r3@example.org>\r\nRCPT TO:<r1@example.net>\r\nDATA\r\nSubject: bounce\r\n\r\nsorry\r\n.\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "250 OK" "250 OK" \
+    "250 OK" "$DATA_GO" "250 OK" "221 Bye"
+  sink_message
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <>" \
+    "X-Rcpt-Args: <r1@example.net>" "X-Rcpt-Args: <r2@example.net>" \
+    "X-Rcpt-Args: <r3@example.org>" "X-Rcpt-Args: <r1@example.net>"
+  expect_file "$CONTENT" 'Subject: bounce\nX-Peer: 127.0.0.1\n\nsorry\n\n'
+}
+
+@test "smtp-sink: a message without an empty line gets X-Peer: at its end" {
+  start_sink
+  relay_to "$SINK_PORT" "$(one_message 'Subject: no body\r\nX-Other: yes\r\n')"
+  expect_status 0
+  one_message_replies
+  sink_message
+  expect_file "$CONTENT" 'Subject: no body\nX-Other: yes\nX-Peer: 127.0.0.1\n\n'
+}
+
+@test "smtp-sink: an empty message is relayed as the X-Peer: line alone" {
+  start_sink
+  relay_to "$SINK_PORT" "$(one_message '')"
+  expect_status 0
+  one_message_replies
+  sink_message
+  expect_file "$CONTENT" 'X-Peer: 127.0.0.1\n\n'
+}
+
+@test "smtp-sink: an outside client allowed by --relay-domain is named in X-Peer:" {
+  start_sink
+  TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 relay_to "$SINK_PORT" \
+    'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n' \
+    --relay-domain example.org
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "$DATA_GO" "250 OK" \
+    "221 Bye"
+  sink_message
+  expect_file "$CONTENT" 'Subject: s\nX-Peer: 192.0.2.7\n\nbody\n\n'
+}
+
+# --- the Python upstream: envelope, parameters, wire bytes ----------------------
+
+@test "Python upstream: envelope, SIZE=<length> on MAIL, the message and its wire bytes" {
+  start_python_upstream
+  relay_to "$UPSTREAM_PORT" "$(one_message 'Subject: hello\r\nTo: b@example.net\r\n\r\nbody\r\n..dot\r\n')"
+  expect_status 0
+  one_message_replies
+  expect_empty "$ERR"
+  [ "$(upstream_messages)" -eq 1 ]
+  expect_file "$UPSTREAM_DIR/1.mailfrom" 'a@example.com\n'
+  expect_file "$UPSTREAM_DIR/1.rcpttos" 'b@example.net\nc@example.org\n'
+  # What libcurl was given: the message with X-Peer:, CRLF line ends,
+  # unstuffed, no final line end; SIZE is its length.
+  printf 'Subject: hello\r\nTo: b@example.net\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\n.dot' \
+    >"$BATS_TEST_TMPDIR/relayed"
+  expect_file "$UPSTREAM_DIR/1.mail_options" 'SIZE=%d\n' \
+    "$(wc -c <"$BATS_TEST_TMPDIR/relayed")"
+  expect_empty "$UPSTREAM_DIR/1.rcpt_options"
+  expect_file "$UPSTREAM_DIR/1.wire" 'Subject: hello\r\nTo: b@example.net\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\n..dot\r\n.\r\n'
+  expect_file "$UPSTREAM_DIR/1.data" 'Subject: hello\nTo: b@example.net\nX-Peer: 127.0.0.1\n\nbody\n.dot'
+}
+
+@test "Python upstream: dots, bare LF, bare CR, 8-bit bytes and a 2000-byte line on the wire" {
+  start_python_upstream
+  local long
+  long=$(printf '%2000s' '' | tr ' ' 'L')
+  relay_to "$UPSTREAM_PORT" "$(one_message "Subject: mix\r\nX-8: \xc3\xa9\xff\r\n\r\n..\r\n...x\r\nbare\nlf\rcr\r\rx\r\nbefore\n.\r\n$long\r\nend\r\n")"
+  expect_status 0
+  one_message_replies
+  expect_file "$UPSTREAM_DIR/1.wire" 'Subject: mix\r\nX-8: \303\251\377\r\nX-Peer: 127.0.0.1\r\n\r\n..\r\n...x\r\nbare\r\nlf\r\ncr\r\n\r\nx\r\nbefore\r\n..\r\n%s\r\nend\r\n.\r\n' "$long"
+  printf 'Subject: mix\r\nX-8: \303\251\377\r\nX-Peer: 127.0.0.1\r\n\r\n.\r\n..x\r\nbare\r\nlf\r\ncr\r\n\r\nx\r\nbefore\r\n.\r\n%s\r\nend' "$long" \
+    >"$BATS_TEST_TMPDIR/relayed"
+  expect_file "$UPSTREAM_DIR/1.mail_options" 'SIZE=%d\n' \
+    "$(wc -c <"$BATS_TEST_TMPDIR/relayed")"
+  [ "$(upstream_messages)" -eq 1 ]
+}
+
+@test "Python upstream: the null sender, and two transactions in one session" {
+  start_python_upstream
+  relay_to "$UPSTREAM_PORT" 'EHLO client.example\r\nMAIL FROM:<>\r\nRCPT TO:<r1@example.net>\r\nDATA\r\nSubject: one\r\n\r\nfirst\r\n.\r\nMAIL FROM:<s@example.com> BODY=8BITMIME\r\nRCPT TO:<r2@example.org>\r\nRCPT TO:<r3@example.org>\r\nDATA\r\nSubject: two\r\n\r\nsecond\r\n.\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
+    "250-PIPELINING" "250 HELP" "250 OK" "250 OK" "$DATA_GO" "250 OK" \
+    "250 OK" "250 OK" "250 OK" "$DATA_GO" "250 OK" "221 Bye"
+  [ "$(upstream_messages)" -eq 2 ]
+  expect_file "$UPSTREAM_DIR/1.mailfrom" '<>\n'
+  expect_file "$UPSTREAM_DIR/1.rcpttos" 'r1@example.net\n'
+  expect_file "$UPSTREAM_DIR/1.wire" 'Subject: one\r\nX-Peer: 127.0.0.1\r\n\r\nfirst\r\n.\r\n'
+  printf 'Subject: one\r\nX-Peer: 127.0.0.1\r\n\r\nfirst' >"$BATS_TEST_TMPDIR/relayed"
+  expect_file "$UPSTREAM_DIR/1.mail_options" 'SIZE=%d\n' \
+    "$(wc -c <"$BATS_TEST_TMPDIR/relayed")"
+  expect_file "$UPSTREAM_DIR/2.mailfrom" 's@example.com\n'
+  expect_file "$UPSTREAM_DIR/2.rcpttos" 'r2@example.org\nr3@example.org\n'
+  expect_file "$UPSTREAM_DIR/2.wire" 'Subject: two\r\nX-Peer: 127.0.0.1\r\n\r\nsecond\r\n.\r\n'
+}
+
+@test "Python upstream with SMTPUTF8: UTF-8 addresses go upstream with SMTPUTF8" {
+  start_python_upstream utf8
+  relay_to "$UPSTREAM_PORT" 'EHLO client.example\r\nMAIL FROM:<j\xc3\xb8ran@example.com> SMTPUTF8\r\nRCPT TO:<b\xc3\xa9@example.net>\r\nDATA\r\nSubject: h\xc3\xa9\r\n\r\nbody\r\n.\r\nQUIT\r\n' -u
+  expect_status 0
+  expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
+    "250-SMTPUTF8" "250-PIPELINING" "250 HELP" "250 OK" "250 OK" "$DATA_GO" \
+    "250 OK" "221 Bye"
+  expect_file "$UPSTREAM_DIR/1.mailfrom" 'j\303\270ran@example.com\n'
+  expect_file "$UPSTREAM_DIR/1.rcpttos" 'b\303\251@example.net\n'
+  grep -qx SMTPUTF8 "$UPSTREAM_DIR/1.mail_options"
+  expect_file "$UPSTREAM_DIR/1.wire" 'Subject: h\303\251\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\n.\r\n'
+}
+
+@test "Python upstream with SMTPUTF8: a SMTPUTF8 message with ASCII addresses keeps SMTPUTF8" {
+  skip "libcurl 7.88 sends SMTPUTF8 only when an address is not ASCII (README: Known limitations)"
+  # RFC 6531 3.4 / 6532: the client's SMTPUTF8 allows UTF-8 in the header;
+  # relaying it without SMTPUTF8 is a silent downgrade.
+  start_python_upstream utf8
+  relay_to "$UPSTREAM_PORT" 'EHLO client.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\nRCPT TO:<b@example.net>\r\nDATA\r\nFrom: J\xc3\xb8ran <j\xc3\xb8ran@example.com>\r\n\r\nbody\r\n.\r\nQUIT\r\n' -u
+  expect_status 0
+  [ "$(upstream_messages)" -eq 1 ]
+  grep -qx SMTPUTF8 "$UPSTREAM_DIR/1.mail_options" || {
+    echo "MAIL went upstream without SMTPUTF8: $(show "$UPSTREAM_DIR/1.mail_options")" >&2
+    return 1
+  }
+}
+
+@test "Python upstream without SMTPUTF8: a SMTPUTF8 message is refused with 553, not delivered" {
+  start_python_upstream
+  relay_to "$UPSTREAM_PORT" 'EHLO client.example\r\nMAIL FROM:<j\xc3\xb8ran@example.com> SMTPUTF8\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: h\xc3\xa9\r\n\r\nbody\r\n.\r\nQUIT\r\n' -u
+  expect_status 0
+  expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
+    "250-SMTPUTF8" "250-PIPELINING" "250 HELP" "250 OK" "250 OK" "$DATA_GO" \
+    "553 Error: the upstream server does not support SMTPUTF8" "221 Bye"
+  [ "$(upstream_messages)" -eq 0 ]
+  expect_failure_log "$UPSTREAM_PORT" '*'
+}
+
+# --- faults: the client learns the truth --------------------------------------------
+
+@test "Python upstream refuses one of two recipients: the client gets its 550, nothing is delivered" {
+  # All or nothing: delivering to the accepted recipient and answering 250
+  # would lose the mail of the refused one without a word.
+  start_python_upstream picky
+  relay_to "$UPSTREAM_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<ok@example.net>\r\nRCPT TO:<refuse@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "250 OK" "$DATA_GO" \
+    '550 5.1.1 <refuse@example.net>: Recipient address rejected' "221 Bye"
+  [ "$(upstream_messages)" -eq 0 ]
+  expect_failure_log "$UPSTREAM_PORT" \
+    '550 5.1.1 <refuse@example.net>: Recipient address rejected'
+}
+
+@test "Python upstream refuses the message with a multi-line reply: the client gets its last line" {
+  start_python_upstream picky
+  relay_to "$UPSTREAM_PORT" "$(one_message 'Subject: refuse\r\n\r\nbuy now\r\n')"
+  expect_status 0
+  one_message_replies '554 5.7.1 Message refused as spam'
+  expect_failure_log "$UPSTREAM_PORT" '554 5.7.1 Message refused as spam'
+}
+
+# sink_fault OPTION COMMAND REPLY: smtp-sink answers COMMAND as OPTION (-r:
+# 4xx, -f: 5xx, -Q: 421) says; the client's reply to its final dot is
+# REPLY, the failure is logged with smtp-sink's answer, and the session
+# goes on.
+sink_fault() {
+  local option=$1 command=$2 reply=$3 said
+  start_sink "$option" "$command"
+  relay_to "$SINK_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "$DATA_GO" \
+    "$reply" "250 OK" "221 Bye"
+  case $option in
+    -r) said='450 4.3.0 Error: command failed' ;;
+    -f) said='500 5.3.0 Error: command failed' ;;
+    -Q) said='421 4.0.0 Server closing connection' ;;
+  esac
+  expect_failure_log "$SINK_PORT" "$said"
+}
+
+@test "upstream 4xx at MAIL: 450 with its text, nothing delivered, logged" {
+  sink_fault -r MAIL '450 4.3.0 Error: command failed'
+  expect_no_dump
+}
+
+@test "upstream 5xx at MAIL: 500 with its text, nothing delivered, logged" {
+  sink_fault -f MAIL '500 5.3.0 Error: command failed'
+  expect_no_dump
+}
+
+@test "upstream 4xx at RCPT: 450 with its text, nothing delivered, logged" {
+  sink_fault -r RCPT '450 4.3.0 Error: command failed'
+  expect_no_dump
+}
+
+@test "upstream 5xx at RCPT: 500 with its text, nothing delivered, logged" {
+  sink_fault -f RCPT '500 5.3.0 Error: command failed'
+  expect_no_dump
+}
+
+@test "upstream 4xx at DATA: 450 with its text, nothing delivered, logged" {
+  sink_fault -r DATA '450 4.3.0 Error: command failed'
+  expect_no_dump
+}
+
+@test "upstream 5xx at DATA: 500 with its text, nothing delivered, logged" {
+  sink_fault -f DATA '500 5.3.0 Error: command failed'
+  expect_no_dump
+}
+
+@test "upstream 4xx after the final dot: 450 with its text, logged" {
+  # smtp-sink has dumped the message before it answers the dot.
+  sink_fault -r . '450 4.3.0 Error: command failed'
+}
+
+@test "upstream 5xx after the final dot: 500 with its text, logged" {
+  sink_fault -f . '500 5.3.0 Error: command failed'
+}
+
+@test "upstream 421 at MAIL becomes 451 (we do not close), nothing delivered" {
+  sink_fault -Q MAIL '451 4.0.0 Server closing connection'
+  expect_no_dump
+}
+
+@test "upstream 421 at RCPT becomes 451, nothing delivered" {
+  sink_fault -Q RCPT '451 4.0.0 Server closing connection'
+  expect_no_dump
+}
+
+@test "upstream 421 after the final dot becomes 451" {
+  sink_fault -Q . '451 4.0.0 Server closing connection'
+}
+
+# sink_disconnect COMMAND: smtp-sink drops the connection without a reply
+# when it gets COMMAND: the client gets 451.
+sink_disconnect() {
+  start_sink -q "$1"
+  relay_to "$SINK_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "$DATA_GO" \
+    '451 Error: relay failed: Failure when receiving data from the peer' \
+    "250 OK" "221 Bye"
+}
+
+@test "upstream disconnects at RCPT: 451, nothing delivered, logged" {
+  sink_disconnect RCPT
+  expect_no_dump
+  expect_failure_log "$SINK_PORT" '*'
+}
+
+@test "upstream disconnects at DATA: 451, nothing delivered, logged" {
+  sink_disconnect DATA
+  expect_no_dump
+  expect_failure_log "$SINK_PORT" '*'
+}
+
+@test "upstream disconnects after the message, before its reply: 451, logged" {
+  sink_disconnect .
+  expect_failure_log "$SINK_PORT" '*'
+}
+
+@test "connection refused: 451 relay failed, logged without an upstream reply" {
+  local port
+  port=$(free_port)
+  relay_to "$port" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
+  expect_status 0
+  one_message_replies "451 Error: relay failed: Couldn't connect to server"
+  expect_failure_log "$port"
+}
+
+@test "a silent upstream: 451 after --relay-timeout, logged" {
+  start_python_upstream silent
+  local start elapsed
+  start=$(now_ms)
+  RELAY_TIMEOUTS=(--relay-timeout 2 --relay-connect-timeout 2)
+  relay_to "$UPSTREAM_PORT" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
+  elapsed=$(($(now_ms) - start))
+  expect_status 0
+  one_message_replies '451 Error: relay failed: Timeout was reached'
+  expect_failure_log "$UPSTREAM_PORT"
+  if ((elapsed < 1500 || elapsed > 9000)); then
+    echo "took $elapsed ms; expected about 2 s" >&2
+    return 1
+  fi
+}
+
+@test "an upstream that stalls after the message: 451 within --relay-timeout" {
+  # smtp-sink waits 12 s before it answers the final dot; the client must
+  # hear from us once the 2 s --relay-timeout is over, not after that.
+  start_sink -W .:12
+  local start elapsed
+  start=$(now_ms)
+  RELAY_TIMEOUTS=(--relay-timeout 2 --relay-connect-timeout 2)
+  relay_to "$SINK_PORT" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
+  elapsed=$(($(now_ms) - start))
+  expect_status 0
+  one_message_replies '451 Error: relay failed: Timeout was reached'
+  expect_failure_log "$SINK_PORT" '*'
+  if ((elapsed > 9000)); then
+    echo "the client waited $elapsed ms for its reply; --relay-timeout is 2 s" >&2
+    return 1
+  fi
+}
+
+# --- relay policy: never an open relay -----------------------------------------
+
+# check_rcpts PEER [OPTION...] -- ADDRESS REPLY [ADDRESS REPLY...]: a
+# session from PEER (an address given to in.smtpd as TCPREMOTEIP, or
+# "local": a plain pipe) with RCPT TO:<ADDRESS> for each pair; each must
+# get REPLY.  Nothing is relayed (no DATA).
+check_rcpts() {
+  local peer=$1 options=() session expected
+  shift
+  while [ "$1" != -- ]; do
+    options+=("$1")
+    shift
+  done
+  shift
+  session='HELO client.example\r\nMAIL FROM:<a@example.com>\r\n'
+  expected=("$GREETING" "250 $HOST" "250 OK")
+  while [ $# -gt 0 ]; do
+    session+="RCPT TO:<$1>\\r\\n"
+    expected+=("$2")
+    shift 2
+  done
+  session+='QUIT\r\n'
+  expected+=("221 Bye")
+  if [ "$peer" = local ]; then
+    relay_to "$NO_UPSTREAM" "$session" "${options[@]}"
+  else
+    TCPREMOTEIP=$peer TCPREMOTEPORT=1234 relay_to "$NO_UPSTREAM" "$session" \
+      "${options[@]}"
+  fi
+  expect_status 0
+  expect_replies "${expected[@]}"
+  expect_empty "$ERR"
+}
+
+DENIED='554 Error: relay access denied'
+# The upstream of sessions that relay nothing: the discard port, where
+# nothing listens on a test machine.
+NO_UPSTREAM=9
+
+@test "policy: a local pipe may relay anywhere (loopback default)" {
+  check_rcpts local -- \
+    x@example.net '250 OK' \
+    y@outside.example '250 OK'
+}
+
+@test "policy: an outside client may not relay to an outside domain" {
+  check_rcpts 192.0.2.7 -- \
+    x@example.net "$DENIED" \
+    y@example.org "$DENIED"
+}
+
+@test "policy: DATA after every recipient was denied needs a recipient" {
+  TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 relay_to "$NO_UPSTREAM" \
+    'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.net>\r\nDATA\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "$DENIED" \
+    "503 Error: need RCPT command" "221 Bye"
+}
+
+@test "policy: --relay-domain allows that domain (any case), not its subdomains" {
+  check_rcpts 192.0.2.7 --relay-domain example.org -- \
+    x@example.org '250 OK' \
+    X@EXAMPLE.ORG '250 OK' \
+    x@Example.Org '250 OK' \
+    x@sub.example.org "$DENIED" \
+    x@notexample.org "$DENIED" \
+    x@example.org.evil.example "$DENIED" \
+    x@example.net "$DENIED" \
+    '"x@example.org"@example.net' "$DENIED" \
+    '"x@y"@example.org' '250 OK' \
+    'x@[192.0.2.1]' "$DENIED" \
+    postmaster "$DENIED"
+}
+
+@test "policy: a domain with a trailing dot is refused by the address syntax" {
+  # The policy ignores a trailing dot (unit tests), but RFC 5321's Domain
+  # has none: the channel answers the syntax error first.
+  check_rcpts 192.0.2.7 --relay-domain example.org -- \
+    x@EXAMPLE.ORG. '501 Syntax: RCPT TO: <address>'
+}
+
+@test "policy: --relay-domain with a trailing dot is refused or means the domain" {
+  # "example.org." is how DNS spells it; a rule that can never match
+  # would silently relay nothing.
+  status=0
+  printf 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.org>\r\nQUIT\r\n' >"$IN"
+  TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 smtpd_pipe "$IN" --hostname "$HOST" \
+    --relay-domain example.org. "127.0.0.1:$NO_UPSTREAM"
+  if [ "$status" -eq 64 ]; then
+    grep -q -- '--relay-domain' "$ERR"
+    return
+  fi
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "221 Bye"
+}
+
+@test "policy: --relay-domain .example.org allows every domain below it" {
+  check_rcpts 192.0.2.7 --relay-domain .example.org -- \
+    x@sub.example.org '250 OK' \
+    x@a.b.EXAMPLE.org '250 OK' \
+    x@example.org "$DENIED" \
+    x@badexample.org "$DENIED"
+}
+
+@test "policy: --relay-domain is repeatable" {
+  check_rcpts 192.0.2.7 --relay-domain example.org --relay-domain example.com -- \
+    x@example.org '250 OK' \
+    x@example.com '250 OK' \
+    x@example.net "$DENIED"
+}
+
+@test "policy: --relay-network 192.0.2.0/24 allows anything from 192.0.2.7" {
+  check_rcpts 192.0.2.7 --relay-network 192.0.2.0/24 -- \
+    x@example.net '250 OK' \
+    y@anywhere.example '250 OK'
+  check_rcpts 192.0.3.7 --relay-network 192.0.2.0/24 -- \
+    x@example.net "$DENIED"
+}
+
+@test "policy: --relay-network replaces the loopback default" {
+  check_rcpts local --relay-network 192.0.2.0/24 -- \
+    x@example.net "$DENIED"
+  check_rcpts 127.0.0.1 --relay-network 192.0.2.0/24 -- \
+    x@example.net "$DENIED"
+  check_rcpts local --relay-network 192.0.2.0/24 --relay-network 127.0.0.1 -- \
+    x@example.net '250 OK'
+}
+
+@test "policy: a single address as --relay-network" {
+  check_rcpts 192.0.2.7 --relay-network 192.0.2.7 -- x@example.net '250 OK'
+  check_rcpts 192.0.2.8 --relay-network 192.0.2.7 -- x@example.net "$DENIED"
+}
+
+@test "policy: IPv6 clients and networks" {
+  check_rcpts ::1 -- x@example.net '250 OK'
+  check_rcpts 2001:db8::7 -- x@example.net "$DENIED"
+  check_rcpts 2001:db8::7 --relay-network 2001:db8::/32 -- x@example.net '250 OK'
+  check_rcpts 2001:db8:1::7 --relay-network 2001:db8::/48 -- x@example.net "$DENIED"
+  check_rcpts 192.0.2.7 --relay-network 2001:db8::/32 -- x@example.net "$DENIED"
+  check_rcpts 2001:db8::7 --relay-network 192.0.2.0/24 -- x@example.net "$DENIED"
+}
+
+@test "policy: domains and networks together" {
+  check_rcpts 198.51.100.1 --relay-network 192.0.2.0/24 --relay-domain example.org -- \
+    x@example.org '250 OK' \
+    x@example.net "$DENIED"
+}
+
+# bad_option OPTION VALUE: in.smtpd refuses it with exit 64, one line on
+# stderr naming the option and the value, nothing to the client.
+bad_option() {
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n "$1" "$2" 127.0.0.1:25 \
+    </dev/null >"$OUT" 2>"$ERR" || status=$?
+  expect_status 64
+  expect_empty "$OUT"
+  [ "$(line_count "$ERR")" -eq 1 ] || {
+    echo "$1 '$2': expected one line, got $(show "$ERR")" >&2
+    return 1
+  }
+  local line
+  line=$(cat "$ERR")
+  [[ $line == "in.smtpd: invalid value for $1: "*"'$2'"* ]] || {
+    echo "$1 '$2': $line" >&2
+    return 1
+  }
+}
+
+@test "policy: a bad --relay-domain exits 64 naming the option" {
+  local value
+  # (the unit tests hold the long list)
+  for value in '' . 'a@example.org' '[192.0.2.1]' 'exa mple.org'; do
+    bad_option --relay-domain "$value"
+  done
+}
+
+@test "policy: a bad --relay-network exits 64 naming the option" {
+  local value
+  for value in '' 192.0.2.0/33 2001:db8::/129 192.0.2.0/ example.org \
+    192.0.2.0/24/8 256.0.0.0/8 '[2001:db8::]/32'; do
+    bad_option --relay-network "$value"
+  done
+}
+
+# --- libcurl: loaded only by a session that relays ----------------------------
+
+@test "a session that only says QUIT does not load libcurl" {
+  LD_DEBUG=files relay_to "$NO_UPSTREAM" 'QUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "221 Bye"
+  grep -q 'file=libc\.so' "$ERR" || {
+    echo "LD_DEBUG=files showed nothing: $(show "$ERR")" >&2
+    return 1
+  }
+  if grep 'libcurl' "$ERR" >&2; then
+    echo "libcurl was loaded" >&2
+    return 1
+  fi
+}
+
+@test "a session with transactions but no message does not load libcurl" {
+  LD_DEBUG=files relay_to "$NO_UPSTREAM" 'EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nRSET\r\nQUIT\r\n'
+  expect_status 0
+  if grep 'libcurl' "$ERR" >&2; then
+    echo "libcurl was loaded" >&2
+    return 1
+  fi
+}
+
+@test "a session that relays loads libcurl (and delivers)" {
+  start_sink
+  LD_DEBUG=files relay_to "$SINK_PORT" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
+  expect_status 0
+  one_message_replies
+  grep -q 'file=libcurl\.so' "$ERR" || {
+    echo "no libcurl in LD_DEBUG's list: $(show "$ERR")" >&2
+    return 1
+  }
+  [ "$(sink_dumps)" -eq 1 ]
+}
+
+# --- relay options --------------------------------------------------------------
+
+@test "--relay-user without --relay-password-file exits 64" {
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n --relay-user someone 127.0.0.1:25 \
+    </dev/null >"$OUT" 2>"$ERR" || status=$?
+  expect_status 64
+  expect_empty "$OUT"
+  [ "$(line_count "$ERR")" -eq 1 ]
+  grep -q -- '--relay-user' "$ERR"
+  grep -q -- '--relay-password-file' "$ERR"
+}
+
+@test "an unreadable --relay-password-file exits 66 naming it" {
+  local missing=$BATS_TEST_TMPDIR/no-such-file
+  local file
+  for file in "$missing" "$BATS_TEST_TMPDIR"; do
+    status=0
+    timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n --relay-user someone \
+      --relay-password-file "$file" 127.0.0.1:25 </dev/null >"$OUT" 2>"$ERR" ||
+      status=$?
+    expect_status 66
+    expect_empty "$OUT"
+    [ "$(line_count "$ERR")" -eq 1 ]
+    grep -qF -- "--relay-password-file $file" "$ERR"
+  done
+  if [ "$(id -u)" -ne 0 ]; then  # root reads a mode 000 file all the same
+    printf 'secret\n' >"$BATS_TEST_TMPDIR/locked"
+    chmod 000 "$BATS_TEST_TMPDIR/locked"
+    status=0
+    timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n --relay-user someone \
+      --relay-password-file "$BATS_TEST_TMPDIR/locked" 127.0.0.1:25 \
+      </dev/null >"$OUT" 2>"$ERR" || status=$?
+    expect_status 66
+  fi
+}
+
+# --- the conformance harness, with delivery ------------------------------------------
+
+@test "smtp-conform --delivery: replies and relayed messages equal the reference's" {
+  local harness=$SHARED_DIR/conformance/smtp-conform skips=()
+  [ -x "$harness" ] || skip "no conformance harness at $harness (set SHARED_DIR)"
+  "$PYTHON3" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' ||
+    skip "$PYTHON3 is not Python 3.11"
+  # Deliberate deviations, listed by the project, are not failures.
+  [ -f "$TOP_SRCDIR/t/conformance-deviations" ] &&
+    skips=(--skip-file "$TOP_SRCDIR/t/conformance-deviations")
+  status=0
+  timeout -k 5 120 "$PYTHON3" "$harness" \
+    --stdio "$IN_SMTPD -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} {upstream}" \
+    --delivery "${skips[@]}" >"$OUT" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    grep -v '^PASS ' "$OUT" >&2
+    return 1
+  fi
+  grep -q '^conformance: [1-9][0-9]* passed, 0 failed' "$OUT"
+}

@@ -1,0 +1,468 @@
+#!/usr/bin/env bats
+# session.bats - whole SMTP sessions piped through the in.smtpd program:
+# the exact reply bytes on stdout, DebuggingServer's printout (on stderr,
+# in a --debug-file, never on the connection), traces, timeouts, and input
+# that must neither crash nor hang it.
+#
+# Run: IN_SMTPD=/path/to/in.smtpd TOP_SRCDIR=/path/to/tree bats t/session.bats
+
+load helpers
+
+setup() {
+  common_setup
+  GREETING="220 $HOST in.smtpd ESMTP"
+  # The start of a transaction, its replies, and the EHLO replies with the
+  # default options.
+  TRANSACTION='HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'
+  TRANSACTION_REPLIES=("$GREETING" "250 $HOST" "250 OK" "250 OK"
+    "354 End data with <CR><LF>.<CR><LF>")
+  EHLO_REPLIES=("250-$HOST" "250-SIZE 33554432" "250-8BITMIME"
+    "250-PIPELINING" "250 HELP")
+}
+
+teardown() {
+  release_fifo
+}
+
+# --- the issue's example and the basics ---------------------------------------
+
+@test "the issue's example: replies on stdout, the message on stderr" {
+  status=0
+  printf 'HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' |
+    timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer >"$OUT" 2>"$ERR" ||
+    status=$?
+  expect_status 0
+  local host
+  host=$(uname -n)
+  expect_replies "220 $host in.smtpd ESMTP" "250 $host" "250 OK" "250 OK" \
+    "354 End data with <CR><LF>.<CR><LF>" "250 OK" "221 Bye"
+  expect_lines "$ERR" "$PRINT_HEAD" "b'hi'" "$PRINT_TAIL"
+}
+
+@test "--hostname names the server in the greeting and the HELO reply" {
+  smtpd_session 'HELO client.example\r\nQUIT\r\n' -c DebuggingServer \
+    --hostname relay.example.org
+  expect_status 0
+  expect_replies "220 relay.example.org in.smtpd ESMTP" "250 relay.example.org" \
+    "221 Bye"
+  expect_empty "$ERR"
+}
+
+@test "EHLO lists the default extensions, the name from --hostname first" {
+  debugging_session 'EHLO client.example\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "${EHLO_REPLIES[@]}" "221 Bye"
+}
+
+@test "the session ends at QUIT: what follows is not answered" {
+  debugging_session 'NOOP\r\nQUIT\r\nNOOP\r\nHELP\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 OK" "221 Bye"
+}
+
+@test "two messages in one session are printed one after the other" {
+  debugging_session "${TRANSACTION}first\r\n.\r\nMAIL FROM:<e@f>\r\nRCPT TO:<g@h>\r\nDATA\r\nsecond\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "250 OK" "250 OK" \
+    "354 End data with <CR><LF>.<CR><LF>" "250 OK" "221 Bye"
+  expect_lines "$ERR" "$PRINT_HEAD" "b'first'" "$PRINT_TAIL" \
+    "$PRINT_HEAD" "b'second'" "$PRINT_TAIL"
+}
+
+# --- DebuggingServer's printout -----------------------------------------------
+
+@test "printout, bytes: b'...' lines, b'X-Peer: 127.0.0.1' where the headers end" {
+  debugging_session "${TRANSACTION}Subject: test\r\nFrom: a@b\r\n\r\nHello\r\n\r\n..World\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  # Only the first empty line ends the headers; the leading dot is removed
+  # (RFC 5321 4.5.2).
+  expect_lines "$ERR" "$PRINT_HEAD" "b'Subject: test'" "b'From: a@b'" \
+    "b'X-Peer: 127.0.0.1'" "b''" "b'Hello'" "b''" "b'.World'" "$PRINT_TAIL"
+}
+
+@test "printout, --decode-data: plain lines and a plain X-Peer line" {
+  debugging_session "${TRANSACTION}Subject: caf\xc3\xa9\r\n\r\nHello\r\n\r\nWorld\r\n.\r\nQUIT\r\n" \
+    --decode-data
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  expect_lines "$ERR" "$PRINT_HEAD" "Subject: café" "X-Peer: 127.0.0.1" "" \
+    "Hello" "" "World" "$PRINT_TAIL"
+}
+
+@test "printout: a message without an empty line gets no X-Peer line" {
+  debugging_session "${TRANSACTION}just one line\r\nSubject: not a header\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_lines "$ERR" "$PRINT_HEAD" "b'just one line'" "b'Subject: not a header'" \
+    "$PRINT_TAIL"
+}
+
+@test "printout: the MAIL parameters after EHLO, upper-cased, on a 'mail options' line" {
+  debugging_session 'EHLO x\r\nMAIL FROM:<a@b> body=8BITMIME SIZE=42\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "${EHLO_REPLIES[@]}" "250 OK" "250 OK" \
+    "354 End data with <CR><LF>.<CR><LF>" "250 OK" "221 Bye"
+  expect_lines "$ERR" "$PRINT_HEAD" "mail options: ['BODY=8BITMIME', 'SIZE=42']" \
+    "b'hi'" "$PRINT_TAIL"
+}
+
+@test "printout, --decode-data: no 'mail options' line (the reference passes none)" {
+  debugging_session 'EHLO x\r\nMAIL FROM:<a@b> SIZE=42\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' \
+    --decode-data
+  expect_status 0
+  expect_lines "$ERR" "$PRINT_HEAD" "hi" "$PRINT_TAIL"
+}
+
+@test "printout: NUL, 8-bit bytes, bare CR and bare LF in DATA are shown as Python shows bytes" {
+  debugging_session "${TRANSACTION}Subject: x\r\n\r\na\x00b\xe9\xff\r\nc\rd\ne\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  # bytes.splitlines() breaks at a bare CR and a bare LF too.
+  expect_lines "$ERR" "$PRINT_HEAD" "b'Subject: x'" "b'X-Peer: 127.0.0.1'" "b''" \
+    "b'a\\x00b\\xe9\\xff'" "b'c'" "b'd'" "b'e'" "$PRINT_TAIL"
+}
+
+@test "an empty message (DATA then the dot) is accepted and printed (deviation: the reference hangs)" {
+  debugging_session "${TRANSACTION}.\r\nQUIT\r\n"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  expect_lines "$ERR" "$PRINT_HEAD" "$PRINT_TAIL"
+}
+
+@test "a message of 1 MB on one line is printed whole" {
+  {
+    printf '%b' "$TRANSACTION"
+    head -c 1048576 /dev/zero | tr '\0' A
+    printf '\r\n.\r\nQUIT\r\n'
+  } >"$IN"
+  smtpd_pipe "$IN" -c DebuggingServer --hostname "$HOST"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  {
+    printf "%s\nb'" "$PRINT_HEAD"
+    head -c 1048576 /dev/zero | tr '\0' A
+    printf "'\n%s\n" "$PRINT_TAIL"
+  } >"$EXP"
+  same_bytes "$ERR" "$EXP"
+}
+
+# The same sessions through CPython 3.11's DebuggingServer: the printouts
+# must be byte for byte the same.  Skipped without Python 3.11.
+
+@test "reference: headers, body, X-Peer, dot-unstuffing" {
+  require_reference
+  debugging_session "${TRANSACTION}Subject: test\r\nFrom: a@b\r\n\r\nHello\r\n\r\n..World\r\n...\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_reference_printout
+}
+
+@test "reference: --decode-data, including the line breaks str.splitlines() knows" {
+  require_reference
+  debugging_session "${TRANSACTION}Subject: caf\xc3\xa9\r\n\r\na\x0bb\x0cc\x1cd\xc2\x85e\xe2\x80\xa8f\rg\nh\r\n.\r\nQUIT\r\n" \
+    --decode-data
+  expect_status 0
+  expect_reference_printout --decode-data
+}
+
+@test "reference: no empty line, no X-Peer" {
+  require_reference
+  debugging_session "${TRANSACTION}one\r\ntwo: three\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_reference_printout
+}
+
+@test "reference: mail options, SMTPUTF8 with -u" {
+  require_reference
+  debugging_session 'EHLO x\r\nMAIL FROM:<a@b> SMTPUTF8 BODY=8BITMIME SIZE=9\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: \xc3\xa9\r\n\r\nbody\r\n.\r\nQUIT\r\n' \
+    -u
+  expect_status 0
+  expect_reference_printout -u
+}
+
+@test "reference: NUL, 8-bit, bare CR and LF, quotes and backslashes in DATA" {
+  require_reference
+  debugging_session "${TRANSACTION}Subject: it's \"quoted\" \\\\ here\r\n\r\na\x00b\xe9\xff\x7f\x1b\r\nc\rd\ne\t'\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_reference_printout
+}
+
+@test "reference: LF.CRLF, CR.CR and CRLF.LF inside DATA" {
+  require_reference
+  debugging_session "${TRANSACTION}a\n.\r\nMAIL FROM:<evil@x>\r\nb\r.\rc\r\n.\nd\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_reference_printout
+}
+
+@test "reference: two messages, RSET between them" {
+  require_reference
+  debugging_session "${TRANSACTION}first\r\n\r\nbody\r\n.\r\nMAIL FROM:<a@b>\r\nRSET\r\nMAIL FROM:<e@f>\r\nRCPT TO:<g@h>\r\nDATA\r\nsecond\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_reference_printout
+}
+
+# --- where the printout and the traces go ------------------------------------
+
+@test "--debug-file receives the printout (appended) and stderr stays empty" {
+  local file=$BATS_TEST_TMPDIR/debug.log
+  printf 'an earlier line\n' >"$file"
+  debugging_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" --debug-file "$file"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  expect_empty "$ERR"
+  expect_lines "$file" "an earlier line" "$PRINT_HEAD" "b'hi'" "$PRINT_TAIL"
+}
+
+@test "-d traces the session on stderr, never on stdout" {
+  debugging_session 'HELO x\r\nNOOP\r\nQUIT\r\n' -d
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "221 Bye"
+  # Every stderr line is a trace line; the '<' chunks put together are what
+  # was sent, the '>' chunks what came out on stdout.
+  "$PYTHON3" -c '
+import ast, sys
+sent, received = b"", b""
+for line in open(sys.argv[1], "rb").read().decode("ascii").splitlines():
+    direction, _, chunk = line.partition(" ")
+    assert direction in ("<", ">") and chunk.startswith("b"), line
+    if direction == "<":
+        sent += ast.literal_eval(chunk)
+    else:
+        received += ast.literal_eval(chunk)
+assert sent == open(sys.argv[2], "rb").read(), sent
+assert received == open(sys.argv[3], "rb").read(), received
+' "$ERR" "$IN" "$OUT"
+}
+
+@test "-d with --debug-file: trace and printout in the file, nothing on stderr" {
+  local file=$BATS_TEST_TMPDIR/debug.log
+  debugging_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" -d --debug-file "$file"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  expect_empty "$ERR"
+  grep -qF "< b'HELO x\\r\\n" "$file"
+  grep -qF "> b'220 $HOST in.smtpd ESMTP\\r\\n" "$file"
+  grep -qxF -- "$PRINT_HEAD" "$file"
+  grep -qxF -- "b'hi'" "$file"
+}
+
+@test "inetd style (stderr is the connection), --debug-file: the connection carries only SMTP" {
+  local file=$BATS_TEST_TMPDIR/debug.log
+  printf '%b' "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" >"$IN"
+  on_socketpair "$IN" -c DebuggingServer --hostname "$HOST" --debug-file "$file"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  # A UNIX socket is a local peer.
+  expect_lines "$file" "$PRINT_HEAD" "b'hi'" "$PRINT_TAIL"
+}
+
+@test "inetd style (stderr is the connection), no --debug-file: printout to syslog, never the connection" {
+  printf '%b' "${TRANSACTION}Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n" >"$IN"
+  on_socketpair "$IN" -c DebuggingServer --hostname "$HOST"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+}
+
+@test "inetd style (stderr is the connection), -d: the trace never reaches the connection" {
+  printf '%b' "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" >"$IN"
+  on_socketpair "$IN" -c DebuggingServer --hostname "$HOST" -d
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+}
+
+# --- who the peer is, on a pipe ---------------------------------------------
+
+@test "on a pipe, X-Peer comes from TCPREMOTEIP (tcpserver)" {
+  TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=4242 \
+    debugging_session "${TRANSACTION}Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_lines "$ERR" "$PRINT_HEAD" "b'Subject: x'" "b'X-Peer: 192.0.2.7'" "b''" \
+    "b'hi'" "$PRINT_TAIL"
+}
+
+@test "on a pipe, REMOTE_ADDR (systemd) wins over TCPREMOTEIP, IPv6 too" {
+  REMOTE_ADDR=2001:db8::5 REMOTE_PORT=25 TCPREMOTEIP=192.0.2.7 \
+    debugging_session "${TRANSACTION}Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_lines "$ERR" "$PRINT_HEAD" "b'Subject: x'" "b'X-Peer: 2001:db8::5'" "b''" \
+    "b'hi'" "$PRINT_TAIL"
+}
+
+@test "on a pipe, an invalid address in the environment is ignored (local peer)" {
+  REMOTE_ADDR=$'1.2.3.4\r\nX-Evil: yes' TCPREMOTEIP='not an address' \
+    debugging_session "${TRANSACTION}Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_lines "$ERR" "$PRINT_HEAD" "b'Subject: x'" "b'X-Peer: 127.0.0.1'" "b''" \
+    "b'hi'" "$PRINT_TAIL"
+}
+
+# --- bad input: no crash, no hang, a clear answer ------------------------------
+
+@test "a command line of 1 MB: 500 line too long, and the session goes on" {
+  {
+    printf 'HELO x\r\n'
+    head -c 1048576 /dev/zero | tr '\0' A
+    printf '\r\nNOOP\r\nMAIL FROM:<'
+    head -c 1048576 /dev/zero | tr '\0' a
+    printf '@b>\r\nQUIT\r\n'
+  } >"$IN"
+  smtpd_pipe "$IN" -c DebuggingServer --hostname "$HOST"
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "500 Error: line too long" "250 OK" \
+    "500 Error: line too long" "221 Bye"
+  expect_empty "$ERR"
+}
+
+@test "a command line of 512 bytes is taken, 513 is too long" {
+  local pad508 pad509
+  pad508=$(printf '%508s' '')
+  pad509=$(printf '%509s' '')
+  debugging_session "NOOP${pad508}\r\nNOOP${pad509}\r\nQUIT\r\n"
+  expect_status 0
+  expect_replies "$GREETING" "250 OK" "500 Error: line too long" "221 Bye"
+}
+
+@test "NUL bytes in commands get 500 and the session goes on" {
+  debugging_session 'NO\x00OP\r\nHELO x\x00y\r\n\x00\r\nNOOP\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "500 Error: NUL byte in command line" \
+    "500 Error: NUL byte in command line" "500 Error: NUL byte in command line" \
+    "250 OK" "221 Bye"
+  expect_empty "$ERR"
+}
+
+@test "a bare LF or bare CR does not end a command line, and is never echoed" {
+  debugging_session 'NOOP\nQUIT\r\nNOOP\rQUIT\r\nHELO x\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "500 Error: command not recognized" \
+    "500 Error: command not recognized" "250 $HOST" \
+    "503 Error: need MAIL command" "221 Bye"
+}
+
+@test "8-bit bytes in commands: invalid UTF-8 gets 500, UTF-8 is not echoed without SMTPUTF8" {
+  debugging_session 'NOOP \xe9\r\n\xff\xfe\r\nX\xc3\xa9\r\nNOOP \xc3\xa9\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "500 Error: command line is not valid UTF-8" \
+    "500 Error: command line is not valid UTF-8" \
+    "500 Error: command not recognized" "501 Syntax: NOOP" "221 Bye"
+}
+
+@test "no SMTP smuggling: only CRLF.CRLF ends DATA, not LF.CRLF, CR.CR or CRLF.LF" {
+  debugging_session "${TRANSACTION}a\n.\r\nMAIL FROM:<evil@x>\r\nb\r.\rc\r\n.\nd\r\n.\r\nQUIT\r\n"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  # The dot after CRLF is unstuffed: "\nd" is left, so an empty line ends
+  # the headers there.
+  expect_lines "$ERR" "$PRINT_HEAD" "b'a'" "b'.'" "b'MAIL FROM:<evil@x>'" "b'b'" \
+    "b'.'" "b'c'" "b'X-Peer: 127.0.0.1'" "b''" "b'd'" "$PRINT_TAIL"
+}
+
+@test "invalid UTF-8 in DATA with --decode-data: no crash, the session goes on" {
+  debugging_session "${TRANSACTION}Subject: x\r\n\r\nb\xe9dy \xff\r\n.\r\nNOOP\r\nQUIT\r\n" \
+    --decode-data
+  expect_status 0
+  # Whether such a message is taken or refused, the session must go on.
+  "$PYTHON3" -c '
+import re, sys
+replies = open(sys.argv[1], "rb").read().split(b"\r\n")
+assert replies[-3:] == [b"250 OK", b"221 Bye", b""], replies
+assert re.fullmatch(rb"250 OK|5\d\d .*", replies[-4]), replies
+' "$OUT"
+}
+
+@test "end of input in the middle of DATA: nothing is printed, exit 0" {
+  debugging_session "${TRANSACTION}Subject: x\r\n\r\nhalf a mess"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}"
+  expect_empty "$ERR"
+}
+
+@test "end of input just before the final dot's CRLF: nothing is printed, exit 0" {
+  debugging_session "${TRANSACTION}hi\r\n."
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}"
+  expect_empty "$ERR"
+}
+
+@test "end of input in the middle of a command line: exit 0, the half line is not answered" {
+  debugging_session 'HELO x\r\nNOO'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST"
+  expect_empty "$ERR"
+}
+
+@test "end of input after a message without QUIT: printed once, exit 0" {
+  debugging_session "${TRANSACTION}hi\r\n.\r\n"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK"
+  expect_lines "$ERR" "$PRINT_HEAD" "b'hi'" "$PRINT_TAIL"
+}
+
+@test "a session written one byte at a time gets the same replies and printout" {
+  printf '%b' "EHLO x\r\nMAIL FROM:<a@b> SIZE=20\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n" >"$IN"
+  status=0
+  "$PYTHON3" -c '
+import os, sys
+data = open(sys.argv[1], "rb").read()
+for i in range(len(data)):
+    os.write(1, data[i:i + 1])
+' "$IN" | timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer \
+    --hostname "$HOST" >"$OUT" 2>"$ERR" || status=$?
+  expect_status 0
+  expect_replies "$GREETING" "${EHLO_REPLIES[@]}" "250 OK" "250 OK" \
+    "354 End data with <CR><LF>.<CR><LF>" "250 OK" "221 Bye"
+  expect_lines "$ERR" "$PRINT_HEAD" "mail options: ['SIZE=20']" "b'Subject: x'" \
+    "b'X-Peer: 127.0.0.1'" "b''" "b'.dot'" "b'body'" "$PRINT_TAIL"
+}
+
+# --- clients that stall ------------------------------------------------------
+
+@test "--command-timeout 1, a client that sends nothing: 421 timeout, exit 0" {
+  hold_fifo "$BATS_TEST_TMPDIR/client"
+  local start elapsed
+  start=$(now_ms)
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+    --command-timeout 1 <"$BATS_TEST_TMPDIR/client" >"$OUT" 2>"$ERR" || status=$?
+  elapsed=$(($(now_ms) - start))
+  expect_status 0
+  expect_replies "$GREETING" "421 $HOST Error: timeout exceeded"
+  expect_empty "$ERR"
+  echo "took $elapsed ms"
+  [ "$elapsed" -ge 900 ]
+  [ "$elapsed" -lt 6000 ]
+}
+
+@test "--data-timeout applies in DATA: 421 after it, not after --command-timeout, nothing printed" {
+  hold_fifo "$BATS_TEST_TMPDIR/client"
+  printf '%b' "${TRANSACTION}Subject: x\r\n\r\nhalf" >&"$FIFO_FD"
+  local start elapsed
+  start=$(now_ms)
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+    --command-timeout 1 --data-timeout 3 <"$BATS_TEST_TMPDIR/client" \
+    >"$OUT" 2>"$ERR" || status=$?
+  elapsed=$(($(now_ms) - start))
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "421 $HOST Error: timeout exceeded"
+  expect_empty "$ERR"
+  echo "took $elapsed ms"
+  [ "$elapsed" -ge 2900 ]
+  [ "$elapsed" -lt 8000 ]
+}
+
+@test "a client that stops reading (20 MB of pipelined NOOPs): the program ends by itself" {
+  # Its stdout is a FIFO nobody reads: replies pile up, the program must
+  # stop reading, time out and exit rather than hang or grow.
+  hold_fifo "$BATS_TEST_TMPDIR/unread"
+  local start elapsed
+  start=$(now_ms)
+  status=0
+  yes $'NOOP\r' | head -c 20000000 |
+    timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+      --command-timeout 1 >"$BATS_TEST_TMPDIR/unread" 2>"$ERR" || status=$?
+  elapsed=$(($(now_ms) - start))
+  echo "took $elapsed ms"
+  expect_status 0
+  expect_empty "$ERR"
+  [ "$elapsed" -lt 15000 ]
+}

@@ -1,0 +1,339 @@
+// relay_test.cpp - PureProxy's pure parts: the message as relayed
+// (relay_message) and the client's reply for an upstream result
+// (reply_for).
+//
+// The expected messages were computed with Python 3.11 from the reference
+// algorithm, smtpd.py's PureProxy.process_message on bytes followed by
+// smtplib's line-end normalisation:
+//
+//   lines = data.split(b'\n')
+//   i = 0
+//   for line in lines:
+//       if not line: break
+//       i += 1
+//   lines.insert(i, b'X-Peer: ' + peer.encode())
+//   data = b'\n'.join(lines)
+//   relayed = re.sub(rb'(?:\r\n|\n|\r(?!\n))', b'\r\n', data)   # _fix_eols
+//
+// and the same algorithm, transcribed below, checks every short message
+// over the alphabet {a, CR, LF}.
+#include "smtpd/relay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtpd/text.hpp"
+
+namespace smtpd {
+namespace {
+
+using namespace std::string_view_literals;
+
+Envelope envelope_with(std::string_view data, std::string_view peer) {
+  Envelope envelope;
+  envelope.peer.address = std::string(peer);
+  envelope.peer.port = 25;
+  envelope.helo = "client.example";
+  envelope.mail_from = "a@example.com";
+  envelope.rcpt_tos = {"b@example.org"};
+  envelope.data = std::string(data);
+  return envelope;
+}
+
+struct RelayCase {
+  std::string_view name;
+  std::string_view data;
+  std::string_view peer;
+  std::string_view relayed;
+};
+
+void PrintTo(const RelayCase& c, std::ostream* os) {
+  *os << c.name << ": " << text::repr_bytes(c.data);
+}
+
+// clang-format off
+// Computed with Python 3.11.7 (see the top of this file).
+constexpr RelayCase kRelayCases[] = {
+    {"empty data", ""sv, "127.0.0.1", "X-Peer: 127.0.0.1\r\n"sv},
+    {"headers and body", "Subject: a\nTo: b@example.org\n\nbody\nmore"sv, "127.0.0.1", "Subject: a\r\nTo: b@example.org\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\nmore"sv},
+    {"no empty line: at the end", "Subject: a\nTo: b"sv, "127.0.0.1", "Subject: a\r\nTo: b\r\nX-Peer: 127.0.0.1"sv},
+    {"one header, no line end", "Subject: a"sv, "192.0.2.7", "Subject: a\r\nX-Peer: 192.0.2.7"sv},
+    {"ends with LF", "Subject: a\n"sv, "127.0.0.1", "Subject: a\r\nX-Peer: 127.0.0.1\r\n"sv},
+    {"ends with two LF", "Subject: a\n\n"sv, "127.0.0.1", "Subject: a\r\nX-Peer: 127.0.0.1\r\n\r\n"sv},
+    {"only LF", "\n"sv, "127.0.0.1", "X-Peer: 127.0.0.1\r\n\r\n"sv},
+    {"only LFs", "\n\n\n"sv, "127.0.0.1", "X-Peer: 127.0.0.1\r\n\r\n\r\n\r\n"sv},
+    {"empty first line", "\nbody"sv, "127.0.0.1", "X-Peer: 127.0.0.1\r\n\r\nbody"sv},
+    {"several empty lines", "A: 1\n\n\nbody\n\nend"sv, "127.0.0.1", "A: 1\r\nX-Peer: 127.0.0.1\r\n\r\n\r\nbody\r\n\r\nend"sv},
+    {"CR-only line ends", "A: 1\rB: 2\r\rbody"sv, "127.0.0.1", "A: 1\r\nB: 2\r\n\r\nbody\r\nX-Peer: 127.0.0.1"sv},
+    {"lone CR", "\r"sv, "127.0.0.1", "\r\nX-Peer: 127.0.0.1"sv},
+    {"ends with CR", "A: 1\r"sv, "127.0.0.1", "A: 1\r\nX-Peer: 127.0.0.1"sv},
+    {"CR before each LF: no empty line", "A: 1\r\n\r\nbody"sv, "127.0.0.1", "A: 1\r\n\r\nbody\r\nX-Peer: 127.0.0.1"sv},
+    {"CR LF at the end", "A: 1\r\n"sv, "127.0.0.1", "A: 1\r\nX-Peer: 127.0.0.1\r\n"sv},
+    {"mixed line ends", "a\r\nb\nc\rd\n\ne\rf"sv, "127.0.0.1", "a\r\nb\r\nc\r\nd\r\nX-Peer: 127.0.0.1\r\n\r\ne\r\nf"sv},
+    {"CR CR LF", "A: 1\r\r\n\nbody"sv, "127.0.0.1", "A: 1\r\n\r\nX-Peer: 127.0.0.1\r\n\r\nbody"sv},
+    {"dots are not stuffed", ".\n..\n.x\n\n.\n.."sv, "127.0.0.1", ".\r\n..\r\n.x\r\nX-Peer: 127.0.0.1\r\n\r\n.\r\n.."sv},
+    {"8-bit and NUL bytes", "X: caf\xc3\xa9 \xff\x00\n\n\x80\x00" "body\xfe"sv, "127.0.0.1", "X: caf\xc3\xa9 \xff\x00\r\nX-Peer: 127.0.0.1\r\n\r\n\x80\x00" "body\xfe"sv},
+    {"space-only line is not empty", "A: 1\n \nbody"sv, "127.0.0.1", "A: 1\r\n \r\nbody\r\nX-Peer: 127.0.0.1"sv},
+    {"tab-only line is not empty", "A: 1\n\t\nbody"sv, "127.0.0.1", "A: 1\r\n\t\r\nbody\r\nX-Peer: 127.0.0.1"sv},
+    {"IPv6 peer", "Subject: a\n\nbody"sv, "2001:db8::1", "Subject: a\r\nX-Peer: 2001:db8::1\r\n\r\nbody"sv},
+    {"IPv6 peer, no empty line", "Subject: a"sv, "::1", "Subject: a\r\nX-Peer: ::1"sv},
+    {"existing X-Peer is kept", "X-Peer: 10.0.0.1\n\nbody"sv, "192.0.2.7", "X-Peer: 10.0.0.1\r\nX-Peer: 192.0.2.7\r\n\r\nbody"sv},
+    {"body looks like a header end", "A: 1\n\nB: 2\n\nC"sv, "127.0.0.1", "A: 1\r\nX-Peer: 127.0.0.1\r\n\r\nB: 2\r\n\r\nC"sv},
+};
+// clang-format on
+
+class RelayMessage : public testing::TestWithParam<RelayCase> {};
+
+TEST_P(RelayMessage, MatchesTheReferenceAlgorithm) {
+  const RelayCase& c = GetParam();
+  EXPECT_EQ(text::repr_bytes(relay_message(envelope_with(c.data, c.peer))),
+            text::repr_bytes(c.relayed));
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, RelayMessage, testing::ValuesIn(kRelayCases));
+
+// The reference algorithm of the top of this file, transcribed.
+std::string reference_relay(std::string_view data, std::string_view peer) {
+  std::vector<std::string> lines;  // bytes.split(b'\n')
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = data.find('\n', start);
+    lines.emplace_back(data.substr(start, end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  std::size_t i = 0;
+  while (i < lines.size() && !lines[i].empty()) ++i;
+  lines.insert(lines.begin() + std::ptrdiff_t(i), "X-Peer: " + std::string(peer));
+  std::string joined;
+  for (std::size_t n = 0; n < lines.size(); ++n) {
+    if (n > 0) joined += '\n';
+    joined += lines[n];
+  }
+  std::string fixed;  // re.sub(rb'(?:\r\n|\n|\r(?!\n))', b'\r\n', joined)
+  for (std::size_t n = 0; n < joined.size(); ++n) {
+    if (joined.compare(n, 2, "\r\n") == 0) {
+      fixed += "\r\n";
+      ++n;
+    } else if (joined[n] == '\n' || joined[n] == '\r') {
+      fixed += "\r\n";
+    } else {
+      fixed += joined[n];
+    }
+  }
+  return fixed;
+}
+
+TEST(RelayMessage, TheTranscriptionAgreesWithTheTable) {
+  for (const RelayCase& c : kRelayCases)
+    EXPECT_EQ(text::repr_bytes(reference_relay(c.data, c.peer)),
+              text::repr_bytes(c.relayed))
+        << c.name;
+}
+
+TEST(RelayMessage, EveryShortMessageOverACrLfAlphabet) {
+  constexpr char kAlphabet[] = {'a', '\r', '\n'};
+  constexpr std::size_t kMaxLength = 9;
+  std::size_t checked = 0, failed = 0;
+  std::vector<std::size_t> digits;
+  for (std::size_t length = 0; length <= kMaxLength; ++length) {
+    digits.assign(length, 0);
+    for (;;) {
+      std::string data;
+      for (const std::size_t d : digits) data += kAlphabet[d];
+      const std::string expected = reference_relay(data, "192.0.2.1");
+      const std::string actual =
+          relay_message(envelope_with(data, "192.0.2.1"));
+      ++checked;
+      if (actual != expected && ++failed <= 5)
+        ADD_FAILURE() << "data " << text::repr_bytes(data) << ": expected "
+                      << text::repr_bytes(expected) << ", got "
+                      << text::repr_bytes(actual);
+      std::size_t n = 0;  // the next string of this length
+      while (n < length && ++digits[n] == std::size(kAlphabet))
+        digits[n++] = 0;
+      if (n == length) break;
+    }
+  }
+  EXPECT_EQ(checked, 29524u);
+  EXPECT_EQ(failed, 0u);
+}
+
+TEST(RelayMessage, NoBareLineEndsAndNoEarlyEndOfData) {
+  // Whatever the client's line ends, every CR and LF relayed is part of a
+  // CRLF: a bare LF before "." cannot end the message upstream.
+  const std::string relayed = relay_message(envelope_with(
+      "Subject: x\n\nbefore\n.\r\nMAIL FROM:<e@example.com>\r.\rafter\r\n",
+      "127.0.0.1"));
+  for (std::size_t i = 0; i < relayed.size(); ++i) {
+    if (relayed[i] == '\r') {
+      ASSERT_LT(i + 1, relayed.size());
+      EXPECT_EQ(relayed[i + 1], '\n') << "at " << i;
+    } else if (relayed[i] == '\n') {
+      ASSERT_GT(i, 0u);
+      EXPECT_EQ(relayed[i - 1], '\r') << "at " << i;
+    }
+  }
+}
+
+TEST(RelayMessage, ALongLineIsKeptWhole) {
+  const std::string line(2000, 'L');
+  EXPECT_EQ(relay_message(envelope_with("A: 1\n\n" + line, "127.0.0.1")),
+            "A: 1\r\nX-Peer: 127.0.0.1\r\n\r\n" + line);
+}
+
+TEST(RelayMessage, OnlyThePeerAddressAndTheDataMatter) {
+  Envelope a = envelope_with("A: 1\n\nb", "192.0.2.7");
+  Envelope b = a;
+  b.peer.port = 4321;
+  b.helo = "other.example";
+  b.mail_from = "<>";
+  b.rcpt_tos = {"x@example.net", "y@example.net"};
+  b.mail_options = {"BODY=8BITMIME", "SIZE=10"};
+  b.smtputf8 = true;
+  EXPECT_EQ(relay_message(a), relay_message(b));
+}
+
+// --- reply_for -----------------------------------------------------------------
+
+UpstreamResult refused(int code, std::string reply,
+                       std::string error = "Failed sending data to the peer") {
+  UpstreamResult result;
+  result.code = code;
+  result.reply = std::move(reply);
+  result.error = std::move(error);
+  return result;
+}
+
+UpstreamResult failed(std::string error, int code = 0, std::string reply = "") {
+  return refused(code, std::move(reply), std::move(error));
+}
+
+TEST(ReplyFor, DeliveredIs250Ok) {
+  UpstreamResult result;
+  result.delivered = true;
+  result.code = 250;
+  result.reply = "250 2.0.0 Ok: queued as 4Xyz";
+  EXPECT_EQ(reply_for(result), std::nullopt);
+}
+
+TEST(ReplyFor, TemporaryRefusalsPassTheUpstreamReplyOn) {
+  EXPECT_EQ(reply_for(refused(450, "450 4.3.0 Error: command failed")),
+            "450 4.3.0 Error: command failed");
+  EXPECT_EQ(reply_for(refused(452, "452 4.5.3 Too many recipients")),
+            "452 4.5.3 Too many recipients");
+  EXPECT_EQ(reply_for(refused(451, "451 4.7.1 Try again later",
+                              "Weird server reply")),
+            "451 4.7.1 Try again later");
+}
+
+TEST(ReplyFor, PermanentRefusalsPassTheUpstreamReplyOn) {
+  EXPECT_EQ(reply_for(refused(500, "500 5.3.0 Error: command failed")),
+            "500 5.3.0 Error: command failed");
+  EXPECT_EQ(reply_for(refused(550, "550 5.1.1 <b@example.org>: Recipient "
+                                   "address rejected: User unknown")),
+            "550 5.1.1 <b@example.org>: Recipient address rejected: User "
+            "unknown");
+  EXPECT_EQ(reply_for(refused(554, "554 5.7.1 Spam", "Weird server reply")),
+            "554 5.7.1 Spam");
+}
+
+TEST(ReplyFor, ARefusalWithoutTextIsItsCodeAlone) {
+  EXPECT_EQ(reply_for(refused(550, "")), "550");
+  EXPECT_EQ(reply_for(refused(550, "550")), "550");
+  EXPECT_EQ(reply_for(refused(450, "450 ")), "450");
+}
+
+TEST(ReplyFor, Upstream421Becomes451) {
+  // 421 would tell our client that we close the connection; we do not.
+  EXPECT_EQ(reply_for(refused(421, "421 4.0.0 Server closing connection")),
+            "451 4.0.0 Server closing connection");
+  EXPECT_EQ(reply_for(refused(421, "421")), "451");
+}
+
+TEST(ReplyFor, NoUpstreamAnswerIs451RelayFailed) {
+  EXPECT_EQ(reply_for(failed("Couldn't connect to server")),
+            "451 Error: relay failed: Couldn't connect to server");
+  EXPECT_EQ(reply_for(failed("Timeout was reached")),
+            "451 Error: relay failed: Timeout was reached");
+  // Gone after a positive reply: the last code is not a refusal.
+  EXPECT_EQ(reply_for(failed("Failure when receiving data from the peer", 354,
+                             "354 End data with <CR><LF>.<CR><LF>")),
+            "451 Error: relay failed: Failure when receiving data from the peer");
+  EXPECT_EQ(reply_for(failed("Failure when receiving data from the peer", 250,
+                             "250 2.1.5 Ok")),
+            "451 Error: relay failed: Failure when receiving data from the peer");
+  EXPECT_EQ(reply_for(failed("cannot load libcurl.so.4: not found")),
+            "451 Error: relay failed: cannot load libcurl.so.4: not found");
+}
+
+TEST(ReplyFor, CodesOutsideFourAndFiveHundredAreFailures) {
+  EXPECT_EQ(reply_for(failed("Weird server reply", 399, "399 what")),
+            "451 Error: relay failed: Weird server reply");
+  EXPECT_EQ(reply_for(failed("Weird server reply", 600, "600 what")),
+            "451 Error: relay failed: Weird server reply");
+  EXPECT_EQ(reply_for(failed("Weird server reply", 999, "999 what")),
+            "451 Error: relay failed: Weird server reply");
+}
+
+TEST(ReplyFor, Smtputf8UnsupportedIs553) {
+  UpstreamResult result = failed(
+      "Operation was aborted by an application callback", 354,
+      "354 End data with <CR><LF>.<CR><LF>");
+  result.smtputf8_unsupported = true;
+  EXPECT_EQ(reply_for(result),
+            "553 Error: the upstream server does not support SMTPUTF8");
+}
+
+TEST(ReplyFor, NeverPositiveWhenNotDelivered) {
+  for (int code = 0; code < 1000; ++code) {
+    const Reply reply =
+        reply_for(refused(code, std::to_string(code) + " text"));
+    ASSERT_TRUE(reply.has_value()) << code;
+    ASSERT_GE(reply->size(), 3u) << code;
+    EXPECT_TRUE((*reply)[0] == '4' || (*reply)[0] == '5')
+        << code << ": " << *reply;
+    EXPECT_NE(reply->substr(0, 3), "421") << code;
+  }
+}
+
+bool printable_ascii(std::string_view s) {
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 ||
+        static_cast<unsigned char>(c) >= 0x7F)
+      return false;
+  return true;
+}
+
+TEST(ReplyFor, ControlCharactersFromTheUpstreamAreStripped) {
+  EXPECT_EQ(reply_for(refused(550, "550 bad\r\n250 OK\x01\x7f\ttext\x1b[0m")),
+            "550 bad250 OKtext[0m");
+  EXPECT_EQ(reply_for(failed("line one\nline two\r")),
+            "451 Error: relay failed: line oneline two");
+  const Reply eight_bit = reply_for(refused(554, "554 caf\xc3\xa9 \xff!"));
+  ASSERT_TRUE(eight_bit);
+  EXPECT_TRUE(printable_ascii(*eight_bit)) << text::repr_bytes(*eight_bit);
+  EXPECT_EQ(eight_bit->substr(0, 7), "554 caf");
+}
+
+TEST(ReplyFor, LongUpstreamTextIsBounded) {
+  // RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with its CRLF.
+  const std::string text(5000, 'x');
+  const Reply refusal = reply_for(refused(550, "550 " + text));
+  ASSERT_TRUE(refusal);
+  EXPECT_LE(refusal->size(), 510u);
+  EXPECT_EQ(refusal->substr(0, 14), "550 xxxxxxxxxx");
+  EXPECT_EQ(refusal->find_first_not_of('x', 4), std::string::npos);
+
+  const Reply failure = reply_for(failed(text));
+  ASSERT_TRUE(failure);
+  EXPECT_LE(failure->size(), 510u);
+  EXPECT_EQ(failure->rfind("451 Error: relay failed: xxx", 0), 0u);
+}
+
+}  // namespace
+}  // namespace smtpd
