@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include <boost/program_options.hpp>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,8 +18,12 @@ namespace po = boost::program_options;
 namespace in_smtpd {
 namespace {
 
+// A bad value, and the option it was given for (empty: the command line
+// as a whole), so that a bad value from an options file is reported as one.
 struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  UsageError(std::string name, const std::string& what)
+      : std::runtime_error(what), option(std::move(name)) {}
+  std::string option;
 };
 
 std::uint64_t parse_number(const std::string& option, const std::string& text,
@@ -27,7 +32,7 @@ std::uint64_t parse_number(const std::string& option, const std::string& text,
   if (text.empty() || text.size() > 19 ||
       text.find_first_not_of("0123456789") != std::string::npos ||
       (value = std::stoull(text)) > max || value < min)
-    throw UsageError("invalid value for --" + option + ": '" + text +
+    throw UsageError(option, "invalid value for --" + option + ": '" + text +
                      "' (a whole number from " + std::to_string(min) +
                      " to " + std::to_string(max) + " expected)");
   return value;
@@ -40,7 +45,7 @@ ServerClass parse_class(std::string name) {
   if (key == "debuggingserver") return ServerClass::debugging;
   if (key == "pureproxy") return ServerClass::pure_proxy;
   if (key == "mailmanproxy") return ServerClass::mailman_proxy;
-  throw UsageError("unknown class for --class: '" + name +
+  throw UsageError("class", "unknown class for --class: '" + name +
                    "' (DebuggingServer, PureProxy or MailmanProxy)");
 }
 
@@ -62,7 +67,7 @@ bool split_host_port(const std::string& spec, std::string& host,
 
 void parse_remote(const std::string& spec, Options& options) {
   if (!split_host_port(spec, options.upstream.host, options.upstream.port))
-    throw UsageError("bad remote spec: '" + spec +
+    throw UsageError("remote", "bad remote spec: '" + spec +
                      "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
 }
 
@@ -72,7 +77,7 @@ smtpd::UpstreamSettings::Tls parse_tls(const std::string& mode) {
   if (mode == "try") return Tls::try_starttls;
   if (mode == "starttls") return Tls::starttls;
   if (mode == "smtps") return Tls::smtps;
-  throw UsageError("unknown value for --relay-tls: '" + mode +
+  throw UsageError("relay-tls", "unknown value for --relay-tls: '" + mode +
                    "' (none, try, starttls or smtps)");
 }
 
@@ -83,7 +88,7 @@ std::vector<std::string> parse_command_template(const std::string& option,
   std::istringstream words(text);
   for (std::string word; words >> word;) argv.push_back(word);
   if (argv.empty() || argv.front().front() != '/')
-    throw UsageError("invalid value for --" + option +
+    throw UsageError(option, "invalid value for --" + option +
                      ": an absolute path to a program expected first");
   return argv;
 }
@@ -106,6 +111,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   std::string class_name, size, command_timeout, data_timeout, max_recipients,
       max_errors, session_timeout, relay_tls, relay_connect_timeout, relay_timeout;
   std::vector<std::string> relay_domains, relay_networks;
+  std::string config_path;
+  std::set<std::string> from_file_only;  // options the file alone gave
   std::string config_file, log, mailman_command, mailman_check, mailman_timeout,
       max_connections, shutdown_grace;
   bool relay_no_verify = false, nosetuid = false;
@@ -203,12 +210,17 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
                   .run(),
               given);
     if (given.count("config")) {
-      const std::string path = given["config"].as<std::string>();
+      config_path = given["config"].as<std::string>();
       try {
-        po::store(po::parse_config_file<char>(path.c_str(), all), given);
+        po::variables_map from_file;
+        po::store(po::parse_config_file<char>(config_path.c_str(), all),
+                  from_file);
+        for (const auto& [name, value] : from_file)
+          if (!given.count(name)) from_file_only.insert(name);
+        po::store(po::parse_config_file<char>(config_path.c_str(), all), given);
       } catch (const po::error& error) {
         result.status = EX_CONFIG;
-        result.text = path + ": " + error.what();
+        result.text = config_path + ": " + error.what();
         return result;
       }
     }
@@ -224,7 +236,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     options.setuid = !nosetuid;
     if (given.count("log")) {
       if (log != "syslog" && log != "stderr")
-        throw UsageError("unknown value for --log: '" + log +
+        throw UsageError("log", "unknown value for --log: '" + log +
                          "' (syslog or stderr)");
       options.log_to_stderr = log == "stderr";
     }
@@ -250,6 +262,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     for (const char c : options.hostname)
       if (c <= 0x20 || c >= 0x7F)
         throw UsageError(
+            "hostname",
             "invalid value for --hostname (printable ASCII without spaces "
             "expected)");
     if (given.count("relay-tls")) options.upstream.tls = parse_tls(relay_tls);
@@ -263,26 +276,27 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     if (!options.upstream.username.empty() &&
         options.relay_password_file.empty())
       throw UsageError(
+          "relay-user",
           "--relay-user needs --relay-password-file (never a password on "
           "the command line)");
     try {
       for (const std::string& domain : relay_domains)
         options.relay_policy.allow_domain(domain);
     } catch (const std::invalid_argument& error) {
-      throw UsageError(std::string("invalid value for --relay-domain: ") +
+      throw UsageError("relay-domain", std::string("invalid value for --relay-domain: ") +
                        error.what());
     }
     try {
       for (const std::string& network : relay_networks)
         options.relay_policy.allow_network(network);
     } catch (const std::invalid_argument& error) {
-      throw UsageError(std::string("invalid value for --relay-network: ") +
+      throw UsageError("relay-network", std::string("invalid value for --relay-network: ") +
                        error.what());
     }
     for (const std::string& spec : options.listen) {
       std::string host, port;
       if (!split_host_port(spec, host, port))
-        throw UsageError("invalid value for --listen: '" + spec +
+        throw UsageError("listen", "invalid value for --listen: '" + spec +
                          "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
     }
     if (given.count("max-connections"))
@@ -301,11 +315,11 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       options.mailman.timeout_seconds =
           unsigned(parse_number("mailman-timeout", mailman_timeout, 1, 86400));
     if (options.smtputf8 && options.decode_data)
-      throw UsageError("--smtputf8 and --decode-data cannot be used together");
+      throw UsageError("", "--smtputf8 and --decode-data cannot be used together");
     if (given.count("remote")) {
       const auto& remote = given["remote"].as<std::vector<std::string>>();
       if (remote.size() > 1)
-        throw UsageError("too many arguments: only one REMOTEHOST:REMOTEPORT");
+        throw UsageError("remote", "too many arguments: only one REMOTEHOST:REMOTEPORT");
       parse_remote(remote.front(), options);
     }
   } catch (const po::error& error) {
@@ -313,8 +327,10 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     result.text = error.what();
     return result;
   } catch (const UsageError& error) {
-    result.status = EX_USAGE;
-    result.text = error.what();
+    // A bad value that came from the options file is the file's mistake.
+    const bool in_file = from_file_only.count(error.option) != 0;
+    result.status = in_file ? EX_CONFIG : EX_USAGE;
+    result.text = (in_file ? config_path + ": " : "") + error.what();
     return result;
   }
   result.run = true;
