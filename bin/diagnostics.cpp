@@ -17,6 +17,15 @@ bool same_file(int a, int b) {
          sa.st_ino == sb.st_ino;
 }
 
+// inetd hands the connection's socket as stdin, stdout and stderr.  A
+// terminal or a pipe shared with stdout (2>&1) is someone watching, not a
+// client.
+bool stderr_is_connection() {
+  struct stat st;
+  return fstat(2, &st) == 0 && S_ISSOCK(st.st_mode) &&
+         (same_file(2, 0) || same_file(2, 1));
+}
+
 // syslog takes one line at a time.
 void syslog_lines(int priority, std::string_view text) {
   while (!text.empty()) {
@@ -38,8 +47,7 @@ void write_all(int fd, std::string_view bytes) {
   }
 }
 
-Diagnostics::Diagnostics()
-    : stderr_usable_(!same_file(2, 0) && !same_file(2, 1)) {
+Diagnostics::Diagnostics() : stderr_usable_(!stderr_is_connection()) {
   openlog("in.smtpd", LOG_PID, LOG_MAIL);
 }
 

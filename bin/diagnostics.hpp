@@ -21,8 +21,10 @@ class Diagnostics {
   bool use_file(const std::string& path);
   // In the standalone mode stdout is no connection: the printout goes
   // there, as `python -m smtpd -c DebuggingServer` printed it.
-  void printout_to_stdout() {
+  // Nor is stderr (systemd may share one journal stream for both).
+  void standalone() {
     if (file_ < 0) file_ = 1;
+    stderr_usable_ = true;
   }
   // Transaction log lines to stderr rather than syslog; false (and
   // syslog kept) when stderr is the connection.

@@ -230,7 +230,7 @@ int main(int argc, char* argv[]) {
   }
   upstream.helo_name = channel_config(options).hostname;
   if (!listeners.empty()) {
-    diagnostics.printout_to_stdout();
+    diagnostics.standalone();
     return serve_standalone(options, listeners, upstream, diagnostics);
   }
 

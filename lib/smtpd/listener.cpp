@@ -125,6 +125,7 @@ class Loop {
   bool stopping_ = false;
   bool grace_over_ = false;
   Clock::time_point grace_end_ = Clock::time_point::max();
+  Clock::time_point accept_paused_until_;
 };
 
 void Loop::accept_connections(int listener) {
@@ -133,7 +134,13 @@ void Loop::accept_connections(int listener) {
     socklen_t length = sizeof address;
     const int fd = accept4(listener, reinterpret_cast<sockaddr*>(&address),
                            &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a client already gone
+    if (fd < 0) {
+      // Out of descriptors: the listener stays readable, so stop polling
+      // it for a while rather than spin (the clients wait in the backlog).
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        accept_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
+      return;  // EAGAIN, or a client already gone
+    }
     Connection& connection = connections_[next_id_++];
     connection.fd = fd;
     connection.peer = peer_of(address);
@@ -163,6 +170,7 @@ void Loop::read_from(Connection& connection) {
   }
   const std::string_view bytes(buffer, std::size_t(got));
   connection.deadline = Clock::now() + timeout_for(connection);
+  if (got > 0 && options_.timeouts.trace) options_.timeouts.trace("<", bytes);
   if (connection.channel) {
     if (got == 0)
       connection.channel->end_of_input();
@@ -193,6 +201,8 @@ void Loop::write_to(Connection& connection) {
   const ssize_t sent =
       send(connection.fd, output.data(), output.size(), MSG_NOSIGNAL);
   if (sent > 0) {
+    if (options_.timeouts.trace)
+      options_.timeouts.trace(">", output.substr(0, std::size_t(sent)));
     connection.channel->consume_output(std::size_t(sent));
     connection.deadline = Clock::now() + timeout_for(connection);
   } else if (sent < 0 && errno != EINTR && errno != EAGAIN) {
@@ -293,9 +303,12 @@ int Loop::run() {
     }
     if (stopping_ && !grace_over_ && now >= grace_end_) {
       grace_over_ = true;
-      for (auto& [id, connection] : connections_)
-        if (connection.channel && !connection.delivering)
+      for (auto& [id, connection] : connections_) {
+        if (!connection.channel)
+          connection.dead = true;  // still no PROXY header: no session yet
+        else if (!connection.delivering)
           connection.channel->shut_down();
+      }
     }
     start_deliveries();
     drop_finished();
@@ -303,11 +316,13 @@ int Loop::run() {
 
     std::vector<pollfd> fds;
     fds.push_back({wake_[0], POLLIN, 0});
-    const bool accepting = connections_.size() < options_.max_connections;
+    const bool accepting = connections_.size() < options_.max_connections &&
+                           now >= accept_paused_until_;
     for (const int fd : listeners_) fds.push_back({fd, short(accepting ? POLLIN : 0), 0});
     std::vector<Connection*> polled;
     Clock::time_point wake_at = stopping_ && !grace_over_ ? grace_end_
                                                           : Clock::time_point::max();
+    if (now < accept_paused_until_) wake_at = std::min(wake_at, accept_paused_until_);
     for (auto& [id, connection] : connections_) {
       if (connection.delivering) continue;
       short events = 0;
