@@ -484,7 +484,7 @@ void Channel::smtp_expn(const std::string*) { push(replies::expn); }
 // --- extension --------------------------------------------------------------
 
 void Channel::set_command(std::string verb, CommandHandler handler) {
-  extensions_[text::ascii_upper(verb)] = std::move(handler);
+  extensions_[text::upper(verb)] = std::move(handler);  // as lines are read
 }
 
 void Channel::set_peer(Peer peer) {

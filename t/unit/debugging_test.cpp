@@ -1,0 +1,345 @@
+// debugging_test.cpp - DebuggingServer's printout (debugging.hpp).
+//
+// Every expected printout is what smtpd.py 3.11's DebuggingServer prints
+// for the same message (process_message called with the same peer, data
+// and options; with decode_data the data is a str and no options are
+// passed, as SMTPChannel does).
+#include "smtpd/debugging.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smtpd {
+namespace {
+
+using namespace std::string_literals;
+
+struct Printout {
+  std::string name;
+  std::string data;
+  bool decode_data;
+  std::string peer;
+  std::vector<std::string> mail_options, rcpt_options;
+  std::string expected;
+};
+
+void PrintTo(const Printout& p, std::ostream* out) { *out << p.name; }
+
+Envelope envelope_of(const Printout& p) {
+  Envelope envelope;
+  envelope.peer = Peer{p.peer, 4242};
+  envelope.helo = "client.example";
+  envelope.mail_from = "a@b.example";
+  envelope.rcpt_tos = {"c@d.example"};
+  envelope.data = p.data;
+  envelope.mail_options = p.mail_options;
+  envelope.rcpt_options = p.rcpt_options;
+  return envelope;
+}
+
+const std::vector<Printout> kPrintouts = {
+    {"HeadersThenBody",
+     "Subject: hi\n"
+     "From: a@b.example\n"
+     "\n"
+     "body line\n"
+     "last",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'Subject: hi'\n"
+     "b'From: a@b.example'\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "b'body line'\n"
+     "b'last'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"MailAndRcptOptions",
+     "Subject: hi\n"
+     "\n"
+     "body",
+     false,
+     "192.0.2.1",
+     {"BODY=8BITMIME", "SIZE=100"},
+     {"NOTIFY=NEVER"},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "mail options: ['BODY=8BITMIME', 'SIZE=100']\n"
+     "rcpt options: ['NOTIFY=NEVER']\n"
+     "\n"
+     "b'Subject: hi'\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "b'body'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"RcptOptionsOnly",
+     "x",
+     false,
+     "192.0.2.1",
+     {},
+     {"A'B"},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "rcpt options: [\"A'B\"]\n"
+     "\n"
+     "b'x'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"NoEndOfHeaders",
+     "Subject: hi\n"
+     "no blank line",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'Subject: hi'\n"
+     "b'no blank line'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"EmptyMessage",
+     "",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "------------ END MESSAGE ------------\n"},
+    {"EmptyFirstLine",
+     "\n"
+     "body",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "b'body'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"OnlyTheFirstBlankLine",
+     "H: v\n"
+     "\n"
+     "\n"
+     "after",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'H: v'\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "b''\n"
+     "b'after'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"TrailingLineEnd",
+     "H: v\n"
+     "\n"
+     "body\n"
+     "",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'H: v'\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "b'body'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"BlankLastLine",
+     "H: v\n"
+     "\n"
+     "",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'H: v'\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "------------ END MESSAGE ------------\n"},
+    {"BytesLineBreaks",
+     "H: v\rI: w\r\n"
+     "\x0bJ\x0cK\x1cL\r\rbody",
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'H: v'\n"
+     "b'I: w'\n"
+     "b'\\x0bJ\\x0cK\\x1cL'\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "b'body'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"BytesRepr",
+     "S: caf\xc3\xa9\n"
+     "\n"
+     "it's \"q\"\t\\ \x00\x7f\xff"s,
+     false,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'S: caf\\xc3\\xa9'\n"
+     "b'X-Peer: 192.0.2.1'\n"
+     "b''\n"
+     "b'it\\'s \"q\"\\t\\\\ \\x00\\x7f\\xff'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"Ipv6Peer",
+     "Subject: x\n"
+     "\n"
+     "b",
+     false,
+     "2001:db8::1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "b'Subject: x'\n"
+     "b'X-Peer: 2001:db8::1'\n"
+     "b''\n"
+     "b'b'\n"
+     "------------ END MESSAGE ------------\n"},
+    {"DecodedText",
+     "Subject: caf\xc3\xa9\n"
+     "\n"
+     "body \"q\" it's",
+     true,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "Subject: caf\xc3\xa9\n"
+     "X-Peer: 192.0.2.1\n"
+     "\n"
+     "body \"q\" it's\n"
+     "------------ END MESSAGE ------------\n"},
+    {"DecodedLineBreaks",
+     "H: v\x0bI: w\x0cJ\x1cK\x1dL\x1eM\xc2\x85N\xe2\x80\xa8O\xe2\x80\xa9P\r\n"
+     "Q\rR\n"
+     "\n"
+     "body",
+     true,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "H: v\n"
+     "I: w\n"
+     "J\n"
+     "K\n"
+     "L\n"
+     "M\n"
+     "N\n"
+     "O\n"
+     "P\n"
+     "Q\n"
+     "R\n"
+     "X-Peer: 192.0.2.1\n"
+     "\n"
+     "body\n"
+     "------------ END MESSAGE ------------\n"},
+    {"DecodedNoEndOfHeaders",
+     "a\n"
+     "b",
+     true,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "a\n"
+     "b\n"
+     "------------ END MESSAGE ------------\n"},
+    {"DecodedEmptyFirstLine",
+     "\n"
+     "body",
+     true,
+     "192.0.2.1",
+     {},
+     {},
+     "---------- MESSAGE FOLLOWS ----------\n"
+     "X-Peer: 192.0.2.1\n"
+     "\n"
+     "body\n"
+     "------------ END MESSAGE ------------\n"},
+};
+
+class DebuggingPrintout : public testing::TestWithParam<Printout> {};
+
+TEST_P(DebuggingPrintout, AsTheReferencePrintsIt) {
+  const Printout& p = GetParam();
+  EXPECT_EQ(p.expected,
+            format_debugging_message(envelope_of(p), p.decode_data));
+}
+
+INSTANTIATE_TEST_SUITE_P(Reference, DebuggingPrintout,
+                         testing::ValuesIn(kPrintouts),
+                         [](const testing::TestParamInfo<Printout>& info) {
+                           return info.param.name;
+                         });
+
+// With decode_data the reference passes the hook no options, so none are
+// printed even if the envelope has some.
+TEST(DebuggingFormat, DecodeDataPrintsNoOptions) {
+  Envelope envelope;
+  envelope.peer = Peer{"192.0.2.1", 4242};
+  envelope.data = "Subject: x\n\nbody";
+  envelope.mail_options = {"SIZE=10"};
+  envelope.rcpt_options = {"X"};
+  EXPECT_EQ(
+      "---------- MESSAGE FOLLOWS ----------\n"
+      "Subject: x\n"
+      "X-Peer: 192.0.2.1\n"
+      "\n"
+      "body\n"
+      "------------ END MESSAGE ------------\n",
+      format_debugging_message(envelope, true));
+}
+
+TEST(DebuggingServer, WritesEachPrintoutOnceAndAnswersOk) {
+  std::vector<std::string> written;
+  DebuggingServer server(
+      [&](std::string_view printout) { written.emplace_back(printout); },
+      false);
+  Envelope first;
+  first.peer = Peer{"192.0.2.1", 4242};
+  first.data = "Subject: one\n\n1";
+  Envelope second = first;
+  second.data = "Subject: two\n\n2";
+  second.mail_options = {"BODY=8BITMIME"};
+
+  EXPECT_EQ(Reply{}, server.process_message(first));
+  ASSERT_EQ(1u, written.size());
+  EXPECT_EQ(format_debugging_message(first, false), written[0]);
+  EXPECT_EQ(Reply{}, server.process_message(second));
+  ASSERT_EQ(2u, written.size());
+  EXPECT_EQ(format_debugging_message(second, false), written[1]);
+  EXPECT_NE(written[0], written[1]);
+}
+
+TEST(DebuggingServer, PrintsDecodedTextWithDecodeData) {
+  std::string written;
+  DebuggingServer server([&](std::string_view printout) { written = printout; },
+                         true);
+  Envelope envelope;
+  envelope.peer = Peer{"192.0.2.1", 4242};
+  envelope.data = "Subject: caf\xc3\xa9\n\nbody";
+  EXPECT_EQ(Reply{}, server.process_message(envelope));
+  EXPECT_EQ(
+      "---------- MESSAGE FOLLOWS ----------\n"
+      "Subject: caf\xc3\xa9\n"
+      "X-Peer: 192.0.2.1\n"
+      "\n"
+      "body\n"
+      "------------ END MESSAGE ------------\n",
+      written);
+}
+
+}  // namespace
+}  // namespace smtpd

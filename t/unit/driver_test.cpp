@@ -1,0 +1,710 @@
+// driver_test.cpp - a channel over a pair of descriptors (driver.hpp).
+//
+// Real descriptors in one process: socketpairs (one descriptor for both
+// directions, as inetd hands a connection) and pipes (as a shell does).
+// The driver runs in a thread; the test is the client.  Nothing waits on
+// a clock to synchronise: where it can, the client writes its whole input
+// before the session starts, so that what the driver reads is known; the
+// client's reads wait for the driver's writes or for the end of the
+// session.  Three tests wait for a real 1-second timeout; a guard of a few
+// seconds on the client's reads only keeps a broken driver from hanging
+// the suite.
+#include "smtpd/driver.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace smtpd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kGreeting = "220 localhost in.smtpd ESMTP\r\n";
+// driver.cpp's output_high_water: above it, no more input is read.
+constexpr std::size_t kOutputHighWater = 64 * 1024;
+// Only a broken driver makes a client wait this long.
+constexpr int kGuardMs = 10000;
+
+// The driver's options in these tests: timeouts short enough that a test
+// that fails with the session still running does not hang for minutes.
+DriverOptions guarded() {
+  DriverOptions options;
+  options.command_timeout_seconds = 10;
+  options.data_timeout_seconds = 10;
+  options.session_timeout_seconds = 30;
+  return options;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+// The hook: records each message, answers from a list (then nothing).
+class RecordingServer : public Server {
+ public:
+  explicit RecordingServer(std::vector<Reply> answers = {},
+                           std::function<void()> on_message = {})
+      : answers_(std::move(answers)), on_message_(std::move(on_message)) {}
+  Reply process_message(const Envelope& envelope) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    delivered_.push_back(envelope);
+    if (on_message_) on_message_();
+    return next_ < answers_.size() ? answers_[next_++] : Reply{};
+  }
+  std::vector<Envelope> delivered() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return delivered_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Reply> answers_;
+  std::size_t next_ = 0;
+  std::function<void()> on_message_;
+  std::vector<Envelope> delivered_;
+};
+
+// One session in its own thread.  When run_session returns, the driver's
+// descriptors are closed, as the program's exit would close them: the
+// client then sees the end of its input.
+class Session {
+ public:
+  Session(ChannelConfig config, RecordingServer& server, Fd input, Fd output,
+          DriverOptions options = guarded())
+      : channel_(std::move(config), Peer{}),
+        server_(server),
+        input_(std::move(input)),
+        output_(std::move(output)),
+        options_(std::move(options)) {}
+  ~Session() { join(); }
+
+  // Starts the session; set trace options before this.
+  void start() {
+    thread_ = std::thread([this] {
+      start_time_ = Clock::now();
+      end_ = run_session(channel_, server_, input_.get(),
+                         output_.get() < 0 ? input_.get() : output_.get(),
+                         options_);
+      finish_time_ = Clock::now();
+      output_.reset();
+      input_.reset();
+    });
+  }
+  SessionEnd join() {
+    if (thread_.joinable()) thread_.join();
+    return end_;
+  }
+  Clock::duration duration() const { return finish_time_ - start_time_; }
+  Channel& channel() { return channel_; }
+  DriverOptions& options() { return options_; }
+  std::thread& thread() { return thread_; }
+
+ private:
+  Channel channel_;
+  RecordingServer& server_;
+  Fd input_, output_;  // output_ unset: input_ both ways (a socket)
+  DriverOptions options_;
+  std::thread thread_;
+  SessionEnd end_ = SessionEnd::io_error;
+  Clock::time_point start_time_, finish_time_;
+};
+
+std::pair<Fd, Fd> socket_pair() {
+  int fds[2];
+  EXPECT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, fds))
+      << std::strerror(errno);
+  return {Fd(fds[0]), Fd(fds[1])};
+}
+
+// {read end, write end}
+std::pair<Fd, Fd> make_pipe() {
+  int fds[2];
+  EXPECT_EQ(0, pipe(fds)) << std::strerror(errno);
+  return {Fd(fds[0]), Fd(fds[1])};
+}
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    ASSERT_GT(n, 0) << std::strerror(errno);
+    bytes.remove_prefix(std::size_t(n));
+  }
+}
+
+// Reads until the end of input, at most chunk bytes a read.  Stops early
+// (and says so) only if the guard expires.
+std::string read_to_end(int fd, std::size_t chunk = 4096,
+                        bool* guard_expired = nullptr) {
+  std::string out;
+  std::vector<char> buffer(chunk);
+  for (;;) {
+    pollfd p = {fd, POLLIN, 0};
+    const int ready = poll(&p, 1, kGuardMs);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      ADD_FAILURE() << "no end of input after " << kGuardMs << " ms";
+      if (guard_expired) *guard_expired = true;
+      return out;
+    }
+    const ssize_t n = read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return out;
+    out.append(buffer.data(), std::size_t(n));
+  }
+}
+
+// Reads until what was read ends with suffix (or the input ends).
+std::string read_until(int fd, std::string_view suffix) {
+  std::string out;
+  char buffer[4096];
+  while (out.size() < suffix.size() ||
+         out.compare(out.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    pollfd p = {fd, POLLIN, 0};
+    const int ready = poll(&p, 1, kGuardMs);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      ADD_FAILURE() << "no " << testing::PrintToString(std::string(suffix))
+                    << " after " << kGuardMs << " ms";
+      return out;
+    }
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return out;
+    out.append(buffer, std::size_t(n));
+  }
+  return out;
+}
+
+std::string repeat(std::string_view s, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out.append(s);
+  return out;
+}
+
+const std::string kSession =
+    "HELO client.example\r\n"
+    "MAIL FROM:<a@b.example>\r\n"
+    "RCPT TO:<c@d.example>\r\n"
+    "DATA\r\n"
+    "Subject: one\r\n\r\n..first\r\n.\r\n"
+    "MAIL FROM:<e@f.example>\r\n"
+    "RCPT TO:<g@h.example>\r\n"
+    "DATA\r\n"
+    "Subject: two\r\n\r\nsecond\r\n.\r\n"
+    "NOOP\r\n"
+    "QUIT\r\n";
+const std::string kSessionReplies = std::string(kGreeting) +
+                                    "250 localhost\r\n"
+                                    "250 OK\r\n"
+                                    "250 OK\r\n"
+                                    "354 End data with <CR><LF>.<CR><LF>\r\n"
+                                    "250 OK\r\n"
+                                    "250 OK\r\n"
+                                    "250 OK\r\n"
+                                    "354 End data with <CR><LF>.<CR><LF>\r\n"
+                                    "554 Rejected\r\n"
+                                    "250 OK\r\n"
+                                    "221 Bye\r\n";
+
+void expect_session_messages(const RecordingServer& server) {
+  const std::vector<Envelope> delivered = server.delivered();
+  ASSERT_EQ(2u, delivered.size());
+  EXPECT_EQ("a@b.example", delivered[0].mail_from);
+  EXPECT_EQ(std::vector<std::string>{"c@d.example"}, delivered[0].rcpt_tos);
+  EXPECT_EQ("Subject: one\n\n.first", delivered[0].data);
+  EXPECT_EQ("e@f.example", delivered[1].mail_from);
+  EXPECT_EQ(std::vector<std::string>{"g@h.example"}, delivered[1].rcpt_tos);
+  EXPECT_EQ("Subject: two\n\nsecond", delivered[1].data);
+}
+
+// A pipelining client sends the whole session at once, then waits: every
+// reply comes back, in order, and the session ends after QUIT without the
+// client closing anything.
+TEST(RunSession, PipelinedSessionOverOneSocket) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), kSession);
+  RecordingServer server({Reply{}, "554 Rejected"});
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  session.start();
+  EXPECT_EQ(kSessionReplies, read_to_end(client.get()));
+  EXPECT_EQ(SessionEnd::closed, session.join());
+  expect_session_messages(server);
+}
+
+// The same over two pipes: the output is not a socket.
+TEST(RunSession, PipelinedSessionOverTwoPipes) {
+  auto [input_read, input_write] = make_pipe();
+  auto [output_read, output_write] = make_pipe();
+  write_all(input_write.get(), kSession);
+  RecordingServer server({Reply{}, "554 Rejected"});
+  Session session(ChannelConfig{}, server, std::move(input_read),
+                  std::move(output_write));
+  session.start();
+  EXPECT_EQ(kSessionReplies, read_to_end(output_read.get()));
+  EXPECT_EQ(SessionEnd::closed, session.join());
+  expect_session_messages(server);
+}
+
+// The same, written one byte at a time while the session runs.
+TEST(RunSession, ClientWritesOneByteAtATime) {
+  auto [client, server_end] = socket_pair();
+  RecordingServer server({Reply{}, "554 Rejected"});
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  session.start();
+  std::string replies = read_until(client.get(), kGreeting);
+  for (const char c : kSession)
+    write_all(client.get(), std::string_view(&c, 1));
+  replies += read_to_end(client.get());
+  EXPECT_EQ(kSessionReplies, replies);
+  EXPECT_EQ(SessionEnd::closed, session.join());
+  expect_session_messages(server);
+}
+
+TEST(RunSession, TraceShowsEveryByteReadAndWritten) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), kSession);
+  RecordingServer server({Reply{}, "554 Rejected"});
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  std::string read_bytes, written_bytes, other;
+  session.options().trace = [&](std::string_view direction,
+                                std::string_view bytes) {
+    if (direction == "<")
+      read_bytes.append(bytes);
+    else if (direction == ">")
+      written_bytes.append(bytes);
+    else
+      other.append(direction);
+  };
+  session.start();
+  EXPECT_EQ(kSessionReplies, read_to_end(client.get()));
+  session.join();
+  EXPECT_EQ(kSession, read_bytes);
+  EXPECT_EQ(kSessionReplies, written_bytes);
+  EXPECT_EQ("", other);
+}
+
+const std::string kUpToData =
+    "HELO client.example\r\n"
+    "MAIL FROM:<a@b.example>\r\n"
+    "RCPT TO:<c@d.example>\r\n"
+    "DATA\r\n";
+const std::string kUpToDataReplies = std::string(kGreeting) +
+                                     "250 localhost\r\n"
+                                     "250 OK\r\n"
+                                     "250 OK\r\n"
+                                     "354 End data with <CR><LF>.<CR><LF>\r\n";
+
+// The client goes away in the middle of its message: it is not delivered.
+TEST(RunSession, ClientClosesMidDataOverASocket) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), kUpToData + "Subject: x\r\n\r\nhalf a body\r\n.");
+  ASSERT_EQ(0, shutdown(client.get(), SHUT_WR));
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  session.start();
+  EXPECT_EQ(kUpToDataReplies, read_to_end(client.get()));
+  EXPECT_EQ(SessionEnd::client_closed, session.join());
+  EXPECT_TRUE(server.delivered().empty());
+}
+
+TEST(RunSession, ClientClosesMidDataOverPipes) {
+  auto [input_read, input_write] = make_pipe();
+  auto [output_read, output_write] = make_pipe();
+  write_all(input_write.get(), kUpToData + "Subject: x\r\n\r\nhalf a body\r\n");
+  input_write.reset();
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(input_read),
+                  std::move(output_write));
+  session.start();
+  EXPECT_EQ(kUpToDataReplies, read_to_end(output_read.get()));
+  EXPECT_EQ(SessionEnd::client_closed, session.join());
+  EXPECT_TRUE(server.delivered().empty());
+}
+
+// Commands complete before the end of input are all answered; a partial
+// last line is not.
+TEST(RunSession, ClientClosesAfterItsCommands) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), "HELO client.example\r\nNOOP\r\nNOOP");
+  ASSERT_EQ(0, shutdown(client.get(), SHUT_WR));
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  session.start();
+  EXPECT_EQ(std::string(kGreeting) + "250 localhost\r\n250 OK\r\n",
+            read_to_end(client.get()));
+  EXPECT_EQ(SessionEnd::client_closed, session.join());
+}
+
+// The client closes right after a complete message: it is delivered.
+TEST(RunSession, ClientClosesRightAfterAMessage) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), kUpToData + "body\r\n.\r\n");
+  ASSERT_EQ(0, shutdown(client.get(), SHUT_WR));
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  session.start();
+  EXPECT_EQ(kUpToDataReplies + "250 OK\r\n", read_to_end(client.get()));
+  session.join();
+  ASSERT_EQ(1u, server.delivered().size());
+  EXPECT_EQ("body", server.delivered()[0].data);
+}
+
+// The channel ends the session itself (too many errors): 421, closed.
+TEST(RunSession, ChannelEndsTheSession) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), "FOO\r\nFOO\r\nNOOP\r\n");
+  ChannelConfig config;
+  config.max_errors = 2;
+  RecordingServer server;
+  Session session(config, server, std::move(server_end), Fd());
+  session.start();
+  EXPECT_EQ(std::string(kGreeting) +
+                "500 Error: command \"FOO\" not recognized\r\n"
+                "500 Error: command \"FOO\" not recognized\r\n"
+                "421 localhost Error: too many errors\r\n",
+            read_to_end(client.get()));
+  EXPECT_EQ(SessionEnd::closed, session.join());
+}
+
+// The client has gone entirely: writing fails, and the session ends
+// without a signal (the program ignores SIGPIPE; sockets need not).
+TEST(RunSession, WriteToAClosedSocketIsAnIoError) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), "NOOP\r\nNOOP\r\n");
+  client.reset();
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  session.start();
+  EXPECT_EQ(SessionEnd::io_error, session.join());
+}
+
+TEST(RunSession, WriteToAClosedPipeIsAnIoError) {
+  struct sigaction ignore {
+  }, saved{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(0, sigaction(SIGPIPE, &ignore, &saved));
+  auto [input_read, input_write] = make_pipe();
+  auto [output_read, output_write] = make_pipe();
+  write_all(input_write.get(), "NOOP\r\n");
+  output_read.reset();
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(input_read),
+                  std::move(output_write));
+  session.start();
+  EXPECT_EQ(SessionEnd::io_error, session.join());
+  sigaction(SIGPIPE, &saved, nullptr);
+}
+
+// Many pipelined commands, far more replies than the socket buffer holds,
+// and a client that reads them a few bytes at a time: the driver writes
+// what the socket takes, keeps the rest, stops reading while much output
+// waits, and every reply arrives, once, in order.
+TEST(RunSession, PartialWritesToASlowReader) {
+  auto [client, server_end] = socket_pair();
+  const int small = 4096;
+  ASSERT_EQ(0, setsockopt(server_end.get(), SOL_SOCKET, SO_SNDBUF, &small,
+                          sizeof small));
+
+  std::string input, expected(kGreeting);
+  for (int i = 0; i < 30000; ++i) {
+    if (i % 3 == 0) {
+      input += "HELP MAIL\r\n";
+      expected += "250 Syntax: MAIL FROM: <address>\r\n";
+    } else {
+      input += "NOOP\r\n";
+      expected += "250 OK\r\n";
+    }
+  }
+  input += "QUIT\r\n";
+  expected += "221 Bye\r\n";
+
+  // As much input as the socket takes now, so that the driver's first read
+  // is a full one whose replies are more than the socket can take.
+  std::size_t written = 0;
+  while (written < input.size()) {
+    const ssize_t n = send(client.get(), input.data() + written,
+                           input.size() - written, MSG_DONTWAIT);
+    if (n <= 0) break;
+    written += std::size_t(n);
+  }
+  ASSERT_GE(written, 2 * kOutputHighWater)
+      << "the socket buffer is too small for this test";
+
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  std::size_t partial_writes = 0, largest_output_when_reading = 0;
+  std::string written_bytes;
+  Channel& channel = session.channel();
+  session.options().trace = [&](std::string_view direction,
+                                std::string_view bytes) {
+    // Called before the channel sees the bytes read, and before it drops
+    // the bytes written from its output.
+    if (direction == "<") {
+      largest_output_when_reading =
+          std::max(largest_output_when_reading, channel.output().size());
+    } else {
+      if (bytes.size() < channel.output().size()) ++partial_writes;
+      written_bytes.append(bytes);
+    }
+  };
+  session.start();
+  std::thread writer([&, fd = client.get()] {
+    write_all(fd, std::string_view(input).substr(written));
+  });
+  const std::string replies = read_to_end(client.get(), 97);
+  writer.join();
+  EXPECT_EQ(SessionEnd::closed, session.join());
+
+  EXPECT_EQ(expected.size(), replies.size());
+  EXPECT_TRUE(expected == replies) << "the replies differ";
+  EXPECT_TRUE(expected == written_bytes) << "the trace differs";
+  EXPECT_GT(partial_writes, 0u);
+  EXPECT_LT(largest_output_when_reading, kOutputHighWater);
+}
+
+// A client that sends a lot and closes its side without reading: the
+// driver still stops reading while much output waits for it, even though
+// the input now polls as hung up; all replies still arrive.
+TEST(RunSession, HighWaterHoldsAfterTheClientClosesItsSide) {
+  auto [input_read, input_write] = make_pipe();
+  auto [output_read, output_write] = make_pipe();
+  // Room for all the input at once, so that the client can close before
+  // the session starts.
+  if (fcntl(input_write.get(), F_SETPIPE_SZ, 1 << 20) < (1 << 20))
+    GTEST_SKIP() << "cannot make a 1 MiB pipe here";
+  std::string input, expected(kGreeting);
+  for (int i = 0; i < 100000; ++i) {
+    input += "NOOP\r\n";
+    expected += "250 OK\r\n";
+  }
+  ASSERT_LT(input.size(), std::size_t(1 << 20));
+  write_all(input_write.get(), input);
+  input_write.reset();
+
+  RecordingServer server;
+  Session session(ChannelConfig{}, server, std::move(input_read),
+                  std::move(output_write));
+  std::size_t largest_output_when_reading = 0;
+  Channel& channel = session.channel();
+  session.options().trace = [&](std::string_view direction, std::string_view) {
+    if (direction == "<")
+      largest_output_when_reading =
+          std::max(largest_output_when_reading, channel.output().size());
+  };
+  session.start();
+  const std::string replies = read_to_end(output_read.get(), 97);
+  EXPECT_EQ(SessionEnd::client_closed, session.join());
+  EXPECT_TRUE(expected == replies) << "the replies differ";
+  EXPECT_LT(largest_output_when_reading, kOutputHighWater);
+}
+
+// --- timeouts: real ones, of one second
+// ---------------------------------------
+
+// An idle client gets 421 after the command timeout, and the session ends.
+TEST(RunSession, CommandTimeout) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), "HELO client.example\r\n");
+  RecordingServer server;
+  DriverOptions options = guarded();
+  options.command_timeout_seconds = 1;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
+                  options);
+  session.start();
+  EXPECT_EQ(std::string(kGreeting) +
+                "250 localhost\r\n"
+                "421 localhost Error: timeout exceeded\r\n",
+            read_to_end(client.get()));
+  EXPECT_EQ(SessionEnd::timed_out, session.join());
+  EXPECT_GE(session.duration(), std::chrono::milliseconds(900));
+  EXPECT_LT(session.duration(), std::chrono::seconds(8));
+}
+
+// In DATA the data timeout applies, not the command timeout; the
+// unfinished message is not delivered.
+TEST(RunSession, DataTimeout) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), kUpToData + "Subject: x\r\n\r\nbody\r\n");
+  RecordingServer server;
+  DriverOptions options = guarded();
+  options.command_timeout_seconds = 3600;
+  options.data_timeout_seconds = 1;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
+                  options);
+  session.start();
+  EXPECT_EQ(kUpToDataReplies + "421 localhost Error: timeout exceeded\r\n",
+            read_to_end(client.get()));
+  EXPECT_EQ(SessionEnd::timed_out, session.join());
+  EXPECT_GE(session.duration(), std::chrono::milliseconds(900));
+  EXPECT_TRUE(server.delivered().empty());
+}
+
+// A client that keeps the session busy still meets the session's cap.
+TEST(RunSession, SessionTimeoutCapsABusyClient) {
+  auto [client, server_end] = socket_pair();
+  RecordingServer server;
+  DriverOptions options = guarded();
+  options.command_timeout_seconds = 3600;
+  options.session_timeout_seconds = 1;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
+                  options);
+  session.start();
+  std::string replies = read_until(client.get(), kGreeting);
+  const std::string_view timeout = "421 localhost Error: timeout exceeded\r\n";
+  int noops = 0;
+  // One NOOP after each reply, until the 421 (or the end, or the guard).
+  const Clock::time_point give_up =
+      Clock::now() + std::chrono::milliseconds(kGuardMs);
+  while (replies.find(timeout) == std::string::npos) {
+    if (Clock::now() > give_up) {
+      client.reset();  // ends the session, whatever its timeouts
+      session.join();
+      FAIL() << "no 421 after " << kGuardMs << " ms of NOOPs";
+    }
+    if (send(client.get(), "NOOP\r\n", 6, MSG_NOSIGNAL) != 6) break;
+    ++noops;
+    const std::string more = read_until(client.get(), "\r\n");
+    if (more.empty()) break;
+    replies += more;
+  }
+  replies += read_to_end(client.get());
+  EXPECT_EQ(SessionEnd::timed_out, session.join());
+  EXPECT_GE(session.duration(), std::chrono::milliseconds(900));
+  EXPECT_LT(session.duration(), std::chrono::seconds(8));
+  // Every NOOP answered, but perhaps the last, which may have crossed the
+  // 421 on its way.
+  EXPECT_GT(noops, 1);
+  const std::string head(kGreeting);
+  ASSERT_GE(replies.size(), head.size() + timeout.size());
+  EXPECT_EQ(head, replies.substr(0, head.size()));
+  EXPECT_EQ(timeout, replies.substr(replies.size() - timeout.size()));
+  const std::string middle = replies.substr(
+      head.size(), replies.size() - head.size() - timeout.size());
+  const std::string all_ok = repeat("250 OK\r\n", std::size_t(noops));
+  const std::string all_but_one = repeat("250 OK\r\n", std::size_t(noops - 1));
+  EXPECT_TRUE(middle == all_ok || middle == all_but_one)
+      << noops << " NOOPs: " << testing::PrintToString(middle);
+}
+
+// --- stopping
+// -----------------------------------------------------------------
+
+volatile std::sig_atomic_t stop_flag = 0;
+
+TEST(RunSession, StopRequestedBeforeTheSession) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), "NOOP\r\n");
+  RecordingServer server;
+  volatile std::sig_atomic_t stop = 1;
+  DriverOptions options = guarded();
+  options.stop_requested = &stop;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
+                  options);
+  session.start();
+  const std::string replies = read_to_end(client.get());
+  EXPECT_EQ(SessionEnd::stopped, session.join());
+  // Nothing is read: the 421 follows the greeting.
+  EXPECT_EQ(std::string(kGreeting) + "421 localhost Error: shutting down\r\n",
+            replies);
+}
+
+// A stop that arrives while a message is being delivered waits for its
+// answer; the session then ends with 421.
+TEST(RunSession, StopRequestedDuringDeliveryLetsItFinish) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), kUpToData + "body\r\n.\r\nNOOP\r\n");
+  volatile std::sig_atomic_t stop = 0;
+  RecordingServer server({"250 Queued"}, [&] { stop = 1; });
+  DriverOptions options = guarded();
+  options.stop_requested = &stop;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
+                  options);
+  session.start();
+  const std::string replies = read_to_end(client.get());
+  EXPECT_EQ(SessionEnd::stopped, session.join());
+  ASSERT_EQ(1u, server.delivered().size());
+  EXPECT_EQ(kUpToDataReplies + "250 Queued\r\n",
+            replies.substr(0, kUpToDataReplies.size() + 12));
+  const std::string_view tail = "421 localhost Error: shutting down\r\n";
+  EXPECT_EQ(tail, std::string_view(replies).substr(
+                      replies.size() - std::min(replies.size(), tail.size())));
+  EXPECT_EQ(std::string::npos, replies.find("221"));
+}
+
+// A signal while the driver waits: with the signal blocked and wait_mask
+// letting it through, the wait ends at once and the session stops.
+TEST(RunSession, StopSignalWakesTheWait) {
+  struct sigaction handler {
+  }, saved{};
+  handler.sa_handler = [](int) { stop_flag = 1; };
+  ASSERT_EQ(0, sigaction(SIGUSR1, &handler, &saved));
+  stop_flag = 0;
+  sigset_t blocked, old, wait_mask;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGUSR1);
+  // The session's thread starts with SIGUSR1 blocked; it waits with it
+  // unblocked.
+  ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &blocked, &old));
+  wait_mask = old;
+  sigdelset(&wait_mask, SIGUSR1);
+
+  auto [client, server_end] = socket_pair();
+  RecordingServer server;
+  DriverOptions options = guarded();
+  options.stop_requested = &stop_flag;
+  options.wait_mask = &wait_mask;
+  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
+                  options);
+  session.start();
+  ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, &old, nullptr));
+
+  std::string replies = read_until(client.get(), kGreeting);
+  ASSERT_EQ(0, pthread_kill(session.thread().native_handle(), SIGUSR1));
+  replies += read_to_end(client.get());
+  EXPECT_EQ(SessionEnd::stopped, session.join());
+  EXPECT_EQ(std::string(kGreeting) + "421 localhost Error: shutting down\r\n",
+            replies);
+  sigaction(SIGUSR1, &saved, nullptr);
+}
+
+}  // namespace
+}  // namespace smtpd
