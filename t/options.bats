@@ -178,17 +178,14 @@ ehlo_with() {
   expect_empty "$OUT"
 }
 
-# MailmanProxy is not implemented yet: for now the program refuses with one
-# line and EX_UNAVAILABLE (69).  (PureProxy was in the same state and this
-# test was about it, until it was implemented.)  When MailmanProxy is, replace
-# this test by delivery tests; what must stay true is that a refusal to start
-# sends nothing to the client.
-@test "-c MailmanProxy (not implemented yet): one line, nothing to the client, non-zero exit" {
-  smtpd_session 'HELO x\r\nQUIT\r\n' -c MailmanProxy
-  [ "$status" -ne 0 ]
-  [ "$status" -ne 124 ]
+# A refusal to start sends nothing to the client: here a MailmanProxy
+# command that is not an absolute path (it runs without a shell or PATH).
+@test "-c MailmanProxy with a relative --mailman-command: one line, nothing to the client, exit 64" {
+  smtpd_session 'HELO x\r\nQUIT\r\n' -c MailmanProxy --mailman-command 'mailman {command} {list}'
+  expect_status 64
   expect_empty "$OUT"
   [ "$(line_count "$ERR")" -eq 1 ]
+  grep -q -- '--mailman-command' "$ERR"
 }
 
 @test "-c PureProxy, upstream refuses connections: a 4xx after the final dot, never 250" {
