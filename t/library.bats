@@ -4,10 +4,16 @@
 
 setup_file() {
   BUILD_DIR=$(dirname "$(dirname "$IN_SMTPD")")
-  export PREFIX_DIR="$BATS_FILE_TMPDIR/prefix"
-  make -C "$BUILD_DIR" install prefix="$PREFIX_DIR" >"$BATS_FILE_TMPDIR/install.log" 2>&1
-  export PKG_CONFIG_PATH="$PREFIX_DIR/lib/pkgconfig"
-  export LD_LIBRARY_PATH="$PREFIX_DIR/lib"
+  # A staged install, as a packager makes it; pkg-config's sysroot points
+  # the flags into it.
+  STAGE="$BATS_FILE_TMPDIR/stage"
+  make -C "$BUILD_DIR" install DESTDIR="$STAGE" >"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
+    { cat "$BATS_FILE_TMPDIR/install.log" >&2; return 1; }
+  pc=$(find "$STAGE" -name libsmtpd.pc)
+  export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$STAGE"
+  # (pkgconf puts the sysroot before the variables too)
+  export PREFIX_DIR=$(pkg-config --variable=prefix libsmtpd)
+  export LD_LIBRARY_PATH=$(pkg-config --variable=libdir libsmtpd)
   # A sanitized build's library needs the sanitizers' run-time too.
   sanitizers=""
   [ "${SANITIZED_BUILD:-no}" = yes ] && sanitizers="-fsanitize=address,undefined"
@@ -29,9 +35,9 @@ crlf() { printf '%s\r\n' "$@"; }
 }
 
 @test "only the public API is exported" {
-  run sh -c "nm -DC --defined-only '$PREFIX_DIR'/lib/libsmtpd.so | grep -c 'smtpd::text::\|EsmtpParams'"
+  run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'smtpd::text::\|EsmtpParams'"
   [ "$output" = "0" ]
-  run sh -c "nm -DC --defined-only '$PREFIX_DIR'/lib/libsmtpd.so | grep -c 'smtpd::Channel::feed'"
+  run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'smtpd::Channel::feed'"
   [ "$output" = "1" ]
 }
 
