@@ -269,7 +269,7 @@ start_inetd() {
       for (i = 7; i < NF; i++) if ($i == "--config") $(i + 1) = config
       print $0 " " extra; n++
     }
-    END { exit n != 1 }' "$TOP_SRCDIR/etc/inetd.conf" >"$BATS_TEST_TMPDIR/inetd.conf" || {
+    END { exit n != 1 }' "$TOP_SRCDIR/etc/inetd.conf.in" >"$BATS_TEST_TMPDIR/inetd.conf" || {
     echo "etc/inetd.conf should hold exactly one service line" >&2
     return 1
   }
@@ -760,7 +760,14 @@ config_error() {
 
 @test "--config: a bad value in the file (size, class, log, relay-network): exit 78, one line naming the file" {
   config_error 'size = abc\n'
-  config_error 'class = NoSuchServer\n'
+  # (with -c on the command line the file's class is never read: the
+  # command line wins, so here the file alone names it)
+  config_file 'class = NoSuchServer\n'
+  smtpd_session "$SESSION" --config "$CONFIG"
+  expect_status 78
+  expect_empty "$OUT"
+  [ "$(line_count "$ERR")" -eq 1 ]
+  grep -qF -- "$CONFIG" "$ERR"
   config_error 'log = file\n'
   config_error 'relay-network = 300.0.0.0/8\n'
 }
@@ -903,8 +910,12 @@ expect_installed() {
   # The files shipped as they are in etc/.
   cmp "$ROOT$sysconfdir/in.smtpd.conf" "$TOP_SRCDIR/etc/in.smtpd.conf"
   cmp "$ROOT$unitdir/in.smtpd.socket" "$TOP_SRCDIR/etc/systemd/in.smtpd.socket"
-  cmp "$ROOT$docdir/examples/inetd.conf" "$TOP_SRCDIR/etc/inetd.conf"
-  cmp "$ROOT$docdir/examples/in.smtpd" "$TOP_SRCDIR/etc/xinetd.d/in.smtpd"
+  # The inetd and xinetd examples, with the installed paths filled in.
+  local example
+  for example in "inetd.conf:etc/inetd.conf.in" "in.smtpd:etc/xinetd.d/in.smtpd.in"; do
+    sed -e "s|@sbindir@|$sbindir|g" -e "s|@sysconfdir@|$sysconfdir|g" \
+      "$TOP_SRCDIR/${example#*:}" | cmp - "$ROOT$docdir/examples/${example%%:*}"
+  done
   grep -qx "prefix=$prefix" "$ROOT$libdir/pkgconfig/libsmtpd.pc"
 }
 
