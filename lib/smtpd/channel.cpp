@@ -55,16 +55,18 @@ void unstuff(std::string& data) {
   data.resize(out);
 }
 
-// A reply line the hook may hand back: a 2xx-5xx code, one line, no
-// control bytes that would break the framing of the SMTP stream.
+// A reply line the hook may hand back: a 2xx-5xx code, one line (a
+// continuation, "250-", would leave the client waiting), printable ASCII
+// only, so that nothing can break the framing of the SMTP stream or reach
+// a client that did not ask for UTF-8 (the reference could only encode a
+// reply to ASCII here).
 bool is_valid_reply(std::string_view reply) {
   if (reply.size() < 3 || reply[0] < '2' || reply[0] > '5' ||
       reply[1] < '0' || reply[1] > '9' || reply[2] < '0' || reply[2] > '9')
     return false;
-  // One line: a continuation ("250-") would leave the client waiting.
   if (reply.size() > 3 && reply[3] != ' ') return false;
   for (const char c : reply)
-    if (c == '\r' || c == '\n' || c == '\0') return false;
+    if (c < 0x20 || c > 0x7E) return false;
   return true;
 }
 
@@ -243,16 +245,17 @@ bool Channel::process_data_input(std::string_view input, std::size_t& used) {
              ? input.size()
              : static_cast<std::size_t>(terminator_in_s + end_of_data.size() -
                                         seen);
-  // Keep the bytes while they may still be a message we accept.
+  // Keep the bytes while they may still be a message we accept: up to the
+  // limit and the terminator (saturating: a limit near 2^64 is none).
   const std::uint64_t limit = config_.data_size_limit;
   const std::string_view chunk = input.substr(0, used);
-  if (limit == 0 || raw_data_.size() < limit + end_of_data.size()) {
-    const std::size_t room =
-        limit == 0 ? chunk.size()
-                   : static_cast<std::size_t>(limit + end_of_data.size() -
-                                              raw_data_.size());
-    raw_data_.append(chunk.substr(0, room));
-  }
+  const std::uint64_t keep =
+      limit == 0 || limit > UINT64_MAX - end_of_data.size()
+          ? UINT64_MAX
+          : limit + end_of_data.size();
+  if (raw_data_.size() < keep)
+    raw_data_.append(chunk.substr(
+        0, std::size_t(std::min<std::uint64_t>(chunk.size(), keep - raw_data_.size()))));
   data_length_ += chunk.size();
   if (terminator == std::string_view::npos) {
     std::string tail = data_tail_ + std::string(chunk.substr(
@@ -290,12 +293,16 @@ void Channel::reply(const Reply& answer) {
   if (state_ != State::awaiting_reply) return;
   reset_transaction();
   state_ = State::command;
-  if (!answer)
+  if (!answer) {
     push(replies::ok);
-  else if (is_valid_reply(*answer))
-    push(*answer);
-  else
+  } else if (!is_valid_reply(*answer)) {
     push(replies::bad_hook_reply);
+  } else if (answer->compare(0, 3, "421") == 0) {
+    // RFC 5321 3.8: 421 means the server is closing the connection.
+    close_with_reply(*answer);
+  } else {
+    push(*answer);
+  }
   process();
 }
 
@@ -514,6 +521,12 @@ void Channel::push(std::string_view reply) {
   if (reply.front() == '5' && config_.max_errors != 0 &&
       ++errors_ >= config_.max_errors)
     close_with(replies::too_many_errors);
+}
+
+void Channel::close_with_reply(std::string_view reply) {
+  output_.append(reply);
+  output_.append(crlf);
+  state_ = State::closed;
 }
 
 void Channel::close_with(std::string_view reason) {

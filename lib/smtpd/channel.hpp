@@ -136,7 +136,8 @@ class SMTPD_API Channel {
   void reset_transaction();
   void push(std::string_view reply);
   void push_unknown(std::string_view verb);
-  void close_with(std::string_view reply);
+  void close_with(std::string_view reason);  // 421 <host> reason, closed
+  void close_with_reply(std::string_view reply);
   std::size_t mail_line_limit() const;
 
   ChannelConfig config_;

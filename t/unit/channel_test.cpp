@@ -1146,6 +1146,17 @@ std::vector<Transcript> hook_transcripts() {
     all.push_back(t);
   }
   {
+    // RFC 5321 3.8: a 421 from the hook closes the session; what the
+    // client sent after the message is not answered.
+    T t("HookReply421Closes");
+    helo_to_data(t)
+        .answers({"421 Shutting down"})
+        .say("x\r\n.\r\nNOOP\r\n", {"421 Shutting down"})
+        .delivers(message("x"))
+        .closes();
+    all.push_back(t);
+  }
+  {
     T t("HookReplyOfACodeAlone");
     helo_to_data(t)
         .answers({"250"})
@@ -1183,6 +1194,10 @@ std::vector<Transcript> hook_transcripts() {
       {"NulInside", "550 a\0b"s},
       // A continuation line alone: the client would wait for the rest.
       {"ContinuationLine", "250-More lines follow"},
+      // Beyond printable ASCII: the client did not ask for UTF-8, and a
+      // control byte could drive its terminal.
+      {"EightBit", "250 caf\xc3\xa9"},
+      {"ControlByte", "250 escape \x1b[2J"},
   };
   for (const auto& [name, reply] : invalid) {
     T t("HookInvalidReply" + name);
