@@ -8,6 +8,7 @@
 #   make demo     build, then serve DebuggingServer on 127.0.0.1:8025
 #   make install  install (PREFIX=/usr/local, DESTDIR for staging)
 #   make distcheck
+#   make bench    benchmarks (bench/README.md)
 #
 # `sh tools/deps` installs the Debian packages these need.
 
@@ -17,7 +18,7 @@ DEMO_ADDRESS ?= 127.0.0.1:8025
 CONFIGURE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all check check-sanitizers demo install distcheck clean deps
+.PHONY: all check check-sanitizers demo install distcheck clean deps bench
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -46,6 +47,11 @@ demo: all
 	@echo "Try: curl smtp://$(DEMO_ADDRESS) --mail-from a@example.com --mail-rcpt b@example.com -T msg.txt"
 	systemd-socket-activate --inetd --accept --listen=$(DEMO_ADDRESS) \
 	  $(abspath $(BUILD))/bin/in.smtpd -n -c DebuggingServer
+
+# Benchmarks against the floor, smtp-sink and Python (bench/README.md).
+bench: all
+	sh tools/deps bench
+	bench/run --build-dir $(abspath $(BUILD)) $(BENCH_FLAGS)
 
 install: all
 	$(MAKE) -C $(BUILD) install

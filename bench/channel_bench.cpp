@@ -1,0 +1,147 @@
+// channel_bench.cpp - the SMTP channel alone (no process, no socket, no
+// delivery): Google Benchmark of the I/O-free state machine in
+// lib/smtpd/channel.*.
+//
+//   BM_DataLargeChunks       a 10 MB message fed in 64 KiB chunks, as the
+//                            driver reads them: bytes/s of DATA
+//   BM_DataByteByByte/N      an N-byte message fed one byte at a time
+//                            (N = 10 KB, 100 KB, 1 MB): per_byte must stay
+//                            flat as N grows (the _BigO and _RMS rows fit
+//                            the times to O(N))
+//   BM_SmallSession          EHLO, MAIL, RCPT, DATA, a 1 KB message, QUIT,
+//                            one command per feed as a non-pipelining
+//                            client sends them: sessions/s
+//   BM_DebuggingPrintout     not the channel but what in.smtpd -c
+//                            DebuggingServer does next with a 10 MB
+//                            message: format_debugging_message (bytes/s)
+//
+// Built and run by bench/run:
+//   g++ -std=c++17 -O2 -I lib $(pkg-config --cflags libcurl) \
+//       bench/channel_bench.cpp lib/smtpd/*.cpp -ldl -lbenchmark -lpthread
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "smtpd/channel.hpp"
+#include "smtpd/debugging.hpp"
+
+namespace {
+
+// A message body as smtp-source sends it: lines of 78 bytes of text and
+// CRLF, size/80 of them (at least one), then the final ".\r\n".
+std::string make_message(std::size_t size) {
+  const std::size_t lines = size / 80 > 0 ? size / 80 : 1;
+  std::string message;
+  message.reserve(lines * 80 + 3);
+  for (std::size_t i = 0; i < lines; ++i) {
+    message.append(78, 'X');
+    message += "\r\n";
+  }
+  message += ".\r\n";
+  return message;
+}
+
+smtpd::ChannelConfig config() {
+  smtpd::ChannelConfig config;
+  config.hostname = "bench.example";
+  config.data_size_limit = 0;  // measure the channel, not the limit check
+  return config;
+}
+
+// Feeds the envelope commands and leaves the channel in DATA state.
+void start_data(smtpd::Channel& channel) {
+  channel.feed("EHLO client.example\r\n");
+  channel.feed("MAIL FROM:<a@example.com>\r\n");
+  channel.feed("RCPT TO:<b@example.com>\r\n");
+  channel.feed("DATA\r\n");
+  channel.consume_output(channel.output().size());
+  if (channel.state() != smtpd::Channel::State::data) std::abort();
+}
+
+// Takes the message as a delivery would, then QUIT.
+std::size_t finish(smtpd::Channel& channel) {
+  const smtpd::Envelope* message = channel.pending_message();
+  if (!message) std::abort();
+  const std::size_t size = message->data.size();
+  channel.reply(std::nullopt);
+  channel.feed("QUIT\r\n");
+  channel.consume_output(channel.output().size());
+  if (!channel.closed()) std::abort();
+  return size;
+}
+
+void BM_DataLargeChunks(benchmark::State& state) {
+  const std::size_t chunk = 64 * 1024;
+  const std::string message = make_message(10 * 1000 * 1000);
+  for (auto _ : state) {
+    smtpd::Channel channel(config(), smtpd::Peer{});
+    start_data(channel);
+    const std::string_view bytes = message;
+    for (std::size_t at = 0; at < bytes.size(); at += chunk)
+      channel.feed(bytes.substr(at, chunk));
+    benchmark::DoNotOptimize(finish(channel));
+  }
+  state.SetBytesProcessed(std::int64_t(state.iterations()) *
+                          std::int64_t(message.size()));
+}
+BENCHMARK(BM_DataLargeChunks)->Unit(benchmark::kMillisecond);
+
+void BM_DataByteByByte(benchmark::State& state) {
+  const std::string message = make_message(std::size_t(state.range(0)));
+  for (auto _ : state) {
+    smtpd::Channel channel(config(), smtpd::Peer{});
+    start_data(channel);
+    for (const char c : message) channel.feed(std::string_view(&c, 1));
+    benchmark::DoNotOptimize(finish(channel));
+  }
+  state.SetBytesProcessed(std::int64_t(state.iterations()) *
+                          std::int64_t(message.size()));
+  state.SetComplexityN(state.range(0));
+  // Seconds per byte fed (shown as e.g. "85n" = 85 ns).
+  state.counters["per_byte"] = benchmark::Counter(
+      double(message.size()), benchmark::Counter::kIsIterationInvariantRate |
+                                  benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_DataByteByByte)
+    ->Arg(10 * 1000)
+    ->Arg(100 * 1000)
+    ->Arg(1000 * 1000)
+    ->Unit(benchmark::kMillisecond)
+    ->Complexity(benchmark::oN);
+
+void BM_SmallSession(benchmark::State& state) {
+  const std::string message = make_message(1024);
+  for (auto _ : state) {
+    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000});
+    channel.consume_output(channel.output().size());  // the greeting
+    start_data(channel);
+    channel.feed(message);
+    benchmark::DoNotOptimize(finish(channel));
+  }
+  state.SetItemsProcessed(std::int64_t(state.iterations()));
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SmallSession)->Unit(benchmark::kMicrosecond);
+
+void BM_DebuggingPrintout(benchmark::State& state) {
+  smtpd::Envelope envelope;
+  envelope.mail_from = "a@example.com";
+  envelope.rcpt_tos = {"b@example.com"};
+  // As the channel hands it on: unstuffed, LF line ends, no final one.
+  std::string data = "Subject: big\n\n";
+  for (std::size_t i = 0; i < 125000; ++i) data += std::string(78, 'X') + "\n";
+  data.pop_back();
+  envelope.data = std::move(data);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(smtpd::format_debugging_message(envelope, false));
+  state.SetBytesProcessed(std::int64_t(state.iterations()) *
+                          std::int64_t(envelope.data.size()));
+}
+BENCHMARK(BM_DebuggingPrintout)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
