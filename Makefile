@@ -38,9 +38,11 @@ check: all
 check-sanitizers: $(BUILD)-sanitizers/Makefile
 	$(MAKE) -C $(BUILD)-sanitizers -j$(JOBS) check
 
+# (Without -Werror: under the sanitizers GCC 12 warns falsely, e.g.
+# maybe-uninitialized inside std::regex; the plain build keeps -Werror.)
 $(BUILD)-sanitizers/Makefile: configure
 	mkdir -p $(BUILD)-sanitizers
-	cd $(BUILD)-sanitizers && ../configure --enable-werror --enable-sanitizers $(CONFIGURE_FLAGS)
+	cd $(BUILD)-sanitizers && ../configure --enable-sanitizers $(CONFIGURE_FLAGS)
 
 demo: all
 	@echo "in.smtpd (DebuggingServer) on $(DEMO_ADDRESS), one process per connection; Ctrl-C stops."
