@@ -54,8 +54,8 @@ inline std::string visible(std::string_view bytes, std::size_t limit = 300) {
 
 // FUZZ_CHECK(condition, invariant, detail): detail (a std::string
 // expression) is only built when the invariant is broken.
-#define FUZZ_CHECK(condition, invariant, detail)   \
-  do {                                             \
+#define FUZZ_CHECK(condition, invariant, detail)       \
+  do {                                                 \
     if (!(condition)) ::fuzz::fail(invariant, detail); \
   } while (false)
 
@@ -67,7 +67,7 @@ struct Hash {
       value ^= static_cast<unsigned char>(c);
       value *= 1099511628211ull;
     }
-    // A separator that no byte sequence can imitate.
+    // The length too, so that ("ab", "c") and ("a", "bc") differ.
     value ^= bytes.size() + 0x9E3779B97F4A7C15ull;
     value *= 1099511628211ull;
   }
