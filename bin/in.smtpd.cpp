@@ -153,11 +153,12 @@ smtpd::DriverOptions driver_options(const Options& options,
 
 // The standalone mode: one process, every connection (listener.hpp).
 int serve_standalone(const Options& options, const std::vector<int>& listeners,
+                     const smtpd::ChannelConfig& config,
                      const smtpd::UpstreamSettings& upstream,
                      Diagnostics& diagnostics) {
   const sigset_t wait_mask = in_smtpd::catch_stop_signals(&stop_requested);
   smtpd::ListenerOptions listener;
-  listener.channel = channel_config(options);
+  listener.channel = config;
   listener.timeouts = driver_options(options, wait_mask, diagnostics);
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
@@ -228,10 +229,12 @@ int main(int argc, char* argv[]) {
     if (const int status = in_smtpd::drop_privileges(options.user, diagnostics))
       return status;
   }
-  upstream.helo_name = channel_config(options).hostname;
+  // Once per process: the host name is looked up here only.
+  smtpd::ChannelConfig config = channel_config(options);
+  upstream.helo_name = config.hostname;
   if (!listeners.empty()) {
     diagnostics.standalone();
-    return serve_standalone(options, listeners, upstream, diagnostics);
+    return serve_standalone(options, listeners, config, upstream, diagnostics);
   }
 
   // inetd style: this process is one session on stdin and stdout.
@@ -241,7 +244,6 @@ int main(int argc, char* argv[]) {
       !read_proxy_header(options.command_timeout, peer, early_input,
                          diagnostics))
     return EX_PROTOCOL;
-  smtpd::ChannelConfig config = channel_config(options);
   const std::unique_ptr<smtpd::Server> server =
       make_delivery(options, upstream, diagnostics, config);
   smtpd::Channel channel(config, peer);
