@@ -98,9 +98,9 @@ class Loop {
   std::chrono::seconds timeout_for(const Connection& connection) const {
     const bool in_data = connection.channel &&
                          connection.channel->state() == Channel::State::data;
-    return std::chrono::seconds(in_data
-                                    ? options_.timeouts.data_timeout_seconds
-                                    : options_.timeouts.command_timeout_seconds);
+    return std::chrono::seconds(
+        in_data ? options_.timeouts.data_timeout_seconds
+                : options_.timeouts.command_timeout_seconds);
   }
   void accept_connections(int listener);
   void start_channel(Connection& connection, std::string_view early_input);
@@ -111,7 +111,8 @@ class Loop {
   void check_deadlines(Clock::time_point now);
   void drop_finished();
   bool stop_requested() const {
-    return options_.timeouts.stop_requested && *options_.timeouts.stop_requested;
+    return options_.timeouts.stop_requested &&
+           *options_.timeouts.stop_requested;
   }
 
   std::vector<int> listeners_;
@@ -137,7 +138,8 @@ void Loop::accept_connections(int listener) {
     if (fd < 0) {
       // Out of descriptors: the listener stays readable, so stop polling
       // it for a while rather than spin (the clients wait in the backlog).
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM)
         accept_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
       return;  // EAGAIN, or a client already gone
     }
@@ -186,7 +188,8 @@ void Loop::read_from(Connection& connection) {
   connection.header.append(bytes);
   const ProxyHeader header = parse_proxy_header(connection.header);
   if (header.status == ProxyHeader::Status::invalid) {
-    if (options_.log_error) options_.log_error("bad PROXY header: " + header.error);
+    if (options_.log_error)
+      options_.log_error("bad PROXY header: " + header.error);
     connection.dead = true;
   } else if (header.status == ProxyHeader::Status::complete) {
     if (header.has_address) connection.peer = header.source;
@@ -212,7 +215,8 @@ void Loop::write_to(Connection& connection) {
 
 void Loop::start_deliveries() {
   for (auto& [id, connection] : connections_) {
-    if (connection.dead || connection.delivering || !connection.channel) continue;
+    if (connection.dead || connection.delivering || !connection.channel)
+      continue;
     while (const Envelope* message = connection.channel->pending_message()) {
       if (!options_.threaded_delivery) {
         connection.channel->reply(deliver(*connection.server, *message));
@@ -277,10 +281,9 @@ void Loop::check_deadlines(Clock::time_point now) {
 void Loop::drop_finished() {
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& connection = it->second;
-    const bool finished =
-        connection.dead ||
-        (connection.channel && connection.channel->closed() &&
-         connection.channel->output().empty());
+    const bool finished = connection.dead ||
+                          (connection.channel && connection.channel->closed() &&
+                           connection.channel->output().empty());
     if (finished && !connection.delivering) {
       close(connection.fd);
       it = connections_.erase(it);
@@ -318,16 +321,19 @@ int Loop::run() {
     fds.push_back({wake_[0], POLLIN, 0});
     const bool accepting = connections_.size() < options_.max_connections &&
                            now >= accept_paused_until_;
-    for (const int fd : listeners_) fds.push_back({fd, short(accepting ? POLLIN : 0), 0});
+    for (const int fd : listeners_)
+      fds.push_back({fd, short(accepting ? POLLIN : 0), 0});
     std::vector<Connection*> polled;
-    Clock::time_point wake_at = stopping_ && !grace_over_ ? grace_end_
-                                                          : Clock::time_point::max();
-    if (now < accept_paused_until_) wake_at = std::min(wake_at, accept_paused_until_);
+    Clock::time_point wake_at =
+        stopping_ && !grace_over_ ? grace_end_ : Clock::time_point::max();
+    if (now < accept_paused_until_)
+      wake_at = std::min(wake_at, accept_paused_until_);
     for (auto& [id, connection] : connections_) {
       if (connection.delivering) continue;
       short events = 0;
       const Channel* channel = connection.channel.get();
-      const bool reading = !channel || channel->state() == Channel::State::command ||
+      const bool reading = !channel ||
+                           channel->state() == Channel::State::command ||
                            channel->state() == Channel::State::data;
       if (reading && (!channel || channel->output().size() < output_high_water))
         events |= POLLIN;
@@ -343,12 +349,13 @@ int Loop::run() {
     const timespec* timeout = nullptr;
     if (wake_at != Clock::time_point::max()) {
       const auto left = std::max<std::chrono::nanoseconds::rep>(
-          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - now).count());
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - now)
+                 .count());
       wait = {time_t(left / 1000000000), long(left % 1000000000)};
       timeout = &wait;
     }
-    const int ready = ppoll(fds.data(), fds.size(), timeout,
-                            options_.timeouts.wait_mask);
+    const int ready =
+        ppoll(fds.data(), fds.size(), timeout, options_.timeouts.wait_mask);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -361,7 +368,8 @@ int Loop::run() {
       Connection& connection = *polled[i];
       const short revents = fds[first + i].revents;
       // POLLHUP comes even when not asked for: read only when we meant to.
-      if ((fds[first + i].events & POLLIN) && (revents & (POLLIN | POLLHUP | POLLERR)))
+      if ((fds[first + i].events & POLLIN) &&
+          (revents & (POLLIN | POLLHUP | POLLERR)))
         read_from(connection);
       if (!connection.dead && connection.channel && (revents & POLLOUT))
         write_to(connection);
