@@ -68,7 +68,7 @@ fi
 # The library sources each target needs, and how long its inputs may be.
 sources() {
   case $1 in
-    channel) echo "channel address params text relay_policy" ;;
+    channel) echo "channel data_buffer address params text relay_policy" ;;
     address) echo "address params text" ;;
     relay) echo "relay upstream debugging params text" ;;
     proxy) echo "proxy_header" ;;

@@ -5,9 +5,11 @@
 // the README.
 #include "smtpd/channel.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "smtpd/address.hpp"
+#include "smtpd/data_buffer.hpp"
 #include "smtpd/params.hpp"
 #include "smtpd/replies.hpp"
 #include "smtpd/text.hpp"
@@ -32,27 +34,27 @@ std::string_view after_keyword(std::string_view argument,
 }
 
 // RFC 5321 4.5.2: remove the leading dot of every line, and join the lines
-// with a bare LF as smtpd.py does.  Works in place: the result is never
-// longer than the input.
+// with a bare LF as smtpd.py does.  Works in place, a line at a time: the
+// result is never longer than the input.
 void unstuff(std::string& data) {
-  std::size_t out = 0;
-  bool line_start = true;
-  for (std::size_t in = 0; in < data.size(); ++in) {
-    const char c = data[in];
-    if (line_start && c == '.') {
-      line_start = false;
-      continue;
-    }
-    line_start = false;
-    if (c == '\r' && in + 1 < data.size() && data[in + 1] == '\n') {
-      data[out++] = '\n';
-      ++in;
-      line_start = true;
-      continue;
-    }
-    data[out++] = c;
+  char* const begin = data.data();
+  const char* const end = begin + data.size();
+  const char* in = begin;
+  char* out = begin;
+  while (in < end) {  // at the start of a line
+    if (*in == '.') ++in;
+    const char* cr = in;
+    while ((cr = static_cast<const char*>(
+                std::memchr(cr, '\r', std::size_t(end - cr)))) &&
+           (cr + 1 == end || cr[1] != '\n'))
+      ++cr;
+    const char* const line_end = cr ? cr : end;
+    if (out != in) std::memmove(out, in, std::size_t(line_end - in));
+    out += line_end - in;
+    if (cr) *out++ = '\n';
+    in = cr ? cr + 2 : end;
   }
-  data.resize(out);
+  data.resize(std::size_t(out - begin));
 }
 
 // A reply line the hook may hand back: a 2xx-5xx code, one line (a
@@ -61,8 +63,8 @@ void unstuff(std::string& data) {
 // a client that did not ask for UTF-8 (the reference could only encode a
 // reply to ASCII here).
 bool is_valid_reply(std::string_view reply) {
-  if (reply.size() < 3 || reply[0] < '2' || reply[0] > '5' ||
-      reply[1] < '0' || reply[1] > '9' || reply[2] < '0' || reply[2] > '9')
+  if (reply.size() < 3 || reply[0] < '2' || reply[0] > '5' || reply[1] < '0' ||
+      reply[1] > '9' || reply[2] < '0' || reply[2] > '9')
     return false;
   if (reply.size() > 3 && reply[3] != ' ') return false;
   for (const char c : reply)
@@ -96,8 +98,15 @@ Channel::Channel(ChannelConfig config, Peer peer)
 
 void Channel::feed(std::string_view bytes) {
   if (state_ == State::closed) return;
-  input_.append(bytes);
-  process();
+  if (input_.empty()) {
+    // The usual case: nothing held back, so work on the caller's bytes
+    // and keep only what is left (pipelined input behind a message).
+    input_.assign(bytes.substr(consume(bytes)));
+    after_input();
+  } else {
+    input_.append(bytes);
+    process();
+  }
 }
 
 void Channel::end_of_input() {
@@ -106,8 +115,12 @@ void Channel::end_of_input() {
 }
 
 void Channel::process() {
+  input_.erase(0, consume(input_));
+  after_input();
+}
+
+std::size_t Channel::consume(std::string_view input) {
   std::size_t consumed = 0;
-  std::string_view input = input_;
   for (;;) {
     std::size_t used = 0;
     bool complete = false;
@@ -122,7 +135,10 @@ void Channel::process() {
     consumed += used;
     if (!complete) break;
   }
-  input_.erase(0, consumed);
+  return consumed;
+}
+
+void Channel::after_input() {
   if (input_ended_ && (state_ == State::command || state_ == State::data)) {
     // Whatever is left is a partial line or an unfinished message: the
     // client gave up on it, so nothing is delivered.
@@ -141,8 +157,7 @@ bool Channel::process_command_input(std::string_view input, std::size_t& used) {
     used = input.size();
     if (used > 0 && input.back() == '\r') --used;
     const std::string_view part = input.substr(0, used);
-    if (line_.size() < keep)
-      line_.append(part.substr(0, keep - line_.size()));
+    if (line_.size() < keep) line_.append(part.substr(0, keep - line_.size()));
     line_length_ += part.size();
     return false;
   }
@@ -195,8 +210,10 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
   }
   const auto extension = extensions_.find(verb);
   if (extension != extensions_.end()) {
-    if (extension->second) extension->second(*this, argument);
-    else push_unknown(verb);
+    if (extension->second)
+      extension->second(*this, argument);
+    else
+      push_unknown(verb);
     return;
   }
   run_builtin(verb, argument);
@@ -254,12 +271,16 @@ bool Channel::process_data_input(std::string_view input, std::size_t& used) {
           ? UINT64_MAX
           : limit + end_of_data.size();
   if (raw_data_.size() < keep)
-    raw_data_.append(chunk.substr(
-        0, std::size_t(std::min<std::uint64_t>(chunk.size(), keep - raw_data_.size()))));
+    append_message_data(
+        raw_data_,
+        chunk.substr(0, std::size_t(std::min<std::uint64_t>(
+                            chunk.size(), keep - raw_data_.size()))),
+        limit);
   data_length_ += chunk.size();
   if (terminator == std::string_view::npos) {
-    std::string tail = data_tail_ + std::string(chunk.substr(
-        chunk.size() > 4 ? chunk.size() - 4 : 0));
+    std::string tail =
+        data_tail_ +
+        std::string(chunk.substr(chunk.size() > 4 ? chunk.size() - 4 : 0));
     data_tail_ = tail.substr(tail.size() > 4 ? tail.size() - 4 : 0);
     return false;
   }
@@ -371,8 +392,8 @@ void Channel::smtp_mail(const std::string* argument) {
   if (!params) return push(syntax);
   if (!config_.decode_data) {  // RFC 6152: BODY comes with 8BITMIME
     const auto body = params->take("BODY");
-    if (body && (!body->given ||
-                 (body->text != "7BIT" && body->text != "8BITMIME")))
+    if (body &&
+        (!body->given || (body->text != "7BIT" && body->text != "8BITMIME")))
       return push(replies::bad_body);
   }
   if (config_.enable_smtputf8) {
@@ -390,9 +411,8 @@ void Channel::smtp_mail(const std::string* argument) {
       return push(syntax);
     const std::uint64_t limit = config_.data_size_limit;
     const std::string limit_text = std::to_string(limit);
-    const std::string_view significant =
-        std::string_view(digits).substr(std::min(
-            digits.find_first_not_of('0'), digits.size()));
+    const std::string_view significant = std::string_view(digits).substr(
+        std::min(digits.find_first_not_of('0'), digits.size()));
     const bool too_big =
         significant.size() > limit_text.size() ||
         (significant.size() == limit_text.size() && significant > limit_text);
@@ -478,8 +498,7 @@ void Channel::smtp_help(const std::string* argument) {
 
 void Channel::smtp_vrfy(const std::string* argument) {
   if (!argument || argument->empty()) return push(replies::vrfy_syntax);
-  if (!parse_path(*argument).address.empty())
-    return push(replies::cannot_vrfy);
+  if (!parse_path(*argument).address.empty()) return push(replies::cannot_vrfy);
   if (text::echoable(*argument, transaction_.smtputf8))
     push(std::string(replies::cannot_vrfy_prefix) + *argument);
   else

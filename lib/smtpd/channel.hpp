@@ -15,8 +15,6 @@
 //   if (channel.closed() && channel.output().empty()) close the connection
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -24,16 +22,17 @@
 #include <string>
 #include <string_view>
 
+#include "smtpd/export.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
 
 struct ChannelConfig {
-  std::string hostname = "localhost";    // in the greeting and HELO reply
+  std::string hostname = "localhost";  // in the greeting and HELO reply
   std::uint64_t data_size_limit = limits::default_data_size;  // 0: none
-  bool enable_smtputf8 = false;          // RFC 6531; not with decode_data
-  bool decode_data = false;              // smtpd.py's decode_data
+  bool enable_smtputf8 = false;  // RFC 6531; not with decode_data
+  bool decode_data = false;      // smtpd.py's decode_data
   std::size_t max_recipients = limits::default_max_recipients;
   unsigned max_errors = limits::default_max_errors;  // 0: no limit
   // Asked before a recipient is accepted (a relay policy, say): nothing
@@ -111,7 +110,12 @@ class SMTPD_API Channel {
   static const Command commands_[];
   std::map<std::string, CommandHandler, std::less<>> extensions_;
 
+  // Runs the commands and messages in the input held back (process) or
+  // in input (consume: returns how much of it was used), then closes the
+  // channel if the input ended with a command or message unfinished.
   void process();
+  std::size_t consume(std::string_view input);
+  void after_input();
   // Each consumes a prefix of input (used); true when it completed a
   // command or a message and the next one may follow.
   bool process_command_input(std::string_view input, std::size_t& used);

@@ -20,6 +20,12 @@ inline constexpr std::size_t mail_extra_for_smtputf8 = 10;
 
 // smtpd.py's DATA_SIZE_DEFAULT; 0 means no limit.
 inline constexpr std::uint64_t default_data_size = 33554432;
+// A message up to this size grows in an ordinary string; past it, the
+// address space for the rest is reserved at once (data_buffer.hpp): the
+// size limit, or max_data_reservation when the limit is larger or none.
+// Only what arrives is ever mapped; past that room the buffer doubles.
+inline constexpr std::size_t small_message = 64 * 1024;
+inline constexpr std::uint64_t max_data_reservation = 64 * 1024 * 1024;
 
 // RFC 5321 4.5.3.1.8 asks servers to take at least 100 recipients;
 // Postfix takes 1000 by default, and so do we (452 past it).

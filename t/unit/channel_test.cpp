@@ -1860,5 +1860,51 @@ TEST(Channel, HugeMessageWithoutALimit) {
   EXPECT_EQ(repeat(chunk, 64), message->data);
 }
 
+// Past limits::small_message the room up to the limit is reserved at
+// once: a message exactly at the limit is taken whole, dot-unstuffed, in
+// reads of any size; one byte more is refused.
+TEST(Channel, LargeMessageAtTheLimitInOddReads) {
+  std::string lines, unstuffed;
+  for (int i = 0; lines.size() < 200000; ++i) {
+    const std::string line = (i % 5 == 0 ? "." : "") + std::to_string(i);
+    lines += (i % 5 == 0 ? "." : "") + line + "\r\n";
+    unstuffed += line + "\n";
+  }
+  for (const std::uint64_t extra : {0, 1}) {
+    ChannelConfig config;
+    config.data_size_limit = lines.size() - 2 - extra;  // without the CRLF
+    Channel channel(config, Peer{});
+    channel.feed(kHelo + kFrom + kTo + kData);
+    take_output(channel);
+    const std::string input = lines + ".\r\n";
+    for (std::size_t at = 0; at < input.size(); at += 7919)
+      channel.feed(std::string_view(input).substr(at, 7919));
+    if (extra == 0) {
+      const Envelope* message = channel.pending_message();
+      ASSERT_NE(nullptr, message);
+      EXPECT_EQ(unstuffed.substr(0, unstuffed.size() - 1), message->data);
+    } else {
+      EXPECT_EQ(nullptr, channel.pending_message());
+      EXPECT_EQ("552 Error: Too much mail data\r\n", take_output(channel));
+    }
+  }
+}
+
+// Past limits::max_data_reservation, without a limit, the buffer grows.
+TEST(Channel, MessageLargerThanTheReservedRoom) {
+  ChannelConfig config;
+  config.data_size_limit = 0;
+  Channel channel(config, Peer{});
+  channel.feed(kHelo + kFrom + kTo + kData);
+  const std::string chunk = repeat("0123456789abcde\n", 65536);
+  const std::size_t chunks = limits::max_data_reservation / chunk.size() + 2;
+  for (std::size_t i = 0; i < chunks; ++i) channel.feed(chunk);
+  channel.feed("\r\n.\r\n");
+  const Envelope* message = channel.pending_message();
+  ASSERT_NE(nullptr, message);
+  ASSERT_EQ(chunks * chunk.size(), message->data.size());
+  EXPECT_EQ(chunk, message->data.substr(message->data.size() - chunk.size()));
+}
+
 }  // namespace
 }  // namespace smtpd
