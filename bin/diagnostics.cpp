@@ -2,6 +2,7 @@
 #include "diagnostics.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -61,12 +62,33 @@ bool Diagnostics::log_to_stderr() {
   return log_to_stderr_;
 }
 
+void Diagnostics::begin() {
+  if (file_ >= 0) flock(file_, LOCK_EX);  // a pipe or a terminal: no matter
+}
+
+void Diagnostics::write(std::string_view piece) {
+  if (file_ >= 0) return write_all(file_, piece);
+  if (stderr_usable_) return write_all(2, piece);
+  // syslog takes whole lines; a piece may end inside one.
+  const std::size_t whole = piece.rfind('\n') + 1;
+  if (whole == 0) {
+    syslog_line_.append(piece);
+    return;
+  }
+  syslog_lines(LOG_DEBUG, syslog_line_.append(piece.substr(0, whole)));
+  syslog_line_.assign(piece.substr(whole));
+}
+
+void Diagnostics::end() {
+  if (!syslog_line_.empty()) syslog_lines(LOG_DEBUG, syslog_line_);
+  syslog_line_.clear();
+  if (file_ >= 0) flock(file_, LOCK_UN);
+}
+
 void Diagnostics::printout(std::string_view text) {
-  // One write per printout: with O_APPEND, printouts of concurrent
-  // sessions do not interleave in the file.
-  if (file_ >= 0) return write_all(file_, text);
-  if (stderr_usable_) return write_all(2, text);
-  syslog_lines(LOG_DEBUG, text);
+  begin();
+  write(text);
+  end();
 }
 
 void Diagnostics::error(std::string_view message) {
@@ -78,8 +100,8 @@ void Diagnostics::error(std::string_view message) {
 
 void Diagnostics::transaction(std::string_view line) {
   if (log_to_stderr_)
-    write_all(2, "in.smtpd[" + std::to_string(getpid()) + "]: " +
-                     std::string(line) + "\n");
+    write_all(2, "in.smtpd[" + std::to_string(getpid()) +
+                     "]: " + std::string(line) + "\n");
   else
     syslog_lines(LOG_INFO, line);
 }

@@ -11,9 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "smtpd/debugging.hpp"
+
 namespace in_smtpd {
 
-class Diagnostics {
+class Diagnostics : public smtpd::DebuggingServer::Output {
  public:
   Diagnostics();
 
@@ -30,7 +32,13 @@ class Diagnostics {
   // syslog kept) when stderr is the connection.
   bool log_to_stderr();
 
-  void printout(std::string_view text);  // printout and traces
+  // DebuggingServer's printouts, in pieces.  A debug file is locked from
+  // begin() to end(): per-connection processes share it, and their
+  // printouts must not interleave.
+  void begin() override;
+  void write(std::string_view piece) override;
+  void end() override;
+  void printout(std::string_view text);  // a -d trace: begin, write, end
   void error(std::string_view message);  // "in.smtpd: ..." / LOG_ERR
   void transaction(std::string_view line);
 
@@ -38,6 +46,7 @@ class Diagnostics {
   bool stderr_usable_;
   bool log_to_stderr_ = false;
   int file_ = -1;
+  std::string syslog_line_;  // a printout line not yet whole
 };
 
 // write(2) until done or failed, through EINTR.

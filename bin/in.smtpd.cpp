@@ -88,8 +88,7 @@ std::unique_ptr<smtpd::Server> make_delivery(
   switch (options.server_class) {
     case in_smtpd::ServerClass::debugging:
       delivery = std::make_unique<smtpd::DebuggingServer>(
-          [&](std::string_view text) { diagnostics.printout(text); },
-          options.decode_data);
+          diagnostics, options.decode_data);
       break;
     case in_smtpd::ServerClass::pure_proxy: {
       auto proxy = std::make_unique<smtpd::PureProxy>(upstream, log);

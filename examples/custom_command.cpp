@@ -39,8 +39,11 @@ int main() {
     ch.run_builtin("HELO", arg);
   });
 
-  smtpd::DebuggingServer server(
-      [](std::string_view text) { ::write(2, text.data(), text.size()); },
-      false);
+  struct : smtpd::DebuggingServer::Output {
+    void write(std::string_view piece) override {
+      ::write(2, piece.data(), piece.size());
+    }
+  } to_stderr;
+  smtpd::DebuggingServer server(to_stderr, false);
   smtpd::run_session(channel, server, 0, 1, smtpd::DriverOptions{});
 }

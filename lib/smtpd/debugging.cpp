@@ -1,4 +1,8 @@
 // debugging.cpp - DebuggingServer's printout (see debugging.hpp).
+//
+// A 10 MB message is 125,000 lines, so the common line (printable ASCII)
+// takes a fast path: it is found a word at a time and printed as b'...'
+// around the bytes as they are, without building its repr.
 #include "smtpd/debugging.hpp"
 
 #include <vector>
@@ -7,6 +11,8 @@
 
 namespace smtpd {
 namespace {
+
+constexpr std::size_t piece_size = 64 * 1024;
 
 // Length of the line break at s[i] (0 if none), as Python's splitlines()
 // sees it: bytes break at \r, \n and \r\n; str also at \v \f \x1c-\x1e
@@ -20,26 +26,10 @@ std::size_t line_break_at(std::string_view s, std::size_t i, bool as_str) {
     return 1;
   const std::string_view rest = s.substr(i);
   if (rest.substr(0, 2) == "\xC2\x85") return 2;
-  if (rest.substr(0, 3) == "\xE2\x80\xA8" || rest.substr(0, 3) == "\xE2\x80\xA9")
+  if (rest.substr(0, 3) == "\xE2\x80\xA8" ||
+      rest.substr(0, 3) == "\xE2\x80\xA9")
     return 3;
   return 0;
-}
-
-std::vector<std::string_view> split_lines(std::string_view s, bool as_str) {
-  std::vector<std::string_view> lines;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t brk = line_break_at(s, i, as_str);
-    if (brk == 0) {
-      ++i;
-      continue;
-    }
-    lines.push_back(s.substr(start, i - start));
-    i += brk;
-    start = i;
-  }
-  if (start < s.size()) lines.push_back(s.substr(start));
-  return lines;
 }
 
 std::string repr_list(const std::vector<std::string>& words) {
@@ -51,35 +41,101 @@ std::string repr_list(const std::vector<std::string>& words) {
   return out + "]";
 }
 
+// Gathers small pieces of text into pieces of about piece_size for emit;
+// text longer than that goes to emit as it is.
+class Pieces {
+ public:
+  explicit Pieces(const std::function<void(std::string_view)>& emit)
+      : emit_(emit) {
+    buffer_.reserve(piece_size);
+  }
+
+  void add(std::string_view text) {
+    if (buffer_.size() + text.size() > piece_size) flush();
+    if (text.size() > piece_size)
+      emit_(text);
+    else
+      buffer_.append(text);
+  }
+
+  void flush() {
+    if (!buffer_.empty()) emit_(buffer_);
+    buffer_.clear();
+  }
+
+  const std::function<void(std::string_view)>& emit_;
+  std::string buffer_;
+};
+
 }  // namespace
+
+void print_debugging_message(
+    const Envelope& envelope, bool decode_data,
+    const std::function<void(std::string_view piece)>& emit) {
+  Pieces out(emit);
+  // One line of the printout: as it is with decode_data, else as the
+  // reference's repr() of the bytes (plain: b'...' around them).
+  const auto line = [&](std::string_view text, bool plain) {
+    if (decode_data) {
+      out.add(text);
+    } else if (plain) {
+      out.add("b'");
+      out.add(text);
+      out.add("'");
+    } else {
+      out.add(text::repr_bytes(text));
+    }
+    out.add("\n");
+  };
+  out.add("---------- MESSAGE FOLLOWS ----------\n");
+  if (!decode_data) {
+    if (!envelope.mail_options.empty())
+      out.add("mail options: " + repr_list(envelope.mail_options) + "\n");
+    if (!envelope.rcpt_options.empty())
+      out.add("rcpt options: " + repr_list(envelope.rcpt_options) + "\n\n");
+  }
+  bool in_headers = true;
+  std::string_view rest = envelope.data;
+  while (!rest.empty()) {
+    // The line runs to the first line break; plain bytes are skipped a
+    // word at a time, and any other byte makes the line not plain.
+    std::size_t end = 0, line_break = 0;
+    bool plain = true;
+    for (;;) {
+      end += text::repr_plain_prefix(rest.substr(end));
+      if (end == rest.size()) break;
+      line_break = line_break_at(rest, end, decode_data);
+      if (line_break != 0) break;
+      plain = false;
+      ++end;
+    }
+    if (in_headers && end == 0) {
+      // Where the headers end, as the reference does (and only if they do).
+      const std::string peer = "X-Peer: " + envelope.peer.address;
+      line(peer, text::repr_plain_prefix(peer) == peer.size());
+      in_headers = false;
+    }
+    line(rest.substr(0, end), plain);
+    rest.remove_prefix(end + line_break);
+  }
+  out.add("------------ END MESSAGE ------------\n");
+  out.flush();
+}
 
 std::string format_debugging_message(const Envelope& envelope,
                                      bool decode_data) {
-  const auto line = [&](std::string_view text) {
-    return decode_data ? std::string(text) : text::repr_bytes(text);
-  };
-  std::string out = "---------- MESSAGE FOLLOWS ----------\n";
-  if (!decode_data) {
-    if (!envelope.mail_options.empty())
-      out += "mail options: " + repr_list(envelope.mail_options) + "\n";
-    if (!envelope.rcpt_options.empty())
-      out += "rcpt options: " + repr_list(envelope.rcpt_options) + "\n\n";
-  }
-  bool in_headers = true;
-  for (const std::string_view text : split_lines(envelope.data, decode_data)) {
-    if (in_headers && text.empty()) {
-      // Where the headers end, as the reference does (and only if they do).
-      out += line("X-Peer: " + envelope.peer.address) + "\n";
-      in_headers = false;
-    }
-    out += line(text) + "\n";
-  }
-  out += "------------ END MESSAGE ------------\n";
-  return out;
+  std::string printout;
+  print_debugging_message(envelope, decode_data,
+                          [&](std::string_view piece) { printout += piece; });
+  return printout;
 }
 
 Reply DebuggingServer::process_message(const Envelope& envelope) {
-  write_(format_debugging_message(envelope, decode_data_));
+  output_.begin();
+  print_debugging_message(envelope, decode_data_, [&](std::string_view piece) {
+    output_.write(piece);
+  });
+  output_.end();
   return std::nullopt;
 }
 

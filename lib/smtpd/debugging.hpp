@@ -7,32 +7,46 @@
 // do we.
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include "smtpd/export.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
 
-// The printout of one message, with LF line ends.
+// Calls emit with the printout of one message (LF line ends) in pieces of
+// about 64 KiB, in order: a large message is streamed, never copied whole.
+SMTPD_API void print_debugging_message(
+    const Envelope& envelope, bool decode_data,
+    const std::function<void(std::string_view piece)>& emit);
+
+// The whole printout in one string.
 SMTPD_API std::string format_debugging_message(const Envelope& envelope,
-                                     bool decode_data);
+                                               bool decode_data);
 
 class SMTPD_API DebuggingServer : public Server {
  public:
-  using Writer = std::function<void(std::string_view)>;
+  // Where the printouts go; it must never be the connection.  Each
+  // printout comes as pieces between begin() and end(), so that an output
+  // shared with other processes (a file in append mode) can keep each
+  // printout whole, by locking it in between.
+  class Output {
+   public:
+    virtual ~Output() = default;
+    virtual void begin() {}
+    virtual void write(std::string_view piece) = 0;
+    virtual void end() {}
+  };
 
-  // write receives each whole printout; it must never be the connection.
-  DebuggingServer(Writer write, bool decode_data)
-      : write_(std::move(write)), decode_data_(decode_data) {}
+  DebuggingServer(Output& output, bool decode_data)
+      : output_(output), decode_data_(decode_data) {}
 
   Reply process_message(const Envelope& envelope) override;
 
  private:
-  Writer write_;
+  Output& output_;
   bool decode_data_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace smtpd::text {
 namespace {
@@ -23,8 +24,9 @@ struct UpperExpansion {  // one code point to several (U+00DF: "SS")
 template <std::size_t N>
 bool in_table(const CodePointRange (&table)[N], char32_t cp) {
   const auto* found = std::upper_bound(
-      table, table + N, cp,
-      [](char32_t value, const CodePointRange& range) { return value < range.first; });
+      table, table + N, cp, [](char32_t value, const CodePointRange& range) {
+        return value < range.first;
+      });
   return found != table && cp <= (found - 1)->last;
 }
 
@@ -104,11 +106,20 @@ void append_hex_escape(std::string& out, char32_t cp) {
 // The escapes both repr()s share: backslash, the quote, \t \n \r.
 bool append_common_escape(std::string& out, char32_t cp, char quote) {
   switch (cp) {
-    case '\\': out += "\\\\"; return true;
-    case '\t': out += "\\t"; return true;
-    case '\n': out += "\\n"; return true;
-    case '\r': out += "\\r"; return true;
-    default: break;
+    case '\\':
+      out += "\\\\";
+      return true;
+    case '\t':
+      out += "\\t";
+      return true;
+    case '\n':
+      out += "\\n";
+      return true;
+    case '\r':
+      out += "\\r";
+      return true;
+    default:
+      break;
   }
   if (cp == static_cast<unsigned char>(quote)) {
     out += '\\';
@@ -140,8 +151,10 @@ void append_utf8(std::string& out, char32_t cp) {
 // upper case of its own.
 bool append_upper(std::string& out, char32_t cp) {
   const auto* expansion = std::lower_bound(
-      std::begin(python_upper_expansions), std::end(python_upper_expansions), cp,
-      [](const UpperExpansion& e, char32_t value) { return e.code_point < value; });
+      std::begin(python_upper_expansions), std::end(python_upper_expansions),
+      cp, [](const UpperExpansion& e, char32_t value) {
+        return e.code_point < value;
+      });
   if (expansion != std::end(python_upper_expansions) &&
       expansion->code_point == cp) {
     out += expansion->upper;
@@ -152,7 +165,8 @@ bool append_upper(std::string& out, char32_t cp) {
       [](char32_t value, const UpperRun& r) { return value < r.first; });
   if (run == std::begin(python_upper_runs)) return false;
   --run;
-  if (cp > run->last || (cp - run->first) % char32_t(run->step) != 0) return false;
+  if (cp > run->last || (cp - run->first) % char32_t(run->step) != 0)
+    return false;
   append_utf8(out, char32_t(std::int64_t(cp) + run->delta));
   return true;
 }
@@ -171,10 +185,24 @@ bool is_valid_utf8(std::string_view bytes) {
 
 bool is_python_space(char32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D:
-    case 0x1C: case 0x1D: case 0x1E: case 0x1F: case 0x20:
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return cp >= 0x2000 && cp <= 0x200A;
@@ -278,6 +306,33 @@ std::string repr_bytes(std::string_view bytes) {
   }
   out += quote;
   return out;
+}
+
+std::size_t repr_plain_prefix(std::string_view bytes) {
+  const auto plain = [](unsigned char b) {
+    return b >= 0x20 && b < 0x7F && b != '\\' && b != '\'';
+  };
+  // Eight bytes at a time (a message is mostly plain lines): a word is
+  // plain unless one of its bytes is below 0x20, 0x7F or above, or equal
+  // to a backslash or a quote.  Each test is exact for "some byte is".
+  constexpr std::uint64_t ones = 0x0101010101010101, highs = ones * 0x80;
+  const auto some_byte_below = [&](std::uint64_t w, std::uint64_t n) {
+    return (w - ones * n) & ~w & highs;  // for n <= 0x80
+  };
+  const auto some_byte_equal = [&](std::uint64_t w, unsigned char c) {
+    return some_byte_below(w ^ (ones * c), 1);
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    const std::uint64_t from_0x7f = (((w & ~highs) + ones) | w) & highs;
+    if (some_byte_below(w, 0x20) | from_0x7f | some_byte_equal(w, '\\') |
+        some_byte_equal(w, '\''))
+      break;
+  }
+  while (i < bytes.size() && plain(static_cast<unsigned char>(bytes[i]))) ++i;
+  return i;
 }
 
 std::string repr_str(std::string_view utf8) {

@@ -36,6 +36,9 @@ std::string ascii_upper(std::string_view s);
 
 // repr() of a bytes object (b'...') and of a str (UTF-8 in, '...').
 std::string repr_bytes(std::string_view bytes);
+// How many leading bytes repr_bytes() would copy as they are between
+// single quotes: printable ASCII other than ' and backslash.
+std::size_t repr_plain_prefix(std::string_view bytes);
 std::string repr_str(std::string_view utf8);
 
 // Safe to echo in a reply: printable ASCII and tab; with utf8, also valid

@@ -8,10 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "smtpd/text.hpp"
 
 namespace smtpd {
 namespace {
@@ -302,11 +305,31 @@ TEST(DebuggingFormat, DecodeDataPrintsNoOptions) {
       format_debugging_message(envelope, true));
 }
 
-TEST(DebuggingServer, WritesEachPrintoutOnceAndAnswersOk) {
+// Collects each printout whole, checking that its pieces come between
+// begin() and end().
+struct Printouts : DebuggingServer::Output {
+  void begin() override {
+    EXPECT_FALSE(open);
+    open = true;
+    written.emplace_back();
+  }
+  void write(std::string_view piece) override {
+    EXPECT_TRUE(open);
+    EXPECT_FALSE(piece.empty());
+    written.back() += piece;
+  }
+  void end() override {
+    EXPECT_TRUE(open);
+    open = false;
+  }
+  bool open = false;
   std::vector<std::string> written;
-  DebuggingServer server(
-      [&](std::string_view printout) { written.emplace_back(printout); },
-      false);
+};
+
+TEST(DebuggingServer, WritesEachPrintoutOnceAndAnswersOk) {
+  Printouts printouts;
+  std::vector<std::string>& written = printouts.written;
+  DebuggingServer server(printouts, false);
   Envelope first;
   first.peer = Peer{"192.0.2.1", 4242};
   first.data = "Subject: one\n\n1";
@@ -324,9 +347,8 @@ TEST(DebuggingServer, WritesEachPrintoutOnceAndAnswersOk) {
 }
 
 TEST(DebuggingServer, PrintsDecodedTextWithDecodeData) {
-  std::string written;
-  DebuggingServer server([&](std::string_view printout) { written = printout; },
-                         true);
+  Printouts printouts;
+  DebuggingServer server(printouts, true);
   Envelope envelope;
   envelope.peer = Peer{"192.0.2.1", 4242};
   envelope.data = "Subject: caf\xc3\xa9\n\nbody";
@@ -338,7 +360,48 @@ TEST(DebuggingServer, PrintsDecodedTextWithDecodeData) {
       "\n"
       "body\n"
       "------------ END MESSAGE ------------\n",
-      written);
+      printouts.written.at(0));
+}
+
+// A large message goes out in pieces of at most 64 KiB (nothing holds a
+// second copy of it), and they add up to the printout, fast path and slow
+// path lines alike.
+TEST(DebuggingServer, StreamsALargeMessageInPieces) {
+  Envelope envelope;
+  envelope.peer = Peer{"192.0.2.1", 4242};
+  std::string expected =
+      "---------- MESSAGE FOLLOWS ----------\n"
+      "b'Subject: big'\n"
+      "b'X-Peer: 192.0.2.1'\n"
+      "b''\n";
+  envelope.data = "Subject: big\n\n";
+  for (int i = 0; i < 20000; ++i) {
+    const std::string line = i % 7 == 0 ? "it's line " + std::to_string(i)
+                                        : "line " + std::to_string(i);
+    envelope.data += line + (i % 3 == 0 ? "\r\n" : "\n");
+    expected += text::repr_bytes(line) + "\n";
+  }
+  expected += "------------ END MESSAGE ------------\n";
+
+  std::size_t pieces = 0, largest = 0;
+  struct Counting : Printouts {
+    std::size_t* pieces;
+    std::size_t* largest;
+    void write(std::string_view piece) override {
+      ++*pieces;
+      *largest = std::max(*largest, piece.size());
+      Printouts::write(piece);
+    }
+  } counting;
+  counting.pieces = &pieces;
+  counting.largest = &largest;
+  DebuggingServer server(counting, false);
+  EXPECT_EQ(Reply{}, server.process_message(envelope));
+  ASSERT_EQ(1u, counting.written.size());
+  EXPECT_EQ(expected, counting.written[0]);
+  EXPECT_GT(pieces, 3u);
+  EXPECT_LE(largest, 64u * 1024);
+  EXPECT_EQ(expected, format_debugging_message(envelope, false));
 }
 
 }  // namespace
