@@ -212,6 +212,33 @@ teardown() {
   expect_lines "$file" "an earlier line" "$PRINT_HEAD" "b'hi'" "$PRINT_TAIL"
 }
 
+@test "--debug-file is locked while a printout is written, so concurrent ones stay whole" {
+  local file=$BATS_TEST_TMPDIR/debug.log lock inode tries=200
+  : >"$file"
+  inode=$(stat -c %i "$file")
+  # Hold the lock, as a session printing a large message would.
+  exec {lock}>>"$file"
+  flock "$lock"
+  printf "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" >"$IN"
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+    --debug-file "$file" <"$IN" >"$OUT" 2>"$ERR" 3>&- &
+  local pid=$!
+  # It waits for the lock (/proc/locks lists it as blocked) and writes nothing.
+  while ((tries-- > 0)) && ! grep -q -- "-> FLOCK .*:$inode 0 EOF" /proc/locks; do
+    sleep 0.05
+  done
+  grep -q -- "-> FLOCK .*:$inode 0 EOF" /proc/locks ||
+    { echo "in.smtpd never waited for the debug file's lock" >&2; cat /proc/locks >&2; false; }
+  expect_empty "$file"
+  flock -u "$lock"
+  exec {lock}>&-
+  status=0
+  wait "$pid" || status=$?
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  expect_lines "$file" "$PRINT_HEAD" "b'hi'" "$PRINT_TAIL"
+}
+
 @test "-d traces the session on stderr, never on stdout" {
   debugging_session 'HELO x\r\nNOOP\r\nQUIT\r\n' -d
   expect_status 0
