@@ -1,52 +1,70 @@
-// options.cpp - parsing and checking in.smtpd's options (see options.hpp).
+// options.cpp - reading and checking in.smtpd's options (see options.hpp).
 //
-// Every mistake is one line naming the option, and exit status EX_USAGE,
-// before any byte goes to the client.
+// One table, kOptions, holds every option: its long name, its letter, the
+// name of its value (none for a switch), how often it may be given, its
+// help, and the handler that checks a value and sets it.  The command line
+// is read with getopt_long (a long name may be shortened to any unambiguous
+// prefix; --name=VALUE and --name VALUE are the same), the options file
+// with config_file.hpp (full names only).  Two steps:
+//   1. collect: the command line, then from the file every option the
+//      command line left unset (lists add up from both).  An unknown
+//      option, a missing value, an option given twice stop here, before
+//      --help and --version are looked at;
+//   2. unless --help or --version, each handler checks and sets its
+//      option's values, in table order, then the checks between options.
+// Every mistake is one line naming the option and exit status EX_USAGE,
+// or EX_CONFIG and the file's name and line when the file gave the value;
+// all before any byte goes to the client.
 #include "options.hpp"
 
+#include <getopt.h>
 #include <sysexits.h>
 
-#include <boost/program_options.hpp>
-#include <set>
-#include <sstream>
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "config.h"
-
-namespace po = boost::program_options;
+#include "config_file.hpp"
 
 namespace in_smtpd {
 namespace {
 
-// A bad value, and the option it was given for (empty: the command line
-// as a whole), so that a bad value from an options file is reported as one.
-struct UsageError : std::runtime_error {
-  UsageError(std::string name, const std::string& what)
-      : std::runtime_error(what), option(std::move(name)) {}
-  std::string option;
+// A bad value, said in full; where it came from is added by the caller.
+struct BadValue : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
-std::uint64_t parse_number(const std::string& option, const std::string& text,
+std::uint64_t parse_number(const char* option, const std::string& text,
                            std::uint64_t min, std::uint64_t max) {
   std::uint64_t value = 0;
   if (text.empty() || text.size() > 19 ||
       text.find_first_not_of("0123456789") != std::string::npos ||
       (value = std::stoull(text)) > max || value < min)
-    throw UsageError(option, "invalid value for --" + option + ": '" + text +
-                     "' (a whole number from " + std::to_string(min) +
-                     " to " + std::to_string(max) + " expected)");
+    throw BadValue("invalid value for --" + std::string(option) + ": '" + text +
+                   "' (a whole number from " + std::to_string(min) + " to " +
+                   std::to_string(max) + " expected)");
   return value;
 }
 
-ServerClass parse_class(std::string name) {
+unsigned parse_unsigned(const char* option, const std::string& text,
+                        unsigned min, unsigned max) {
+  return unsigned(parse_number(option, text, min, max));
+}
+
+ServerClass parse_class(const std::string& name) {
   std::string key;
   for (const char c : name) key += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
   if (key.rfind("smtpd.", 0) == 0) key.erase(0, 6);
   if (key == "debuggingserver") return ServerClass::debugging;
   if (key == "pureproxy") return ServerClass::pure_proxy;
   if (key == "mailmanproxy") return ServerClass::mailman_proxy;
-  throw UsageError("class", "unknown class for --class: '" + name +
-                   "' (DebuggingServer, PureProxy or MailmanProxy)");
+  throw BadValue("unknown class for --class: '" + name +
+                 "' (DebuggingServer, PureProxy or MailmanProxy)");
 }
 
 // HOST:PORT, with [v6-address]:PORT for IPv6; false if it is not.
@@ -65,10 +83,29 @@ bool split_host_port(const std::string& spec, std::string& host,
          std::stoul(port) != 0 && std::stoul(port) <= 65535;
 }
 
-void parse_remote(const std::string& spec, Options& options) {
+void set_remote(Options& options, const std::string& spec) {
   if (!split_host_port(spec, options.upstream.host, options.upstream.port))
-    throw UsageError("remote", "bad remote spec: '" + spec +
-                     "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
+    throw BadValue("bad remote spec: '" + spec +
+                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
+}
+
+void add_listen(Options& options, const std::string& spec) {
+  std::string host, port;
+  if (!split_host_port(spec, host, port))
+    throw BadValue("invalid value for --listen: '" + spec +
+                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
+  options.listen.push_back(spec);
+}
+
+// The name goes into replies: printable ASCII without spaces, so that it
+// cannot break the framing of the SMTP stream.
+void set_hostname(Options& options, const std::string& name) {
+  for (const char c : name)
+    if (c <= 0x20 || c >= 0x7F)
+      throw BadValue(
+          "invalid value for --hostname (printable ASCII without spaces "
+          "expected)");
+  options.hostname = name;
 }
 
 smtpd::UpstreamSettings::Tls parse_tls(const std::string& mode) {
@@ -77,30 +114,452 @@ smtpd::UpstreamSettings::Tls parse_tls(const std::string& mode) {
   if (mode == "try") return Tls::try_starttls;
   if (mode == "starttls") return Tls::starttls;
   if (mode == "smtps") return Tls::smtps;
-  throw UsageError("relay-tls", "unknown value for --relay-tls: '" + mode +
-                   "' (none, try, starttls or smtps)");
+  throw BadValue("unknown value for --relay-tls: '" + mode +
+                 "' (none, try, starttls or smtps)");
 }
 
-// "PATH ARG...": split on spaces (no shell, no quoting), PATH absolute.
-std::vector<std::string> parse_command_template(const std::string& option,
+bool parse_log(const std::string& where) {  // true: stderr
+  if (where != "syslog" && where != "stderr")
+    throw BadValue("unknown value for --log: '" + where +
+                   "' (syslog or stderr)");
+  return where == "stderr";
+}
+
+// RelayPolicy says what is wrong with a domain or a network.
+void add_relay_domain(Options& options, const std::string& domain) {
+  try {
+    options.relay_policy.allow_domain(domain);
+  } catch (const std::invalid_argument& error) {
+    throw BadValue(std::string("invalid value for --relay-domain: ") +
+                   error.what());
+  }
+}
+
+void add_relay_network(Options& options, const std::string& network) {
+  try {
+    options.relay_policy.allow_network(network);
+  } catch (const std::invalid_argument& error) {
+    throw BadValue(std::string("invalid value for --relay-network: ") +
+                   error.what());
+  }
+}
+
+// "PATH ARG...": split on blanks (no shell, no quoting), PATH absolute.
+std::vector<std::string> parse_command_template(const char* option,
                                                 const std::string& text) {
+  constexpr const char* blanks = " \t\n\v\f\r";
   std::vector<std::string> argv;
-  std::istringstream words(text);
-  for (std::string word; words >> word;) argv.push_back(word);
+  for (std::size_t start = text.find_first_not_of(blanks);
+       start != std::string::npos;
+       start = text.find_first_not_of(blanks, start)) {
+    const std::size_t end =
+        std::min(text.find_first_of(blanks, start), text.size());
+    argv.push_back(text.substr(start, end - start));
+    start = end;
+  }
   if (argv.empty() || argv.front().front() != '/')
-    throw UsageError(option, "invalid value for --" + option +
-                     ": an absolute path to a program expected first");
+    throw BadValue("invalid value for --" + std::string(option) +
+                   ": an absolute path to a program expected first");
   return argv;
 }
 
-std::string usage(const po::options_description& visible) {
-  std::ostringstream out;
-  out << "Usage: in.smtpd [OPTIONS] [REMOTEHOST:REMOTEPORT]\n"
-         "Serve one SMTP session on standard input and output (inetd style).\n"
-         "PureProxy, the default class, relays to REMOTEHOST:REMOTEPORT\n"
-         "(default localhost:25).\n\n"
-      << visible;
-  return out.str();
+// A switch's value is "true" or "false" once collected.
+bool on(const std::string& value) { return value == "true"; }
+
+// How often an option may be given.
+enum class Occurs {
+  once,  // once on the command line, once in the file; the command line wins
+  list,  // any number of times; the file's values add to the command line's
+  // REMOTEHOST:REMOTEPORT, the positional argument: collected as given,
+  // so that more than one is reported as too many arguments.
+  positional,
+};
+
+using Handler = void (*)(Options&, const std::string& value);
+
+struct OptionSpec {
+  const char* name;        // the long option, and the name in the file
+  char letter;             // the short option; 0: none
+  const char* value_name;  // nullptr: a switch, which takes no value
+  Occurs occurs;
+  const char* help;  // nullptr: not in --help
+  Handler set;       // nullptr: acted on when read (help, version, config)
+};
+
+// The handlers' parameters, short so that most fit on a line.
+using O = Options;
+using S = const std::string&;
+
+// In the order of --help; values are checked in this order too.
+constexpr OptionSpec kOptions[] = {
+    {"class", 'c', "CLASS", Occurs::once,
+     "delivery class: DebuggingServer, PureProxy (default), MailmanProxy",
+     [](O& o, S v) { o.server_class = parse_class(v); }},
+    {"size", 's', "BYTES", Occurs::once,
+     "largest message accepted, in bytes; 0 for no limit (default 33554432)",
+     [](O& o, S v) { o.size = parse_number("size", v, 0, UINT64_MAX / 2); }},
+    {"smtputf8", 'u', nullptr, Occurs::once, "enable SMTPUTF8 (RFC 6531)",
+     [](O& o, S v) { o.smtputf8 = on(v); }},
+    {"decode-data", 0, nullptr, Occurs::once,
+     "smtpd.py's decode_data: no 8BITMIME, data taken as UTF-8 text",
+     [](O& o, S v) { o.decode_data = on(v); }},
+    {"hostname", 0, "NAME", Occurs::once,
+     "name in the greeting and HELO reply (default: this host's name)",
+     set_hostname},
+    {"debug-file", 0, "FILE", Occurs::once,
+     "append DebuggingServer's printout and -d traces to this file",
+     [](O& o, S v) { o.debug_file = v; }},
+    {"command-timeout", 0, "SECONDS", Occurs::once,
+     "seconds to wait for a command (default 300)",
+     [](O& o, S v) {
+       o.command_timeout = parse_unsigned("command-timeout", v, 1, 86400);
+     }},
+    {"data-timeout", 0, "SECONDS", Occurs::once,
+     "seconds DATA may make no progress (default 600)",
+     [](O& o, S v) {
+       o.data_timeout = parse_unsigned("data-timeout", v, 1, 86400);
+     }},
+    {"session-timeout", 0, "SECONDS", Occurs::once,
+     "seconds a whole session may last, 0 for no limit (default 3600)",
+     [](O& o, S v) {
+       o.session_timeout = parse_unsigned("session-timeout", v, 0, 864000);
+     }},
+    {"max-recipients", 0, "N", Occurs::once,
+     "recipients per message (default 1000)",
+     [](O& o, S v) {
+       o.max_recipients = parse_number("max-recipients", v, 1, 1000000);
+     }},
+    {"max-errors", 0, "N", Occurs::once,
+     "error replies before the session is ended, 0 for no limit "
+     "(default 20)",
+     [](O& o, S v) {
+       o.max_errors = parse_number("max-errors", v, 0, 1000000);
+     }},
+    {"relay-domain", 0, "DOMAIN", Occurs::list,
+     "PureProxy: relay to this domain (.DOMAIN: every domain below it); "
+     "repeatable",
+     add_relay_domain},
+    {"relay-network", 0, "NETWORK", Occurs::list,
+     "PureProxy: relay anything from clients in this network "
+     "(ADDRESS[/PREFIX]); repeatable; default 127.0.0.0/8 and ::1",
+     add_relay_network},
+    {"relay-tls", 0, "MODE", Occurs::once,
+     "PureProxy: TLS to the upstream: none (default), try, starttls, smtps",
+     [](O& o, S v) { o.upstream.tls = parse_tls(v); }},
+    {"relay-ca-file", 0, "FILE", Occurs::once,
+     "PureProxy: CA certificates for the upstream's (default: the system's)",
+     [](O& o, S v) { o.upstream.ca_file = v; }},
+    {"relay-no-verify", 0, nullptr, Occurs::once,
+     "PureProxy: do not verify the upstream's certificate",
+     [](O& o, S v) { o.upstream.verify_certificate = !on(v); }},
+    {"relay-user", 0, "USER", Occurs::once,
+     "PureProxy: AUTH to the upstream as this user",
+     [](O& o, S v) { o.upstream.username = v; }},
+    {"relay-password-file", 0, "FILE", Occurs::once,
+     "PureProxy: the AUTH password is the first line of this file",
+     [](O& o, S v) { o.relay_password_file = v; }},
+    {"relay-connect-timeout", 0, "SECONDS", Occurs::once,
+     "PureProxy: seconds to connect to the upstream (default 30)",
+     [](O& o, S v) {
+       o.upstream.connect_timeout_seconds =
+           parse_unsigned("relay-connect-timeout", v, 1, 86400);
+     }},
+    {"relay-timeout", 0, "SECONDS", Occurs::once,
+     "PureProxy: seconds for the whole upstream exchange (default 600)",
+     [](O& o, S v) {
+       o.upstream.timeout_seconds =
+           parse_unsigned("relay-timeout", v, 1, 86400);
+     }},
+    {"listen", 'l', "HOST:PORT", Occurs::list,
+     "standalone mode: listen on HOST:PORT ([ADDRESS]:PORT for IPv6) and "
+     "serve every connection from this process; repeatable",
+     add_listen},
+    {"max-connections", 0, "N", Occurs::once,
+     "standalone mode: sessions at once (default 256)",
+     [](O& o, S v) {
+       o.max_connections = parse_unsigned("max-connections", v, 1, 100000);
+     }},
+    {"shutdown-grace", 0, "SECONDS", Occurs::once,
+     "standalone mode: seconds sessions may go on after SIGTERM, then 421 "
+     "(default 30)",
+     [](O& o, S v) {
+       o.shutdown_grace = parse_unsigned("shutdown-grace", v, 0, 86400);
+     }},
+    {"mailman-command", 0, "COMMAND", Occurs::once,
+     "MailmanProxy: the delivery command, run without a shell; {command} "
+     "and {list} are replaced (default: "
+     "\"/var/lib/mailman/mail/mailman {command} {list}\")",
+     [](O& o, S v) {
+       o.mailman.command = parse_command_template("mailman-command", v);
+     }},
+    {"mailman-lists-dir", 0, "DIR", Occurs::once,
+     "MailmanProxy: a list exists when DIR/LIST/config.pck does "
+     "(default /var/lib/mailman/lists)",
+     [](O& o, S v) { o.mailman.lists_dir = v; }},
+    {"mailman-check", 0, "COMMAND", Occurs::once,
+     "MailmanProxy: instead, a list exists when this command exits 0 "
+     "({list} replaced)",
+     [](O& o, S v) {
+       o.mailman.check_command = parse_command_template("mailman-check", v);
+     }},
+    {"mailman-timeout", 0, "SECONDS", Occurs::once,
+     "MailmanProxy: seconds a command may run (default 120)",
+     [](O& o, S v) {
+       o.mailman.timeout_seconds =
+           parse_unsigned("mailman-timeout", v, 1, 86400);
+     }},
+    {"proxy-protocol", 0, nullptr, Occurs::once,
+     "read a HAProxy PROXY header (v1 or v2) before the greeting; the "
+     "client's address is the one it names",
+     [](O& o, S v) { o.proxy_protocol = on(v); }},
+    {"log", 0, "WHERE", Occurs::once,
+     "transaction log: syslog (default, facility mail) or stderr",
+     [](O& o, S v) { o.log_to_stderr = parse_log(v); }},
+    {"debug", 'd', nullptr, Occurs::once, "trace the session",
+     [](O& o, S v) { o.debug = on(v); }},
+    {"user", 0, "USER", Occurs::once,
+     "user to become when started as root (default nobody)",
+     [](O& o, S v) { o.user = v; }},
+    {"nosetuid", 'n', nullptr, Occurs::once,
+     "keep the user in.smtpd was started as",
+     [](O& o, S v) { o.setuid = !on(v); }},
+    {"config", 0, "FILE", Occurs::once,
+     "read options from this file (NAME = VALUE lines, as the long "
+     "options); the command line wins, lists add up",
+     nullptr},
+    {"version", 'V', nullptr, Occurs::once, "print the version and exit",
+     nullptr},
+    {"help", 'h', nullptr, Occurs::once, "print this help and exit", nullptr},
+    // REMOTEHOST:REMOTEPORT (remote in the file, --remote too), checked
+    // after every other option.
+    {"remote", 0, "REMOTEHOST:REMOTEPORT", Occurs::positional, nullptr,
+     set_remote},
+};
+constexpr std::size_t kOptionCount = sizeof kOptions / sizeof kOptions[0];
+
+constexpr std::size_t index_of(std::string_view name) {
+  for (std::size_t i = 0; i < kOptionCount; ++i)
+    if (name == kOptions[i].name) return i;
+  return kOptionCount;
+}
+constexpr std::size_t kConfig = index_of("config");
+constexpr std::size_t kVersion = index_of("version");
+constexpr std::size_t kHelp = index_of("help");
+constexpr std::size_t kRemote = index_of("remote");
+static_assert(kConfig < kOptionCount && kVersion < kOptionCount &&
+              kHelp < kOptionCount && kRemote < kOptionCount);
+
+// A value as read.
+struct Value {
+  std::string text;  // a switch's: "true" or "false"
+  unsigned line;     // of the options file; 0: from the command line
+};
+using Collected = std::vector<std::vector<Value>>;  // by kOptions index
+
+bool from_command_line(const std::vector<Value>& values) {
+  return !values.empty() && values.front().line == 0;
+}
+
+// Why the options are refused: the one line to say, and the exit status.
+struct Refusal {
+  int status;
+  std::string text;
+};
+
+Refusal usage_error(std::string text) { return {EX_USAGE, std::move(text)}; }
+
+Refusal file_error(const std::string& path, unsigned line,
+                   const std::string& text) {
+  return {EX_CONFIG,
+          path + (line ? ":" + std::to_string(line) : "") + ": " + text};
+}
+
+// getopt_long's value for an option named by its long name; a letter
+// stands for the same option.
+constexpr int kLongBase = 256;
+
+std::size_t by_letter(int letter) {
+  for (std::size_t i = 0; i < kOptionCount; ++i)
+    if (kOptions[i].letter == letter) return i;
+  return kOptionCount;
+}
+
+// An unknown --NAME, or one that abbreviates several long names.
+Refusal unknown_long_option(std::string_view token) {
+  const std::string_view name = token.substr(0, token.find('='));
+  std::vector<const char*> matches;
+  for (const OptionSpec& spec : kOptions)
+    if (std::string_view(spec.name).rfind(name.substr(2), 0) == 0)
+      matches.push_back(spec.name);
+  std::sort(matches.begin(), matches.end(),
+            [](const char* a, const char* b) { return std::strcmp(a, b) < 0; });
+  if (matches.size() < 2)
+    return usage_error("unrecognised option '" + std::string(name) + "'");
+  std::string text =
+      "option '" + std::string(name) + "' is ambiguous and matches ";
+  for (std::size_t i = 0; i < matches.size(); ++i) {
+    if (i > 0) text += i + 1 < matches.size() ? ", " : " and ";
+    text += std::string("'--") + matches[i] + "'";
+  }
+  return usage_error(text);
+}
+
+void collect_command_line(int argc, const char* const argv[],
+                          Collected& given) {
+  // ":" first: a missing value is told from an unknown option.  "-": the
+  // positional argument comes back in place (as 1), wherever it is and
+  // whatever POSIXLY_CORRECT says.
+  std::string letters = "-:";
+  std::vector<option> longs;
+  for (std::size_t i = 0; i < kOptionCount; ++i) {
+    const OptionSpec& spec = kOptions[i];
+    const bool takes_value = spec.value_name != nullptr;
+    longs.push_back({spec.name, takes_value ? required_argument : no_argument,
+                     nullptr, kLongBase + int(i)});
+    if (spec.letter)
+      letters += std::string(1, spec.letter) + (takes_value ? ":" : "");
+  }
+  longs.push_back({nullptr, 0, nullptr, 0});
+  // getopt_long's argv is not const (it may reorder it, not with "-").
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) args.push_back(const_cast<char*>(argv[i]));
+  args.push_back(nullptr);
+  if (argc < 1) return;
+
+  opterr = 0;
+  optind = 0;  // a fresh start
+  for (;;) {
+    const int got =
+        getopt_long(argc, args.data(), letters.c_str(), longs.data(), nullptr);
+    if (got == -1) break;
+    if (got == 1) {
+      given[kRemote].push_back({optarg, 0});
+      continue;
+    }
+    if (got == ':') {
+      const std::size_t i = optopt >= kLongBase
+                                ? std::size_t(optopt - kLongBase)
+                                : by_letter(optopt);
+      throw usage_error("the required argument for option '--" +
+                        std::string(kOptions[i].name) + "' is missing");
+    }
+    if (got == '?') {
+      if (optopt == 0) throw unknown_long_option(args[optind - 1]);
+      if (optopt >= kLongBase)
+        throw usage_error("option '--" +
+                          std::string(kOptions[optopt - kLongBase].name) +
+                          "' does not take any arguments");
+      throw usage_error("unrecognised option '-" +
+                        std::string(1, char(optopt)) + "'");
+    }
+    const std::size_t i =
+        got >= kLongBase ? std::size_t(got - kLongBase) : by_letter(got);
+    const OptionSpec& spec = kOptions[i];
+    const std::string long_name = "--" + std::string(spec.name);
+    if (spec.occurs == Occurs::once && !given[i].empty())
+      throw usage_error("option '" + long_name +
+                        "' cannot be specified more than once");
+    if (!spec.value_name) {
+      given[i].push_back({"true", 0});
+      continue;
+    }
+    // --NAME= is a slip, not an empty value (which is --NAME '').
+    const std::string_view token = args[optind - 1];
+    if (*optarg == '\0' && token.rfind("--", 0) == 0 && token.back() == '=')
+      throw usage_error("the argument for option '" + long_name +
+                        "' should follow immediately after the equal sign");
+    given[i].push_back({optarg, 0});
+  }
+  // What follows "--".
+  for (; optind < argc; ++optind) given[kRemote].push_back({argv[optind], 0});
+}
+
+// A switch in the options file: NAME = yes, or no (any case; NAME = alone
+// is yes).
+std::string parse_switch(const std::string& path, const ConfigEntry& entry) {
+  std::string word;
+  for (const char c : entry.value)
+    word += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (word.empty() || word == "yes" || word == "on" || word == "true" ||
+      word == "1")
+    return "true";
+  if (word == "no" || word == "off" || word == "false" || word == "0")
+    return "false";
+  throw file_error(path, entry.line,
+                   "the argument ('" + entry.value + "') for option '" +
+                       entry.name +
+                       "' is invalid (yes or no, on or off, true or false, "
+                       "1 or 0 expected)");
+}
+
+// The whole file is checked, also where the command line wins: a mistake
+// in it is not left to be found when the command line changes.
+void collect_file(const std::string& path, Collected& given) {
+  std::string text;
+  if (const int error = read_whole_file(path, text))
+    throw file_error(
+        path, 0,
+        std::string("cannot read the options file: ") + std::strerror(error));
+  const ConfigFile file = parse_config_file(text);
+  if (!file.error.empty()) throw file_error(path, file.error_line, file.error);
+  std::vector<bool> seen(kOptionCount);
+  for (const ConfigEntry& entry : file.entries) {
+    const std::size_t i = index_of(entry.name);
+    if (i == kOptionCount)
+      throw file_error(path, entry.line,
+                       "unrecognised option '" + entry.name + "'");
+    const OptionSpec& spec = kOptions[i];
+    if (spec.occurs == Occurs::once && seen[i])
+      throw file_error(
+          path, entry.line,
+          "option '" + entry.name + "' cannot be specified more than once");
+    seen[i] = true;
+    Value value{spec.value_name ? entry.value : parse_switch(path, entry),
+                entry.line};
+    if (spec.occurs == Occurs::list || !from_command_line(given[i]))
+      given[i].push_back(std::move(value));
+  }
+}
+
+// WORDS folded into lines of at most WIDTH characters, each but the first
+// indented by INDENT.
+std::string fold(std::string_view words, std::size_t width,
+                 std::size_t indent) {
+  std::string text;
+  while (words.size() > width) {
+    std::size_t cut = words.rfind(' ', width);
+    if (cut == std::string_view::npos) cut = words.find(' ');
+    if (cut == std::string_view::npos) break;
+    text.append(words.substr(0, cut)).append("\n").append(indent, ' ');
+    words.remove_prefix(cut + 1);
+  }
+  return text.append(words).append("\n");
+}
+
+std::string usage() {
+  std::string text =
+      "Usage: in.smtpd [OPTIONS] [REMOTEHOST:REMOTEPORT]\n"
+      "Serve one SMTP session on standard input and output (inetd style).\n"
+      "PureProxy, the default class, relays to REMOTEHOST:REMOTEPORT\n"
+      "(default localhost:25).\n\nOptions:\n";
+  // "  -c, --class=CLASS   help...": the help from this column on, on the
+  // next line after a longer option.
+  constexpr std::size_t column = 34;
+  for (const OptionSpec& spec : kOptions) {
+    if (!spec.help) continue;
+    std::string option = spec.letter ? std::string("  -") + spec.letter + ", "
+                                     : std::string(6, ' ');
+    option.append("--").append(spec.name);
+    if (spec.value_name) option.append("=").append(spec.value_name);
+    option += option.size() + 2 > column
+                  ? "\n" + std::string(column, ' ')
+                  : std::string(column - option.size(), ' ');
+    text += option + fold(spec.help, 79 - column, column);
+  }
+  return text +
+         "\nA long option may be shortened to any unambiguous prefix.  An "
+         "options\nfile (--config) holds NAME = VALUE lines with the long "
+         "names; a switch\ntakes yes or no.\n";
 }
 
 }  // namespace
@@ -108,229 +567,60 @@ std::string usage(const po::options_description& visible) {
 CommandLine parse_command_line(int argc, const char* const argv[]) {
   CommandLine result;
   Options& options = result.options;
-  std::string class_name, size, command_timeout, data_timeout, max_recipients,
-      max_errors, session_timeout, relay_tls, relay_connect_timeout, relay_timeout;
-  std::vector<std::string> relay_domains, relay_networks;
+  Collected given(kOptionCount);
   std::string config_path;
-  std::set<std::string> from_file_only;  // options the file alone gave
-  std::string config_file, log, mailman_command, mailman_check, mailman_timeout,
-      max_connections, shutdown_grace;
-  bool relay_no_verify = false, nosetuid = false;
-  po::options_description visible("Options");
-  visible.add_options()
-      ("class,c", po::value(&class_name),
-       "delivery class: DebuggingServer, PureProxy (default), MailmanProxy")
-      ("size,s", po::value(&size),
-       "largest message accepted, in bytes; 0 for no limit "
-       "(default 33554432)")
-      ("smtputf8,u", po::bool_switch(&options.smtputf8),
-       "enable SMTPUTF8 (RFC 6531)")
-      ("decode-data", po::bool_switch(&options.decode_data),
-       "smtpd.py's decode_data: no 8BITMIME, data taken as UTF-8 text")
-      ("hostname", po::value(&options.hostname),
-       "name in the greeting and HELO reply (default: this host's name)")
-      ("debug-file", po::value(&options.debug_file),
-       "append DebuggingServer's printout and -d traces to this file")
-      ("command-timeout", po::value(&command_timeout),
-       "seconds to wait for a command (default 300)")
-      ("data-timeout", po::value(&data_timeout),
-       "seconds DATA may make no progress (default 600)")
-      ("session-timeout", po::value(&session_timeout),
-       "seconds a whole session may last, 0 for no limit (default 3600)")
-      ("max-recipients", po::value(&max_recipients),
-       "recipients per message (default 1000)")
-      ("max-errors", po::value(&max_errors),
-       "error replies before the session is ended, 0 for no limit "
-       "(default 20)")
-      ("relay-domain", po::value(&relay_domains)->composing(),
-       "PureProxy: relay to this domain (.DOMAIN: every domain below it); "
-       "repeatable")
-      ("relay-network", po::value(&relay_networks)->composing(),
-       "PureProxy: relay anything from clients in this network "
-       "(ADDRESS[/PREFIX]); repeatable; default 127.0.0.0/8 and ::1")
-      ("relay-tls", po::value(&relay_tls),
-       "PureProxy: TLS to the upstream: none (default), try, starttls, smtps")
-      ("relay-ca-file", po::value(&options.upstream.ca_file),
-       "PureProxy: CA certificates for the upstream's (default: the system's)")
-      ("relay-no-verify", po::bool_switch(&relay_no_verify),
-       "PureProxy: do not verify the upstream's certificate")
-      ("relay-user", po::value(&options.upstream.username),
-       "PureProxy: AUTH to the upstream as this user")
-      ("relay-password-file", po::value(&options.relay_password_file),
-       "PureProxy: the AUTH password is the first line of this file")
-      ("relay-connect-timeout", po::value(&relay_connect_timeout),
-       "PureProxy: seconds to connect to the upstream (default 30)")
-      ("relay-timeout", po::value(&relay_timeout),
-       "PureProxy: seconds for the whole upstream exchange (default 600)")
-      ("listen,l", po::value(&options.listen)->composing(),
-       "standalone mode: listen on HOST:PORT ([ADDRESS]:PORT for IPv6) and "
-       "serve every connection from this process; repeatable")
-      ("max-connections", po::value(&max_connections),
-       "standalone mode: sessions at once (default 256)")
-      ("shutdown-grace", po::value(&shutdown_grace),
-       "standalone mode: seconds sessions may go on after SIGTERM, then 421 "
-       "(default 30)")
-      ("mailman-command", po::value(&mailman_command),
-       "MailmanProxy: the delivery command, run without a shell; {command} "
-       "and {list} are replaced (default: "
-       "\"/var/lib/mailman/mail/mailman {command} {list}\")")
-      ("mailman-lists-dir", po::value(&options.mailman.lists_dir),
-       "MailmanProxy: a list exists when DIR/LIST/config.pck does "
-       "(default /var/lib/mailman/lists)")
-      ("mailman-check", po::value(&mailman_check),
-       "MailmanProxy: instead, a list exists when this command exits 0 "
-       "({list} replaced)")
-      ("mailman-timeout", po::value(&mailman_timeout),
-       "MailmanProxy: seconds a command may run (default 120)")
-      ("proxy-protocol", po::bool_switch(&options.proxy_protocol),
-       "read a HAProxy PROXY header (v1 or v2) before the greeting; the "
-       "client's address is the one it names")
-      ("log", po::value(&log),
-       "transaction log: syslog (default, facility mail) or stderr")
-      ("debug,d", po::bool_switch(&options.debug), "trace the session")
-      ("user", po::value(&options.user),
-       "user to become when started as root (default nobody)")
-      ("nosetuid,n", po::bool_switch(&nosetuid),
-       "keep the user in.smtpd was started as")
-      ("config", po::value(&config_file),
-       "read options from this file (NAME = VALUE lines, as the long "
-       "options); the command line wins, lists add up")
-      ("version,V", "print the version and exit")
-      ("help,h", "print this help and exit");
-  po::options_description all;
-  all.add(visible).add_options()("remote", po::value<std::vector<std::string>>());
-  po::positional_options_description positional;
-  positional.add("remote", -1);
-
   try {
-    po::variables_map given;
-    po::store(po::command_line_parser(argc, argv)
-                  .options(all)
-                  .positional(positional)
-                  .run(),
-              given);
-    if (given.count("config")) {
-      config_path = given["config"].as<std::string>();
-      try {
-        po::variables_map from_file;
-        po::store(po::parse_config_file<char>(config_path.c_str(), all),
-                  from_file);
-        for (const auto& [name, value] : from_file)
-          if (!given.count(name)) from_file_only.insert(name);
-        po::store(po::parse_config_file<char>(config_path.c_str(), all), given);
-      } catch (const po::error& error) {
-        result.status = EX_CONFIG;
-        result.text = config_path + ": " + error.what();
-        return result;
-      }
+    collect_command_line(argc, argv, given);
+    if (!given[kConfig].empty()) {
+      config_path = given[kConfig].front().text;
+      collect_file(config_path, given);
     }
-    po::notify(given);
-    if (given.count("help")) {
-      result.text = usage(visible);
+    if (!given[kHelp].empty() && on(given[kHelp].front().text)) {
+      result.text = usage();
       return result;
     }
-    if (given.count("version")) {
+    if (!given[kVersion].empty() && on(given[kVersion].front().text)) {
       result.text = "in.smtpd " PACKAGE_VERSION "\n";
       return result;
     }
-    options.setuid = !nosetuid;
-    if (given.count("log")) {
-      if (log != "syslog" && log != "stderr")
-        throw UsageError("log", "unknown value for --log: '" + log +
-                         "' (syslog or stderr)");
-      options.log_to_stderr = log == "stderr";
+    // A bad value is the options file's mistake when the file gave it.
+    const auto refuse = [&config_path](const Value& value,
+                                       const std::string& text) {
+      return value.line ? file_error(config_path, value.line, text)
+                        : usage_error(text);
+    };
+    for (std::size_t i = 0; i < kOptionCount; ++i) {
+      const OptionSpec& spec = kOptions[i];
+      if (!spec.set) continue;
+      if (spec.occurs == Occurs::positional && given[i].size() > 1)
+        throw refuse(given[i][1],
+                     "too many arguments: only one REMOTEHOST:REMOTEPORT");
+      for (const Value& value : given[i]) {
+        try {
+          spec.set(options, value.text);
+        } catch (const BadValue& error) {
+          throw refuse(value, error.what());
+        }
+      }
     }
-    if (given.count("class")) options.server_class = parse_class(class_name);
-    if (given.count("size"))
-      options.size = parse_number("size", size, 0, UINT64_MAX / 2);
-    if (given.count("command-timeout"))
-      options.command_timeout = unsigned(
-          parse_number("command-timeout", command_timeout, 1, 86400));
-    if (given.count("data-timeout"))
-      options.data_timeout =
-          unsigned(parse_number("data-timeout", data_timeout, 1, 86400));
-    if (given.count("session-timeout"))
-      options.session_timeout =
-          unsigned(parse_number("session-timeout", session_timeout, 0, 864000));
-    if (given.count("max-recipients"))
-      options.max_recipients =
-          parse_number("max-recipients", max_recipients, 1, 1000000);
-    if (given.count("max-errors"))
-      options.max_errors = parse_number("max-errors", max_errors, 0, 1000000);
-    // The name goes into replies: printable ASCII without spaces, so that
-    // it cannot break the framing of the SMTP stream.
-    for (const char c : options.hostname)
-      if (c <= 0x20 || c >= 0x7F)
-        throw UsageError(
-            "hostname",
-            "invalid value for --hostname (printable ASCII without spaces "
-            "expected)");
-    if (given.count("relay-tls")) options.upstream.tls = parse_tls(relay_tls);
-    options.upstream.verify_certificate = !relay_no_verify;
-    if (given.count("relay-connect-timeout"))
-      options.upstream.connect_timeout_seconds = unsigned(
-          parse_number("relay-connect-timeout", relay_connect_timeout, 1, 86400));
-    if (given.count("relay-timeout"))
-      options.upstream.timeout_seconds =
-          unsigned(parse_number("relay-timeout", relay_timeout, 1, 86400));
     if (!options.upstream.username.empty() &&
         options.relay_password_file.empty())
-      throw UsageError(
-          "relay-user",
-          "--relay-user needs --relay-password-file (never a password on "
-          "the command line)");
-    try {
-      for (const std::string& domain : relay_domains)
-        options.relay_policy.allow_domain(domain);
-    } catch (const std::invalid_argument& error) {
-      throw UsageError("relay-domain", std::string("invalid value for --relay-domain: ") +
-                       error.what());
+      throw refuse(given[index_of("relay-user")].front(),
+                   "--relay-user needs --relay-password-file (never a "
+                   "password on the command line)");
+    if (options.smtputf8 && options.decode_data) {
+      // The file's mistake only if both came from it.
+      const Value& smtputf8 = given[index_of("smtputf8")].front();
+      const Value& decode_data = given[index_of("decode-data")].front();
+      throw refuse(
+          smtputf8.line && decode_data.line
+              ? (smtputf8.line > decode_data.line ? smtputf8 : decode_data)
+              : Value{"", 0},
+          "--smtputf8 and --decode-data cannot be used together");
     }
-    try {
-      for (const std::string& network : relay_networks)
-        options.relay_policy.allow_network(network);
-    } catch (const std::invalid_argument& error) {
-      throw UsageError("relay-network", std::string("invalid value for --relay-network: ") +
-                       error.what());
-    }
-    for (const std::string& spec : options.listen) {
-      std::string host, port;
-      if (!split_host_port(spec, host, port))
-        throw UsageError("listen", "invalid value for --listen: '" + spec +
-                         "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
-    }
-    if (given.count("max-connections"))
-      options.max_connections =
-          unsigned(parse_number("max-connections", max_connections, 1, 100000));
-    if (given.count("shutdown-grace"))
-      options.shutdown_grace =
-          unsigned(parse_number("shutdown-grace", shutdown_grace, 0, 86400));
-    if (given.count("mailman-command"))
-      options.mailman.command =
-          parse_command_template("mailman-command", mailman_command);
-    if (given.count("mailman-check"))
-      options.mailman.check_command =
-          parse_command_template("mailman-check", mailman_check);
-    if (given.count("mailman-timeout"))
-      options.mailman.timeout_seconds =
-          unsigned(parse_number("mailman-timeout", mailman_timeout, 1, 86400));
-    if (options.smtputf8 && options.decode_data)
-      throw UsageError("", "--smtputf8 and --decode-data cannot be used together");
-    if (given.count("remote")) {
-      const auto& remote = given["remote"].as<std::vector<std::string>>();
-      if (remote.size() > 1)
-        throw UsageError("remote", "too many arguments: only one REMOTEHOST:REMOTEPORT");
-      parse_remote(remote.front(), options);
-    }
-  } catch (const po::error& error) {
-    result.status = EX_USAGE;
-    result.text = error.what();
-    return result;
-  } catch (const UsageError& error) {
-    // A bad value that came from the options file is the file's mistake.
-    const bool in_file = from_file_only.count(error.option) != 0;
-    result.status = in_file ? EX_CONFIG : EX_USAGE;
-    result.text = (in_file ? config_path + ": " : "") + error.what();
+  } catch (const Refusal& refusal) {
+    result.status = refusal.status;
+    result.text = refusal.text;
     return result;
   }
   result.run = true;

@@ -1,5 +1,7 @@
 // options.hpp - in.smtpd's command line (smtpd.py's options, plus the ones
-// a deployment needs), parsed with Boost.Program_options.
+// a deployment needs) and options file, read with libc's getopt_long and
+// config_file.hpp: nothing that sets up iostreams or locales, since every
+// connection starts a process.
 #pragma once
 
 #include <cstdint>
