@@ -48,8 +48,13 @@ ehlo_with() {
     [ "$(grep -c '^220 ' "$OUT")" -eq 0 ]
     local name
     for name in --class --size --smtputf8 --decode-data --hostname --debug-file \
-      --command-timeout --data-timeout --max-recipients --max-errors --debug \
-      --nosetuid --version --help; do
+      --command-timeout --data-timeout --session-timeout --max-recipients \
+      --max-errors --relay-domain --relay-network --relay-tls --relay-ca-file \
+      --relay-no-verify --relay-user --relay-password-file \
+      --relay-connect-timeout --relay-timeout --listen --max-connections \
+      --shutdown-grace --mailman-command --mailman-lists-dir --mailman-check \
+      --mailman-timeout --proxy-protocol --log --debug --user --nosetuid \
+      --config --version --help; do
       grep -qe "$name" "$OUT" || {
         echo "$option does not mention $name" >&2
         return 1
@@ -89,6 +94,41 @@ ehlo_with() {
 
 @test "an option without its value" {
   usage_error --size -c DebuggingServer -s
+}
+
+# usage_error_is LINE ARGS...: usage_error, and the line is exactly
+# "in.smtpd: LINE".
+usage_error_is() {
+  local line=$1
+  shift
+  usage_error "$line" "$@"
+  expect_stderr 'in.smtpd: %s\n' "$line"
+}
+
+@test "the messages for mistakes in the command line's syntax" {
+  usage_error_is "unrecognised option '--bogus'" -c DebuggingServer --bogus
+  usage_error_is "unrecognised option '--bogus'" -c DebuggingServer --bogus=1
+  usage_error_is "unrecognised option '-q'" -c DebuggingServer -uq
+  usage_error_is "the required argument for option '--size' is missing" \
+    -c DebuggingServer -s
+  usage_error_is "the required argument for option '--class' is missing" --cl
+  usage_error_is "option '--proxy-protocol' does not take any arguments" \
+    -c DebuggingServer --proxy-protocol=yes
+  usage_error_is "the argument for option '--size' should follow immediately after the equal sign" \
+    -c DebuggingServer --size=
+  usage_error_is "option '--max' is ambiguous and matches '--max-connections', '--max-errors' and '--max-recipients'" \
+    -c DebuggingServer --max 3
+}
+
+@test "an option given twice (only the lists are repeatable)" {
+  usage_error_is "option '--size' cannot be specified more than once" \
+    -c DebuggingServer -s 1000 --size=2000
+  usage_error_is "option '--hostname' cannot be specified more than once" \
+    -c DebuggingServer --hostname a.example --hostn b.example
+  usage_error_is "option '--smtputf8' cannot be specified more than once" \
+    -c DebuggingServer -u --smtputf8
+  usage_error_is "option '--class' cannot be specified more than once" \
+    -c DebuggingServer -c PureProxy
 }
 
 @test "-s abc" {
@@ -207,6 +247,36 @@ assert replies[6:] == [b"221 Bye", b""], replies
 }
 
 # --- what the good options do -------------------------------------------------
+
+@test "--NAME=VALUE, --NAME VALUE, -sVALUE, -s VALUE, and a long name shortened" {
+  local form
+  for form in --size=1000 "--size 1000" -s1000 "-s 1000" --si=1000 "--si 1000"; do
+    # shellcheck disable=SC2086
+    ehlo_with $form
+    expect_replies "$GREETING" "250-$HOST" "250-SIZE 1000" "250-8BITMIME" \
+      "250-PIPELINING" "250 HELP" "221 Bye"
+  done
+}
+
+@test "short options grouped: -uc CLASS is -u -c CLASS" {
+  smtpd_pipe "$BATS_TEST_TMPDIR/ehlo" -uc DebuggingServer --hostn "$HOST"
+  expect_status 0
+  expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
+    "250-SMTPUTF8" "250-PIPELINING" "250 HELP" "221 Bye"
+}
+
+@test "REMOTEHOST:REMOTEPORT before, between or after options; -- ends the options" {
+  smtpd_session 'NOOP\r\nQUIT\r\n' localhost:25 -c DebuggingServer --hostname "$HOST"
+  expect_status 0
+  expect_replies "$GREETING" "250 OK" "221 Bye"
+  # Whatever POSIXLY_CORRECT says.
+  POSIXLY_CORRECT=1 smtpd_session 'NOOP\r\nQUIT\r\n' -c DebuggingServer \
+    localhost:25 --hostname "$HOST"
+  expect_status 0
+  expect_replies "$GREETING" "250 OK" "221 Bye"
+  usage_error_is "bad remote spec: '-s' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)" \
+    -c DebuggingServer -- -s
+}
 
 @test "--class takes the reference's names in any case, with or without smtpd." {
   local name
@@ -346,4 +416,125 @@ assert replies[6:] == [b"221 Bye", b""], replies
     expected+=('500 Error: command "BOGUS" not recognized')
   done
   expect_replies "${expected[@]}" "250 OK" "221 Bye"
+}
+
+# --- the options file (--config); t/deploy.bats runs the example --------------
+
+# config_file TEXT: $CONFIG holds printf %b TEXT.
+config_file() {
+  CONFIG=$BATS_TEST_TMPDIR/in.smtpd.conf
+  printf '%b' "$1" >"$CONFIG"
+}
+
+# config_error_is TEXT LINE [ARGS...]: with a file holding printf %b TEXT,
+# in.smtpd -n --config FILE ARGS refuses to start: exit 78, nothing on
+# stdout, and on stderr exactly "in.smtpd: FILE:LINE" (LINE: where and
+# what, e.g. "2: unrecognised option 'x'").
+config_error_is() {
+  config_file "$1"
+  local line=$2
+  shift 2
+  smtpd_session 'HELO x\r\nQUIT\r\n' --config "$CONFIG" "$@"
+  expect_status 78
+  expect_empty "$OUT"
+  expect_stderr 'in.smtpd: %s:%s\n' "$CONFIG" "$line"
+}
+
+@test "options file: comments, blank lines, blanks around names and values, CRLF" {
+  config_file '# the name\n\n  hostname\t=  file.example   # in replies\r\n\t\nclass=DebuggingServer\nsize =1000# bytes\n'
+  smtpd_pipe "$BATS_TEST_TMPDIR/ehlo" --config "$CONFIG"
+  expect_status 0
+  expect_replies "220 file.example in.smtpd ESMTP" "250-file.example" \
+    "250-SIZE 1000" "250-8BITMIME" "250-PIPELINING" "250 HELP" "221 Bye"
+}
+
+@test "options file: a switch takes yes or no (on/off, true/false, 1/0, any case; empty is yes)" {
+  local value
+  for value in yes On TRUE 1 ''; do
+    config_file "smtputf8 = $value\n"
+    ehlo_with --config "$CONFIG"
+    expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
+      "250-SMTPUTF8" "250-PIPELINING" "250 HELP" "221 Bye"
+  done
+  for value in no OFF false 0; do
+    config_file "smtputf8 = $value\n"
+    ehlo_with --config "$CONFIG"
+    expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
+      "250-PIPELINING" "250 HELP" "221 Bye"
+  done
+}
+
+@test "options file: REMOTEHOST:REMOTEPORT as remote, and the command line's wins" {
+  config_file 'remote = localhost:25\n'
+  ehlo_with --config "$CONFIG"
+  expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
+    "250-PIPELINING" "250 HELP" "221 Bye"
+  config_file 'remote = mail.example\n'
+  ehlo_with --config "$CONFIG" localhost:25
+  config_error_is 'remote = mail.example\n' \
+    "1: bad remote spec: 'mail.example' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)" \
+    -c DebuggingServer
+  config_error_is 'remote = a.example:25\nremote = b.example:25\n' \
+    "2: too many arguments: only one REMOTEHOST:REMOTEPORT" -c DebuggingServer
+}
+
+@test "options file: mistakes in its syntax, with the line" {
+  config_error_is 'hostname = x.example\n\nhostname x.example\n' \
+    "3: not NAME = VALUE: 'hostname x.example'" -c DebuggingServer
+  config_error_is '= x.example\n' "1: not NAME = VALUE: '= x.example'" \
+    -c DebuggingServer
+  config_error_is '[in.smtpd]\nsize = 1000\n' \
+    "1: sections are not used in this file: '[in.smtpd]'" -c DebuggingServer
+  # The long names in full, as written on the command line.
+  config_error_is '# x\nhostn = x.example\n' "2: unrecognised option 'hostn'" \
+    -c DebuggingServer
+  config_error_is '--size = 1000\n' "1: unrecognised option '--size'" \
+    -c DebuggingServer
+  config_error_is 's = 1000\n' "1: unrecognised option 's'" -c DebuggingServer
+  config_error_is 'size = 1000\nsize = 2000\n' \
+    "2: option 'size' cannot be specified more than once" -c DebuggingServer
+  config_error_is 'smtputf8 = maybe\n' \
+    "1: the argument ('maybe') for option 'smtputf8' is invalid (yes or no, on or off, true or false, 1 or 0 expected)" \
+    -c DebuggingServer
+}
+
+@test "options file: a mistake in it is one even where the command line wins" {
+  config_error_is 'smtputf8 = maybe\n' \
+    "1: the argument ('maybe') for option 'smtputf8' is invalid (yes or no, on or off, true or false, 1 or 0 expected)" \
+    -c DebuggingServer -u
+  config_error_is 'size = 1000\nsize = 2000\n' \
+    "2: option 'size' cannot be specified more than once" -c DebuggingServer -s 5
+}
+
+@test "options file: a bad value is the file's (exit 78, its line), also in a list the command line adds to" {
+  config_error_is 'size = 1000\nmax-errors = many\n' \
+    "2: invalid value for --max-errors: 'many' (a whole number from 0 to 1000000 expected)" \
+    -c DebuggingServer
+  config_file 'relay-network = 300.0.0.0/8\n'
+  smtpd_session 'HELO x\r\nQUIT\r\n' --config "$CONFIG" -c DebuggingServer \
+    --relay-network 192.0.2.0/24
+  expect_status 78
+  expect_empty "$OUT"
+  [ "$(line_count "$ERR")" -eq 1 ]
+  grep -qF -- "$CONFIG:1: invalid value for --relay-network" "$ERR"
+  # Two options that do not go together, both from the file.
+  config_error_is 'decode-data = yes\nsmtputf8 = yes\n' \
+    "2: --smtputf8 and --decode-data cannot be used together" -c DebuggingServer
+  # One of them from the command line: the command line's mistake.
+  config_file 'decode-data = yes\n'
+  usage_error_is "--smtputf8 and --decode-data cannot be used together" \
+    --config "$CONFIG" -c DebuggingServer -u
+}
+
+@test "options file: one that cannot be read (missing, a directory): exit 78, naming it" {
+  smtpd_session 'HELO x\r\nQUIT\r\n' --config "$BATS_TEST_TMPDIR/no-such.conf" -c DebuggingServer
+  expect_status 78
+  expect_empty "$OUT"
+  expect_stderr 'in.smtpd: %s: cannot read the options file: No such file or directory\n' \
+    "$BATS_TEST_TMPDIR/no-such.conf"
+  smtpd_session 'HELO x\r\nQUIT\r\n' --config "$BATS_TEST_TMPDIR" -c DebuggingServer
+  expect_status 78
+  expect_empty "$OUT"
+  expect_stderr 'in.smtpd: %s: cannot read the options file: Is a directory\n' \
+    "$BATS_TEST_TMPDIR"
 }
