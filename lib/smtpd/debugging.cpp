@@ -46,9 +46,7 @@ std::string repr_list(const std::vector<std::string>& words) {
 class Pieces {
  public:
   explicit Pieces(const std::function<void(std::string_view)>& emit)
-      : emit_(emit) {
-    buffer_.reserve(piece_size);
-  }
+      : emit_(emit) {}
 
   void add(std::string_view text) {
     if (buffer_.size() + text.size() > piece_size) flush();
