@@ -1,6 +1,7 @@
 // relay.cpp - PureProxy (see relay.hpp).
 #include "smtpd/relay.hpp"
 
+#include <cstring>
 #include <vector>
 
 namespace smtpd {
@@ -23,6 +24,25 @@ std::string passed_on(std::string_view reply, int code) {
          (text.empty() ? "" : " " + text);
 }
 
+// Appends text with every line end made CRLF: a CRLF stays, a bare CR or
+// LF becomes one.  A line at a time, since most messages are long runs of
+// plain bytes between LFs.
+void append_with_crlf(std::string& out, std::string_view text) {
+  while (!text.empty()) {
+    const auto* lf =
+        static_cast<const char*>(std::memchr(text.data(), '\n', text.size()));
+    std::string_view line = text.substr(0, lf ? lf - text.data() : text.size());
+    text.remove_prefix(line.size() + (lf ? 1 : 0));
+    if (lf && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+    for (std::size_t cr; (cr = line.find('\r')) != std::string_view::npos;) {
+      out.append(line.substr(0, cr)).append("\r\n");
+      line.remove_prefix(cr + 1);
+    }
+    out.append(line);
+    if (lf) out.append("\r\n");
+  }
+}
+
 }  // namespace
 
 std::string relay_message(const Envelope& envelope) {
@@ -39,26 +59,20 @@ std::string relay_message(const Envelope& envelope) {
     start = data.find('\n', start);
     if (start == std::string_view::npos) break;
   }
-  std::string joined;
-  if (empty_line == std::string_view::npos) {
-    joined.append(data).append("\n").append(peer_line);
-  } else {
-    joined.append(data.substr(0, empty_line)).append(peer_line).append("\n");
-    joined.append(data.substr(empty_line));
-  }
-
   std::string out;
-  out.reserve(joined.size() + joined.size() / 32 + 2);
-  for (std::size_t i = 0; i < joined.size(); ++i) {
-    const char c = joined[i];
-    if (c == '\r') {
-      if (i + 1 < joined.size() && joined[i + 1] == '\n') ++i;
-      out += "\r\n";
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
+  out.reserve(data.size() + data.size() / 16 + peer_line.size() + 4);
+  if (empty_line == std::string_view::npos) {
+    // The line end added before the X-Peer line makes one CRLF with a CR
+    // that ends the message.
+    std::string_view body = data;
+    if (!body.empty() && body.back() == '\r') body.remove_suffix(1);
+    append_with_crlf(out, body);
+    out += "\r\n";
+    append_with_crlf(out, peer_line);
+  } else {
+    append_with_crlf(out, data.substr(0, empty_line));
+    append_with_crlf(out, peer_line + "\n");
+    append_with_crlf(out, data.substr(empty_line));
   }
   return out;
 }
@@ -67,7 +81,8 @@ Reply reply_for(const UpstreamResult& result) {
   if (result.delivered) return std::nullopt;
   // RFC 6531 3.7.4.1 suggests 553 (mailbox name not allowed).
   if (result.smtputf8_unsupported)
-    return std::string("553 Error: the upstream server does not support SMTPUTF8");
+    return std::string(
+        "553 Error: the upstream server does not support SMTPUTF8");
   if (result.code >= 400 && result.code < 600)
     return passed_on(result.reply, result.code);
   // Not reached, timed out, or gone before it answered the final dot: the
@@ -77,8 +92,8 @@ Reply reply_for(const UpstreamResult& result) {
 
 Reply PureProxy::process_message(const Envelope& envelope) {
   const std::string message = relay_message(envelope);
-  last_result_ = send_upstream(settings_, envelope.mail_from,
-                               envelope.rcpt_tos, message, envelope.smtputf8);
+  last_result_ = send_upstream(settings_, envelope.mail_from, envelope.rcpt_tos,
+                               message, envelope.smtputf8);
   const UpstreamResult& result = last_result_;
   const Reply reply = reply_for(result);
   if (reply && log_) {
