@@ -411,6 +411,7 @@ void collect_command_line(int argc, const char* const argv[],
   // whatever POSIXLY_CORRECT says.
   std::string letters = "-:";
   std::vector<option> longs;
+  longs.reserve(kOptionCount + 1);
   for (std::size_t i = 0; i < kOptionCount; ++i) {
     const OptionSpec& spec = kOptions[i];
     const bool takes_value = spec.value_name != nullptr;
@@ -422,6 +423,7 @@ void collect_command_line(int argc, const char* const argv[],
   longs.push_back({nullptr, 0, nullptr, 0});
   // getopt_long's argv is not const (it may reorder it, not with "-").
   std::vector<char*> args;
+  args.reserve(std::size_t(argc) + 1);
   for (int i = 0; i < argc; ++i) args.push_back(const_cast<char*>(argv[i]));
   args.push_back(nullptr);
   if (argc < 1) return;
