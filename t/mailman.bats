@@ -37,7 +37,6 @@ setup() {
   MM_COMMAND="$WRAPPER {command} {list}"
   MM_TIMEOUT=10
   MM_OPTIONS=()
-  SINK_DIR=
   # Nothing listens there: a test that relays nothing proves it by a 250.
   UPSTREAM=127.0.0.1:$(unused_port)
 }
@@ -53,9 +52,7 @@ teardown() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
-  if [ -n "${SINK_DIR:-}" ]; then
-    rm -rf "$SINK_DIR"
-  fi
+  remove_sink
 }
 
 # --- the stand-ins for Mailman --------------------------------------------------
@@ -255,58 +252,6 @@ expect_log() {
     echo "expected one transaction line with reply=\"$reply\": $(show "$ERR")" >&2
     return 1
   fi
-}
-
-# --- the upstream: Postfix smtp-sink ----------------------------------------------
-
-# start_sink: smtp-sink on 127.0.0.1, dumping each message into its own
-# file in $SINK_DIR (under /tmp, writable by all: as root smtp-sink runs as
-# nobody); $UPSTREAM is set to it.
-start_sink() {
-  local sink user=() port
-  sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-  [ -x "$sink" ] || skip "no smtp-sink (Debian package postfix)"
-  SINK_DIR=$(mktemp -d /tmp/in-smtpd-mailman-sink.XXXXXX)
-  chmod 0777 "$SINK_DIR"
-  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
-  port=$(unused_port)
-  start_background "$BATS_TEST_TMPDIR/sink.log" \
-    "$sink" "${user[@]}" -d "$SINK_DIR/%M." "127.0.0.1:$port" 16
-  wait_for_port "$port" 10 || {
-    echo "smtp-sink log: $(show "$BATS_TEST_TMPDIR/sink.log")" >&2
-    return 1
-  }
-  UPSTREAM=127.0.0.1:$port
-}
-
-sink_dumps() {
-  find "$SINK_DIR" -type f | wc -l
-}
-
-# sink_message: the one message smtp-sink dumped: $ENVELOPE gets its
-# X-Mail-Args and X-Rcpt-Args lines, $CONTENT what follows its three-line
-# Received: header (the message as it arrived, CR removed, then an empty
-# line).  smtp-sink closes the dump before it answers the final dot.
-sink_message() {
-  local files
-  files=$(find "$SINK_DIR" -type f)
-  if [ "$(sink_dumps)" -ne 1 ]; then
-    echo "expected one message dumped by smtp-sink, found: '$files'" >&2
-    return 1
-  fi
-  ENVELOPE=$BATS_TEST_TMPDIR/envelope
-  CONTENT=$BATS_TEST_TMPDIR/content
-  : >"$ENVELOPE"
-  : >"$CONTENT"
-  awk -v envelope="$ENVELOPE" -v content="$CONTENT" '
-    !seen && /^Received: / { seen = 1; skip = 2; next }
-    !seen { if (/^X-(Mail|Rcpt)-Args: /) print >envelope; next }
-    skip > 0 { skip--; next }
-    { print >content }' "$files"
-  grep -q . "$ENVELOPE" || {
-    echo "no envelope in the dump: $(show "$files")" >&2
-    return 1
-  }
 }
 
 # A message with From: and Date: of its own, as the client sends it and
@@ -595,7 +540,7 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   message_replies "250 OK" "250 OK" "250 OK" "250 OK" "250 OK" "250 OK" "250 OK"
   expect_log "250 OK"
   sink_message
-  expect_lines "$ENVELOPE" "X-Mail-Args: <a@example.com>" \
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" \
     "X-Rcpt-Args: <b@example.net>" "X-Rcpt-Args: <nolist@example.org>" \
     "X-Rcpt-Args: <c@example.org>" "X-Rcpt-Args: <test-bounces@example.org>"
   expect_file "$CONTENT" 'Subject: mixed\nX-Peer: 127.0.0.1\n\nbody\n\n'
@@ -635,7 +580,7 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   message_replies "451 Error: mailing list test failed, try again later" "250 OK" "250 OK"
   expect_runs 1
   sink_message
-  expect_lines "$ENVELOPE" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <b@example.net>"
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <b@example.net>"
 }
 
 # --- the relay policy applies to non-list recipients only ---------------------------
@@ -660,7 +605,7 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
     b@example.net c@example.org my-list@example.org
   message_replies "250 OK" "250 OK" "$DENIED" "250 OK"
   sink_message
-  expect_lines "$ENVELOPE" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <b@example.net>"
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <b@example.net>"
   expect_file "$CONTENT" 'Subject: s\nX-Peer: 192.0.2.7\n\nbody\n\n'
   expect_runs 1
   expect_argv 1 post my-list
@@ -711,7 +656,7 @@ HOSTILE=('../x@example.org' '-x@example.org' '.x@example.org' 'a/b@example.org'
   expect_runs 0
   sink_message
   # Quoted local parts are handed on in the channel's normal form.
-  expect_lines "$ENVELOPE" "X-Mail-Args: <a@example.com>" \
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" \
     "X-Rcpt-Args: <../x@example.org>" "X-Rcpt-Args: <-x@example.org>" \
     "X-Rcpt-Args: <.x@example.org>" "X-Rcpt-Args: <a/b@example.org>" \
     'X-Rcpt-Args: <"x y"@example.org>' "X-Rcpt-Args: <..@example.org>" \
@@ -774,7 +719,7 @@ HOSTILE=('../x@example.org' '-x@example.org' '.x@example.org' 'a/b@example.org'
   expect_runs 1
   expect_argv 1 post alpha
   sink_message
-  expect_lines "$ENVELOPE" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <test@example.org>"
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <test@example.org>"
 }
 
 @test "--mailman-check is never asked about a hostile name, even when it says yes to all" {

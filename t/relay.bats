@@ -27,8 +27,6 @@ setup() {
   common_setup
   GREETING="220 $HOST in.smtpd ESMTP"
   DATA_GO='354 End data with <CR><LF>.<CR><LF>'
-  SINK_DIR=
-  SINK_PORT=
   UPSTREAM_DIR=
   UPSTREAM_PORT=
   RELAY_TIMEOUTS=(--relay-connect-timeout 5 --relay-timeout 10)
@@ -36,36 +34,10 @@ setup() {
 
 teardown() {
   stop_background
-  if [ -n "${SINK_DIR:-}" ]; then
-    rm -rf "$SINK_DIR"
-  fi
+  remove_sink
 }
 
 # --- upstreams ---------------------------------------------------------------
-
-# start_sink [SMTP-SINK-OPTION...]: Postfix's smtp-sink on 127.0.0.1:$SINK_PORT,
-# dumping each message into its own file in $SINK_DIR.  The directory is
-# under /tmp and writable by all: as root smtp-sink runs as nobody.
-start_sink() {
-  local sink user=()
-  sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-  [ -x "$sink" ] || skip "no smtp-sink (Debian package postfix)"
-  SINK_DIR=$(mktemp -d /tmp/in-smtpd-relay-sink.XXXXXX)
-  chmod 0777 "$SINK_DIR"
-  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
-  SINK_PORT=$(free_port)
-  start_background "$BATS_TEST_TMPDIR/sink.log" \
-    "$sink" "${user[@]}" -d "$SINK_DIR/%M." "$@" "127.0.0.1:$SINK_PORT" 16
-  wait_for_port "$SINK_PORT" 10 || {
-    echo "smtp-sink log: $(show "$BATS_TEST_TMPDIR/sink.log")" >&2
-    return 1
-  }
-}
-
-# sink_dumps: how many messages smtp-sink has dumped.
-sink_dumps() {
-  find "$SINK_DIR" -type f | wc -l
-}
 
 # expect_no_dump: smtp-sink kept no message (it deletes the dump of a
 # transaction that did not end with the final dot).
@@ -77,33 +49,6 @@ expect_no_dump() {
     find "$SINK_DIR" -type f -exec cat {} + >&2
     return 1
   fi
-}
-
-# sink_message: the one message smtp-sink dumped, split into $ENVELOPE (its
-# X-Helo-Args, X-Mail-Args and X-Rcpt-Args lines) and $CONTENT (what
-# follows its three-line Received: header: the message as it arrived, CR
-# removed and dots unstuffed, then an empty line).  smtp-sink closes the
-# dump before it answers the final dot, so it is complete by now.
-sink_message() {
-  local files
-  files=$(find "$SINK_DIR" -type f)
-  if [ "$(sink_dumps)" -ne 1 ]; then
-    echo "expected one message dumped by smtp-sink, found: '$files'" >&2
-    return 1
-  fi
-  ENVELOPE=$BATS_TEST_TMPDIR/envelope
-  CONTENT=$BATS_TEST_TMPDIR/content
-  "$PYTHON3" -c '
-import sys
-dump = open(sys.argv[1], "rb").read()
-head, found, rest = dump.partition(b"\nReceived: ")
-if not found:
-    sys.exit("no Received: header in the dump: %r" % dump)
-envelope = [line + b"\n" for line in head.split(b"\n")
-            if line.startswith((b"X-Helo-Args:", b"X-Mail-Args:", b"X-Rcpt-Args:"))]
-open(sys.argv[2], "wb").write(b"".join(envelope))
-open(sys.argv[3], "wb").write(rest.split(b"\n", 3)[3])
-' "$files" "$ENVELOPE" "$CONTENT"
 }
 
 # The Python upstream: smtpd.SMTPServer with decode_data=False (and with

@@ -206,7 +206,6 @@ setup() {
   mkdir -p "$MARKS"
   GREETING="220 $HOST in.smtpd ESMTP"
   DATA_GO='354 End data with <CR><LF>.<CR><LF>'
-  SINK_DIR=
 }
 
 teardown() {
@@ -218,9 +217,7 @@ teardown() {
   done
   BACKGROUND_PIDS=("${reversed[@]}")
   stop_background
-  if [ -n "${SINK_DIR:-}" ]; then
-    rm -rf "$SINK_DIR"
-  fi
+  remove_sink
 }
 
 # --- servers and clients ----------------------------------------------------------
@@ -638,29 +635,8 @@ transaction_steps() {
 
 # --- PureProxy: real upstreams ---------------------------------------------------------
 
-# start_smtp_sink [SMTP-SINK-OPTION...]: Postfix's smtp-sink on
-# 127.0.0.1:$SINK_PORT, dumping each message into its own file in $SINK_DIR
-# (under /tmp, writable by all: as root smtp-sink runs as nobody).
-start_smtp_sink() {
-  local sink user=()
-  sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-  [ -x "$sink" ] || skip "no smtp-sink (Debian package postfix)"
-  SINK_DIR=$(mktemp -d /tmp/in-smtpd-standalone-sink.XXXXXX)
-  chmod 0777 "$SINK_DIR"
-  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
-  SINK_PORT=$(free_port)
-  start_background "$BATS_TEST_TMPDIR/sink.log" \
-    "$sink" "${user[@]}" -d "$SINK_DIR/%M." "$@" "127.0.0.1:$SINK_PORT" 64
-  wait_for_port "$SINK_PORT" 10 || {
-    echo "smtp-sink log: $(show "$BATS_TEST_TMPDIR/sink.log")" >&2
-    return 1
-  }
-}
-
-sink_dumps() { find "$SINK_DIR" -type f | wc -l; }
-
 @test "PureProxy to smtp-sink: 30 messages from 10 clients at once, each delivered once with X-Peer" {
-  start_smtp_sink
+  start_sink
   start_server -c PureProxy --relay-connect-timeout 5 --relay-timeout 10 \
     "127.0.0.1:$SINK_PORT"
   smtp_source -s 10 -m 30 -c -M client.example -t rcpt@example.net "127.0.0.1:$PORT" \
@@ -710,7 +686,7 @@ print(sys.stdin.buffer.read().decode("latin-1").encode("unicode_escape").decode(
 @test "relay faults get the inetd mode's replies: upstream 450 at RCPT, upstream refused (451 relay failed)" {
   local session='HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n'
   local relay=(-c PureProxy --relay-connect-timeout 5 --relay-timeout 10)
-  start_smtp_sink -r RCPT
+  start_sink -r RCPT
   start_server "${relay[@]}" "127.0.0.1:$SINK_PORT"
   same_as_inetd "$SINK_PORT" "$session" "${relay[@]}"
   grep -qx $'450 4.3.0 Error: command failed\r' "$BATS_TEST_TMPDIR/standalone.out"
@@ -845,7 +821,7 @@ while True:
 
 @test "SIGTERM while a relay is under way: never mid-delivery: the client gets the upstream's 250 after the grace, then 421; exit 0" {
   # smtp-sink answers the final dot after 2 s; the grace is 1 s.
-  start_smtp_sink -W .:2
+  start_sink -W .:2
   start_server -c PureProxy --shutdown-grace 1 --relay-connect-timeout 5 \
     --relay-timeout 10 "127.0.0.1:$SINK_PORT"
   local client
