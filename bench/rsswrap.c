@@ -47,29 +47,30 @@
 #include <time.h>
 #include <unistd.h>
 
-static long status_kb(pid_t pid, const char *field) {
-  char path[64], buf[4096];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+/* Reads /proc/PID/NAME into buf (NUL-terminated); 0, or -1 if it cannot. */
+static int read_proc(pid_t pid, const char *name, char *buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
   int fd = open(path, O_RDONLY);
   if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  ssize_t n = read(fd, buf, size - 1);
   close(fd);
   if (n <= 0) return -1;
   buf[n] = '\0';
+  return 0;
+}
+
+static long status_kb(pid_t pid, const char *field) {
+  char buf[4096];
+  if (read_proc(pid, "status", buf, sizeof buf) < 0) return -1;
   char *p = strstr(buf, field);
   return p ? strtol(p + strlen(field), NULL, 10) : -1;
 }
 
 /* Fields 10 (minflt) and 12 (majflt) of /proc/PID/stat. */
 static int faults(pid_t pid, long *minor, long *major) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
+  char buf[1024];
+  if (read_proc(pid, "stat", buf, sizeof buf) < 0) return -1;
   char *p = strrchr(buf, ')'); /* the command name may hold spaces */
   if (!p) return -1;
   long v[12];
@@ -86,14 +87,8 @@ static int faults(pid_t pid, long *minor, long *major) {
 
 /* Pss and Anonymous of /proc/PID/smaps_rollup. */
 static void rollup(pid_t pid, long *pss, long *anon) {
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return;
-  buf[n] = '\0';
+  char buf[2048];
+  if (read_proc(pid, "smaps_rollup", buf, sizeof buf) < 0) return;
   char *p;
   if ((p = strstr(buf, "\nPss:"))) *pss = strtol(p + 5, NULL, 10);
   if ((p = strstr(buf, "\nAnonymous:"))) *anon = strtol(p + 11, NULL, 10);
