@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "socket_activation.hpp"
+
 namespace in_smtpd {
 namespace {
 
@@ -34,7 +36,8 @@ std::vector<int> open_listeners(const std::vector<std::string>& specs,
     const std::size_t colon = spec.rfind(':');
     std::string host = spec.substr(0, colon);
     const std::string port = spec.substr(colon + 1);
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (host.size() > 2 && host.front() == '[')
+      host = host.substr(1, host.size() - 2);
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -44,14 +47,16 @@ std::vector<int> open_listeners(const std::vector<std::string>& specs,
                                    port.c_str(), &hints, &found);
     if (status != 0) return fail(spec + ": " + gai_strerror(status));
     for (const addrinfo* a = found; a; a = a->ai_next) {
-      const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                            a->ai_protocol);
+      const int fd =
+          socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                 a->ai_protocol);
       if (fd < 0) continue;
       const int yes = 1;
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
       if (a->ai_family == AF_INET6)  // each family on its own socket
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof yes);
-      if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+      if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 ||
+          listen(fd, backlog) != 0) {
         const std::string why = spec + ": " + std::strerror(errno);
         close(fd);
         freeaddrinfo(found);
@@ -66,26 +71,18 @@ std::vector<int> open_listeners(const std::vector<std::string>& specs,
 }
 
 std::vector<int> systemd_listeners() {
+  const int count = systemd_listener_count();
   std::vector<int> fds;
-  const char* pid = std::getenv("LISTEN_PID");
-  const char* count = std::getenv("LISTEN_FDS");
-  if (!pid || !count || std::strtol(pid, nullptr, 10) != getpid()) return fds;
-  const long n = std::strtol(count, nullptr, 10);
-  constexpr int first = 3;  // SD_LISTEN_FDS_START
-  for (int fd = first; fd < first + n && n < 1024; ++fd) {
-    // With Accept=yes systemd passes the connection itself: not ours here.
-    int listening = 0;
-    socklen_t length = sizeof listening;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 ||
-        !listening)
-      return {};
+  for (int fd = first_systemd_socket; fd < first_systemd_socket + count; ++fd) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     fds.push_back(fd);
   }
-  unsetenv("LISTEN_PID");
-  unsetenv("LISTEN_FDS");
-  unsetenv("LISTEN_FDNAMES");
+  if (count > 0) {
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+  }
   return fds;
 }
 

@@ -12,8 +12,9 @@ namespace in_smtpd {
 std::vector<int> open_listeners(const std::vector<std::string>& specs,
                                 std::string& error);
 
-// The sockets systemd passed (LISTEN_PID is us, LISTEN_FDS of them from
-// fd 3), or none.
+// The listening sockets systemd passed (systemd_listener_count), made
+// close-on-exec and non-blocking, its variables removed from the
+// environment; or none.
 std::vector<int> systemd_listeners();
 
 }  // namespace in_smtpd

@@ -1,4 +1,4 @@
-// session_setup.cpp - secrets, privileges and signals (see session_setup.hpp).
+// session_setup.cpp - secrets and privileges (see session_setup.hpp).
 #include "session_setup.hpp"
 
 #include <fcntl.h>
@@ -13,17 +13,6 @@
 #include "diagnostics.hpp"
 
 namespace in_smtpd {
-namespace {
-
-volatile std::sig_atomic_t* stop_flag = nullptr;
-
-void request_stop(int) {
-  if (stop_flag) *stop_flag = 1;
-}
-
-constexpr int stop_signals[] = {SIGTERM, SIGHUP, SIGINT};
-
-}  // namespace
 
 bool read_first_line(const std::string& path, std::string& line) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -48,28 +37,11 @@ int drop_privileges(const std::string& user, Diagnostics& diagnostics) {
   }
   if (setgroups(0, nullptr) != 0 || setgid(account->pw_gid) != 0 ||
       setuid(account->pw_uid) != 0) {
-    diagnostics.error("cannot become \"" + user + "\": " +
-                      std::strerror(errno) + "; try -n");
+    diagnostics.error("cannot become \"" + user +
+                      "\": " + std::strerror(errno) + "; try -n");
     return EX_OSERR;
   }
   return 0;
-}
-
-sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested) {
-  stop_flag = stop_requested;
-  sigset_t blocked, wait_mask;
-  sigemptyset(&blocked);
-  for (const int signal_number : stop_signals) {
-    sigaddset(&blocked, signal_number);
-    struct sigaction action = {};
-    action.sa_handler = request_stop;
-    sigemptyset(&action.sa_mask);
-    sigaction(signal_number, &action, nullptr);
-  }
-  sigprocmask(SIG_BLOCK, &blocked, &wait_mask);
-  for (const int signal_number : stop_signals)
-    sigdelset(&wait_mask, signal_number);
-  return wait_mask;
 }
 
 }  // namespace in_smtpd

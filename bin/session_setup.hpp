@@ -1,10 +1,7 @@
-// session_setup.hpp - what the program does before the first byte of SMTP:
-// secrets read while still root, privileges dropped, stop signals caught.
+// session_setup.hpp - what in.smtpd-full does before the first byte of
+// SMTP: secrets read while still root, privileges dropped.
 #pragma once
 
-#include <signal.h>
-
-#include <csignal>
 #include <string>
 
 namespace in_smtpd {
@@ -20,10 +17,5 @@ bool read_first_line(const std::string& path, std::string& line);
 // a byte from the client.  Returns 0, or a sysexits status after saying
 // why.
 int drop_privileges(const std::string& user, Diagnostics& diagnostics);
-
-// SIGTERM, SIGHUP and SIGINT set *stop_requested (see DriverOptions).  They
-// stay blocked except while the driver waits, so that a delivery is never
-// cut short; returns the mask to wait with.
-sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested);
 
 }  // namespace in_smtpd

@@ -303,7 +303,9 @@ start_inetd() {
 @test "openbsd-inetd: the session started as root runs as nobody (uid and gid 65534, no groups)" {
   start_inetd -c DebuggingServer --hostname "$HOST" --debug-file "$PRINTOUT"
   # Connected (the greeting came: the switch is done), the client looks at
-  # the in.smtpd process below our inetd, then sends its message.
+  # the session's process below our inetd, then sends its message.  Started
+  # as root, in.smtpd handed the session over to in.smtpd-full (same
+  # process), which looks the user up.
   timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
 import os, smtplib, sys
 port, launcher, program, path, result = sys.argv[1:6]
@@ -325,10 +327,11 @@ with smtplib.SMTP("127.0.0.1", int(port), timeout=15) as client:
                 sessions.append(open("/proc/%s/status" % pid).read())
         except OSError:
             pass
-    assert len(sessions) == 1, "%d in.smtpd processes below inetd" % len(sessions)
+    assert len(sessions) == 1, "%d in.smtpd-full processes below inetd" % len(sessions)
     open(result, "w").write(sessions[0])
     assert client.sendmail("a@example.com", ["b@example.com"], open(path, "rb").read()) == {}
-' "$INETD_PORT" "$INETD_LAUNCHER" "$IN_SMTPD" "$MESSAGE" "$BATS_TEST_TMPDIR/status"
+' "$INETD_PORT" "$INETD_LAUNCHER" "${IN_SMTPD%/*}/in.smtpd-full" "$MESSAGE" \
+    "$BATS_TEST_TMPDIR/status"
   grep -E '^(Uid|Gid|Groups):' "$BATS_TEST_TMPDIR/status" | tr '\t' ' ' | sed 's/ *$//' >"$OUT"
   expect_stdout 'Uid: 65534 65534 65534 65534\nGid: 65534 65534 65534 65534\nGroups:\n'
   expect_printout "$PRINTOUT" 127.0.0.1
@@ -883,8 +886,13 @@ expect_installed() {
 
 @test "make install DESTDIR: program, library, headers, pkg-config file, man page, options file, units, examples" {
   installed
-  [ -x "$ROOT$sbindir/in.smtpd" ]
+  [ -x "$ROOT$sbindir/in.smtpd" ] && [ -x "$ROOT$sbindir/in.smtpd-full" ]
   "$ROOT$sbindir/in.smtpd" --version | grep -q '^in\.smtpd '
+  # The installed in.smtpd hands a PureProxy session over to the installed
+  # in.smtpd-full.
+  printf 'QUIT\r\n' | "$ROOT$sbindir/in.smtpd" -n -c PureProxy --hostname "$HOST" \
+    >"$OUT" 2>"$ERR"
+  expect_replies "220 $HOST in.smtpd ESMTP" "221 Bye"
   expect_installed "$libdir/libsmtpd.so" "$libdir/libsmtpd.so.0" \
     "$libdir/pkgconfig/libsmtpd.pc" "$mandir/man8/in.smtpd.8" \
     "$sysconfdir/in.smtpd.conf" "$unitdir/in.smtpd.socket" "$unitdir/in.smtpd@.service" \

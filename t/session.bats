@@ -493,3 +493,105 @@ for i in range(len(data)):
   expect_empty "$ERR"
   [ "$elapsed" -lt 15000 ]
 }
+
+# --- in.smtpd and in.smtpd-full -----------------------------------------------
+# in.smtpd serves a DebuggingServer session itself and hands every other one
+# over to in.smtpd-full beside it.  A copy of in.smtpd alone in a directory
+# shows which is which: what it serves works, what it hands over ends with
+# exit 72 and one line naming the missing program.
+
+# alone_session SESSION [ARGS...]: smtpd_session with that copy ($ALONE).
+alone_session() {
+  ALONE=$BATS_TEST_TMPDIR/alone/in.smtpd
+  mkdir -p "${ALONE%/*}"
+  cp "$IN_SMTPD" "$ALONE"
+  IN_SMTPD=$ALONE smtpd_session "$@"
+}
+
+expect_handed_over() {
+  expect_status 72
+  expect_empty "$OUT"
+  expect_stderr 'in.smtpd: cannot run %s: No such file or directory\n' \
+    "$BATS_TEST_TMPDIR/alone/in.smtpd-full"
+}
+
+@test "in.smtpd is linked statically (no interpreter, no shared library); in.smtpd-full is beside it, linked with libc" {
+  [ "$SANITIZED_BUILD" = yes ] && skip "the sanitizers' run-time is a shared library"
+  run readelf -lW "$IN_SMTPD"
+  [ "$status" -eq 0 ]
+  [[ $output != *INTERP* ]] || { echo "in.smtpd has a program interpreter" >&2; return 1; }
+  run readelf -dW "$IN_SMTPD"
+  [[ $output != *NEEDED* ]] || { echo "in.smtpd needs: $output" >&2; return 1; }
+  run readelf -dW "${IN_SMTPD%/*}/in.smtpd-full"
+  [[ $output == *"Shared library: [libc.so.6]"* ]]
+}
+
+@test "a DebuggingServer session with -n is served by in.smtpd alone: replies and printout" {
+  alone_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" -c DebuggingServer \
+    --hostname "$HOST"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  expect_lines "$ERR" "$PRINT_HEAD" "b'hi'" "$PRINT_TAIL"
+}
+
+@test "PureProxy, MailmanProxy and -l are handed over: without in.smtpd-full, exit 72, one line, nothing to the client" {
+  local args
+  for args in "-c PureProxy" "-c MailmanProxy" "-l 127.0.0.1:$(free_port)"; do
+    echo "# $args"
+    # shellcheck disable=SC2086
+    alone_session 'QUIT\r\n' $args
+    expect_handed_over
+  done
+}
+
+@test "started as root without -n, the session is handed over (the user is looked up by name)" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root"
+  ALONE=$BATS_TEST_TMPDIR/alone/in.smtpd
+  mkdir -p "${ALONE%/*}"
+  cp "$IN_SMTPD" "$ALONE"
+  printf 'QUIT\r\n' >"$IN"
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$ALONE" -c DebuggingServer <"$IN" >"$OUT" 2>"$ERR" ||
+    status=$?
+  expect_handed_over
+}
+
+@test "systemd's variables: a connection on fd 3 (Accept=yes) stays in in.smtpd, listening sockets are handed over" {
+  ALONE=$BATS_TEST_TMPDIR/alone/in.smtpd
+  mkdir -p "${ALONE%/*}"
+  cp "$IN_SMTPD" "$ALONE"
+  printf 'QUIT\r\n' >"$IN"
+  local kind
+  for kind in connection listener; do
+    echo "# fd 3: a $kind"
+    status=0
+    timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
+import os, socket, sys
+kind, program = sys.argv[1], sys.argv[2]
+if kind == "listener":
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+else:
+    s, _ = socket.socketpair()
+os.dup2(s.fileno(), 3)
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.environ["LISTEN_FDS"] = "1"
+os.execv(program, [program, "-n", "-c", "DebuggingServer", "--hostname", "mx.test.example"])
+' "$kind" "$ALONE" <"$IN" >"$OUT" 2>"$ERR" || status=$?
+    if [ "$kind" = connection ]; then
+      expect_status 0
+      expect_replies "$GREETING" "221 Bye"
+    else
+      expect_handed_over
+    fi
+  done
+}
+
+@test "the hand-over keeps the arguments: PureProxy's greeting names --hostname, an unreachable upstream gives 451" {
+  smtpd_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" -c PureProxy \
+    --hostname "$HOST" "127.0.0.1:$(free_port)"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" \
+    "451 Error: relay failed: Couldn't connect to server" "221 Bye"
+}

@@ -1,0 +1,152 @@
+// in.smtpd-full - in.smtpd with everything that needs shared libraries.
+//
+// in.smtpd hands a process over to this program, with the same arguments,
+// when the session needs what a static program cannot safely load (see
+// in.smtpd.cpp): libcurl for PureProxy and MailmanProxy, the name service
+// for --user and for the host names of -l.  It also serves the standalone
+// mode.  Reads the secrets and opens the sockets that need root, drops
+// root, then serves one session on stdin and stdout, or every connection
+// on its listening sockets.
+#include <sysexits.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "diagnostics.hpp"
+#include "listen_sockets.hpp"
+#include "options.hpp"
+#include "session.hpp"
+#include "session_setup.hpp"
+#include "smtpd/listener.hpp"
+#include "smtpd/mailman.hpp"
+#include "smtpd/relay.hpp"
+#include "transaction_log.hpp"
+
+namespace {
+
+using in_smtpd::Diagnostics;
+using in_smtpd::Options;
+
+volatile std::sig_atomic_t stop_requested = 0;
+
+// The delivery class, wrapped in the transaction log, and the recipient
+// check that goes with it: PureProxy and MailmanProxy relay only what the
+// relay policy allows.  Made once per session.
+std::unique_ptr<smtpd::Server> make_delivery(
+    const Options& options, const smtpd::UpstreamSettings& upstream,
+    Diagnostics& diagnostics, smtpd::ChannelConfig& config) {
+  const auto log = [&](std::string_view line) { diagnostics.error(line); };
+  std::unique_ptr<smtpd::Server> delivery;
+  const smtpd::PureProxy* relay = nullptr;
+  switch (options.server_class) {
+    case in_smtpd::ServerClass::debugging:
+      return in_smtpd::debugging_delivery(options, diagnostics);
+    case in_smtpd::ServerClass::pure_proxy: {
+      auto proxy = std::make_unique<smtpd::PureProxy>(upstream, log);
+      relay = proxy.get();
+      config.check_recipient = [&](const smtpd::Peer& client,
+                                   const std::string& recipient) {
+        return options.relay_policy.check(client, recipient);
+      };
+      delivery = std::move(proxy);
+      break;
+    }
+    case in_smtpd::ServerClass::mailman_proxy: {
+      auto mailman = std::make_unique<smtpd::MailmanProxy>(
+          options.mailman, upstream, options.relay_policy, log);
+      relay = &mailman->relay();
+      config.check_recipient = [server = mailman.get()](
+                                   const smtpd::Peer& client,
+                                   const std::string& recipient) {
+        return server->check_recipient(client, recipient);
+      };
+      delivery = std::move(mailman);
+      break;
+    }
+  }
+  return std::make_unique<in_smtpd::TransactionLog>(std::move(delivery), relay,
+                                                    diagnostics);
+}
+
+// The standalone mode: one process, every connection (listener.hpp).
+int serve_standalone(const Options& options, const std::vector<int>& listeners,
+                     const smtpd::ChannelConfig& config,
+                     const smtpd::UpstreamSettings& upstream,
+                     Diagnostics& diagnostics) {
+  const sigset_t wait_mask = in_smtpd::catch_stop_signals(&stop_requested);
+  smtpd::ListenerOptions listener;
+  listener.channel = config;
+  listener.timeouts = in_smtpd::driver_options(options, wait_mask,
+                                               &stop_requested, diagnostics);
+  listener.max_connections = options.max_connections;
+  listener.shutdown_grace_seconds = options.shutdown_grace;
+  listener.proxy_protocol = options.proxy_protocol;
+  // DebuggingServer answers at once; a relay or Mailman may take a while.
+  listener.threaded_delivery =
+      options.server_class != in_smtpd::ServerClass::debugging;
+  listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
+  const int status = smtpd::run_listener(
+      listeners, listener, [&](smtpd::ChannelConfig& config) {
+        return make_delivery(options, upstream, diagnostics, config);
+      });
+  if (status != 0) {
+    diagnostics.error(std::string("listening failed: ") +
+                      std::strerror(status));
+    return EX_OSERR;
+  }
+  return EX_OK;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  Diagnostics diagnostics;
+  Options options;
+  int status = 0;
+  if (!in_smtpd::start_program(argc, argv, diagnostics, options, &status))
+    return status;
+
+  // Everything that needs root happens before privileges are dropped:
+  // secrets, the debug file, listening sockets (port 25).
+  smtpd::UpstreamSettings upstream = options.upstream;
+  if (!options.relay_password_file.empty() &&
+      !in_smtpd::read_first_line(options.relay_password_file,
+                                 upstream.password)) {
+    diagnostics.error("cannot read --relay-password-file " +
+                      options.relay_password_file + ": " +
+                      std::strerror(errno));
+    return EX_NOINPUT;
+  }
+  if ((status = in_smtpd::open_debug_file(options, diagnostics))) return status;
+  std::vector<int> listeners;
+  if (!options.listen.empty()) {
+    std::string error;
+    listeners = in_smtpd::open_listeners(options.listen, error);
+    if (listeners.empty()) {
+      diagnostics.error("cannot listen on " + error);
+      return EX_UNAVAILABLE;
+    }
+  } else {
+    listeners = in_smtpd::systemd_listeners();
+  }
+  if (options.setuid) {
+    if ((status = in_smtpd::drop_privileges(options.user, diagnostics)))
+      return status;
+  }
+  smtpd::ChannelConfig config = in_smtpd::channel_config(options);
+  upstream.helo_name = config.hostname;
+  if (!listeners.empty()) {
+    diagnostics.standalone();
+    return serve_standalone(options, listeners, config, upstream, diagnostics);
+  }
+  return in_smtpd::serve_one_session(
+      options, config,
+      [&](smtpd::ChannelConfig& session_config) {
+        return make_delivery(options, upstream, diagnostics, session_config);
+      },
+      diagnostics);
+}

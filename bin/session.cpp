@@ -1,0 +1,181 @@
+// session.cpp - options, debug file and one session on stdin and stdout
+// (see session.hpp).
+#include "session.hpp"
+
+#include <poll.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "diagnostics.hpp"
+#include "smtpd/debugging.hpp"
+#include "smtpd/peer.hpp"
+#include "smtpd/proxy_header.hpp"
+#include "smtpd/text.hpp"
+#include "transaction_log.hpp"
+
+namespace in_smtpd {
+namespace {
+
+volatile std::sig_atomic_t stop_requested = 0;
+volatile std::sig_atomic_t* stop_flag = nullptr;
+
+void request_stop(int) {
+  if (stop_flag) *stop_flag = 1;
+}
+
+constexpr int stop_signals[] = {SIGTERM, SIGHUP, SIGINT};
+
+std::string host_name() {
+  char name[256] = "";
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0')
+    return "localhost";
+  return name;
+}
+
+// With --proxy-protocol the proxy speaks first: read its header before
+// the greeting (bytes after it are the client's, for the channel).  Any
+// failure closes the connection without a greeting.
+bool read_proxy_header(unsigned timeout_seconds, smtpd::Peer& peer,
+                       std::string& rest, Diagnostics& diagnostics) {
+  std::string buffer;
+  for (;;) {
+    const smtpd::ProxyHeader header = smtpd::parse_proxy_header(buffer);
+    if (header.status == smtpd::ProxyHeader::Status::complete) {
+      if (header.has_address) peer = header.source;
+      rest = buffer.substr(header.length);
+      return true;
+    }
+    if (header.status == smtpd::ProxyHeader::Status::invalid) {
+      diagnostics.error("bad PROXY header: " + header.error);
+      return false;
+    }
+    pollfd input = {0, POLLIN, 0};
+    const int ready = poll(&input, 1, int(timeout_seconds) * 1000);
+    if (ready < 0 && errno == EINTR) continue;
+    char chunk[512];
+    const ssize_t got = ready > 0 ? read(0, chunk, sizeof chunk) : -1;
+    if (got <= 0) {
+      diagnostics.error(ready == 0
+                            ? "no PROXY header in time"
+                            : "connection closed before the PROXY header");
+      return false;
+    }
+    buffer.append(chunk, std::size_t(got));
+  }
+}
+
+}  // namespace
+
+bool start_program(int argc, char* argv[], Diagnostics& diagnostics,
+                   Options& options, int* status) {
+  // A client that goes away must not kill us mid-write; EPIPE is handled
+  // where it happens.
+  signal(SIGPIPE, SIG_IGN);
+  CommandLine command_line = parse_command_line(argc, argv);
+  if (!command_line.run) {
+    if (command_line.status == 0)
+      write_all(1, command_line.text);
+    else
+      diagnostics.error(command_line.text);
+    *status = command_line.status;
+    return false;
+  }
+  options = std::move(command_line.options);
+  if (options.log_to_stderr) diagnostics.log_to_stderr();
+  return true;
+}
+
+int open_debug_file(const Options& options, Diagnostics& diagnostics) {
+  if (options.debug_file.empty() || diagnostics.use_file(options.debug_file))
+    return 0;
+  diagnostics.error("cannot open --debug-file " + options.debug_file + ": " +
+                    std::strerror(errno));
+  return EX_CANTCREAT;
+}
+
+smtpd::ChannelConfig channel_config(const Options& options) {
+  smtpd::ChannelConfig config;
+  config.hostname = options.hostname.empty() ? host_name() : options.hostname;
+  config.data_size_limit = options.size;
+  config.enable_smtputf8 = options.smtputf8;
+  config.decode_data = options.decode_data;
+  config.max_recipients = std::size_t(options.max_recipients);
+  config.max_errors = unsigned(options.max_errors);
+  return config;
+}
+
+sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested) {
+  stop_flag = stop_requested;
+  sigset_t blocked, wait_mask;
+  sigemptyset(&blocked);
+  for (const int signal_number : stop_signals) {
+    sigaddset(&blocked, signal_number);
+    struct sigaction action = {};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal_number, &action, nullptr);
+  }
+  sigprocmask(SIG_BLOCK, &blocked, &wait_mask);
+  for (const int signal_number : stop_signals)
+    sigdelset(&wait_mask, signal_number);
+  return wait_mask;
+}
+
+smtpd::DriverOptions driver_options(const Options& options,
+                                    const sigset_t& wait_mask,
+                                    volatile std::sig_atomic_t* stop_requested,
+                                    Diagnostics& diagnostics) {
+  smtpd::DriverOptions driver;
+  driver.command_timeout_seconds = options.command_timeout;
+  driver.data_timeout_seconds = options.data_timeout;
+  driver.session_timeout_seconds = options.session_timeout;
+  driver.stop_requested = stop_requested;
+  driver.wait_mask = &wait_mask;
+  if (options.debug) {
+    driver.trace = [&](std::string_view direction, std::string_view bytes) {
+      constexpr std::size_t shown = 512;
+      std::string line(direction);
+      line += ' ';
+      line += smtpd::text::repr_bytes(bytes.substr(0, shown));
+      if (bytes.size() > shown) line += "...";
+      diagnostics.printout(line + "\n");
+    };
+  }
+  return driver;
+}
+
+std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
+                                                  Diagnostics& diagnostics) {
+  return std::make_unique<TransactionLog>(
+      std::make_unique<smtpd::DebuggingServer>(diagnostics,
+                                               options.decode_data),
+      nullptr, diagnostics);
+}
+
+int serve_one_session(const Options& options, smtpd::ChannelConfig config,
+                      const MakeDelivery& make_delivery,
+                      Diagnostics& diagnostics) {
+  smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
+  std::string early_input;
+  if (options.proxy_protocol &&
+      !read_proxy_header(options.command_timeout, peer, early_input,
+                         diagnostics))
+    return EX_PROTOCOL;
+  const std::unique_ptr<smtpd::Server> server = make_delivery(config);
+  smtpd::Channel channel(config, peer);
+  channel.feed(early_input);
+
+  const sigset_t wait_mask = catch_stop_signals(&stop_requested);
+  const smtpd::DriverOptions driver =
+      driver_options(options, wait_mask, &stop_requested, diagnostics);
+  const smtpd::SessionEnd end =
+      smtpd::run_session(channel, *server, 0, 1, driver);
+  return end == smtpd::SessionEnd::io_error ? EX_IOERR : EX_OK;
+}
+
+}  // namespace in_smtpd

@@ -1,0 +1,64 @@
+// session.hpp - what both programs do: read the options, open the debug
+// file, and serve one session on standard input and output (the inetd
+// style).  in.smtpd does nothing else; in.smtpd-full adds what needs
+// shared libraries (see in.smtpd.cpp).
+#pragma once
+
+#include <signal.h>
+
+#include <csignal>
+#include <functional>
+#include <memory>
+
+#include "options.hpp"
+#include "smtpd/channel.hpp"
+#include "smtpd/driver.hpp"
+#include "smtpd/server.hpp"
+
+namespace in_smtpd {
+
+class Diagnostics;
+
+// The start of either program: SIGPIPE ignored, the command line (and
+// --config) read.  false when there is no session to run: --help or
+// --version was printed, or a bad option was said in one line; *status is
+// then the exit status.
+bool start_program(int argc, char* argv[], Diagnostics& diagnostics,
+                   Options& options, int* status);
+
+// Opens --debug-file when one is given: 0, or a sysexits status after
+// saying why not.
+int open_debug_file(const Options& options, Diagnostics& diagnostics);
+
+// The channel's settings from the options; the host name is looked up
+// here, once per process.
+smtpd::ChannelConfig channel_config(const Options& options);
+
+// SIGTERM, SIGHUP and SIGINT set *stop_requested (see DriverOptions).  They
+// stay blocked except while the driver waits, so that a delivery is never
+// cut short; returns the mask to wait with.
+sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested);
+
+// The driver's timeouts and -d trace; it stops when *stop_requested is set
+// (catch_stop_signals).
+smtpd::DriverOptions driver_options(const Options& options,
+                                    const sigset_t& wait_mask,
+                                    volatile std::sig_atomic_t* stop_requested,
+                                    Diagnostics& diagnostics);
+
+// The delivery class of a session, made once the peer is known; it may
+// set config.check_recipient.
+using MakeDelivery =
+    std::function<std::unique_ptr<smtpd::Server>(smtpd::ChannelConfig& config)>;
+
+// DebuggingServer, with the transaction log around it.
+std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
+                                                  Diagnostics& diagnostics);
+
+// inetd style: this process is one session on stdin and stdout.  Returns
+// the exit status.
+int serve_one_session(const Options& options, smtpd::ChannelConfig config,
+                      const MakeDelivery& make_delivery,
+                      Diagnostics& diagnostics);
+
+}  // namespace in_smtpd
