@@ -33,30 +33,6 @@ std::string_view after_keyword(std::string_view argument,
   return text::strip(argument.substr(keyword.size()));
 }
 
-// RFC 5321 4.5.2: remove the leading dot of every line, and join the lines
-// with a bare LF as smtpd.py does.  Works in place, a line at a time: the
-// result is never longer than the input.
-void unstuff(std::string& data) {
-  char* const begin = data.data();
-  const char* const end = begin + data.size();
-  const char* in = begin;
-  char* out = begin;
-  while (in < end) {  // at the start of a line
-    if (*in == '.') ++in;
-    const char* cr = in;
-    while ((cr = static_cast<const char*>(
-                std::memchr(cr, '\r', std::size_t(end - cr)))) &&
-           (cr + 1 == end || cr[1] != '\n'))
-      ++cr;
-    const char* const line_end = cr ? cr : end;
-    if (out != in) std::memmove(out, in, std::size_t(line_end - in));
-    out += line_end - in;
-    if (cr) *out++ = '\n';
-    in = cr ? cr + 2 : end;
-  }
-  data.resize(std::size_t(out - begin));
-}
-
 // A reply line the hook may hand back: a 2xx-5xx code, one line (a
 // continuation, "250-", would leave the client waiting), printable ASCII
 // only, so that nothing can break the framing of the SMTP stream or reach
@@ -278,6 +254,9 @@ bool Channel::process_data_input(std::string_view input, std::size_t& used) {
         limit);
   data_length_ += chunk.size();
   if (terminator == std::string_view::npos) {
+    // The last 4 bytes may begin the terminator.
+    unstuff_lines(raw_data_, unstuffing_,
+                  raw_data_.size() > 4 ? raw_data_.size() - 4 : 0);
     std::string tail =
         data_tail_ +
         std::string(chunk.substr(chunk.size() > 4 ? chunk.size() - 4 : 0));
@@ -299,8 +278,8 @@ void Channel::finish_data(std::uint64_t content_length) {
     push(replies::too_much_data);
     return;
   }
-  raw_data_.resize(static_cast<std::size_t>(content_length));
-  unstuff(raw_data_);
+  finish_unstuffing(raw_data_, unstuffing_,
+                    static_cast<std::size_t>(content_length));
   transaction_.data = std::move(raw_data_);
   raw_data_.clear();
   state_ = State::awaiting_reply;
@@ -462,6 +441,7 @@ void Channel::smtp_data(const std::string* argument) {
   if (argument && !argument->empty()) return push(replies::data_syntax);
   state_ = State::data;
   raw_data_.clear();
+  unstuffing_ = {};
   data_length_ = 0;
   data_tail_ = std::string(crlf);
   push(replies::start_data);

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "smtpd/data_buffer.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/server.hpp"
@@ -156,10 +157,11 @@ class SMTPD_API Channel {
   std::string line_;
   std::size_t line_length_ = 0;
 
-  // DATA: the raw message as it arrives (kept up to the size limit), the
-  // count of bytes seen after 354, and the last bytes seen, to find
-  // CRLF.CRLF across chunk boundaries.
+  // DATA: the message as it arrives (kept up to the size limit), unstuffed
+  // in place a line at a time; the count of bytes seen after 354, and the
+  // last bytes seen, to find CRLF.CRLF across chunk boundaries.
   std::string raw_data_;
+  Unstuffing unstuffing_;
   std::uint64_t data_length_ = 0;
   std::string data_tail_;
 

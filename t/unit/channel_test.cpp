@@ -1890,6 +1890,27 @@ TEST(Channel, LargeMessageAtTheLimitInOddReads) {
   }
 }
 
+// Lines are unstuffed as they arrive: a dot, a CR or a CRLF split between
+// two reads, a bare CR, an empty last line and the terminator's own CRLF
+// must come out as they do when the message arrives in one piece.
+TEST(Channel, UnstuffingAtEveryChunkBoundary) {
+  const std::string input =
+      "..a\r\n.\r\r\n\r\n.b\rc\r\n..\r\n\r\r\n.\r\n.\r\nQUIT\r\n";
+  const std::string expected = ".a\n\r\n\nb\rc\n.\n\r";
+  for (std::size_t split = 0; split <= input.size(); ++split) {
+    for (const std::size_t second : {std::size_t(1), input.size()}) {
+      Channel channel(ChannelConfig{}, Peer{});
+      channel.feed(kHelo + kFrom + kTo + kData);
+      channel.feed(std::string_view(input).substr(0, split));
+      for (std::size_t at = split; at < input.size(); at += second)
+        channel.feed(std::string_view(input).substr(at, second));
+      const Envelope* message = channel.pending_message();
+      ASSERT_NE(nullptr, message) << "split at " << split;
+      EXPECT_EQ(expected, message->data) << "split at " << split;
+    }
+  }
+}
+
 // Past limits::max_data_reservation, without a limit, the buffer grows.
 TEST(Channel, MessageLargerThanTheReservedRoom) {
   ChannelConfig config;
