@@ -56,6 +56,19 @@ class Pieces {
       buffer_.append(text);
   }
 
+  // A line between two short texts, the common case taken at once.
+  void add(std::string_view before, std::string_view text,
+           std::string_view after) {
+    if (buffer_.size() + before.size() + text.size() + after.size() >
+        piece_size) {
+      add(before);
+      add(text);
+      add(after);
+      return;
+    }
+    buffer_.append(before).append(text).append(after);
+  }
+
   void flush() {
     if (!buffer_.empty()) emit_(buffer_);
     buffer_.clear();
@@ -74,16 +87,12 @@ void print_debugging_message(
   // One line of the printout: as it is with decode_data, else as the
   // reference's repr() of the bytes (plain: b'...' around them).
   const auto line = [&](std::string_view text, bool plain) {
-    if (decode_data) {
-      out.add(text);
-    } else if (plain) {
-      out.add("b'");
-      out.add(text);
-      out.add("'");
-    } else {
-      out.add(text::repr_bytes(text));
-    }
-    out.add("\n");
+    if (decode_data)
+      out.add({}, text, "\n");
+    else if (plain)
+      out.add("b'", text, "'\n");
+    else
+      out.add({}, text::repr_bytes(text), "\n");
   };
   out.add("---------- MESSAGE FOLLOWS ----------\n");
   if (!decode_data) {
