@@ -799,13 +799,13 @@ TEST(Upper, Cases) {
 }
 
 // The fast scan agrees with repr_bytes for every byte at every place in
-// and across the 8-byte words it reads.
+// the 16-byte blocks it reads and in the bytes after the last whole one.
 TEST(ReprPlainPrefix, StopsAtTheFirstByteReprWouldEscape) {
   for (int byte = 0; byte < 256; ++byte) {
     const std::string alone(1, char(byte));
     const bool plain = repr_bytes(alone) == "b'" + alone + "'";
-    for (std::size_t at = 0; at < 19; ++at) {
-      std::string bytes(19, 'a');
+    for (std::size_t at = 0; at < 35; ++at) {
+      std::string bytes(35, 'a');
       bytes[at] = char(byte);
       EXPECT_EQ(plain ? bytes.size() : at, repr_plain_prefix(bytes))
           << "byte " << byte << " at " << at;
