@@ -9,8 +9,9 @@
  * inherits stdin, stdout and stderr; the wrapper keeps none of the
  * connection open, so the client sees the server's close as usual.
  *
- * How: the child is traced (PTRACE_TRACEME) only to stop it twice, after
- * exec and at exit (PTRACE_O_TRACEEXIT); no system call is traced.  At
+ * How: the child is traced (PTRACE_TRACEME) only to stop it after exec
+ * and at exit (PTRACE_O_TRACEEXIT), and at any later exec, which changes
+ * the image but not the process; no system call is traced.  At
  * the exit stop /proc/PID/status still describes the program's memory,
  * so VmHWM is the program's own peak, not counting the wrapper's pages
  * that a fork copies (which wait4's ru_maxrss would include).  Faults are
@@ -150,9 +151,14 @@ int main(int argc, char **argv) {
         minor < 0) {
       /* The stop after exec: from here on it is the program's image. */
       ptrace(PTRACE_SETOPTIONS, pid, NULL,
-             (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+             (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+                            PTRACE_O_EXITKILL));
       faults(pid, &minor0, &major0);
       minor = 0;
+      ptrace(PTRACE_CONT, pid, NULL, NULL);
+    } else if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
+      /* A later exec (in.smtpd handing a session over to in.smtpd-full):
+       * the same process and session, counted on. */
       ptrace(PTRACE_CONT, pid, NULL, NULL);
     } else if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
       hwm = status_kb(pid, "VmHWM:");
