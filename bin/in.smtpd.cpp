@@ -3,7 +3,8 @@
 // Started once per connection by systemd (Accept=yes), inetd, xinetd,
 // tcpserver or a shell pipe, so its start-up is the cost of every
 // session.  It is linked statically: a session loads no shared library,
-// which halves what starting a process costs (bench/README.md).  A static
+// and its process takes a third fewer page faults and a quarter less CPU
+// than the same code linked with libc (bench/README.md).  A static
 // program cannot safely load shared libraries later, though, so a session
 // that needs one is handed over, before a byte of SMTP, to in.smtpd-full:
 // the same program linked with them, beside this one (in.smtpd-full.cpp).
@@ -15,7 +16,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <string>
 
