@@ -1846,18 +1846,22 @@ TEST(Channel, HugeMessageAboveTheLimit) {
             take_output(channel));
 }
 
-TEST(Channel, HugeMessageWithoutALimit) {
+// The message a channel without a size limit takes when DATA is count
+// copies of chunk, fed a chunk at a time; empty if it takes none.
+std::string unlimited_message(const std::string& chunk, std::size_t count) {
   ChannelConfig config;
   config.data_size_limit = 0;
   Channel channel(config, Peer{});
   channel.feed(kHelo + kFrom + kTo + kData);
-  const std::string chunk = repeat("0123456789abcde\n", 4096);
-  for (int i = 0; i < 64; ++i) channel.feed(chunk);
+  for (std::size_t i = 0; i < count; ++i) channel.feed(chunk);
   channel.feed("\r\n.\r\n");
   const Envelope* message = channel.pending_message();
-  ASSERT_NE(nullptr, message);
-  EXPECT_EQ(64 * chunk.size(), message->data.size());
-  EXPECT_EQ(repeat(chunk, 64), message->data);
+  return message ? message->data : std::string();
+}
+
+TEST(Channel, HugeMessageWithoutALimit) {
+  const std::string chunk = repeat("0123456789abcde\n", 4096);
+  EXPECT_EQ(repeat(chunk, 64), unlimited_message(chunk, 64));
 }
 
 // Past limits::small_message the room up to the limit is reserved at
@@ -1913,18 +1917,11 @@ TEST(Channel, UnstuffingAtEveryChunkBoundary) {
 
 // Past limits::max_data_reservation, without a limit, the buffer grows.
 TEST(Channel, MessageLargerThanTheReservedRoom) {
-  ChannelConfig config;
-  config.data_size_limit = 0;
-  Channel channel(config, Peer{});
-  channel.feed(kHelo + kFrom + kTo + kData);
   const std::string chunk = repeat("0123456789abcde\n", 65536);
   const std::size_t chunks = limits::max_data_reservation / chunk.size() + 2;
-  for (std::size_t i = 0; i < chunks; ++i) channel.feed(chunk);
-  channel.feed("\r\n.\r\n");
-  const Envelope* message = channel.pending_message();
-  ASSERT_NE(nullptr, message);
-  ASSERT_EQ(chunks * chunk.size(), message->data.size());
-  EXPECT_EQ(chunk, message->data.substr(message->data.size() - chunk.size()));
+  const std::string data = unlimited_message(chunk, chunks);
+  ASSERT_EQ(chunks * chunk.size(), data.size());
+  EXPECT_EQ(chunk, data.substr(data.size() - chunk.size()));
 }
 
 }  // namespace
