@@ -10,7 +10,6 @@
 #include <sysexits.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -30,8 +29,6 @@ namespace {
 
 using in_smtpd::Diagnostics;
 using in_smtpd::Options;
-
-volatile std::sig_atomic_t stop_requested = 0;
 
 // The delivery class, wrapped in the transaction log, and the recipient
 // check that goes with it: PureProxy and MailmanProxy relay only what the
@@ -77,11 +74,10 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
                      const smtpd::ChannelConfig& config,
                      const smtpd::UpstreamSettings& upstream,
                      Diagnostics& diagnostics) {
-  const sigset_t wait_mask = in_smtpd::catch_stop_signals(&stop_requested);
+  const sigset_t wait_mask = in_smtpd::catch_stop_signals();
   smtpd::ListenerOptions listener;
   listener.channel = config;
-  listener.timeouts = in_smtpd::driver_options(options, wait_mask,
-                                               &stop_requested, diagnostics);
+  listener.timeouts = in_smtpd::driver_options(options, wait_mask, diagnostics);
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;

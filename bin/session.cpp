@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -21,12 +22,10 @@
 namespace in_smtpd {
 namespace {
 
+// Set by SIGTERM, SIGHUP or SIGINT; the driver and the listener end on it.
 volatile std::sig_atomic_t stop_requested = 0;
-volatile std::sig_atomic_t* stop_flag = nullptr;
 
-void request_stop(int) {
-  if (stop_flag) *stop_flag = 1;
-}
+void request_stop(int) { stop_requested = 1; }
 
 constexpr int stop_signals[] = {SIGTERM, SIGHUP, SIGINT};
 
@@ -109,8 +108,7 @@ smtpd::ChannelConfig channel_config(const Options& options) {
   return config;
 }
 
-sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested) {
-  stop_flag = stop_requested;
+sigset_t catch_stop_signals() {
   sigset_t blocked, wait_mask;
   sigemptyset(&blocked);
   for (const int signal_number : stop_signals) {
@@ -128,13 +126,12 @@ sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested) {
 
 smtpd::DriverOptions driver_options(const Options& options,
                                     const sigset_t& wait_mask,
-                                    volatile std::sig_atomic_t* stop_requested,
                                     Diagnostics& diagnostics) {
   smtpd::DriverOptions driver;
   driver.command_timeout_seconds = options.command_timeout;
   driver.data_timeout_seconds = options.data_timeout;
   driver.session_timeout_seconds = options.session_timeout;
-  driver.stop_requested = stop_requested;
+  driver.stop_requested = &stop_requested;
   driver.wait_mask = &wait_mask;
   if (options.debug) {
     driver.trace = [&](std::string_view direction, std::string_view bytes) {
@@ -170,9 +167,9 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
   smtpd::Channel channel(config, peer);
   channel.feed(early_input);
 
-  const sigset_t wait_mask = catch_stop_signals(&stop_requested);
+  const sigset_t wait_mask = catch_stop_signals();
   const smtpd::DriverOptions driver =
-      driver_options(options, wait_mask, &stop_requested, diagnostics);
+      driver_options(options, wait_mask, diagnostics);
   const smtpd::SessionEnd end =
       smtpd::run_session(channel, *server, 0, 1, driver);
   return end == smtpd::SessionEnd::io_error ? EX_IOERR : EX_OK;

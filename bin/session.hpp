@@ -6,7 +6,6 @@
 
 #include <signal.h>
 
-#include <csignal>
 #include <functional>
 #include <memory>
 
@@ -34,16 +33,14 @@ int open_debug_file(const Options& options, Diagnostics& diagnostics);
 // here, once per process.
 smtpd::ChannelConfig channel_config(const Options& options);
 
-// SIGTERM, SIGHUP and SIGINT set *stop_requested (see DriverOptions).  They
-// stay blocked except while the driver waits, so that a delivery is never
-// cut short; returns the mask to wait with.
-sigset_t catch_stop_signals(volatile std::sig_atomic_t* stop_requested);
+// SIGTERM, SIGHUP and SIGINT ask the driver (or the listener) to stop.
+// They stay blocked except while it waits, so that a delivery is never cut
+// short; returns the mask to wait with.
+sigset_t catch_stop_signals();
 
-// The driver's timeouts and -d trace; it stops when *stop_requested is set
-// (catch_stop_signals).
+// The driver's timeouts, -d trace and stop request (catch_stop_signals).
 smtpd::DriverOptions driver_options(const Options& options,
                                     const sigset_t& wait_mask,
-                                    volatile std::sig_atomic_t* stop_requested,
                                     Diagnostics& diagnostics);
 
 // The delivery class of a session, made once the peer is known; it may
