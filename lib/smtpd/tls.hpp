@@ -97,7 +97,8 @@ class SMTPD_API TlsSession {
   std::string_view output() const { return output_; }
   void consume_output(std::size_t n) { output_.erase(0, n); }
 
-  // What the client sent, decrypted.
+  // What the client sent, decrypted.  It holds whatever was fed: stop
+  // reading the connection while it holds more than the channel takes.
   std::string_view plaintext() const { return plaintext_; }
   void consume_plaintext(std::size_t n) { plaintext_.erase(0, n); }
 
