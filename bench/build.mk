@@ -8,7 +8,10 @@
 #              (static, so that the pages a fork copies from it are few)
 # channel_bench  Google Benchmark of the channel alone, built from the
 #              library's sources: g++ -O2 -I lib lib/smtpd/*.cpp -ldl
-#              -lbenchmark -lpthread (objects kept, so reruns only relink)
+#              -lssl -lcrypto -lbenchmark -lpthread (objects kept, so
+#              reruns only relink)
+# tls_bench    Google Benchmark of lib/smtpd/tls.* (bench/tls_bench.cpp):
+#              a self-signed context, an in-memory handshake, records
 SRC ?= .
 OUT ?= build-bench/bench
 CC ?= cc
@@ -19,9 +22,11 @@ BENCH_CXXFLAGS = -std=c++17 -O2 -I$(SRC)/lib $(CURL_CFLAGS)
 LIB_SOURCES := $(wildcard $(SRC)/lib/smtpd/*.cpp)
 CHANNEL_OBJECTS := $(patsubst $(SRC)/%.cpp,$(OUT)/obj/%.o,\
 	$(LIB_SOURCES) $(SRC)/bench/channel_bench.cpp)
+TLS_OBJECTS := $(OUT)/obj/lib/smtpd/tls.o $(OUT)/obj/bench/tls_bench.o
+OPENSSL_LIBS := $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 
 .PHONY: all programs
-all: programs $(OUT)/channel_bench
+all: programs $(OUT)/channel_bench $(OUT)/tls_bench
 programs: $(OUT)/floor $(OUT)/rsswrap
 
 $(OUT)/floor: $(SRC)/bench/floor.c
@@ -33,10 +38,13 @@ $(OUT)/rsswrap: $(SRC)/bench/rsswrap.c
 	$(CC) -O2 -static -o $@ $< 2>/dev/null || $(CC) -O2 -o $@ $<
 
 $(OUT)/channel_bench: $(CHANNEL_OBJECTS)
-	$(CXX) -o $@ $^ -ldl -lbenchmark -lpthread
+	$(CXX) -o $@ $^ -ldl $(OPENSSL_LIBS) -lbenchmark -lpthread
+
+$(OUT)/tls_bench: $(TLS_OBJECTS)
+	$(CXX) -o $@ $^ $(OPENSSL_LIBS) -lbenchmark -lpthread
 
 $(OUT)/obj/%.o: $(SRC)/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(BENCH_CXXFLAGS) -MMD -MP -c -o $@ $<
 
--include $(CHANNEL_OBJECTS:.o=.d)
+-include $(CHANNEL_OBJECTS:.o=.d) $(OUT)/obj/bench/tls_bench.d

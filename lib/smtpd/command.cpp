@@ -26,17 +26,30 @@ const char* const clean_environment[] = {
 
 // In the child, between fork and exec: only async-signal-safe calls (the
 // parent may have threads), so argv is built before the fork.
-[[noreturn]] void exec_child(char* const argv[], int input_fd, int output_fd) {
-  // Only stdin and the output pipe survive: in particular not our fds 0
-  // and 1, the client's connection.
+// The input pipe becomes descriptor `target` (0 or 3); with 3, stdin is
+// null_fd (/dev/null).
+[[noreturn]] void exec_child(char* const argv[], int input_fd, int target,
+                             int null_fd, int output_fd) {
+  // Only stdin, the output pipe and, for 3, the input survive: in
+  // particular not our fds 0 and 1, the client's connection.
   // A process group of its own, so that a timeout kills what it started
   // too.
   setpgid(0, 0);
-  dup2(input_fd, 0);
   dup2(output_fd, 1);
   dup2(output_fd, 2);
-  if (close_range(3, ~0U, 0) != 0)
-    for (int fd = 3; fd < 1024; ++fd) close(fd);
+  if (target == 0) {
+    dup2(input_fd, 0);
+  } else {
+    dup2(null_fd, 0);
+    // dup2 onto itself keeps close-on-exec: clear it by hand then.
+    if (input_fd == target)
+      fcntl(target, F_SETFD, 0);
+    else
+      dup2(input_fd, target);
+  }
+  const int first_closed = target + 1 > 3 ? target + 1 : 3;
+  if (close_range(unsigned(first_closed), ~0U, 0) != 0)
+    for (int fd = first_closed; fd < 1024; ++fd) close(fd);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -55,11 +68,34 @@ int milliseconds_until(Clock::time_point deadline) {
 
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::string_view input, unsigned timeout_seconds) {
+  return run_command(argv, input, 0, timeout_seconds);
+}
+
+CommandResult run_command(const std::vector<std::string>& argv,
+                          std::string_view input, int input_fd,
+                          unsigned timeout_seconds) {
   CommandResult result;
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
     result.error = "the command must be an absolute path";
     return result;
   }
+  if (input_fd != 0 && input_fd != 3) {
+    result.error = "the input goes to descriptor 0 or 3";
+    return result;
+  }
+  int null_fd = -1;
+  if (input_fd == 3 &&
+      (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+    result.error = std::strerror(errno);
+    return result;
+  }
+  // Closed on every way out of here.
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) close(fd);
+    }
+  } null_closer{null_fd};
   int to_child[2], from_child[2];
   if (pipe2(to_child, O_CLOEXEC) != 0) {
     result.error = std::strerror(errno);
@@ -75,7 +111,8 @@ CommandResult run_command(const std::vector<std::string>& argv,
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   const pid_t pid = fork();
-  if (pid == 0) exec_child(args.data(), to_child[0], from_child[1]);
+  if (pid == 0)
+    exec_child(args.data(), to_child[0], input_fd, null_fd, from_child[1]);
   if (pid > 0) setpgid(pid, pid);  // also here: no race with a quick kill
   close(to_child[0]);
   close(from_child[1]);

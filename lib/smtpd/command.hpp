@@ -29,4 +29,11 @@ struct CommandResult {
 SMTPD_API CommandResult run_command(const std::vector<std::string>& argv,
                           std::string_view input, unsigned timeout_seconds);
 
+// The same with the input on descriptor input_fd of the child instead:
+// 0 is the above; 3 is the checkpassword interface, whose stdin is then
+// /dev/null (checkpassword.hpp).
+SMTPD_API CommandResult run_command(const std::vector<std::string>& argv,
+                                    std::string_view input, int input_fd,
+                                    unsigned timeout_seconds);
+
 }  // namespace smtpd

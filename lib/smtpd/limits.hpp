@@ -44,4 +44,19 @@ inline constexpr unsigned default_data_timeout_seconds = 600;
 // hold a process for ever.
 inline constexpr unsigned default_session_timeout_seconds = 3600;
 
+// RFC 4954 section 4: the AUTH command line and each line of the
+// exchange that follows may be up to 12288 octets, CRLF excluded.
+inline constexpr std::size_t auth_line = 12288;
+// RFC 4616 section 2: PLAIN's authzid, authcid and passwd are at most 255
+// octets each ("up to 255 octets" of UTF-8).  The same bound is kept for
+// LOGIN's user name and password.
+inline constexpr std::size_t auth_field = 255;
+// The checkpassword interface (cr.yp.to/checkpwd/interface.html): what is
+// written to descriptor 3, user, password and timestamp with their NULs,
+// is at most 512 bytes; longer credentials are refused without running it.
+inline constexpr std::size_t checkpassword_input = 512;
+// How long a checkpassword program may take before it is killed and the
+// client told 454 (ours: a PAM module may wait on a directory server).
+inline constexpr unsigned default_checkpassword_timeout_seconds = 30;
+
 }  // namespace smtpd::limits

@@ -83,4 +83,48 @@ inline constexpr std::string_view timeout = "Error: timeout exceeded";
 inline constexpr std::string_view too_many_errors = "Error: too many errors";
 inline constexpr std::string_view shutting_down = "Error: shutting down";
 
+// AUTH (RFC 4954): the codes of its section 6 with the RFC's own texts
+// where it gives one, enhanced codes from RFC 3463 and RFC 5248.
+inline constexpr std::string_view auth_ok =
+    "235 2.7.0 Authentication successful";
+// Section 4: a server challenge is 334, a space and base64 (here either
+// empty, PLAIN's, or LOGIN's "Username:" and "Password:").
+inline constexpr std::string_view auth_challenge_empty = "334 ";
+inline constexpr std::string_view auth_challenge_username = "334 VXNlcm5hbWU6";
+inline constexpr std::string_view auth_challenge_password = "334 UGFzc3dvcmQ6";
+inline constexpr std::string_view auth_syntax =
+    "501 5.5.4 Syntax: AUTH mechanism [initial-response]";
+inline constexpr std::string_view auth_cancelled =
+    "501 5.7.0 Authentication cancelled";
+inline constexpr std::string_view auth_bad_base64 =
+    "501 5.5.2 Cannot decode response";
+inline constexpr std::string_view auth_line_too_long =
+    "500 5.5.6 Authentication Exchange line is too long";
+inline constexpr std::string_view auth_need_ehlo =
+    "503 5.5.1 Error: send EHLO first";
+inline constexpr std::string_view auth_already =
+    "503 5.5.1 Error: already authenticated";
+inline constexpr std::string_view auth_in_transaction =
+    "503 5.5.1 Error: AUTH not permitted during a mail transaction";
+inline constexpr std::string_view auth_unknown_mechanism =
+    "504 5.5.4 Unrecognized authentication mechanism";
+inline constexpr std::string_view auth_invalid =
+    "535 5.7.8 Authentication credentials invalid";
+inline constexpr std::string_view auth_needs_tls =
+    "538 5.7.11 Encryption required for requested authentication mechanism";
+inline constexpr std::string_view auth_temporary =
+    "454 4.7.0 Temporary authentication failure";
+
+// STARTTLS (RFC 3207 section 4 and 4.1).
+inline constexpr std::string_view starttls_ready =
+    "220 2.0.0 Ready to start TLS";
+inline constexpr std::string_view starttls_syntax =
+    "501 5.5.4 Syntax: STARTTLS";
+inline constexpr std::string_view starttls_again =
+    "503 5.5.1 Error: TLS already active";
+inline constexpr std::string_view tls_not_available =
+    "454 4.7.0 TLS not available";
+inline constexpr std::string_view tls_required =
+    "530 5.7.0 Must issue a STARTTLS command first";
+
 }  // namespace smtpd::replies

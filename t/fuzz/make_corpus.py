@@ -218,6 +218,22 @@ PROXY = {
     "v2-local": V2_SIGNATURE + bytes([0x20, 0x00, 0, 3, 1, 2, 3]) + b"QUIT",
 }
 
+# auth_fuzzer.cpp: a state byte (1 EHLO, 8 TLS, 16 insecure allowed,
+# 32/64 the verdict), then the AUTH argument and the client's lines, LF
+# between them.
+EHLO_TLS = bytes([1 | 8])
+AUTH = {
+    "plain-initial": EHLO_TLS + b"PLAIN AGFsaWNlAHNlY3JldA==",
+    "plain-challenge": EHLO_TLS + b"PLAIN\nAGFsaWNlAHNlY3JldA==",
+    "plain-authzid": bytes([1 | 8 | 32]) + b"PLAIN YWxpY2UAYWxpY2UAc2VjcmV0",
+    "login": EHLO_TLS + b"LOGIN\nYWxpY2U=\nc2VjcmV0",
+    "login-initial": bytes([1 | 16 | 64]) + b"LOGIN YWxpY2U=\nc2VjcmV0",
+    "cancel": EHLO_TLS + b"LOGIN\nYWxpY2U=\n*",
+    "no-tls": bytes([1]) + b"PLAIN AGFsaWNlAHNlY3JldA==",
+    "empty": EHLO_TLS + b"PLAIN =",
+    "unknown": EHLO_TLS + b"CRAM-MD5",
+}
+
 
 def write(target, seeds):
     directory = os.path.join(HERE, "corpus", target)
@@ -234,3 +250,4 @@ write("channel", CHANNEL)
 write("address", ADDRESS)
 write("relay", RELAY)
 write("proxy", PROXY)
+write("auth", AUTH)

@@ -448,5 +448,24 @@ TEST_F(RunCommand, StdinIsNotOurStdin) {
   EXPECT_EQ(r.output, "given\n");
 }
 
+// --- the input on descriptor 3 (the checkpassword interface) ---------------
+
+TEST_F(RunCommand, InputOnDescriptor3AndStdinFromDevNull) {
+  const CommandResult r = run_command(
+      {"/bin/sh", "-c", "cat <&3; readlink /proc/$$/fd/0"}, "on three\n", 3, 10);
+  EXPECT_EQ(r.outcome, Outcome::exited) << describe(r);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output, "on three\n/dev/null\n");
+  expect_no_children();
+}
+
+TEST_F(RunCommand, OnlyDescriptors0And3TakeTheInput) {
+  for (const int fd : {-1, 1, 2, 4, 255}) {
+    const CommandResult r = run_command({"/bin/cat"}, "x", fd, 10);
+    EXPECT_EQ(r.outcome, Outcome::not_run) << fd;
+    EXPECT_EQ(r.error, "the input goes to descriptor 0 or 3") << fd;
+  }
+}
+
 }  // namespace
 }  // namespace smtpd
