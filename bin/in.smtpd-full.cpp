@@ -8,8 +8,10 @@
 // root, then serves one session on stdin and stdout, or every connection
 // on its listening sockets.
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -29,6 +31,21 @@ namespace {
 
 using in_smtpd::Diagnostics;
 using in_smtpd::Options;
+
+// lmtp-deliver, for Mailman 3: beside this program when it is there (the
+// build tree; the installed layout with this program under libexecdir),
+// else where it is installed.
+std::string lmtp_deliver_path() {
+  char self[PATH_MAX];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length > 0) {
+    std::string path(self, std::size_t(length));
+    path.erase(path.rfind('/') + 1);
+    path += "lmtp-deliver";
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  return PKGLIBEXECDIR "/lmtp-deliver";
+}
 
 // The delivery class, wrapped in the transaction log, and the recipient
 // check that goes with it: PureProxy and MailmanProxy relay only what the
@@ -53,8 +70,10 @@ std::unique_ptr<smtpd::Server> make_delivery(
       break;
     }
     case in_smtpd::ServerClass::mailman_proxy: {
+      smtpd::MailmanSettings settings = options.mailman;
+      settings.lmtp_program = lmtp_deliver_path();
       auto mailman = std::make_unique<smtpd::MailmanProxy>(
-          options.mailman, upstream, options.relay_policy, log);
+          std::move(settings), upstream, options.relay_policy, log);
       relay = &mailman->relay();
       config.check_recipient = [server = mailman.get()](
                                    const smtpd::Peer& client,

@@ -285,10 +285,43 @@ constexpr OptionSpec kOptions[] = {
      [](O& o, S v) {
        o.shutdown_grace = parse_unsigned("shutdown-grace", v, 0, 86400);
      }},
+    {"mailman-version", 0, "2|3", Occurs::once,
+     "MailmanProxy: the Mailman it feeds (default 2); 3 delivers over LMTP "
+     "with lmtp-deliver unless --mailman-command says otherwise",
+     [](O& o, S v) {
+       if (v != "2" && v != "3")
+         throw BadValue("invalid value for --mailman-version: '" + v +
+                        "' (2 or 3)");
+       o.mailman.version = v == "3" ? 3 : 2;
+       if (o.mailman.version == 3) o.mailman.command.clear();
+     }},
+    {"mailman-lmtp", 0, "HOST:PORT", Occurs::once,
+     "MailmanProxy, Mailman 3: its LMTP runner, HOST:PORT, [ADDRESS]:PORT "
+     "or a socket path (default 127.0.0.1:8024)",
+     [](O& o, S v) {
+       std::string host, port;
+       if (v.find('/') == std::string::npos && !split_host_port(v, host, port))
+         throw BadValue("invalid value for --mailman-lmtp: '" + v +
+                        "' (HOST:PORT, [ADDRESS]:PORT or a socket path)");
+       o.mailman.lmtp_server = v;
+     }},
+    {"mailman-domain", 0, "DOMAIN", Occurs::list,
+     "MailmanProxy, Mailman 3: a domain of Mailman's lists; its unknown "
+     "lists are refused, never relayed; repeatable",
+     [](O& o, S v) {
+       if (v.empty() || v.find_first_of(" \t@/") != std::string::npos)
+         throw BadValue("invalid value for --mailman-domain: '" + v + "'");
+       o.mailman.domains.push_back(v);
+     }},
+    {"mailman-data-dir", 0, "DIR", Occurs::once,
+     "MailmanProxy, Mailman 3: where it writes postfix_lmtp and "
+     "postfix_domains (default /var/lib/mailman3/data)",
+     [](O& o, S v) { o.mailman.data_dir = v; }},
     {"mailman-command", 0, "COMMAND", Occurs::once,
      "MailmanProxy: the delivery command, run without a shell; {command} "
-     "and {list} are replaced (default: "
-     "\"/var/lib/mailman/mail/mailman {command} {list}\")",
+     "and {list} are replaced, with Mailman 3 also {domain}, {sender} and "
+     "{recipient} (default: \"/var/lib/mailman/mail/mailman {command} "
+     "{list}\"; Mailman 3: lmtp-deliver)",
      [](O& o, S v) {
        o.mailman.command = parse_command_template("mailman-command", v);
      }},

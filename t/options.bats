@@ -53,6 +53,7 @@ ehlo_with() {
       --relay-no-verify --relay-user --relay-password-file \
       --relay-connect-timeout --relay-timeout --listen --max-connections \
       --shutdown-grace --mailman-command --mailman-lists-dir --mailman-check \
+      --mailman-version --mailman-lmtp --mailman-domain --mailman-data-dir \
       --mailman-timeout --proxy-protocol --log --debug --user --nosetuid \
       --config --version --help; do
       grep -qe "$name" "$OUT" || {

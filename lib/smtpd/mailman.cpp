@@ -140,7 +140,12 @@ MailmanProxy::MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
     : settings_(std::move(settings)),
       policy_(std::move(policy)),
       relay_(std::move(upstream), log),
-      log_(std::move(log)) {}
+      log_(std::move(log)) {
+  if (settings_.version == 3)
+    mailman3_ = std::make_unique<Mailman3Lists>(settings_, log_);
+}
+
+MailmanProxy::~MailmanProxy() = default;
 
 bool MailmanProxy::list_exists(const std::string& list) {
   const auto known = known_lists_.find(list);
@@ -168,6 +173,7 @@ bool MailmanProxy::list_exists(const std::string& list) {
 
 Reply MailmanProxy::check_recipient(const Peer& peer,
                                     const std::string& recipient) {
+  if (mailman3_) return check_recipient3(peer, recipient);
   const auto exists = [this](const std::string& list) { return list_exists(list); };
   check_failed_ = false;
   if (classify_recipient(recipient, exists)) return std::nullopt;
@@ -179,6 +185,7 @@ Reply MailmanProxy::check_recipient(const Peer& peer,
 }
 
 Reply MailmanProxy::process_message(const Envelope& envelope) {
+  if (mailman3_) return process_message3(envelope);
   const auto exists = [this](const std::string& list) { return list_exists(list); };
   std::vector<ListRecipient> lists;
   std::set<std::pair<std::string, std::string>> seen;

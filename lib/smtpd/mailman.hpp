@@ -16,11 +16,13 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "smtpd/mailman3.hpp"
 #include "smtpd/relay.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/server.hpp"
@@ -38,6 +40,13 @@ struct MailmanSettings {
   // there is no such list, anything else that it could not tell (451).
   std::vector<std::string> check_command;
   unsigned timeout_seconds = 120;
+  // Mailman 3 (mailman3.hpp): version 3 switches to it.  An empty command
+  // is then lmtp-deliver's, to lmtp_server.
+  int version = 2;
+  std::string lmtp_server = "127.0.0.1:8024";
+  std::string lmtp_program = "lmtp-deliver";  // its path, set by the program
+  std::vector<std::string> domains;           // Mailman's domains
+  std::string data_dir = "/var/lib/mailman3/data";  // its postfix_* maps
 };
 
 struct ListRecipient {
@@ -65,6 +74,7 @@ class SMTPD_API MailmanProxy : public Server {
  public:
   MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
                RelayPolicy policy, PureProxy::Log log);
+  ~MailmanProxy() override;
 
   // For ChannelConfig::check_recipient: list recipients are accepted (they
   // are delivered here), the others as the relay policy says.
@@ -82,6 +92,10 @@ class SMTPD_API MailmanProxy : public Server {
   PureProxy::Log log_;
   std::map<std::string, bool> known_lists_;
   bool check_failed_ = false;  // a check could not tell, since last asked
+  // Mailman 3 (mailman3.cpp), when settings_.version is 3.
+  std::unique_ptr<Mailman3Lists> mailman3_;
+  Reply check_recipient3(const Peer& peer, const std::string& recipient);
+  Reply process_message3(const Envelope& envelope);
 };
 
 }  // namespace smtpd

@@ -232,6 +232,23 @@ AUTH = {
     "no-tls": bytes([1]) + b"PLAIN AGFsaWNlAHNlY3JldA==",
     "empty": EHLO_TLS + b"PLAIN =",
     "unknown": EHLO_TLS + b"CRAM-MD5",
+# lmtp_fuzzer.cpp: byte 0 is the job (bits 0-1: 1 + recipients, bit 2:
+# check only, bit 3: the server closes at the end), byte 1 where the
+# split replay cuts; the rest is what the server sends.
+LMTP_GREETING = b"220 lists.example GNU Mailman LMTP runner 2.0\r\n"
+LMTP_LHLO = b"250-lists.example\r\n250-PIPELINING\r\n250 SIZE 33554432\r\n"
+LMTP = {
+    "delivered": bytes([0x08, 40]) + LMTP_GREETING + LMTP_LHLO
+    + b"250 OK\r\n250 OK\r\n354 go\r\n250 2.0.0 Ok\r\n221 Bye\r\n",
+    "three-mixed": bytes([0x0A, 90]) + LMTP_GREETING + LMTP_LHLO
+    + b"250 OK\r\n250 OK\r\n550 Requested action not taken: mailbox "
+    b"unavailable\r\n250 OK\r\n354 go\r\n250 ok\r\n452-4.2.2 a\r\n"
+    b"452 4.2.2 full\r\n221 Bye\r\n",
+    "check": bytes([0x0C, 10]) + LMTP_GREETING + LMTP_LHLO
+    + b"250 OK\r\n550 no\r\n250 OK\r\n221 Bye\r\n",
+    "closed": bytes([0x09, 5]) + LMTP_GREETING + LMTP_LHLO + b"250 OK\r\n",
+    "refused": bytes([0x00, 3]) + b"554 no\r\n221 Bye\r\n",
+    "421": bytes([0x01, 7]) + LMTP_GREETING + b"421 4.3.2 shutting down\r\n",
 }
 
 
@@ -251,3 +268,4 @@ write("address", ADDRESS)
 write("relay", RELAY)
 write("proxy", PROXY)
 write("auth", AUTH)
+write("lmtp", LMTP)

@@ -1,0 +1,307 @@
+// lmtp-deliver - deliver the message on stdin to an LMTP server.
+//
+//   lmtp-deliver [OPTIONS] SERVER [--] RECIPIENT...
+//
+// SERVER is HOST:PORT ([ADDRESS]:PORT for IPv6) or the path of a unix
+// socket (anything with a '/').  The LMTP exchange is the library's
+// LmtpClient (lmtp_client.hpp); this file only moves its bytes, under one
+// deadline for the whole exchange.
+//
+// One line per recipient goes to stderr, "RECIPIENT: REPLY", for the
+// log of whatever ran us (qmail, Postfix's pipe(8), procmail,
+// MailmanProxy).  The exit status, from sysexits.h:
+//   0  (EX_OK)        every recipient 2xx (--check: RCPT accepted it);
+//   75 (EX_TEMPFAIL)  any 4xx, no reply, the server unreachable, the
+//                     deadline passed: try again later;
+//   65 (EX_DATAERR)   any 5xx and nothing temporary: do not try again.
+//                     65, not 69: qmail-command(8) counts 65 as a hard
+//                     error and 69 as a soft one; Postfix and procmail
+//                     take both as hard;
+//   64 (EX_USAGE)     bad arguments; 74 (EX_IOERR) stdin unreadable.
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "smtpd/lmtp_client.hpp"
+
+namespace {
+
+constexpr char usage[] =
+    "usage: lmtp-deliver [-c] [-f SENDER] [-t SECONDS] [-H NAME] SERVER [--] "
+    "RECIPIENT...\n"
+    "Delivers the message on stdin to the LMTP server SERVER (HOST:PORT,\n"
+    "[ADDRESS]:PORT, or a unix socket's path) for each RECIPIENT.\n"
+    "  -f, --sender=SENDER   envelope sender (default: none, <>)\n"
+    "  -c, --check           only check the recipients (no DATA, stdin "
+    "unread)\n"
+    "  -t, --timeout=SECONDS deadline for the whole exchange (default 300)\n"
+    "  -H, --lhlo=NAME       the name LHLO gives (default: this host's)\n"
+    "  -h, --help            this help\n"
+    "Exit status: 0 all delivered, 75 try again later (any 4xx, no server),\n"
+    "65 refused for good (any 5xx), 64 bad arguments.\n";
+
+void say(const std::string& line) {
+  const std::string out = "lmtp-deliver: " + line + "\n";
+  (void)!write(2, out.data(), out.size());
+}
+
+double now() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
+
+// Milliseconds left before the deadline, at least 0.
+int left_ms(double deadline) {
+  const double left = deadline - now();
+  return left <= 0 ? 0 : int(left * 1000) + 1;
+}
+
+// Waits until fd is ready for events or the deadline passes.
+bool wait_for(int fd, short events, double deadline) {
+  for (;;) {
+    pollfd p = {fd, events, 0};
+    const int ready = poll(&p, 1, left_ms(deadline));
+    if (ready > 0) return true;
+    if (ready == 0 || errno != EINTR) return false;
+  }
+}
+
+// A non-blocking connect, finished within the deadline; -1 and why.
+int connect_within(const sockaddr* address, socklen_t length, double deadline,
+                   std::string& error) {
+  const int fd =
+      socket(address->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return -1;
+  }
+  if (connect(fd, address, length) != 0 && errno != EINPROGRESS) {
+    error = std::strerror(errno);
+    close(fd);
+    return -1;
+  }
+  int failure = 0;
+  socklen_t size = sizeof failure;
+  if (!wait_for(fd, POLLOUT, deadline)) {
+    error = "timed out";
+  } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &size) != 0 ||
+             failure) {
+    error = std::strerror(failure ? failure : errno);
+  } else {
+    return fd;
+  }
+  close(fd);
+  return -1;
+}
+
+int connect_to(const std::string& server, double deadline, std::string& error) {
+  if (server.find('/') != std::string::npos) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (server.size() >= sizeof address.sun_path) {
+      error = "socket path too long";
+      return -1;
+    }
+    std::memcpy(address.sun_path, server.data(), server.size());
+    return connect_within(reinterpret_cast<sockaddr*>(&address), sizeof address,
+                          deadline, error);
+  }
+  const std::size_t colon = server.rfind(':');
+  std::string host = server.substr(0, colon);
+  const std::string port = server.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int status =
+          getaddrinfo(host.c_str(), port.c_str(), &hints, &found)) {
+    error = gai_strerror(status);
+    return -1;
+  }
+  int fd = -1;
+  for (const addrinfo* a = found; a && fd < 0; a = a->ai_next)
+    fd = connect_within(a->ai_addr, a->ai_addrlen, deadline, error);
+  freeaddrinfo(found);
+  return fd;
+}
+
+bool valid_server(const std::string& server) {
+  if (server.find('/') != std::string::npos) return true;
+  const std::size_t colon = server.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string port = server.substr(colon + 1);
+  return !port.empty() && port.size() <= 5 &&
+         port.find_first_not_of("0123456789") == std::string::npos &&
+         std::stoul(port) > 0 && std::stoul(port) <= 65535;
+}
+
+bool read_stdin(std::string& message) {
+  char chunk[65536];
+  for (;;) {
+    const ssize_t got = read(0, chunk, sizeof chunk);
+    if (got > 0) {
+      message.append(chunk, std::size_t(got));
+    } else if (got == 0) {
+      return true;
+    } else if (errno != EINTR) {
+      return false;
+    }
+  }
+}
+
+// Runs the client over fd until it is done or the deadline passes.
+void exchange(smtpd::LmtpClient& client, int fd, double deadline) {
+  for (;;) {
+    std::string out = client.take_output();
+    for (std::size_t sent = 0; sent < out.size();) {
+      const ssize_t n =
+          send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += std::size_t(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        if (!wait_for(fd, POLLOUT, deadline))
+          return client.end_of_input("timed out");
+      } else {
+        return client.end_of_input(std::string("send: ") +
+                                   std::strerror(errno));
+      }
+    }
+    if (client.done()) return;
+    if (!wait_for(fd, POLLIN, deadline))
+      return client.end_of_input("timed out");
+    char chunk[4096];
+    const ssize_t got = recv(fd, chunk, sizeof chunk, 0);
+    if (got > 0) {
+      client.feed(std::string_view(chunk, std::size_t(got)));
+    } else if (got == 0) {
+      client.end_of_input();
+    } else if (errno != EINTR && errno != EAGAIN) {
+      client.end_of_input(std::string("recv: ") + std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  smtpd::LmtpJob job;
+  char name[256] = "";
+  job.lhlo_name =
+      gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "localhost";
+  unsigned long timeout = 300;
+  static const option long_options[] = {
+      {"sender", required_argument, nullptr, 'f'},
+      {"check", no_argument, nullptr, 'c'},
+      {"timeout", required_argument, nullptr, 't'},
+      {"lhlo", required_argument, nullptr, 'H'},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  // '+': options end at SERVER, so that no recipient is taken for one.
+  for (int c; (c = getopt_long(argc, argv, "+:f:ct:H:h", long_options,
+                               nullptr)) != -1;) {
+    switch (c) {
+      case 'f':
+        job.sender = optarg;
+        break;
+      case 'c':
+        job.check_only = true;
+        break;
+      case 'H':
+        job.lhlo_name = optarg;
+        break;
+      case 't': {
+        const std::string text = optarg;
+        if (text.empty() || text.size() > 6 ||
+            text.find_first_not_of("0123456789") != std::string::npos ||
+            (timeout = std::stoul(text)) == 0) {
+          say("invalid value for --timeout: '" + text +
+              "' (seconds, 1 to 999999)");
+          return EX_USAGE;
+        }
+        break;
+      }
+      case 'h':
+        std::fputs(usage, stdout);
+        return EX_OK;
+      case ':':
+        say(std::string("option needs a value: ") + argv[optind - 1]);
+        return EX_USAGE;
+      default:
+        say(std::string("unknown option: ") + argv[optind - 1]);
+        return EX_USAGE;
+    }
+  }
+  if (job.sender == "<>") job.sender.clear();
+  if (optind < argc && std::strcmp(argv[optind], "--") == 0)
+    ++optind;  // before SERVER
+  if (optind >= argc) {
+    say("no SERVER given (HOST:PORT or a socket path); see --help");
+    return EX_USAGE;
+  }
+  const std::string server = argv[optind++];
+  if (!valid_server(server)) {
+    say("bad SERVER: '" + server +
+        "' (HOST:PORT, [ADDRESS]:PORT or a socket path)");
+    return EX_USAGE;
+  }
+  if (optind < argc && std::strcmp(argv[optind], "--") == 0) ++optind;
+  for (; optind < argc; ++optind) job.recipients.emplace_back(argv[optind]);
+  if (job.recipients.empty()) {
+    say("no RECIPIENT given; see --help");
+    return EX_USAGE;
+  }
+  if (job.check_only && job.recipients.size() != 1) {
+    say("--check takes one RECIPIENT");
+    return EX_USAGE;
+  }
+  for (const char c : job.lhlo_name)
+    if (c <= 0x20 || c >= 0x7F) {
+      say("bad --lhlo name (printable ASCII without spaces expected)");
+      return EX_USAGE;
+    }
+  if (!job.check_only && !read_stdin(job.message)) {
+    say(std::string("cannot read the message: ") + std::strerror(errno));
+    return EX_IOERR;
+  }
+
+  const double deadline = now() + double(timeout);
+  smtpd::LmtpClient client(job);
+  std::string error;
+  if (!client.done()) {
+    const int fd = connect_to(server, deadline, error);
+    if (fd < 0)
+      client.end_of_input("cannot connect to " + server + ": " + error);
+    else
+      exchange(client, fd, deadline), close(fd);
+  }
+  for (const smtpd::LmtpResult& r : client.results())
+    say(r.recipient + ": " +
+        (r.reply.code ? r.reply.summary() : "no reply: " + r.error));
+  switch (client.status()) {
+    case smtpd::LmtpClient::Status::delivered:
+      return EX_OK;
+    case smtpd::LmtpClient::Status::temporary:
+      return EX_TEMPFAIL;
+    case smtpd::LmtpClient::Status::permanent:
+      return EX_DATAERR;
+  }
+  return EX_SOFTWARE;
+}
