@@ -172,7 +172,15 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
       driver_options(options, wait_mask, diagnostics);
   const smtpd::SessionEnd end =
       smtpd::run_session(channel, *server, 0, 1, driver);
-  return end == smtpd::SessionEnd::io_error ? EX_IOERR : EX_OK;
+  if (end == smtpd::SessionEnd::io_error) {
+    diagnostics.error(std::string("connection failed: ") +
+                      std::strerror(errno));
+    return EX_IOERR;
+  }
+  // A printout that could not be written was answered with 451 and said
+  // on stderr; the exit status says it too, for a shell pipe.
+  if (diagnostics.printout_ever_failed()) return EX_IOERR;
+  return EX_OK;
 }
 
 }  // namespace in_smtpd

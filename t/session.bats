@@ -595,3 +595,54 @@ os.execv(program, [program, "-n", "-c", "DebuggingServer", "--hostname", "mx.tes
   expect_replies "${TRANSACTION_REPLIES[@]}" \
     "451 Error: relay failed: Couldn't connect to server" "221 Bye"
 }
+
+# --- a printout that cannot be written: 451, never 250 ----------------------------
+
+# For DebuggingServer the printout is the delivery: a message whose printout
+# was not written whole is refused with 451, said once on stderr, and the
+# session exits 74 (EX_IOERR).
+PRINT_FAILED='451 Error: the message could not be printed'
+
+@test "--debug-file /dev/full: 451, one error line and the log line, exit 74" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  debugging_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" --debug-file /dev/full \
+    --log stderr
+  expect_status 74
+  expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "221 Bye"
+  [ "$(line_count "$ERR")" -eq 2 ]
+  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$ERR"
+  grep -q "reply=\"$PRINT_FAILED\"\$" "$ERR"
+}
+
+@test "2>/dev/full: the printout to stderr fails: 451, exit 74" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  printf '%b' "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" >"$IN"
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+    <"$IN" >"$OUT" 2>/dev/full || status=$?
+  expect_status 74
+  expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "221 Bye"
+}
+
+@test "stderr a pipe whose reader has gone (EPIPE): 451 for each message, exit 74" {
+  printf '%b' "${TRANSACTION}hi\r\n.\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nagain\r\n.\r\nQUIT\r\n" >"$IN"
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
+import os, sys
+reader, writer = os.pipe()
+os.close(reader)
+os.dup2(writer, 2)
+os.execv(sys.argv[1], sys.argv[1:])
+' "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" <"$IN" >"$OUT" || status=$?
+  expect_status 74
+  expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "250 OK" "250 OK" \
+    "354 End data with <CR><LF>.<CR><LF>" "$PRINT_FAILED" "221 Bye"
+}
+
+@test "a printout that was written: 250 and exit 0 (the same session to a file)" {
+  debugging_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" \
+    --debug-file "$BATS_TEST_TMPDIR/printout"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  grep -q "^b'hi'\$" "$BATS_TEST_TMPDIR/printout"
+}

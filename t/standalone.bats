@@ -500,6 +500,52 @@ transaction_steps() {
   expect_empty "$SERVER_ERR"
 }
 
+# smtplib_reply HOST PORT: Python smtplib sends one message; prints the code
+# and text of the reply to its final dot ("250 OK" when it was taken).
+SMTPLIB_REPLY='
+import smtplib, sys
+with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
+    try:
+        client.sendmail("a@example.com", ["b@example.com"],
+                        b"Subject: printed?\r\n\r\nbody\r\n")
+        print("250 OK")
+    except smtplib.SMTPDataError as error:
+        print(error.smtp_code, error.smtp_error.decode())
+'
+
+@test "the printout to stdout, a pipe whose reader has gone (EPIPE): smtplib and curl get 451, each logged; the process serves on" {
+  PORT=$(free_port)
+  # As `in.smtpd -l ... | head -1` once head has gone, without the race.
+  start_split "$SERVER_OUT" "$SERVER_ERR" "$PYTHON3" -c '
+import os, sys
+reader, writer = os.pipe()
+os.close(reader)
+os.dup2(writer, 1)
+os.execv(sys.argv[1], sys.argv[1:])
+' "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" -l "127.0.0.1:$PORT" \
+    --log stderr
+  SERVER_PID=$BACKGROUND_PID
+  wait_for_port "$PORT" 20
+  run timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$SMTPLIB_REPLY" 127.0.0.1 "$PORT"
+  [ "$output" = "451 Error: the message could not be printed" ]
+  printf 'Subject: curl\r\n\r\nbody\r\n' >"$BATS_TEST_TMPDIR/msg"
+  run timeout -k 5 "$RUN_LIMIT" curl -sS -v "smtp://127.0.0.1:$PORT" \
+    --mail-from a@example.com --mail-rcpt b@example.com -T "$BATS_TEST_TMPDIR/msg"
+  [ "$status" -ne 0 ]
+  grep -q '^< 451 Error: the message could not be printed' <<<"$output"
+  alive "$SERVER_PID"
+  [ "$(grep -c '^in.smtpd: cannot write the printout to stdout: Broken pipe$' "$SERVER_ERR")" -eq 2 ]
+  [ "$(grep -c 'reply="451 Error: the message could not be printed"$' "$SERVER_ERR")" -eq 2 ]
+}
+
+@test "--debug-file /dev/full in the standalone mode: smtplib gets 451" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  start_server -c DebuggingServer --debug-file /dev/full --log stderr
+  run timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$SMTPLIB_REPLY" 127.0.0.1 "$PORT"
+  [ "$output" = "451 Error: the message could not be printed" ]
+  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$SERVER_ERR"
+}
+
 # --- stuck and slow clients ------------------------------------------------------------
 
 @test "stuck clients (silent, after HELO, inside DATA, flooding without reading) do not delay 10 other sessions" {
