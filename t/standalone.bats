@@ -1193,11 +1193,36 @@ listen_error() {
   expect_stderr 'in.smtpd: %s\n' "$text"
 }
 
-@test "bad --listen values: no port, port 0, out of range, no host, IPv6 without brackets: exit 64, one line" {
+@test "bad --listen values: no port, port 0, out of range, IPv6 without brackets: exit 64, one line" {
   local spec
-  for spec in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 '[::1]' :25 ::1:25 127.0.0.1:25x; do
-    listen_error 64 "invalid value for --listen: '$spec' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)" \
+  for spec in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 '[::1]' :0 ::1:25 127.0.0.1:25x; do
+    listen_error 64 "invalid value for --listen: '$spec' (HOST:PORT expected, [ADDRESS]:PORT for IPv6, *:PORT for every address)" \
       -l "$spec"
+  done
+}
+
+@test "-l '*:PORT' and -l ':PORT' listen on every address, IPv4 and IPv6; curl gets through on both" {
+  require_ipv6
+  local spec
+  for spec in '*' ''; do
+    PORT=$(free_dual_port)
+    start_split "$SERVER_OUT" "$SERVER_ERR" "$IN_SMTPD" -n -c DebuggingServer \
+      --hostname "$HOST" -l "$spec:$PORT" --debug-file "$PRINTOUT"
+    SERVER_PID=$BACKGROUND_PID
+    wait_for_port "$PORT"
+    # Both wildcard sockets, 0.0.0.0 and [::] (IPv6 only), listen.
+    grep -q ":$(printf '%04X' "$PORT") 00000000:0000 0A" /proc/net/tcp
+    grep -q "^ *[0-9]*: 0\{32\}:$(printf '%04X' "$PORT") .* 0A " /proc/net/tcp6
+    printf 'Subject: both\r\n\r\nx\r\n' >"$BATS_TEST_TMPDIR/msg"
+    timeout -k 5 "$RUN_LIMIT" curl -sS "smtp://127.0.0.1:$PORT" --mail-from a@example.com \
+      --mail-rcpt b@example.com -T "$BATS_TEST_TMPDIR/msg"
+    timeout -k 5 "$RUN_LIMIT" curl -sS "smtp://[::1]:$PORT" --mail-from a@example.com \
+      --mail-rcpt b@example.com -T "$BATS_TEST_TMPDIR/msg"
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 10
+    expect_status 0
+    expect_summary "$PRINTOUT" 'both|127.0.0.1 1' 'both|::1 1'
+    rm -f "$PRINTOUT"
   done
 }
 
