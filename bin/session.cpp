@@ -24,8 +24,16 @@ namespace {
 
 // Set by SIGTERM, SIGHUP or SIGINT; the driver and the listener end on it.
 volatile std::sig_atomic_t stop_requested = 0;
+// SIGINT: Ctrl-C at a terminal, where someone waits for the prompt.
+volatile std::sig_atomic_t interrupted = 0;
+// A second stop signal: no grace period.
+volatile std::sig_atomic_t stop_now = 0;
 
-void request_stop(int) { stop_requested = 1; }
+void request_stop(int signal_number) {
+  if (stop_requested) stop_now = 1;
+  stop_requested = 1;
+  if (signal_number == SIGINT) interrupted = 1;
+}
 
 constexpr int stop_signals[] = {SIGTERM, SIGHUP, SIGINT};
 
@@ -122,6 +130,11 @@ sigset_t catch_stop_signals() {
   for (const int signal_number : stop_signals)
     sigdelset(&wait_mask, signal_number);
   return wait_mask;
+}
+
+void stop_signals_for_listener(smtpd::ListenerOptions& listener) {
+  listener.close_idle_at_stop = &interrupted;
+  listener.stop_now = &stop_now;
 }
 
 smtpd::DriverOptions driver_options(const Options& options,

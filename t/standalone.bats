@@ -901,6 +901,31 @@ while True:
   expect_client header "$client" 5
 }
 
+@test "Ctrl-C (SIGINT): an idle session gets 421 at once, stderr says what it waits for; a second Ctrl-C ends the rest with 421" {
+  start_server -c DebuggingServer --shutdown-grace 60
+  local idle busy
+  chat_background idle 127.0.0.1 "$PORT" '<220 ' '>EHLO client.example' '<250 ' \
+    "mark:$MARKS/idle" 'within:20' "<421 $HOST Error: shutting down" 'eof'
+  idle=$BACKGROUND_PID
+  chat_background busy 127.0.0.1 "$PORT" '<220 ' '>HELO client.example' '<250 ' \
+    '>MAIL FROM:<a@example.com>' '<250 OK' "mark:$MARKS/busy" 'within:40' \
+    "<421 $HOST Error: shutting down" 'eof'
+  busy=$BACKGROUND_PID
+  wait_for_file "$MARKS/idle" 10 "$idle"
+  wait_for_file "$MARKS/busy" 10 "$busy"
+  kill -INT "$SERVER_PID"
+  # Well within the 60 s grace.
+  expect_client idle "$idle" 20
+  wait_for_text "$SERVER_ERR" 'in.smtpd: stopping: waiting up to 60 s for 1 session to end; a second signal (Ctrl-C) ends them at once with 421'
+  alive "$busy"
+  alive "$SERVER_PID"
+  kill -INT "$SERVER_PID"
+  expect_client busy "$busy" 20
+  wait_exit "$SERVER_PID" 10
+  expect_status 0
+  [ "$(line_count "$SERVER_ERR")" -eq 1 ]
+}
+
 @test "SIGTERM without sessions: the process exits 0 at once" {
   start_server -c DebuggingServer
   kill -TERM "$SERVER_PID"
