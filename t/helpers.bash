@@ -136,6 +136,19 @@ release_fifo() {
   fi
 }
 
+# "$PYTHON3" -c "$CLOSED_PIPE" FD COMMAND [ARGS...]: execs COMMAND with its
+# descriptor FD (1 or 2) a pipe whose reader has gone, so that every write
+# there fails with EPIPE (`... | head -1` once head has exited, without the
+# race).
+# shellcheck disable=SC2034
+CLOSED_PIPE='
+import os, sys
+reader, writer = os.pipe()
+os.close(reader)
+os.dup2(writer, int(sys.argv[1]))
+os.execv(sys.argv[2], sys.argv[2:])
+'
+
 # now_ms: a clock in milliseconds, to bound how long something took.
 now_ms() { date +%s%3N; }
 

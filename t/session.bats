@@ -627,13 +627,8 @@ PRINT_FAILED='451 Error: the message could not be printed'
 @test "stderr a pipe whose reader has gone (EPIPE): 451 for each message, exit 74" {
   printf '%b' "${TRANSACTION}hi\r\n.\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nagain\r\n.\r\nQUIT\r\n" >"$IN"
   status=0
-  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
-import os, sys
-reader, writer = os.pipe()
-os.close(reader)
-os.dup2(writer, 2)
-os.execv(sys.argv[1], sys.argv[1:])
-' "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" <"$IN" >"$OUT" || status=$?
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$CLOSED_PIPE" 2 "$IN_SMTPD" -n \
+    -c DebuggingServer --hostname "$HOST" <"$IN" >"$OUT" || status=$?
   expect_status 74
   expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "250 OK" "250 OK" \
     "354 End data with <CR><LF>.<CR><LF>" "$PRINT_FAILED" "221 Bye"
@@ -676,13 +671,8 @@ os.execv(sys.argv[1], sys.argv[1:])
   printf 'HELO x\r\nQUIT\r\n' >"$IN"
   status=0
   # stdout (the connection) a pipe whose reader has gone: EPIPE at once.
-  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
-import os, sys
-reader, writer = os.pipe()
-os.close(reader)
-os.dup2(writer, 1)
-os.execv(sys.argv[1], sys.argv[1:])
-' "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" <"$IN" 2>"$ERR" || status=$?
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$CLOSED_PIPE" 1 "$IN_SMTPD" -n \
+    -c DebuggingServer --hostname "$HOST" <"$IN" 2>"$ERR" || status=$?
   expect_status 74
   expect_stderr 'in.smtpd: connection failed: Broken pipe\n'
 }

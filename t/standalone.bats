@@ -516,13 +516,8 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
 @test "the printout to stdout, a pipe whose reader has gone (EPIPE): smtplib and curl get 451, each logged; the process serves on" {
   PORT=$(free_port)
   # As `in.smtpd -l ... | head -1` once head has gone, without the race.
-  start_split "$SERVER_OUT" "$SERVER_ERR" "$PYTHON3" -c '
-import os, sys
-reader, writer = os.pipe()
-os.close(reader)
-os.dup2(writer, 1)
-os.execv(sys.argv[1], sys.argv[1:])
-' "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" -l "127.0.0.1:$PORT" \
+  start_split "$SERVER_OUT" "$SERVER_ERR" "$PYTHON3" -c "$CLOSED_PIPE" 1 \
+    "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" -l "127.0.0.1:$PORT" \
     --log stderr
   SERVER_PID=$BACKGROUND_PID
   wait_for_port "$PORT" 20
