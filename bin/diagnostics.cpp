@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace in_smtpd {
 namespace {
@@ -39,13 +40,18 @@ void syslog_lines(int priority, std::string_view text) {
 
 }  // namespace
 
-void write_all(int fd, std::string_view bytes) {
+bool write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = write(fd, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n < 0) return false;
+    if (n == 0) {
+      errno = EIO;
+      return false;
+    }
     bytes.remove_prefix(std::size_t(n));
   }
+  return true;
 }
 
 Diagnostics::Diagnostics() : stderr_usable_(!stderr_is_connection()) {
@@ -63,39 +69,62 @@ bool Diagnostics::log_to_stderr() {
 }
 
 void Diagnostics::begin() {
+  printout_errno_ = 0;
   if (file_ >= 0) flock(file_, LOCK_EX);  // a pipe or a terminal: no matter
 }
 
 void Diagnostics::write(std::string_view piece) {
+  if (printout_errno_ != 0) return;  // the rest would not make it whole
+  if (!put(piece)) printout_errno_ = errno;
+}
+
+void Diagnostics::end() {
+  flush_syslog_line();
+  if (file_ >= 0) flock(file_, LOCK_UN);
+  if (printout_errno_ != 0) {
+    printout_ever_failed_ = true;
+    error(std::string("cannot write the printout to ") +
+          (file_ > 2    ? "the debug file"
+           : file_ == 1 ? "stdout"
+                        : "stderr") +
+          ": " + std::strerror(printout_errno_));
+  }
+}
+
+bool Diagnostics::put(std::string_view piece) {
   if (file_ >= 0) return write_all(file_, piece);
   if (stderr_usable_) return write_all(2, piece);
   // syslog takes whole lines; a piece may end inside one.
   const std::size_t whole = piece.rfind('\n') + 1;
   if (whole == 0) {
     syslog_line_.append(piece);
-    return;
+    return true;
   }
   syslog_lines(LOG_DEBUG, syslog_line_.append(piece.substr(0, whole)));
   syslog_line_.assign(piece.substr(whole));
+  return true;
 }
 
-void Diagnostics::end() {
+void Diagnostics::flush_syslog_line() {
   if (!syslog_line_.empty()) syslog_lines(LOG_DEBUG, syslog_line_);
   syslog_line_.clear();
+}
+
+// A -d trace line: whole under the lock like a printout; one that cannot
+// be written is lost without failing anything.
+void Diagnostics::printout(std::string_view text) {
+  if (file_ >= 0) flock(file_, LOCK_EX);
+  put(text);
+  flush_syslog_line();
   if (file_ >= 0) flock(file_, LOCK_UN);
 }
 
-void Diagnostics::printout(std::string_view text) {
-  begin();
-  write(text);
-  end();
-}
-
+// To stderr, else (the connection, or stderr cannot be written) syslog.
 void Diagnostics::error(std::string_view message) {
-  if (stderr_usable_)
-    write_all(2, "in.smtpd: " + std::string(message) + "\n");
-  else
-    syslog_lines(LOG_ERR, message);
+  if (stderr_usable_ &&
+      write_all(2, "in.smtpd: " + std::string(message) + "\n"))
+    return;
+  syslog_lines(LOG_ERR, message);
 }
 
 void Diagnostics::transaction(std::string_view line) {

@@ -38,6 +38,12 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
   void begin() override;
   void write(std::string_view piece) override;
   void end() override;
+  // Whether the last printout was written whole; when it was not, one
+  // error line says why (if there is anywhere left to say it).
+  bool written() const override { return printout_errno_ == 0; }
+  // A printout failed at some time in this process: a piped session
+  // exits with EX_IOERR.
+  bool printout_ever_failed() const { return printout_ever_failed_; }
   void printout(std::string_view text);  // a -d trace: begin, write, end
   void error(std::string_view message);  // "in.smtpd: ..." / LOG_ERR
   void transaction(std::string_view line);
@@ -45,11 +51,17 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
  private:
   bool stderr_usable_;
   bool log_to_stderr_ = false;
+  bool put(std::string_view piece);  // false, errno set: not written
+  void flush_syslog_line();
+
   int file_ = -1;
   std::string syslog_line_;  // a printout line not yet whole
+  int printout_errno_ = 0;   // of the printout under way or last
+  bool printout_ever_failed_ = false;
 };
 
-// write(2) until done or failed, through EINTR.
-void write_all(int fd, std::string_view bytes);
+// write(2) until done or failed, through EINTR; false (errno set) when it
+// failed.
+bool write_all(int fd, std::string_view bytes);
 
 }  // namespace in_smtpd

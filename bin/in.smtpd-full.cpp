@@ -97,6 +97,7 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
   smtpd::ListenerOptions listener;
   listener.channel = config;
   listener.timeouts = in_smtpd::driver_options(options, wait_mask, diagnostics);
+  in_smtpd::stop_signals_for_listener(listener);
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;

@@ -32,12 +32,15 @@ std::vector<int> open_listeners(const std::vector<std::string>& specs,
     return fds;
   };
   for (const std::string& spec : specs) {
-    // HOST:PORT, [ADDRESS]:PORT for IPv6 (checked by the option parser).
+    // HOST:PORT, [ADDRESS]:PORT for IPv6, *:PORT (checked by the option
+    // parser).
     const std::size_t colon = spec.rfind(':');
     std::string host = spec.substr(0, colon);
     const std::string port = spec.substr(colon + 1);
     if (host.size() > 2 && host.front() == '[')
       host = host.substr(1, host.size() - 2);
+    // "*": every address, IPv4 and IPv6, each on its own socket.
+    if (host == "*") host.clear();
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

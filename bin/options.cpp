@@ -90,11 +90,16 @@ void set_remote(Options& options, const std::string& spec) {
 }
 
 void add_listen(Options& options, const std::string& spec) {
+  // ":PORT", as in Postfix's master.cf, is "*:PORT": every address, IPv4
+  // and IPv6.
+  const std::string full =
+      !spec.empty() && spec.front() == ':' ? "*" + spec : spec;
   std::string host, port;
-  if (!split_host_port(spec, host, port))
+  if (!split_host_port(full, host, port))
     throw BadValue("invalid value for --listen: '" + spec +
-                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
-  options.listen.push_back(spec);
+                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6, *:PORT "
+                   "for every address)");
+  options.listen.push_back(full);
 }
 
 // The name goes into replies: printable ASCII without spaces, so that it

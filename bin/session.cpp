@@ -24,8 +24,16 @@ namespace {
 
 // Set by SIGTERM, SIGHUP or SIGINT; the driver and the listener end on it.
 volatile std::sig_atomic_t stop_requested = 0;
+// SIGINT: Ctrl-C at a terminal, where someone waits for the prompt.
+volatile std::sig_atomic_t interrupted = 0;
+// A second stop signal: no grace period.
+volatile std::sig_atomic_t stop_now = 0;
 
-void request_stop(int) { stop_requested = 1; }
+void request_stop(int signal_number) {
+  if (stop_requested) stop_now = 1;
+  stop_requested = 1;
+  if (signal_number == SIGINT) interrupted = 1;
+}
 
 constexpr int stop_signals[] = {SIGTERM, SIGHUP, SIGINT};
 
@@ -124,6 +132,11 @@ sigset_t catch_stop_signals() {
   return wait_mask;
 }
 
+void stop_signals_for_listener(smtpd::ListenerOptions& listener) {
+  listener.close_idle_at_stop = &interrupted;
+  listener.stop_now = &stop_now;
+}
+
 smtpd::DriverOptions driver_options(const Options& options,
                                     const sigset_t& wait_mask,
                                     Diagnostics& diagnostics) {
@@ -172,7 +185,15 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
       driver_options(options, wait_mask, diagnostics);
   const smtpd::SessionEnd end =
       smtpd::run_session(channel, *server, 0, 1, driver);
-  return end == smtpd::SessionEnd::io_error ? EX_IOERR : EX_OK;
+  if (end == smtpd::SessionEnd::io_error) {
+    diagnostics.error(std::string("connection failed: ") +
+                      std::strerror(errno));
+    return EX_IOERR;
+  }
+  // A printout that could not be written was answered with 451 and said
+  // on stderr; the exit status says it too, for a shell pipe.
+  if (diagnostics.printout_ever_failed()) return EX_IOERR;
+  return EX_OK;
 }
 
 }  // namespace in_smtpd

@@ -12,6 +12,7 @@
 #include "options.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/driver.hpp"
+#include "smtpd/listener.hpp"
 #include "smtpd/server.hpp"
 
 namespace in_smtpd {
@@ -37,6 +38,10 @@ smtpd::ChannelConfig channel_config(const Options& options);
 // They stay blocked except while it waits, so that a delivery is never cut
 // short; returns the mask to wait with.
 sigset_t catch_stop_signals();
+
+// For the listener: a stop by SIGINT (Ctrl-C) ends idle sessions at once,
+// and a second stop signal ends every session at once.
+void stop_signals_for_listener(smtpd::ListenerOptions& listener);
 
 // The driver's timeouts, -d trace and stop request (catch_stop_signals).
 smtpd::DriverOptions driver_options(const Options& options,

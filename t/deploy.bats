@@ -645,13 +645,13 @@ run_logged() {
   grep -qx '500 5.3.0 Error: command failed.' "$OUT"
 }
 
-@test "the log escapes client text: control bytes, quote, backslash and 8-bit bytes as \\xHH, long names cut" {
+@test "the log escapes client text: control bytes, quote, backslash as \\xHH, UTF-8 kept, long names cut" {
   run_logged 'HELO a\x01b"c\\d\xc3\xa9e\r\nMAIL FROM:<"q x"@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' \
     -c DebuggingServer --hostname "$HOST" --log stderr
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd\\xc3\\xa9e from=<\\x22q x\\x22@example.com> rcpts=1 size=2 reply=\"250 OK\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd"$'\xc3\xa9'"e from=<\\x22q x\\x22@example.com> rcpts=1 size=2 reply=\"250 OK\""
   # A HELO name of 250 bytes: its first 200, then "...".
   local long
   long=$(printf 'h%.0s' {1..250})
@@ -915,8 +915,10 @@ expect_installed() {
   if [ -f "$TOP_SRCDIR/man/libsmtpd.3" ]; then
     expect_installed "$mandir/man3/libsmtpd.3"
   fi
-  # The files shipped as they are in etc/.
+  # The files shipped as they are in etc/; the options file also as the
+  # example beside it.
   cmp "$ROOT$sysconfdir/in.smtpd.conf" "$TOP_SRCDIR/etc/in.smtpd.conf"
+  cmp "$ROOT$sysconfdir/in.smtpd.conf.example" "$TOP_SRCDIR/etc/in.smtpd.conf"
   cmp "$ROOT$unitdir/in.smtpd.socket" "$TOP_SRCDIR/etc/systemd/in.smtpd.socket"
   # The inetd and xinetd examples, with the installed paths filled in.
   local example
@@ -925,6 +927,24 @@ expect_installed() {
       "$TOP_SRCDIR/${example#*:}" | cmp - "$ROOT$docdir/examples/${example%%:*}"
   done
   grep -qx "prefix=$prefix" "$ROOT$libdir/pkgconfig/libsmtpd.pc"
+}
+
+@test "make install again keeps an edited options file and refreshes the example beside it; uninstall keeps the edited one" {
+  installed
+  local root=$BATS_TEST_TMPDIR/again conf
+  conf=$root$sysconfdir/in.smtpd.conf
+  timeout -k 5 300 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$BUILD" install \
+    DESTDIR="$root" >"$BATS_TEST_TMPDIR/install.log" 2>&1
+  printf 'class = DebuggingServer\n' >"$conf"
+  rm "$conf.example"
+  timeout -k 5 300 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$BUILD" install \
+    DESTDIR="$root" >"$BATS_TEST_TMPDIR/install.log" 2>&1
+  [ "$(cat "$conf")" = 'class = DebuggingServer' ]
+  cmp "$conf.example" "$TOP_SRCDIR/etc/in.smtpd.conf"
+  timeout -k 5 300 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$BUILD" uninstall \
+    DESTDIR="$root" >"$BATS_TEST_TMPDIR/install.log" 2>&1
+  [ "$(cat "$conf")" = 'class = DebuggingServer' ]
+  [ ! -e "$conf.example" ]
 }
 
 @test "make install: in.smtpd@.service starts the installed program with the installed options file" {

@@ -136,6 +136,19 @@ release_fifo() {
   fi
 }
 
+# "$PYTHON3" -c "$CLOSED_PIPE" FD COMMAND [ARGS...]: execs COMMAND with its
+# descriptor FD (1 or 2) a pipe whose reader has gone, so that every write
+# there fails with EPIPE (`... | head -1` once head has exited, without the
+# race).
+# shellcheck disable=SC2034
+CLOSED_PIPE='
+import os, sys
+reader, writer = os.pipe()
+os.close(reader)
+os.dup2(writer, int(sys.argv[1]))
+os.execv(sys.argv[2], sys.argv[2:])
+'
+
 # now_ms: a clock in milliseconds, to bound how long something took.
 now_ms() { date +%s%3N; }
 
@@ -386,4 +399,94 @@ envelope = [line + b"\n" for line in head.split(b"\n")
 open(sys.argv[2], "wb").write(b"".join(envelope))
 open(sys.argv[3], "wb").write(rest.split(b"\n", 3)[3])
 ' "$files" "$ENVELOPE" "$CONTENT"
+}
+
+# --- a private Postfix as the upstream -------------------------------------------
+
+# start_postfix DOMAIN: a Postfix instance of its own (the postfix package's
+# programs, its own config_directory, queue_directory and data_directory
+# under /tmp) whose smtpd listens on 127.0.0.1:$POSTFIX_PORT ($UPSTREAM)
+# with mydestination = DOMAIN and mynetworks = 127.0.0.1/32: it trusts
+# in.smtpd (which connects from 127.0.0.1), as a Postfix behind in.smtpd
+# does, and no other client (a client bound to 127.0.0.3 is outside).  It runs
+# no queue manager, so every message it accepts stays in its incoming
+# queue for postfix_recipients to read.  Needs root (Postfix's master);
+# skips otherwise.  Call stop_postfix from teardown (or teardown_file).
+start_postfix() {
+  local domain=$1 dir
+  command -v postfix >/dev/null || [ -x /usr/sbin/postfix ] ||
+    skip "no postfix (Debian package postfix)"
+  [ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root"
+  dir=$(mktemp -d /tmp/in-smtpd-postfix.XXXXXX)
+  POSTFIX_DIR=$dir
+  chmod 0755 "$dir"
+  mkdir "$dir/conf" "$dir/queue" "$dir/data"
+  chown postfix "$dir/data"
+  POSTFIX_PORT=$(free_port)
+  UPSTREAM=127.0.0.1:$POSTFIX_PORT
+  cat >"$dir/conf/main.cf" <<EOT
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = postfix.$domain
+mydestination = $domain
+mynetworks = 127.0.0.1/32
+relay_domains =
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+local_recipient_maps =
+alias_maps =
+alias_database =
+smtputf8_enable = no
+maillog_file_prefixes = /tmp
+maillog_file = $dir/maillog
+EOT
+  # smtpd and what it needs to queue a message; no qmgr, so nothing leaves
+  # the incoming queue.  No chroot: the queue is a plain directory.
+  cat >"$dir/conf/master.cf" <<EOT
+127.0.0.1:$POSTFIX_PORT inet n - n - - smtpd
+cleanup unix n - n - 0 cleanup
+rewrite unix - - n - - trivial-rewrite
+proxymap unix - - n - - proxymap
+anvil unix - - n - 1 anvil
+postlog unix-dgram n - n - 1 postlogd
+EOT
+  /usr/sbin/postfix -c "$dir/conf" start >"$dir/start.log" 2>&1 3>&- || {
+    echo "postfix did not start: $(cat "$dir/start.log" "$dir/maillog" 2>/dev/null)" >&2
+    return 1
+  }
+  wait_for_port "$POSTFIX_PORT" 30
+}
+
+# stop_postfix: TERM the instance's master by its pid (it ends its
+# children), wait at most 10 s, remove its directory.
+stop_postfix() {
+  [ -n "${POSTFIX_DIR:-}" ] || return 0
+  local pid tries=200
+  pid=$(tr -d ' ' <"$POSTFIX_DIR/queue/pid/master.pid" 2>/dev/null) || pid=
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    while ((tries-- > 0)) && kill -0 "$pid" 2>/dev/null; do
+      sleep 0.05
+    done
+  fi
+  rm -rf "$POSTFIX_DIR"
+  POSTFIX_DIR=
+}
+
+# postfix_clear: forget the messages the instance has queued so far.
+postfix_clear() {
+  find "$POSTFIX_DIR/queue/incoming" -type f -delete
+}
+
+# postfix_recipients: the envelope recipients of every message the
+# instance queued, one a line, sorted.
+postfix_recipients() {
+  local file
+  find "$POSTFIX_DIR/queue/incoming" -type f | while read -r file; do
+    /usr/sbin/postcat -c "$POSTFIX_DIR/conf" -e "$file"
+  done | sed -n 's/^recipient: //p' | sort
 }

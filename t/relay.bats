@@ -648,7 +648,8 @@ NO_UPSTREAM=9
     x@example.org.evil.example "$DENIED" \
     x@example.net "$DENIED" \
     '"x@example.org"@example.net' "$DENIED" \
-    '"x@y"@example.org' '250 OK' \
+    '"x@y"@example.org' "$DENIED" \
+    '"x y"@example.org' '250 OK' \
     'x@[192.0.2.1]' "$DENIED" \
     postmaster "$DENIED"
 }

@@ -357,12 +357,12 @@ assert received == open(sys.argv[3], "rb").read(), received
   expect_empty "$ERR"
 }
 
-@test "a bare LF or bare CR does not end a command line, and is never echoed" {
-  debugging_session 'NOOP\nQUIT\r\nNOOP\rQUIT\r\nHELO x\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nQUIT\r\n'
+@test "a bare CR does not end a command line, and is never echoed; a bare LF ends one" {
+  debugging_session 'NOOP\rQUIT\r\nFOO\rBAR\r\nHELO x\nMAIL FROM:<a@b>\rRCPT TO:<c@d>\r\nNOOP\nQUIT\r\n'
   expect_status 0
   expect_replies "$GREETING" "500 Error: command not recognized" \
     "500 Error: command not recognized" "250 $HOST" \
-    "503 Error: need MAIL command" "221 Bye"
+    "501 Syntax: MAIL FROM: <address>" "250 OK" "221 Bye"
 }
 
 @test "8-bit bytes in commands: invalid UTF-8 gets 500, UTF-8 is not echoed without SMTPUTF8" {
@@ -594,4 +594,85 @@ os.execv(program, [program, "-n", "-c", "DebuggingServer", "--hostname", "mx.tes
   expect_status 0
   expect_replies "${TRANSACTION_REPLIES[@]}" \
     "451 Error: relay failed: Couldn't connect to server" "221 Bye"
+}
+
+# --- a printout that cannot be written: 451, never 250 ----------------------------
+
+# For DebuggingServer the printout is the delivery: a message whose printout
+# was not written whole is refused with 451, said once on stderr, and the
+# session exits 74 (EX_IOERR).
+PRINT_FAILED='451 Error: the message could not be printed'
+
+@test "--debug-file /dev/full: 451, one error line and the log line, exit 74" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  debugging_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" --debug-file /dev/full \
+    --log stderr
+  expect_status 74
+  expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "221 Bye"
+  [ "$(line_count "$ERR")" -eq 2 ]
+  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$ERR"
+  grep -q "reply=\"$PRINT_FAILED\"\$" "$ERR"
+}
+
+@test "2>/dev/full: the printout to stderr fails: 451, exit 74" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  printf '%b' "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" >"$IN"
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+    <"$IN" >"$OUT" 2>/dev/full || status=$?
+  expect_status 74
+  expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "221 Bye"
+}
+
+@test "stderr a pipe whose reader has gone (EPIPE): 451 for each message, exit 74" {
+  printf '%b' "${TRANSACTION}hi\r\n.\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nagain\r\n.\r\nQUIT\r\n" >"$IN"
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$CLOSED_PIPE" 2 "$IN_SMTPD" -n \
+    -c DebuggingServer --hostname "$HOST" <"$IN" >"$OUT" || status=$?
+  expect_status 74
+  expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "250 OK" "250 OK" \
+    "354 End data with <CR><LF>.<CR><LF>" "$PRINT_FAILED" "221 Bye"
+}
+
+@test "a printout that was written: 250 and exit 0 (the same session to a file)" {
+  debugging_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" \
+    --debug-file "$BATS_TEST_TMPDIR/printout"
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
+  grep -q "^b'hi'\$" "$BATS_TEST_TMPDIR/printout"
+}
+
+# --- command lines ended by a bare LF ---------------------------------------------
+
+@test "commands ended by a bare LF (nc without -C, a terminal) are answered; DATA still ends only at CRLF.CRLF" {
+  debugging_session 'HELO x\nMAIL FROM:<a@b>\nRCPT TO:<c@d>\nDATA\none\n.\nQUIT\n.\r\ntwo\r\n.\r\nNOOP\nQUIT\n'
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "250 OK" "221 Bye"
+  # One message: the bare LFs and the dot lines between them are its text.
+  expect_lines "$ERR" "$PRINT_HEAD" "b'one'" "b'.'" "b'QUIT'" "b'.'" "b'two'" \
+    "$PRINT_TAIL"
+}
+
+# --- the log line, exit 74 ----------------------------------------------------------
+
+@test "the log line keeps the client's UTF-8 as it came, and escapes controls, quotes, bidi overrides" {
+  debugging_session 'EHLO h\xc3\xa9llo\tx\r\nMAIL FROM:<j\xc3\xb6rg@b\xc3\xa4r.example> SMTPUTF8\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' \
+    -u --log stderr --debug-file /dev/null
+  expect_status 0
+  expect_file "$ERR" 'in.smtpd[%s]: peer=127.0.0.1 helo=h\xc3\xa9llo\\x09x from=<j\xc3\xb6rg@b\xc3\xa4r.example> rcpts=1 size=2 reply="250 OK"\n' \
+    "$(sed -n 's/^in\.smtpd\[\([0-9]*\)\].*/\1/p' "$ERR")"
+  debugging_session 'HELO \xe2\x80\xaex"\\y\xc2\x85z\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' \
+    --log stderr --debug-file /dev/null
+  expect_status 0
+  grep -qF 'helo=\xe2\x80\xaex\x22\x5cy\xc2\x85z from=<a@b>' "$ERR"
+}
+
+@test "exit 74 comes with one line on stderr: the connection failed" {
+  printf 'HELO x\r\nQUIT\r\n' >"$IN"
+  status=0
+  # stdout (the connection) a pipe whose reader has gone: EPIPE at once.
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$CLOSED_PIPE" 1 "$IN_SMTPD" -n \
+    -c DebuggingServer --hostname "$HOST" <"$IN" 2>"$ERR" || status=$?
+  expect_status 74
+  expect_stderr 'in.smtpd: connection failed: Broken pipe\n'
 }

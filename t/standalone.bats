@@ -500,6 +500,47 @@ transaction_steps() {
   expect_empty "$SERVER_ERR"
 }
 
+# smtplib_reply HOST PORT: Python smtplib sends one message; prints the code
+# and text of the reply to its final dot ("250 OK" when it was taken).
+SMTPLIB_REPLY='
+import smtplib, sys
+with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
+    try:
+        client.sendmail("a@example.com", ["b@example.com"],
+                        b"Subject: printed?\r\n\r\nbody\r\n")
+        print("250 OK")
+    except smtplib.SMTPDataError as error:
+        print(error.smtp_code, error.smtp_error.decode())
+'
+
+@test "the printout to stdout, a pipe whose reader has gone (EPIPE): smtplib and curl get 451, each logged; the process serves on" {
+  PORT=$(free_port)
+  # As `in.smtpd -l ... | head -1` once head has gone, without the race.
+  start_split "$SERVER_OUT" "$SERVER_ERR" "$PYTHON3" -c "$CLOSED_PIPE" 1 \
+    "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" -l "127.0.0.1:$PORT" \
+    --log stderr
+  SERVER_PID=$BACKGROUND_PID
+  wait_for_port "$PORT" 20
+  run timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$SMTPLIB_REPLY" 127.0.0.1 "$PORT"
+  [ "$output" = "451 Error: the message could not be printed" ]
+  printf 'Subject: curl\r\n\r\nbody\r\n' >"$BATS_TEST_TMPDIR/msg"
+  run timeout -k 5 "$RUN_LIMIT" curl -sS -v "smtp://127.0.0.1:$PORT" \
+    --mail-from a@example.com --mail-rcpt b@example.com -T "$BATS_TEST_TMPDIR/msg"
+  [ "$status" -ne 0 ]
+  grep -q '^< 451 Error: the message could not be printed' <<<"$output"
+  alive "$SERVER_PID"
+  [ "$(grep -c '^in.smtpd: cannot write the printout to stdout: Broken pipe$' "$SERVER_ERR")" -eq 2 ]
+  [ "$(grep -c 'reply="451 Error: the message could not be printed"$' "$SERVER_ERR")" -eq 2 ]
+}
+
+@test "--debug-file /dev/full in the standalone mode: smtplib gets 451" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  start_server -c DebuggingServer --debug-file /dev/full --log stderr
+  run timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$SMTPLIB_REPLY" 127.0.0.1 "$PORT"
+  [ "$output" = "451 Error: the message could not be printed" ]
+  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$SERVER_ERR"
+}
+
 # --- stuck and slow clients ------------------------------------------------------------
 
 @test "stuck clients (silent, after HELO, inside DATA, flooding without reading) do not delay 10 other sessions" {
@@ -855,6 +896,31 @@ while True:
   expect_client header "$client" 5
 }
 
+@test "Ctrl-C (SIGINT): an idle session gets 421 at once, stderr says what it waits for; a second Ctrl-C ends the rest with 421" {
+  start_server -c DebuggingServer --shutdown-grace 60
+  local idle busy
+  chat_background idle 127.0.0.1 "$PORT" '<220 ' '>EHLO client.example' '<250 ' \
+    "mark:$MARKS/idle" 'within:20' "<421 $HOST Error: shutting down" 'eof'
+  idle=$BACKGROUND_PID
+  chat_background busy 127.0.0.1 "$PORT" '<220 ' '>HELO client.example' '<250 ' \
+    '>MAIL FROM:<a@example.com>' '<250 OK' "mark:$MARKS/busy" 'within:40' \
+    "<421 $HOST Error: shutting down" 'eof'
+  busy=$BACKGROUND_PID
+  wait_for_file "$MARKS/idle" 10 "$idle"
+  wait_for_file "$MARKS/busy" 10 "$busy"
+  kill -INT "$SERVER_PID"
+  # Well within the 60 s grace.
+  expect_client idle "$idle" 20
+  wait_for_text "$SERVER_ERR" 'in.smtpd: stopping: waiting up to 60 s for 1 session to end; a second signal (Ctrl-C) ends them at once with 421'
+  alive "$busy"
+  alive "$SERVER_PID"
+  kill -INT "$SERVER_PID"
+  expect_client busy "$busy" 20
+  wait_exit "$SERVER_PID" 10
+  expect_status 0
+  [ "$(line_count "$SERVER_ERR")" -eq 1 ]
+}
+
 @test "SIGTERM without sessions: the process exits 0 at once" {
   start_server -c DebuggingServer
   kill -TERM "$SERVER_PID"
@@ -1147,11 +1213,36 @@ listen_error() {
   expect_stderr 'in.smtpd: %s\n' "$text"
 }
 
-@test "bad --listen values: no port, port 0, out of range, no host, IPv6 without brackets: exit 64, one line" {
+@test "bad --listen values: no port, port 0, out of range, IPv6 without brackets: exit 64, one line" {
   local spec
-  for spec in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 '[::1]' :25 ::1:25 127.0.0.1:25x; do
-    listen_error 64 "invalid value for --listen: '$spec' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)" \
+  for spec in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 '[::1]' :0 ::1:25 127.0.0.1:25x; do
+    listen_error 64 "invalid value for --listen: '$spec' (HOST:PORT expected, [ADDRESS]:PORT for IPv6, *:PORT for every address)" \
       -l "$spec"
+  done
+}
+
+@test "-l '*:PORT' and -l ':PORT' listen on every address, IPv4 and IPv6; curl gets through on both" {
+  require_ipv6
+  local spec
+  for spec in '*' ''; do
+    PORT=$(free_dual_port)
+    start_split "$SERVER_OUT" "$SERVER_ERR" "$IN_SMTPD" -n -c DebuggingServer \
+      --hostname "$HOST" -l "$spec:$PORT" --debug-file "$PRINTOUT"
+    SERVER_PID=$BACKGROUND_PID
+    wait_for_port "$PORT"
+    # Both wildcard sockets, 0.0.0.0 and [::] (IPv6 only), listen.
+    grep -q ":$(printf '%04X' "$PORT") 00000000:0000 0A" /proc/net/tcp
+    grep -q "^ *[0-9]*: 0\{32\}:$(printf '%04X' "$PORT") .* 0A " /proc/net/tcp6
+    printf 'Subject: both\r\n\r\nx\r\n' >"$BATS_TEST_TMPDIR/msg"
+    timeout -k 5 "$RUN_LIMIT" curl -sS "smtp://127.0.0.1:$PORT" --mail-from a@example.com \
+      --mail-rcpt b@example.com -T "$BATS_TEST_TMPDIR/msg"
+    timeout -k 5 "$RUN_LIMIT" curl -sS "smtp://[::1]:$PORT" --mail-from a@example.com \
+      --mail-rcpt b@example.com -T "$BATS_TEST_TMPDIR/msg"
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 10
+    expect_status 0
+    expect_summary "$PRINTOUT" 'both|127.0.0.1 1' 'both|::1 1'
+    rm -f "$PRINTOUT"
   done
 }
 

@@ -127,8 +127,14 @@ bool Channel::process_command_input(std::string_view input, std::size_t& used) {
   // Keep no more of a line than the longest line we may accept: the rest
   // is only counted (memory stays bounded whatever the client sends).
   const std::size_t keep = mail_line_limit();
-  const std::size_t end = input.find(crlf);
-  if (end == std::string_view::npos) {
+  // RFC 5321 2.3.8: lines end with CRLF.  A command line ended by a bare
+  // LF is taken all the same (deviation: the reference waits for a CRLF
+  // and reads on into the next line), as aiosmtpd and Postfix take it:
+  // nc without -C, a person at a terminal, some mailers.  A bare CR stays
+  // part of the line.  This is for commands only: DATA ends at CRLF.CRLF
+  // alone (process_data_input: no smuggling).
+  const std::size_t lf = input.find('\n');
+  if (lf == std::string_view::npos) {
     // Hold back a final CR: it may be the first half of the CRLF.
     used = input.size();
     if (used > 0 && input.back() == '\r') --used;
@@ -137,7 +143,9 @@ bool Channel::process_command_input(std::string_view input, std::size_t& used) {
     line_length_ += part.size();
     return false;
   }
-  used = end + crlf.size();
+  used = lf + 1;
+  bare_lf_ = lf == 0 || input[lf - 1] != '\r';
+  const std::size_t end = bare_lf_ ? lf : lf - 1;
   const std::string_view part = input.substr(0, end);
   const std::size_t length = line_length_ + part.size();
   if (line_.empty()) {
@@ -443,7 +451,10 @@ void Channel::smtp_data(const std::string* argument) {
   raw_data_.clear();
   unstuffing_ = {};
   data_length_ = 0;
-  data_tail_ = std::string(crlf);
+  // The DATA line's own line end starts the search for CRLF.CRLF (so
+  // "DATA", then "." at once, is an empty message); a bare LF there is no
+  // CRLF, and cannot make one.
+  data_tail_ = bare_lf_ ? std::string("\n") : std::string(crlf);
   push(replies::start_data);
 }
 

@@ -156,6 +156,8 @@ class SMTPD_API Channel {
   // The command line being read, cut at the longest limit; its full length.
   std::string line_;
   std::size_t line_length_ = 0;
+  // The line being handled ended with a bare LF, not CRLF.
+  bool bare_lf_ = false;
 
   // DATA: the message as it arrives (kept up to the size limit), unstuffed
   // in place a line at a time; the count of bytes seen after 354, and the

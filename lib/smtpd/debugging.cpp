@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "smtpd/replies.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {
@@ -143,6 +144,7 @@ Reply DebuggingServer::process_message(const Envelope& envelope) {
     output_.write(piece);
   });
   output_.end();
+  if (!output_.written()) return std::string(replies::printout_failed);
   return std::nullopt;
 }
 

@@ -31,13 +31,17 @@ class SMTPD_API DebuggingServer : public Server {
   // Where the printouts go; it must never be the connection.  Each
   // printout comes as pieces between begin() and end(), so that an output
   // shared with other processes (a file in append mode) can keep each
-  // printout whole, by locking it in between.
+  // printout whole, by locking it in between.  For DebuggingServer the
+  // printout is the delivery: after end(), written() says whether all of
+  // it was written (a full disk, a closed reader: false), and a message
+  // whose printout was not is answered with 451, never 250.
   class Output {
    public:
     virtual ~Output() = default;
     virtual void begin() {}
     virtual void write(std::string_view piece) = 0;
     virtual void end() {}
+    virtual bool written() const { return true; }
   };
 
   DebuggingServer(Output& output, bool decode_data)

@@ -40,7 +40,7 @@ enum class SessionEnd {
   client_closed,  // the client closed the connection
   timed_out,      // no progress within the timeout, or the session's cap
   stopped,        // stop_requested
-  io_error,       // reading or writing failed
+  io_error,       // reading or writing failed; errno says why
 };
 
 SMTPD_API SessionEnd run_session(Channel& channel, Server& server, int input_fd,

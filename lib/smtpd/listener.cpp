@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "smtpd/proxy_header.hpp"
@@ -113,6 +114,7 @@ class Loop {
   void collect_deliveries();
   void check_deadlines(Clock::time_point now);
   void drop_finished();
+  void stop_sessions();
   bool stop_requested() const {
     return options_.timeouts.stop_requested &&
            *options_.timeouts.stop_requested;
@@ -134,6 +136,36 @@ class Loop {
   std::vector<pollfd> fds_;
   std::vector<Connection*> polled_;
 };
+
+// At the stop: after Ctrl-C, sessions with no transaction under way (and
+// connections still without their PROXY header) end at once, since nobody
+// waits for them; whoever pressed it is told what the others hold up.
+void Loop::stop_sessions() {
+  const bool close_idle =
+      options_.close_idle_at_stop && *options_.close_idle_at_stop;
+  std::size_t waiting = 0;
+  for (auto& [id, connection] : connections_) {
+    const Channel* channel = connection.channel.get();
+    const bool idle =
+        !connection.delivering &&
+        (!channel || (channel->state() == Channel::State::command &&
+                      channel->transaction().mail_from.empty()));
+    if (close_idle && idle) {
+      if (channel)
+        connection.channel->shut_down();
+      else
+        connection.dead = true;
+    } else if (!channel || !channel->closed()) {
+      ++waiting;
+    }
+  }
+  if (waiting != 0 && options_.log_error)
+    options_.log_error(
+        "stopping: waiting up to " +
+        std::to_string(options_.shutdown_grace_seconds) + " s for " +
+        std::to_string(waiting) + (waiting == 1 ? " session" : " sessions") +
+        " to end; a second signal (Ctrl-C) ends them at once with 421");
+}
 
 void Loop::accept_connections(int listener) {
   while (connections_.size() < options_.max_connections) {
@@ -333,7 +365,10 @@ int Loop::run() {
       for (const int fd : listeners_) close(fd);
       listeners_.clear();
       grace_end_ = now + std::chrono::seconds(options_.shutdown_grace_seconds);
+      stop_sessions();
     }
+    if (stopping_ && !grace_over_ && options_.stop_now && *options_.stop_now)
+      grace_end_ = now;
     if (stopping_ && !grace_over_ && now >= grace_end_) {
       grace_over_ = true;
       for (auto& [id, connection] : connections_) {

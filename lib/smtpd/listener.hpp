@@ -32,6 +32,11 @@ struct ListenerOptions {
   bool proxy_protocol = false;       // a PROXY header precedes each session
   bool threaded_delivery = false;    // deliver on a thread of its own
   std::function<void(std::string_view)> log_error;
+  // When set at the stop (Ctrl-C at a terminal), sessions with no
+  // transaction under way get 421 at once, not after the grace period.
+  const volatile std::sig_atomic_t* close_idle_at_stop = nullptr;
+  // When set after the stop (a second signal), the grace period ends now.
+  const volatile std::sig_atomic_t* stop_now = nullptr;
 };
 
 // Makes the delivery for one connection; it may set the connection's

@@ -112,12 +112,24 @@ bool RelayPolicy::network_allows(std::string_view text) const {
 }
 
 bool RelayPolicy::domain_allows(std::string_view recipient) const {
-  // The domain is what follows the last '@' (a quoted local part may hold
-  // one); an address literal or a missing domain never matches a name.
+  // The recipient comes as address.hpp's normal form, LOCAL@DOMAIN with
+  // the local part perhaps quoted: the domain follows the last '@' (no
+  // domain and no address literal holds one).
   const std::size_t at = recipient.rfind('@');
   if (at == std::string_view::npos) return false;
+  // Sender-specified routing: a local part holding '%' (the "%-hack"), '!'
+  // (a UUCP bang path) or '@' (quoted, escaped or a source route) asks the
+  // server of our domain to send the mail on elsewhere, and that server
+  // may trust us (RFC 5321 3.6.1: relaying is the server's choice, not
+  // the client's).  Such a recipient is not inside a relay domain, as
+  // Postfix's reject_unauth_destination has it.
+  if (recipient.substr(0, at).find_first_of("%!@") != std::string_view::npos)
+    return false;
+  // Domains compare without regard to case (RFC 5321 2.4), and
+  // "example.org." is the DNS spelling of example.org.
   std::string domain = lower(recipient.substr(at + 1));
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  // An address literal (RFC 5321 4.1.3) names no domain: it never matches.
   if (domain.empty() || domain.front() == '[') return false;
   for (const std::string& allowed : domains_) {
     if (allowed.front() != '.') {

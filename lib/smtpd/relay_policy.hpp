@@ -3,7 +3,10 @@
 // A recipient is accepted when its domain is one we relay for, or when the
 // client is on a network we relay for.  By default that is loopback only
 // (127.0.0.0/8 and ::1), which includes a local pipe: a PureProxy reached
-// from the network relays nothing until it is told what to relay.
+// from the network relays nothing until it is told what to relay.  A
+// recipient with sender-specified routing in its local part ('%', '!', or
+// '@', quoted or not) is inside no relay domain, as with Postfix's
+// reject_unauth_destination: only a client on a relay network may route.
 // Pure: no I/O, no DNS.
 #pragma once
 

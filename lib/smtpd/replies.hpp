@@ -78,6 +78,10 @@ inline constexpr std::string_view relay_denied =
     "554 Error: relay access denied";
 inline constexpr std::string_view bad_hook_reply =
     "451 Error: local delivery gave no valid reply";
+// DebuggingServer: the printout is the delivery, and it was not written
+// whole (a full disk, a closed reader).
+inline constexpr std::string_view printout_failed =
+    "451 Error: the message could not be printed";
 // RFC 5321 3.8: 421 with our name, then we close.
 inline constexpr std::string_view timeout = "Error: timeout exceeded";
 inline constexpr std::string_view too_many_errors = "Error: too many errors";

@@ -15,7 +15,8 @@
 //                     shut_down()
 //           bits 2-3  chunk sizes: all at once, 1-3, 1-16, 1-200 bytes
 //           bit  4    a relay policy checks recipients (the peer is
-//                     192.0.2.7, only example.com and *.example.net pass);
+//                     192.0.2.7, only example.com and *.example.net pass,
+//                     and no local part with '%', '!' or '@');
 //                     else the peer is a local pipe and all pass
 //           bit  5    interruptions: timed_out(), shut_down() or
 //                     end_of_input() now and then between chunks (and no
@@ -64,6 +65,8 @@
 //   - after reply(answer) the next line is the answer, "250 OK" for none,
 //     "451 Error: local delivery gave no valid reply" for an invalid one;
 //   - the transaction never holds more than max_recipients recipients;
+//   - with the relay policy, every recipient of a message is a plain one
+//     of a relay domain (no sender-specified routing);
 //   - heap memory in use (ASan's allocator statistics) stays within a
 //     bound made of the configured limits and the largest amount of input
 //     fed while nothing was read (one chunk, or what was fed while a
@@ -414,6 +417,25 @@ void Session::check_state(Channel& channel) {
   pending_known_ = pending != nullptr;
 }
 
+// The relay policy's rule, written again here from its description: the
+// recipient's domain (after the last '@', any case, one trailing dot) is
+// example.com or below example.net, and its local part holds no
+// sender-specified routing ('%', '!', '@').
+bool inside_relay_domains(const std::string& recipient) {
+  const std::size_t at = recipient.rfind('@');
+  if (at == std::string::npos) return false;
+  if (recipient.find_first_of("%!@") != at) return false;
+  std::string domain = recipient.substr(at + 1);
+  for (char& c : domain)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  const std::string below = ".example.net";
+  return domain == "example.com" ||
+         (domain.size() > below.size() &&
+          domain.compare(domain.size() - below.size(), below.size(), below) ==
+              0);
+}
+
 void Session::check_message(const smtpd::Envelope& message) {
   const auto what = [&] {
     return where() + ": message " + visible(message.data);
@@ -435,6 +457,13 @@ void Session::check_message(const smtpd::Envelope& message) {
   if (!setup_.config.enable_smtputf8)
     FUZZ_CHECK(!message.smtputf8, "no SMTPUTF8 message unless enabled",
                what());
+  if (setup_.config.check_recipient) {
+    for (const std::string& to : message.rcpt_tos)
+      FUZZ_CHECK(inside_relay_domains(to),
+                 "the relay policy passes only plain recipients of "
+                 "example.com and *.example.net",
+                 what() + " recipient " + visible(to));
+  }
   // Unstuffing only takes bytes away (dots, the CR of CRLF): the data is
   // a subsequence of what the client sent.
   const std::string_view sent = client_.substr(0, fed_);

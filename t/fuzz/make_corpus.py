@@ -124,6 +124,14 @@ CHANNEL = {
         'RCPT TO:<"f@evil.example"@example.com>',
         "RCPT TO:<g@[192.0.2.1]>", "RCPT TO:<h@EXAMPLE.COM.>", "DATA", "x",
         ".", "QUIT"),
+    "relay-routed": channel(policy=True, chunks=3) + lines(
+        "EHLO c", "MAIL FROM:<a@c>", "RCPT TO:<v%gmail.test@example.com>",
+        "RCPT TO:<gmail.test!v@example.com>",
+        'RCPT TO:<"v@gmail.test"@example.com>',
+        'RCPT TO:<"v\\@gmail.test"@x.example.net>',
+        'RCPT TO:<"v%gmail.test"@EXAMPLE.COM>',
+        "RCPT TO:<@example.com:v@gmail.test>", "RCPT TO:<ok@Example.Com>",
+        "DATA", "x", ".", "QUIT"),
     "decode-data": channel(decode=True, chunks=3) + lines(
         "EHLO c", "MAIL FROM:<a@c> BODY=8BITMIME", "MAIL FROM:<a@c> SIZE=5",
         "RCPT TO:<b@example.com> NOTIFY=NEVER", "RCPT TO:<b@example.com>",

@@ -502,10 +502,16 @@ std::vector<Transcript> simple_command_transcripts() {
                     .say("NOOP\r\n", {kOk}));
   // Deviation: the reference echoes these bytes and breaks the framing of
   // its own reply; we answer without the verb.
-  all.push_back(T("BareLineEndsInACommandAreNotLineEnds")
-                    .say("NOOP\nNOOP\r\n", {replies::unknown_command})
+  all.push_back(T("BareCrInACommandIsNoLineEnd")
                     .say("NOOP\rNOOP\r\n", {replies::unknown_command})
                     .say("NOOP\r\r\n", {replies::unknown_command})
+                    .say("NOOP\r\n", {kOk}));
+  // Deviation: a bare LF ends a command line (as aiosmtpd and Postfix
+  // take it); the reference waits for CRLF and reads on into the next line.
+  all.push_back(T("BareLfEndsACommandLine")
+                    .say("NOOP\n", {kOk})
+                    .say("NOOP\nNOOP x\r\n", {kOk, "501 Syntax: NOOP"})
+                    .say("NOOP \n\r\n", {kOk, "500 Error: bad syntax"})
                     .say("NOOP\r\n", {kOk}));
   all.push_back(T("ControlBytesInAVerbAreNotEchoed")
                     .say("NO\x1bOP\r\n", {replies::unknown_command})
@@ -832,6 +838,28 @@ std::vector<Transcript> data_transcripts() {
     helo_to_data(t)
         .say("a\n.\nQUIT\r\n.\r\n", {kOk})
         .delivers(message("a\n.\nQUIT"));
+    all.push_back(t);
+  }
+  {
+    // Commands may end with a bare LF; the message still ends only at
+    // CRLF.CRLF.
+    T t("DataAfterBareLfCommandsEndsOnlyAtCrlfDotCrlf");
+    t.say("HELO client.example\nMAIL FROM:<a@b.example>\n"
+          "RCPT TO:<c@d.example>\nDATA\n",
+          {kHeloOk, kOk, kOk, kGoAhead})
+        .say("a\n.\nQUIT\n.\r\nRSET\n\r\n.\r\n", {kOk})
+        .delivers(message("a\n.\nQUIT\n.\nRSET\n"));
+    all.push_back(t);
+  }
+  {
+    // "DATA" CRLF "." CRLF is an empty message; after "DATA" LF the dot
+    // line has no CRLF before it: it is text.
+    T t("BareLfDataLineIsNoCrlfBeforeTheDot");
+    t.say("HELO client.example\nMAIL FROM:<a@b.example>\n"
+          "RCPT TO:<c@d.example>\nDATA\n",
+          {kHeloOk, kOk, kOk, kGoAhead})
+        .say(".\r\nx\r\n.\r\n", {kOk})
+        .delivers(message("\nx"));
     all.push_back(t);
   }
   {

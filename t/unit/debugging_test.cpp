@@ -346,6 +346,25 @@ TEST(DebuggingServer, WritesEachPrintoutOnceAndAnswersOk) {
   EXPECT_NE(written[0], written[1]);
 }
 
+// An output that could not write the printout (a full disk, a closed
+// reader): the message is not delivered, so never 250.
+struct FailingOutput : Printouts {
+  bool written_whole = false;
+  bool written() const override { return written_whole; }
+};
+
+TEST(DebuggingServer, AnUnwrittenPrintoutIs451) {
+  FailingOutput output;
+  DebuggingServer server(output, false);
+  Envelope envelope;
+  envelope.peer = Peer{"192.0.2.1", 4242};
+  envelope.data = "Subject: lost\n\nbody";
+  EXPECT_EQ(Reply{"451 Error: the message could not be printed"},
+            server.process_message(envelope));
+  output.written_whole = true;
+  EXPECT_EQ(Reply{}, server.process_message(envelope));
+}
+
 TEST(DebuggingServer, PrintsDecodedTextWithDecodeData) {
   Printouts printouts;
   DebuggingServer server(printouts, true);
