@@ -78,6 +78,10 @@ inline constexpr std::string_view relay_denied =
     "554 Error: relay access denied";
 inline constexpr std::string_view bad_hook_reply =
     "451 Error: local delivery gave no valid reply";
+// --maildir could not keep an accepted message (maildir.hpp): the client
+// keeps it and tries again (RFC 5321 4.2.5).
+inline constexpr std::string_view cannot_keep_message =
+    "451 Error: cannot keep the message, try again later";
 // RFC 5321 3.8: 421 with our name, then we close.
 inline constexpr std::string_view timeout = "Error: timeout exceeded";
 inline constexpr std::string_view too_many_errors = "Error: too many errors";
