@@ -32,6 +32,9 @@ struct ListenerOptions {
   bool proxy_protocol = false;       // a PROXY header precedes each session
   bool threaded_delivery = false;    // deliver on a thread of its own
   std::function<void(std::string_view)> log_error;
+  // Called with each connection's channel, before its first byte is read
+  // and with its greeting still unsent, and the server made for it.
+  std::function<void(Channel& channel, Server& server)> on_channel;
 };
 
 // Makes the delivery for one connection; it may set the connection's
