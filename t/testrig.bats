@@ -69,6 +69,25 @@ assert message.get_subdir() == "new"
 ' "$MAILDIR"
 }
 
+@test "--maildir: mutt -f reads the directory (each message, whole)" {
+  command -v mutt >/dev/null || skip "no mutt (Debian package mutt)"
+  command -v script >/dev/null || skip "no script (Debian package bsdutils)"
+  local i
+  for i in 1 2; do
+    debugging_session "HELO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nSubject: mutt-$i\r\n\r\nbody $i\r\n.\r\nQUIT\r\n" \
+      --maildir "$MAILDIR"
+  done
+  # mutt wants a terminal: script(1) gives it one; the first message and
+  # the next are piped to a file, then mutt exits.
+  local piped=$BATS_TEST_TMPDIR/piped
+  TERM=xterm timeout -k 5 20 script -qec \
+    "mutt -n -F /dev/null -R -f '$MAILDIR' -e 'set wait_key=no' -e 'push \"<pipe-message>cat >> $piped<enter><next-entry><pipe-message>cat >> $piped<enter><exit>\"'" \
+    /dev/null </dev/null >/dev/null 2>&1
+  [ "$(grep -c '^Return-Path: <a@example.com>$' "$piped")" -eq 2 ]
+  grep -qx 'body 1' "$piped"
+  grep -qx 'body 2' "$piped"
+}
+
 @test "--maildir: the null sender is Return-Path: <>, two messages in one session are two files" {
   debugging_session 'HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n.\r\nMAIL FROM:<x@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nSubject: two\r\n.\r\nQUIT\r\n' \
     --maildir "$MAILDIR"
@@ -375,4 +394,42 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as c:
   done
   smtpd_session 'QUIT\r\n' -c DebuggingServer --fail 'quit:451 x'
   expect_stderr "in.smtpd: invalid value for --fail: 'quit:451 x': unknown stage 'quit' (connect, helo, mail, rcpt, data, message or auth)\n"
+}
+
+@test "standalone: --fail connect answers each connection and closes it; message:drop keeps nothing, the process goes on" {
+  PORT=$(free_port)
+  start_background "$LAUNCHER_LOG" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+    -l "127.0.0.1:$PORT" --fail 'connect:554 5.3.2 Not now:50' --fail message:drop \
+    --fail-seed 1 --maildir "$MAILDIR" --debug-file "$PRINTOUT" --log stderr
+  local server=$BACKGROUND_PID
+  wait_for_port "$PORT"
+  run timeout -k 5 30 "$PYTHON3" -c '
+import smtplib, socket, sys
+port = int(sys.argv[1])
+refused = dropped = 0
+for i in range(20):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb")
+    greeting = f.readline()
+    if greeting.startswith(b"554 5.3.2 Not now"):
+        assert f.read() == b"", "more after the 554"
+        refused += 1
+        continue
+    assert greeting.startswith(b"220 "), greeting
+    for line in (b"HELO c", b"MAIL FROM:<a@example.com>", b"RCPT TO:<b@example.com>", b"DATA"):
+        s.sendall(line + b"\r\n")
+        assert f.readline()[:1] in (b"2", b"3")
+    s.sendall(b"Subject: x\r\n\r\nbody\r\n.\r\n")
+    assert f.read() == b"", "a reply after the final dot"
+    dropped += 1
+print(refused, dropped)
+' "$PORT"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  read -r refused dropped <<<"$output"
+  [ "$refused" -gt 0 ] && [ "$dropped" -gt 0 ] && [ $((refused + dropped)) -eq 20 ]
+  [ "$(kept)" -eq 0 ]
+  expect_empty "$PRINTOUT"
+  [ "$(grep -c 'injected failure at connect: 554 5.3.2 Not now' "$LAUNCHER_LOG")" -eq "$refused" ]
+  [ "$(grep -c 'injected failure at message: connection dropped' "$LAUNCHER_LOG")" -eq "$dropped" ]
+  running "$server"
 }
