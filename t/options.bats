@@ -54,6 +54,7 @@ ehlo_with() {
       --relay-connect-timeout --relay-timeout --listen --max-connections \
       --shutdown-grace --mailman-command --mailman-lists-dir --mailman-check \
       --mailman-timeout --proxy-protocol --log --debug --user --nosetuid \
+      --maildir --show-envelope --fail --fail-seed \
       --config --version --help; do
       grep -qe "$name" "$OUT" || {
         echo "$option does not mention $name" >&2

@@ -433,3 +433,25 @@ print(refused, dropped)
   [ "$(grep -c 'injected failure at message: connection dropped' "$LAUNCHER_LOG")" -eq "$dropped" ]
   running "$server"
 }
+
+@test "options file: maildir, show-envelope, fail (a list, adding to the command line's) and fail-seed" {
+  cat >"$BATS_TEST_TMPDIR/in.smtpd.conf" <<CONF
+maildir = $MAILDIR
+show-envelope = yes
+fail = mail:452 4.3.1 Full:0
+fail = rcpt:450 4.2.0 Busy
+fail-seed = 3
+CONF
+  debugging_session "$ONE" --config "$BATS_TEST_TMPDIR/in.smtpd.conf" \
+    --fail 'data:554 5.6.0 No data:0'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" '250 OK' '450 4.2.0 Busy' '450 4.2.0 Busy' \
+    '503 Error: need RCPT command' '500 Error: command "SUBJECT:" not recognized' \
+    '500 Error: bad syntax' '500 Error: command "..DOT" not recognized' \
+    '500 Error: command "BODY" not recognized' '500 Error: command "." not recognized' \
+    '221 Bye'
+  printf 'fail = rcpt:250 OK\n' >"$BATS_TEST_TMPDIR/bad.conf"
+  smtpd_session 'QUIT\r\n' -c DebuggingServer --config "$BATS_TEST_TMPDIR/bad.conf"
+  expect_status 78
+  grep -q "^in.smtpd: $BATS_TEST_TMPDIR/bad.conf:1: invalid value for --fail: 'rcpt:250 OK'" "$ERR"
+}
