@@ -69,21 +69,15 @@ std::unique_ptr<smtpd::Server> make_delivery(
                                    relay);
 }
 
-// A --fail delay at a command waits in the session's own process; in the
-// standalone mode it would hold up every other session, so it is refused
-// there (a delay after the final dot waits on the delivery thread).
-bool delays_a_command(const Options& options) {
+// Whether a --fail rule delays the message stage (at_message) or a
+// command.  A delay at a command waits in the session's own process; in
+// the standalone mode it would hold up every other session, so it is
+// refused there (a delay after the final dot waits on the delivery
+// thread).
+bool delays(const Options& options, bool at_message) {
   for (const in_smtpd::FailRule& rule : options.fail_rules)
     if (rule.action == in_smtpd::FailRule::Action::delay &&
-        rule.stage != in_smtpd::FailStage::message)
-      return true;
-  return false;
-}
-
-bool delays_a_message(const Options& options) {
-  for (const in_smtpd::FailRule& rule : options.fail_rules)
-    if (rule.action == in_smtpd::FailRule::Action::delay &&
-        rule.stage == in_smtpd::FailStage::message)
+        (rule.stage == in_smtpd::FailStage::message) == at_message)
       return true;
   return false;
 }
@@ -104,7 +98,7 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
   // may take a while.
   listener.threaded_delivery =
       options.server_class != in_smtpd::ServerClass::debugging ||
-      delays_a_message(options);
+      delays(options, true);
   listener.on_channel = in_smtpd::attach_failures;
   listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
   const int status = smtpd::run_listener(
@@ -157,7 +151,7 @@ int main(int argc, char* argv[]) {
   }
   smtpd::ChannelConfig config = in_smtpd::channel_config(options);
   upstream.helo_name = config.hostname;
-  if (!listeners.empty() && delays_a_command(options)) {
+  if (!listeners.empty() && delays(options, false)) {
     diagnostics.error(
         "--fail STAGE:delay=SECONDS works only per connection, or at the "
         "message stage: in the standalone mode it would hold up every "
