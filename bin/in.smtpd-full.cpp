@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "diagnostics.hpp"
+#include "failure_injection.hpp"
 #include "listen_sockets.hpp"
 #include "options.hpp"
 #include "session.hpp"
@@ -25,7 +26,6 @@
 #include "smtpd/listener.hpp"
 #include "smtpd/mailman.hpp"
 #include "smtpd/relay.hpp"
-#include "transaction_log.hpp"
 
 namespace {
 
@@ -84,8 +84,21 @@ std::unique_ptr<smtpd::Server> make_delivery(
       break;
     }
   }
-  return std::make_unique<in_smtpd::TransactionLog>(std::move(delivery), relay,
-                                                    diagnostics);
+  return in_smtpd::finish_delivery(options, diagnostics, std::move(delivery),
+                                   relay);
+}
+
+// Whether a --fail rule delays the message stage (at_message) or a
+// command.  A delay at a command waits in the session's own process; in
+// the standalone mode it would hold up every other session, so it is
+// refused there (a delay after the final dot waits on the delivery
+// thread).
+bool delays(const Options& options, bool at_message) {
+  for (const in_smtpd::FailRule& rule : options.fail_rules)
+    if (rule.action == in_smtpd::FailRule::Action::delay &&
+        (rule.stage == in_smtpd::FailStage::message) == at_message)
+      return true;
+  return false;
 }
 
 // The standalone mode: one process, every connection (listener.hpp).
@@ -101,9 +114,12 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;
-  // DebuggingServer answers at once; a relay or Mailman may take a while.
+  // DebuggingServer answers at once; a relay, Mailman, or a --fail delay
+  // may take a while.
   listener.threaded_delivery =
-      options.server_class != in_smtpd::ServerClass::debugging;
+      options.server_class != in_smtpd::ServerClass::debugging ||
+      delays(options, true);
+  listener.on_channel = in_smtpd::attach_failures;
   listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
   const int status = smtpd::run_listener(
       listeners, listener, [&](smtpd::ChannelConfig& config) {
@@ -155,6 +171,13 @@ int main(int argc, char* argv[]) {
   }
   smtpd::ChannelConfig config = in_smtpd::channel_config(options);
   upstream.helo_name = config.hostname;
+  if (!listeners.empty() && delays(options, false)) {
+    diagnostics.error(
+        "--fail STAGE:delay=SECONDS works only per connection, or at the "
+        "message stage: in the standalone mode it would hold up every "
+        "session");
+    return EX_USAGE;
+  }
   if (!listeners.empty()) {
     diagnostics.standalone();
     return serve_standalone(options, listeners, config, upstream, diagnostics);

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -166,6 +167,14 @@ std::vector<std::string> parse_command_template(const char* option,
     throw BadValue("invalid value for --" + std::string(option) +
                    ": an absolute path to a program expected first");
   return argv;
+}
+
+void add_fail_rule(Options& options, const std::string& text) {
+  std::string error;
+  const std::optional<FailRule> rule = parse_fail_rule(text, &error);
+  if (!rule)
+    throw BadValue("invalid value for --fail: '" + text + "': " + error);
+  options.fail_rules.push_back(*rule);
 }
 
 // A switch's value is "true" or "false" once collected.
@@ -345,6 +354,24 @@ constexpr OptionSpec kOptions[] = {
      [](O& o, S v) {
        o.mailman.timeout_seconds =
            parse_unsigned("mailman-timeout", v, 1, 86400);
+     }},
+    {"maildir", 0, "DIR", Occurs::once,
+     "keep every accepted message as a file in the Maildir DIR (DIR/tmp "
+     "and DIR/new must exist); any class",
+     [](O& o, S v) { o.maildir = v; }},
+    {"show-envelope", 0, nullptr, Occurs::once,
+     "DebuggingServer: print MAIL FROM and RCPT TO before each message",
+     [](O& o, S v) { o.show_envelope = on(v); }},
+    {"fail", 0, "STAGE:REPLY[:PERCENT]", Occurs::list,
+     "fail on purpose: STAGE connect, helo, mail, rcpt, data, message or "
+     "auth; REPLY a 4xx/5xx reply line, drop or delay=SECONDS; PERCENT of "
+     "the time (default 100); repeatable",
+     add_fail_rule},
+    {"fail-seed", 0, "N", Occurs::once,
+     "seed the --fail choices, to replay the same run (default: random)",
+     [](O& o, S v) {
+       o.fail_seed = parse_number("fail-seed", v, 0, UINT64_MAX / 2);
+       o.fail_seeded = true;
      }},
     {"proxy-protocol", 0, nullptr, Occurs::once,
      "read a HAProxy PROXY header (v1 or v2) before the greeting; the "

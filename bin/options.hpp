@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "failures.hpp"
 #include "smtpd/mailman.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
@@ -45,6 +46,13 @@ struct Options {
   unsigned shutdown_grace = 30;
   // MailmanProxy.
   smtpd::MailmanSettings mailman;
+  // For test rigs: keep every accepted message in this Maildir; show the
+  // envelope in DebuggingServer's printout; fail on demand.
+  std::string maildir;
+  bool show_envelope = false;
+  std::vector<FailRule> fail_rules;
+  bool fail_seeded = false;
+  std::uint64_t fail_seed = 0;
 };
 
 // What the command line asks for: run a session with options, or print

@@ -3,17 +3,22 @@
 #include "session.hpp"
 
 #include <poll.h>
+#include <sys/random.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "diagnostics.hpp"
+#include "failure_injection.hpp"
 #include "smtpd/debugging.hpp"
+#include "smtpd/maildir.hpp"
 #include "smtpd/peer.hpp"
 #include "smtpd/proxy_header.hpp"
 #include "smtpd/text.hpp"
@@ -36,6 +41,43 @@ void request_stop(int signal_number) {
 }
 
 constexpr int stop_signals[] = {SIGTERM, SIGHUP, SIGINT};
+
+// While a --fail delay waits: the mask the driver waits with, in the
+// per-connection mode (a stop signal ends the wait at once).  In the
+// standalone mode a delay waits on a delivery thread, with the signals
+// blocked: it looks at the stop flag every 100 ms.
+const sigset_t* delay_wait_mask = nullptr;
+
+void wait_for_delay(unsigned seconds) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + std::chrono::seconds(seconds);
+  while (!stop_requested) {
+    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        end - Clock::now());
+    if (left.count() <= 0) return;
+    if (!delay_wait_mask)
+      left = std::min<std::chrono::nanoseconds>(left,
+                                                std::chrono::milliseconds(100));
+    const timespec wait = {time_t(left.count() / 1000000000),
+                           long(left.count() % 1000000000)};
+    ppoll(nullptr, 0, &wait, delay_wait_mask);
+  }
+}
+
+// The process's --fail rules and rolls, made on first use.
+FailureInjector& failure_injector(const Options& options,
+                                  Diagnostics& diagnostics) {
+  static FailureInjector* injector = nullptr;
+  if (!injector) {
+    std::uint64_t seed = options.fail_seed;
+    if (!options.fail_seeded &&
+        getrandom(&seed, sizeof seed, GRND_NONBLOCK) != ssize_t(sizeof seed))
+      seed = std::uint64_t(getpid()) << 32 ^ std::uint64_t(time(nullptr));
+    injector = new FailureInjector(options.fail_rules, seed, diagnostics,
+                                   wait_for_delay);
+  }
+  return *injector;
+}
 
 std::string host_name() {
   char name[256] = "";
@@ -159,12 +201,28 @@ smtpd::DriverOptions driver_options(const Options& options,
   return driver;
 }
 
+std::unique_ptr<smtpd::Server> finish_delivery(
+    const Options& options, Diagnostics& diagnostics,
+    std::unique_ptr<smtpd::Server> delivery, const smtpd::PureProxy* relay) {
+  if (!options.maildir.empty())
+    delivery = std::make_unique<smtpd::MaildirDelivery>(
+        options.maildir, std::move(delivery),
+        [&](std::string_view line) { diagnostics.error(line); });
+  delivery =
+      std::make_unique<TransactionLog>(std::move(delivery), relay, diagnostics);
+  if (!options.fail_rules.empty())
+    delivery = std::make_unique<FailingSession>(
+        failure_injector(options, diagnostics), std::move(delivery));
+  return delivery;
+}
+
 std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
                                                   Diagnostics& diagnostics) {
-  return std::make_unique<TransactionLog>(
-      std::make_unique<smtpd::DebuggingServer>(diagnostics,
-                                               options.decode_data),
-      nullptr, diagnostics);
+  return finish_delivery(
+      options, diagnostics,
+      std::make_unique<smtpd::DebuggingServer>(diagnostics, options.decode_data,
+                                               options.show_envelope),
+      nullptr);
 }
 
 int serve_one_session(const Options& options, smtpd::ChannelConfig config,
@@ -176,11 +234,13 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
       !read_proxy_header(options.command_timeout, peer, early_input,
                          diagnostics))
     return EX_PROTOCOL;
+  const sigset_t wait_mask = catch_stop_signals();
+  delay_wait_mask = &wait_mask;
   const std::unique_ptr<smtpd::Server> server = make_delivery(config);
   smtpd::Channel channel(config, peer);
+  attach_failures(channel, *server);
   channel.feed(early_input);
 
-  const sigset_t wait_mask = catch_stop_signals();
   const smtpd::DriverOptions driver =
       driver_options(options, wait_mask, diagnostics);
   const smtpd::SessionEnd end =

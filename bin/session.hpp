@@ -13,6 +13,7 @@
 #include "smtpd/channel.hpp"
 #include "smtpd/driver.hpp"
 #include "smtpd/listener.hpp"
+#include "smtpd/relay.hpp"
 #include "smtpd/server.hpp"
 
 namespace in_smtpd {
@@ -53,7 +54,15 @@ smtpd::DriverOptions driver_options(const Options& options,
 using MakeDelivery =
     std::function<std::unique_ptr<smtpd::Server>(smtpd::ChannelConfig& config)>;
 
-// DebuggingServer, with the transaction log around it.
+// A delivery class with what the options put around it: the Maildir
+// (--maildir, kept once the class accepted), the transaction log, and
+// failures on demand (--fail, outermost: an injected refusal keeps and
+// logs nothing but its own line).  relay: what relays, for the log.
+std::unique_ptr<smtpd::Server> finish_delivery(
+    const Options& options, Diagnostics& diagnostics,
+    std::unique_ptr<smtpd::Server> delivery, const smtpd::PureProxy* relay);
+
+// DebuggingServer, finished as above.
 std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
                                                   Diagnostics& diagnostics);
 

@@ -55,6 +55,7 @@ ehlo_with() {
       --shutdown-grace --mailman-command --mailman-lists-dir --mailman-check \
       --mailman-version --mailman-lmtp --mailman-domain --mailman-data-dir \
       --mailman-timeout --proxy-protocol --log --debug --user --nosetuid \
+      --maildir --show-envelope --fail --fail-seed \
       --config --version --help; do
       grep -qe "$name" "$OUT" || {
         echo "$option does not mention $name" >&2

@@ -42,6 +42,24 @@ std::string repr_list(const std::vector<std::string>& words) {
   return out + "]";
 }
 
+// An envelope address in the printout: as it is, but a control byte as
+// \xHH, so that one address stays on one line of a terminal.
+std::string shown_address(std::string_view address) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out = address == "<>" ? "" : "<";
+  for (const char c : address) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7F) {
+      out += "\\x";
+      out += digits[b >> 4];
+      out += digits[b & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out + (address == "<>" ? "" : ">");
+}
+
 // Gathers small pieces of text into pieces of about piece_size for emit;
 // text longer than that goes to emit as it is.
 class Pieces {
@@ -83,7 +101,8 @@ class Pieces {
 
 void print_debugging_message(
     const Envelope& envelope, bool decode_data,
-    const std::function<void(std::string_view piece)>& emit) {
+    const std::function<void(std::string_view piece)>& emit,
+    bool show_envelope) {
   Pieces out(emit);
   // One line of the printout: as it is with decode_data, else as the
   // reference's repr() of the bytes (plain: b'...' around them).
@@ -96,6 +115,11 @@ void print_debugging_message(
       out.add({}, text::repr_bytes(text), "\n");
   };
   out.add("---------- MESSAGE FOLLOWS ----------\n");
+  if (show_envelope) {
+    out.add("MAIL FROM: " + shown_address(envelope.mail_from) + "\n");
+    for (const std::string& recipient : envelope.rcpt_tos)
+      out.add("RCPT TO: " + shown_address(recipient) + "\n");
+  }
   if (!decode_data) {
     if (!envelope.mail_options.empty())
       out.add("mail options: " + repr_list(envelope.mail_options) + "\n");
@@ -130,19 +154,20 @@ void print_debugging_message(
   out.flush();
 }
 
-std::string format_debugging_message(const Envelope& envelope,
-                                     bool decode_data) {
+std::string format_debugging_message(const Envelope& envelope, bool decode_data,
+                                     bool show_envelope) {
   std::string printout;
-  print_debugging_message(envelope, decode_data,
-                          [&](std::string_view piece) { printout += piece; });
+  print_debugging_message(
+      envelope, decode_data, [&](std::string_view piece) { printout += piece; },
+      show_envelope);
   return printout;
 }
 
 Reply DebuggingServer::process_message(const Envelope& envelope) {
   output_.begin();
-  print_debugging_message(envelope, decode_data_, [&](std::string_view piece) {
-    output_.write(piece);
-  });
+  print_debugging_message(
+      envelope, decode_data_,
+      [&](std::string_view piece) { output_.write(piece); }, show_envelope_);
   output_.end();
   if (!output_.written()) return std::string(replies::printout_failed);
   return std::nullopt;

@@ -18,13 +18,18 @@ namespace smtpd {
 
 // Calls emit with the printout of one message (LF line ends) in pieces of
 // about 64 KiB, in order: a large message is streamed, never copied whole.
+// With show_envelope (ours; smtpd.py never showed the envelope) a
+// "MAIL FROM: <sender>" line and one "RCPT TO: <recipient>" line per
+// recipient follow the MESSAGE FOLLOWS banner, control bytes shown as \xHH.
 SMTPD_API void print_debugging_message(
     const Envelope& envelope, bool decode_data,
-    const std::function<void(std::string_view piece)>& emit);
+    const std::function<void(std::string_view piece)>& emit,
+    bool show_envelope = false);
 
 // The whole printout in one string.
 SMTPD_API std::string format_debugging_message(const Envelope& envelope,
-                                               bool decode_data);
+                                               bool decode_data,
+                                               bool show_envelope = false);
 
 class SMTPD_API DebuggingServer : public Server {
  public:
@@ -44,14 +49,17 @@ class SMTPD_API DebuggingServer : public Server {
     virtual bool written() const { return true; }
   };
 
-  DebuggingServer(Output& output, bool decode_data)
-      : output_(output), decode_data_(decode_data) {}
+  DebuggingServer(Output& output, bool decode_data, bool show_envelope = false)
+      : output_(output),
+        decode_data_(decode_data),
+        show_envelope_(show_envelope) {}
 
   Reply process_message(const Envelope& envelope) override;
 
  private:
   Output& output_;
   bool decode_data_;
+  bool show_envelope_;
 };
 
 }  // namespace smtpd

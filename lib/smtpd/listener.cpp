@@ -203,6 +203,8 @@ void Loop::start_channel(Connection& connection, std::string_view early_input) {
   ChannelConfig config = options_.channel;
   connection.server = make_server_(config);
   connection.channel = std::make_unique<Channel>(config, connection.peer);
+  if (options_.on_channel)
+    options_.on_channel(*connection.channel, *connection.server);
   if (stopping_ && grace_over_) connection.channel->shut_down();
   connection.channel->feed(early_input);
 }
@@ -343,10 +345,16 @@ void Loop::check_deadlines(Clock::time_point now) {
 void Loop::drop_finished() {
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& connection = it->second;
+    // A delivery thread may be closing the channel: not looked at until
+    // the thread is done.
+    if (connection.delivering) {
+      ++it;
+      continue;
+    }
     const bool finished = connection.dead ||
                           (connection.channel && connection.channel->closed() &&
                            connection.channel->output().empty());
-    if (finished && !connection.delivering) {
+    if (finished) {
       close(connection.fd);
       it = connections_.erase(it);
     } else {

@@ -37,6 +37,9 @@ struct ListenerOptions {
   const volatile std::sig_atomic_t* close_idle_at_stop = nullptr;
   // When set after the stop (a second signal), the grace period ends now.
   const volatile std::sig_atomic_t* stop_now = nullptr;
+  // Called with each connection's channel, before its first byte is read
+  // and with its greeting still unsent, and the server made for it.
+  std::function<void(Channel& channel, Server& server)> on_channel;
 };
 
 // Makes the delivery for one connection; it may set the connection's

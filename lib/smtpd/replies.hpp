@@ -82,6 +82,10 @@ inline constexpr std::string_view bad_hook_reply =
 // whole (a full disk, a closed reader).
 inline constexpr std::string_view printout_failed =
     "451 Error: the message could not be printed";
+// --maildir could not keep an accepted message (maildir.hpp): the client
+// keeps it and tries again (RFC 5321 4.2.5).
+inline constexpr std::string_view cannot_keep_message =
+    "451 Error: cannot keep the message, try again later";
 // RFC 5321 3.8: 421 with our name, then we close.
 inline constexpr std::string_view timeout = "Error: timeout exceeded";
 inline constexpr std::string_view too_many_errors = "Error: too many errors";

@@ -423,5 +423,35 @@ TEST(DebuggingServer, StreamsALargeMessageInPieces) {
   EXPECT_EQ(expected, format_debugging_message(envelope, false));
 }
 
+// --show-envelope: ours, so not compared with the reference; without it
+// the printout is the reference's (the tests above).
+TEST(DebuggingServer, ShowEnvelopeAddsMailFromAndEachRcptToAfterTheBanner) {
+  Envelope envelope;
+  envelope.peer = Peer{"192.0.2.1", 4242};
+  envelope.mail_from = "<>";
+  envelope.rcpt_tos = {"c@d.example", "bcc@d.example", "e\x01\r@x"};
+  envelope.mail_options = {"BODY=8BITMIME"};
+  envelope.data = "Subject: hi\n\nbody";
+  const std::string plain = format_debugging_message(envelope, false);
+  EXPECT_EQ(format_debugging_message(envelope, false, true),
+            "---------- MESSAGE FOLLOWS ----------\n"
+            "MAIL FROM: <>\n"
+            "RCPT TO: <c@d.example>\n"
+            "RCPT TO: <bcc@d.example>\n"
+            "RCPT TO: <e\\x01\\x0d@x>\n" +
+                plain.substr(plain.find('\n') + 1));
+  envelope.mail_from = "a@b.example";
+  envelope.rcpt_tos.resize(1);
+  EXPECT_EQ(format_debugging_message(envelope, true, true),
+            "---------- MESSAGE FOLLOWS ----------\n"
+            "MAIL FROM: <a@b.example>\n"
+            "RCPT TO: <c@d.example>\n"
+            "Subject: hi\n"
+            "X-Peer: 192.0.2.1\n"
+            "\n"
+            "body\n"
+            "------------ END MESSAGE ------------\n");
+}
+
 }  // namespace
 }  // namespace smtpd

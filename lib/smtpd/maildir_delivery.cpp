@@ -1,0 +1,160 @@
+// maildir_delivery.cpp - the file I/O of MaildirDelivery (see maildir.hpp):
+// write in tmp/, fsync, rename into new/, fsync new/.
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "smtpd/maildir.hpp"
+#include "smtpd/replies.hpp"
+
+namespace smtpd {
+namespace {
+
+// Deliveries made by this process: the standalone mode keeps many
+// sessions, each with a MaildirDelivery of its own, in one process.
+std::atomic<std::uint64_t> deliveries{0};
+
+std::string host_name() {
+  char name[256] = "";
+  if (gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
+}
+
+MaildirName unique_name(const std::string& host) {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  MaildirName name;
+  name.seconds = now.tv_sec;
+  name.microseconds = std::uint32_t(now.tv_nsec / 1000);
+  name.pid = std::uint64_t(getpid());
+  name.counter = deliveries.fetch_add(1, std::memory_order_relaxed);
+  if (getrandom(&name.random, sizeof name.random, GRND_NONBLOCK) !=
+      ssize_t(sizeof name.random))
+    name.random = std::uint32_t(now.tv_nsec);
+  name.host = host;
+  return name;
+}
+
+// Writes every byte of the pieces, through partial writes and EINTR.
+bool write_pieces(int fd, iovec* pieces, int count) {
+  while (count > 0) {
+    const ssize_t written = writev(fd, pieces, count);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    std::size_t left = std::size_t(written);
+    while (count > 0 && left >= pieces->iov_len) {
+      left -= pieces->iov_len;
+      ++pieces;
+      --count;
+    }
+    if (count > 0) {
+      pieces->iov_base = static_cast<char*>(pieces->iov_base) + left;
+      pieces->iov_len -= left;
+    }
+  }
+  return true;
+}
+
+bool sync_directory(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool synced = fsync(fd) == 0;
+  const int saved = errno;
+  close(fd);
+  errno = saved;
+  return synced;
+}
+
+// Runs f() keeping errno as it was: for the clean-up after a failure.
+template <typename F>
+void keeping_errno(F f) {
+  const int saved = errno;
+  f();
+  errno = saved;
+}
+
+// The file in tmp/, written whole and on disk; false with errno set, and
+// no file left behind but one that was there before (EEXIST).
+bool write_temporary(const std::string& path, const Envelope& envelope) {
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  std::string header = maildir_header(envelope);
+  const std::string_view trailer = maildir_trailer(envelope.data);
+  iovec pieces[3] = {
+      {header.data(), header.size()},
+      {const_cast<char*>(envelope.data.data()), envelope.data.size()},
+      {const_cast<char*>(trailer.data()), trailer.size()}};
+  if (!write_pieces(fd, pieces, 3) || fsync(fd) != 0) {
+    keeping_errno([&] {
+      close(fd);
+      unlink(path.c_str());
+    });
+    return false;
+  }
+  // close() reports what a network file system kept back until then.
+  if (close(fd) != 0) {
+    keeping_errno([&] { unlink(path.c_str()); });
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+MaildirDelivery::MaildirDelivery(std::string directory,
+                                 std::unique_ptr<Server> inner, Log log)
+    : directory_(std::move(directory)),
+      inner_(std::move(inner)),
+      log_(std::move(log)),
+      host_(host_name()) {}
+
+Reply MaildirDelivery::process_message(const Envelope& envelope) {
+  const auto fail = [&](const std::string& what) -> Reply {
+    if (log_)
+      log_("maildir " + directory_ + ": " + what + ": " + std::strerror(errno));
+    return std::string(replies::cannot_keep_message);
+  };
+  std::string name = maildir_file_name(unique_name(host_));
+  std::string temporary = directory_ + "/tmp/" + name;
+  // O_EXCL: a name already taken (a clock stepped back, a pid reused)
+  // gets the next one rather than another's file.
+  for (int tries = 0; !write_temporary(temporary, envelope); ++tries) {
+    if (errno != EEXIST || tries == 3) return fail("tmp/" + name);
+    name = maildir_file_name(unique_name(host_));
+    temporary = directory_ + "/tmp/" + name;
+  }
+  Reply reply;
+  try {
+    if (inner_) reply = inner_->process_message(envelope);
+  } catch (...) {
+    unlink(temporary.c_str());
+    throw;
+  }
+  if (reply && !reply->empty() && (*reply)[0] != '2') {
+    unlink(temporary.c_str());
+    return reply;
+  }
+  const std::string kept = directory_ + "/new/" + name;
+  if (rename(temporary.c_str(), kept.c_str()) != 0) {
+    keeping_errno([&] { unlink(temporary.c_str()); });
+    return fail("new/" + name);
+  }
+  // The rename is on disk only once the directory is.  If it cannot be,
+  // the client tries again: new/ keeps no message that got 451.
+  if (!sync_directory(directory_ + "/new")) {
+    keeping_errno([&] { unlink(kept.c_str()); });
+    return fail("fsync new/");
+  }
+  return reply;
+}
+
+}  // namespace smtpd
