@@ -497,6 +497,13 @@ std::vector<std::pair<po::option, unsigned>> read_config_file(
                              std::string(line.substr(0, line.find('#'))) + "'");
       for (po::option& option : parsed.options)
         options.emplace_back(std::move(option), number);
+    } catch (const po::unknown_option& error) {
+      // Boost names no option for "= VALUE".
+      throw file_error(path, number,
+                       error.get_option_name().empty()
+                           ? "no option name before '=': '" +
+                                 std::string(line) + "'"
+                           : error.what());
     } catch (const po::error& error) {
       throw file_error(path, number, error.what());
     }
@@ -586,16 +593,21 @@ std::string usage() {
 // inetd lines and units have it.  smtpd.py's habits would serve one
 // session on stdin where the user meant to listen: they are refused with
 // what to type instead.
-void refuse_smtpd_py_arguments(const Collected& given, const Options& options) {
+void refuse_two_addresses(const Collected& given) {
   const std::vector<Value>& remote = given[kRemote];
-  if (!from_command_line(remote)) return;
-  if (remote.size() > 1 && remote[1].line == 0)
-    throw usage_error(
-        "too many arguments: only one REMOTEHOST:REMOTEPORT; "
-        "to listen on " +
-        remote[0].text + " and relay to " + remote[1].text +
-        " as smtpd.py did, use -l " + remote[0].text + " " + remote[1].text);
-  if (options.server_class == ServerClass::debugging)
+  if (remote.size() > 1 && remote[0].line == 0 && remote[1].line == 0)
+    throw usage_error("too many arguments: only one REMOTEHOST:REMOTEPORT; "
+                      "to listen on " +
+                      remote[0].text + " and relay to " + remote[1].text +
+                      " as smtpd.py did, use -l " + remote[0].text + " " +
+                      remote[1].text);
+}
+
+// After the address was found good: a bad one is said as such first.
+void refuse_listen_address(const Collected& given, const Options& options) {
+  const std::vector<Value>& remote = given[kRemote];
+  if (from_command_line(remote) &&
+      options.server_class == ServerClass::debugging)
     throw usage_error("DebuggingServer relays nowhere: to listen on " +
                       remote[0].text + " as smtpd.py did, use -l " +
                       remote[0].text);
@@ -616,7 +628,7 @@ void apply(const Collected& given, const std::string& config_path,
   for (std::size_t i = 0; i < kOptionCount; ++i) {
     const OptionSpec& spec = kOptions[i];
     if (!spec.set) continue;
-    if (i == kRemote && command_line) refuse_smtpd_py_arguments(given, options);
+    if (i == kRemote && command_line) refuse_two_addresses(given);
     if (spec.occurs == Occurs::positional && given[i].size() > 1)
       throw refuse(given[i][1],
                    "too many arguments: only one REMOTEHOST:REMOTEPORT");
@@ -627,6 +639,7 @@ void apply(const Collected& given, const std::string& config_path,
         throw refuse(value, error.what());
       }
     }
+    if (i == kRemote && command_line) refuse_listen_address(given, options);
   }
   if (!options.upstream.username.empty() && options.relay_password_file.empty())
     throw refuse(given[index_of("relay-user")].front(),
