@@ -372,8 +372,9 @@ static_assert(kConfig < kOptionCount && kVersion < kOptionCount &&
 
 // A value as read.
 struct Value {
-  std::string text;  // a switch's: "true" or "false"
-  unsigned line;     // of the options file; 0: from the command line
+  std::string text;         // a switch's: "true" or "false"
+  unsigned line;            // of the options file; 0: from the command line
+  bool positional = false;  // an argument, not --remote
 };
 using Collected = std::vector<std::vector<Value>>;  // by kOptions index
 
@@ -427,7 +428,8 @@ void collect_command_line(int argc, const char* const argv[],
       throw usage_error("option '--" + std::string(spec.name) +
                         "' cannot be specified more than once");
     given[i].push_back(
-        {option.value.empty() ? std::string("true") : option.value.front(), 0});
+        {option.value.empty() ? std::string("true") : option.value.front(), 0,
+         option.string_key.empty()});
   }
 }
 
@@ -499,11 +501,11 @@ std::vector<std::pair<po::option, unsigned>> read_config_file(
         options.emplace_back(std::move(option), number);
     } catch (const po::unknown_option& error) {
       // Boost names no option for "= VALUE".
-      throw file_error(path, number,
-                       error.get_option_name().empty()
-                           ? "no option name before '=': '" +
-                                 std::string(line) + "'"
-                           : error.what());
+      throw file_error(
+          path, number,
+          error.get_option_name().empty()
+              ? "no option name before '=': '" + std::string(line) + "'"
+              : error.what());
     } catch (const po::error& error) {
       throw file_error(path, number, error.what());
     }
@@ -592,21 +594,22 @@ std::string usage() {
 // [REMOTEHOST:REMOTEPORT]]; ours is the relay target alone, as deployed
 // inetd lines and units have it.  smtpd.py's habits would serve one
 // session on stdin where the user meant to listen: they are refused with
-// what to type instead.
+// what to type instead.  --remote (or remote in the file) names a relay
+// target explicitly, and DebuggingServer ignores it.
 void refuse_two_addresses(const Collected& given) {
   const std::vector<Value>& remote = given[kRemote];
-  if (remote.size() > 1 && remote[0].line == 0 && remote[1].line == 0)
-    throw usage_error("too many arguments: only one REMOTEHOST:REMOTEPORT; "
-                      "to listen on " +
-                      remote[0].text + " and relay to " + remote[1].text +
-                      " as smtpd.py did, use -l " + remote[0].text + " " +
-                      remote[1].text);
+  if (remote.size() > 1 && remote[0].positional && remote[1].positional)
+    throw usage_error(
+        "too many arguments: only one REMOTEHOST:REMOTEPORT; "
+        "to listen on " +
+        remote[0].text + " and relay to " + remote[1].text +
+        " as smtpd.py did, use -l " + remote[0].text + " " + remote[1].text);
 }
 
 // After the address was found good: a bad one is said as such first.
 void refuse_listen_address(const Collected& given, const Options& options) {
   const std::vector<Value>& remote = given[kRemote];
-  if (from_command_line(remote) &&
+  if (!remote.empty() && remote[0].positional &&
       options.server_class == ServerClass::debugging)
     throw usage_error("DebuggingServer relays nowhere: to listen on " +
                       remote[0].text + " as smtpd.py did, use -l " +
