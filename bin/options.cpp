@@ -398,11 +398,32 @@ Refusal file_error(const std::string& path, unsigned line,
 
 namespace po = boost::program_options;
 
-// What Boost's parsers need to know of each option: its names, and
-// whether it takes a value.  Values are strings: the handlers convert.
-po::options_description describe_options() {
+// Whether an argument may name the option: "--NAME[=VALUE]" where the
+// long name begins with NAME (Boost takes any unambiguous prefix, and
+// says which options an ambiguous one matches), or "-LETTERS[VALUE]"
+// holding its letter.  Arguments that are values may match too: more
+// options than needed, never fewer.
+bool may_name(std::string_view argument, const OptionSpec& spec) {
+  if (argument.size() < 2 || argument[0] != '-') return false;
+  if (argument[1] == '-') {
+    const std::string_view name = argument.substr(2, argument.find('=') - 2);
+    return std::string_view(spec.name).substr(0, name.size()) == name;
+  }
+  return spec.letter && argument.find(spec.letter, 1) != std::string_view::npos;
+}
+
+// What Boost's parsers need to know of the options: their names, and
+// whether they take a value.  Values are strings: the handlers convert.
+// Each option costs Boost a string stream to split its names, so a
+// command line's description holds only the options its arguments may
+// name (argv); an options file's (argv null) holds them all.
+po::options_description describe_options(int argc, const char* const argv[]) {
   po::options_description description;
   for (const OptionSpec& spec : kOptions) {
+    if (argv && std::none_of(argv + 1, argv + argc, [&spec](const char* arg) {
+          return may_name(arg, spec);
+        }))
+      continue;
     std::string names = spec.name;
     if (spec.letter) names.append(",").push_back(spec.letter);
     po::typed_value<std::string>* value = po::value<std::string>();
@@ -681,15 +702,14 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   Collected given(kOptionCount);
   std::string config_path;
   try {
-    const po::options_description description = describe_options();
     try {
-      collect_command_line(argc, argv, description, given);
+      collect_command_line(argc, argv, describe_options(argc, argv), given);
     } catch (const po::error& error) {
       throw usage_error(error.what());
     }
     if (!given[kConfig].empty()) {
       config_path = given[kConfig].front().text;
-      collect_file(config_path, description, given);
+      collect_file(config_path, describe_options(0, nullptr), given);
     }
     if (!given[kHelp].empty() && on(given[kHelp].front().text)) {
       result.text = usage();
