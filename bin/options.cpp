@@ -416,13 +416,12 @@ bool may_name(std::string_view argument, const OptionSpec& spec) {
 // whether they take a value.  Values are strings: the handlers convert.
 // Each option costs Boost a string stream to split its names, so a
 // command line's description holds only the options its arguments may
-// name (argv); an options file's (argv null) holds them all.
+// name.
 po::options_description describe_options(int argc, const char* const argv[]) {
   po::options_description description;
   for (const OptionSpec& spec : kOptions) {
-    if (argv && std::none_of(argv + 1, argv + argc, [&spec](const char* arg) {
-          return may_name(arg, spec);
-        }))
+    if (std::none_of(argv + 1, argv + argc,
+                     [&spec](const char* arg) { return may_name(arg, spec); }))
       continue;
     std::string names = spec.name;
     if (spec.letter) names.append(",").push_back(spec.letter);
@@ -493,74 +492,102 @@ bool blank_line(std::string_view line) {
          std::string_view::npos;
 }
 
-// The options of the file's lines, each with the number of its line.
-// Boost's parser says what is wrong but not where, so each line that is
-// not blank is read by itself; a line that gives no option is an INI
-// section, which would put a prefix before every name below it.
-std::vector<std::pair<po::option, unsigned>> read_config_file(
-    const std::string& path, std::string_view text,
-    const po::options_description& description) {
-  std::vector<std::pair<po::option, unsigned>> options;
+// An option of the options file, with its line.
+struct FileOption {
+  po::option option;
+  unsigned line;          // from 1
+  std::string_view text;  // the line
+};
+
+// The options of the file, each with its line.  Boost's parser is given
+// no description: it splits NAME = VALUE lines, and the names are looked
+// up in kOptions here (a description would cost a string stream per
+// option).  It says what is wrong but not where, so every line that is
+// not blank gives one option, or the file is read again a line at a time
+// to find the first that does not: a syntax error, or an INI section,
+// which would put a prefix before every name below it.
+std::vector<FileOption> read_config_file(const std::string& path,
+                                         std::string_view text) {
   // A UTF-8 byte order mark, as some editors write, is no part of a name.
   constexpr std::string_view bom = "\xEF\xBB\xBF";
   if (text.substr(0, bom.size()) == bom) text.remove_prefix(bom.size());
-  std::istringstream stream;
+  std::vector<FileOption> options;
   for (unsigned number = 1; !text.empty(); ++number) {
     const std::size_t end = text.find('\n');
     const std::string_view line = text.substr(0, end);
+    if (!blank_line(line)) options.push_back({{}, number, line});
     text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    if (blank_line(line)) continue;
+  }
+  if (options.empty()) return options;
+  const po::options_description none;
+  std::istringstream stream;
+  // The lines again, without the blank ones.
+  std::string lines;
+  for (const FileOption& option : options)
+    lines.append(option.text).push_back('\n');
+  stream.str(lines);
+  try {
+    std::vector<po::option> parsed =
+        po::parse_config_file(stream, none, true).options;
+    if (parsed.size() == options.size()) {
+      for (std::size_t i = 0; i < parsed.size(); ++i)
+        options[i].option = std::move(parsed[i]);
+      return options;
+    }
+  } catch (const po::error&) {
+  }
+  for (const FileOption& option : options) {
     stream.clear();
-    stream.str(std::string(line));
+    stream.str(std::string(option.text));
     try {
-      po::parsed_options parsed = po::parse_config_file(stream, description);
-      if (parsed.options.empty())
-        throw file_error(path, number,
-                         "sections are not used in this file: '" +
-                             std::string(line.substr(0, line.find('#'))) + "'");
-      for (po::option& option : parsed.options)
-        options.emplace_back(std::move(option), number);
-    } catch (const po::unknown_option& error) {
-      // Boost names no option for "= VALUE".
-      throw file_error(
-          path, number,
-          error.get_option_name().empty()
-              ? "no option name before '=': '" + std::string(line) + "'"
-              : error.what());
+      if (po::parse_config_file(stream, none, true).options.empty())
+        throw file_error(
+            path, option.line,
+            "sections are not used in this file: '" +
+                std::string(option.text.substr(0, option.text.find('#'))) +
+                "'");
     } catch (const po::error& error) {
-      throw file_error(path, number, error.what());
+      throw file_error(path, option.line, error.what());
     }
   }
-  return options;
+  throw file_error(path, 0, "cannot be read as an options file");
 }
 
 // The whole file is checked, also where the command line wins: a mistake
 // in it is not left to be found when the command line changes.
-void collect_file(const std::string& path,
-                  const po::options_description& description,
-                  Collected& given) {
+void collect_file(const std::string& path, Collected& given) {
   std::string text;
   if (const int error = read_whole_file(path, text))
     throw file_error(
         path, 0,
         std::string("cannot read the options file: ") + std::strerror(error));
   std::vector<bool> seen(kOptionCount);
-  for (const auto& [option, line] : read_config_file(path, text, description)) {
-    const std::size_t i = index_of(option.string_key);
+  for (const FileOption& entry : read_config_file(path, text)) {
+    const std::string& name = entry.option.string_key;
+    const unsigned line = entry.line;
+    if (name.empty())
+      throw file_error(path, line,
+                       "no option name before '=': '" +
+                           std::string(entry.text.substr(
+                               0, entry.text.find_last_not_of(" \t\r") + 1)) +
+                           "'");
+    const std::size_t i = index_of(name);
+    if (i == kOptionCount)
+      throw file_error(path, line, "unrecognised option '" + name + "'");
     const OptionSpec& spec = kOptions[i];
     if (i == kHelp || i == kVersion || i == kConfig)
-      throw file_error(path, line,
-                       "option '" + option.string_key +
-                           "' is for the command line, not an options file");
+      throw file_error(
+          path, line,
+          "option '" + name + "' is for the command line, not an options file");
     if (spec.occurs != Occurs::list && seen[i])
-      throw file_error(path, line,
-                       "option '" + option.string_key +
-                           "' cannot be specified more than once");
+      throw file_error(
+          path, line,
+          "option '" + name + "' cannot be specified more than once");
     seen[i] = true;
-    const std::string& text = option.value.front();
+    const std::string& text = entry.option.value.front();
     Value value{text, line};
     if (!spec.value_name) try {
-        value.text = parse_switch(option.string_key, text);
+        value.text = parse_switch(name, text);
       } catch (const std::invalid_argument& error) {
         throw file_error(path, line, error.what());
       }
@@ -709,7 +736,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     }
     if (!given[kConfig].empty()) {
       config_path = given[kConfig].front().text;
-      collect_file(config_path, describe_options(0, nullptr), given);
+      collect_file(config_path, given);
     }
     if (!given[kHelp].empty() && on(given[kHelp].front().text)) {
       result.text = usage();
