@@ -68,7 +68,7 @@ trap 'rm -rf "$tmp"' EXIT
 	--cases "$top/t/conformance" |
 	awk 'NF > 1 && $2 ~ /^size=/ && !/\[.*proxy/ { print $1 }' >"$tmp/skip"
 cat "$skip" >>"$tmp/skip"
-proxy_target="'$IN_SMTPD' -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} {upstream}"
+proxy_target="'$IN_SMTPD' -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} --remote={upstream}"
 "$python" "$harness" --stdio "$proxy_target" --delivery --skip-file "$tmp/skip" \
 	--cases "$shared/conformance/cases" --cases "$top/t/conformance" \
 	>"$tmp/out" 2>&1 || status=1
