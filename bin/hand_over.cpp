@@ -37,20 +37,24 @@ int hand_over(const std::string& values, const char* reason,
                       ": " + std::strerror(errno));
     return EX_OSERR;
   };
-  // Not close-on-exec: in.smtpd-full reads it, then closes it.
+  // Not close-on-exec: in.smtpd-full reads it, then closes it.  Where a
+  // sandbox refuses memfd_create, in.smtpd-full reads the arguments again.
   const int fd = memfd_create("in.smtpd options", 0);
-  if (fd < 0) return fail("memfd_create");
-  for (std::size_t done = 0; done < values.size();) {
-    const ssize_t wrote = write(fd, values.data() + done, values.size() - done);
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote <= 0) return fail("write");
-    done += std::size_t(wrote);
+  std::string fd_argument;
+  std::vector<char*> args = {const_cast<char*>(path.c_str())};
+  if (fd >= 0) {
+    for (std::size_t done = 0; done < values.size();) {
+      const ssize_t wrote =
+          write(fd, values.data() + done, values.size() - done);
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) return fail("write");
+      done += std::size_t(wrote);
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) return fail("lseek");
+    fd_argument = options_fd_prefix + std::to_string(fd);
+    args.push_back(const_cast<char*>(fd_argument.c_str()));
+    args.push_back(const_cast<char*>("--"));
   }
-  if (lseek(fd, 0, SEEK_SET) != 0) return fail("lseek");
-  const std::string fd_argument = options_fd_prefix + std::to_string(fd);
-  std::vector<char*> args = {const_cast<char*>(path.c_str()),
-                             const_cast<char*>(fd_argument.c_str()),
-                             const_cast<char*>("--")};
   for (char** arg = argv + 1; *argv && *arg; ++arg) args.push_back(*arg);
   args.push_back(nullptr);
   if (options.debug) {
