@@ -1,12 +1,15 @@
 // in.smtpd-full - in.smtpd with everything that needs shared libraries.
 //
-// in.smtpd hands a process over to this program, with the same arguments,
-// when the session needs what a static program cannot safely load (see
+// An internal program, under libexecdir.  in.smtpd hands a process over
+// to this program, with the options it has read (hand_over.hpp), when the
+// session needs what a static program cannot safely load (see
 // in.smtpd.cpp): libcurl for PureProxy and MailmanProxy, the name service
 // for --user and for the host names of -l.  It also serves the standalone
-// mode.  Reads the secrets and opens the sockets that need root, drops
-// root, then serves one session on stdin and stdout, or every connection
-// on its listening sockets.
+// mode.  Launchers whose class is PureProxy or MailmanProxy, or that
+// listen, start it directly (the shipped units and inetd lines do): one
+// exec per session, not two.  Reads the secrets and opens the sockets that need
+// root, drops root, then serves one session on stdin and stdout, or every
+// connection on its listening sockets.
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 
 #include "diagnostics.hpp"
 #include "failure_injection.hpp"
+#include "hand_over.hpp"
 #include "listen_sockets.hpp"
 #include "options.hpp"
 #include "session.hpp"
@@ -139,7 +143,8 @@ int main(int argc, char* argv[]) {
   Diagnostics diagnostics;
   Options options;
   int status = 0;
-  if (!in_smtpd::start_program(argc, argv, diagnostics, options, &status))
+  if (!in_smtpd::start_program(in_smtpd::take_over(argc, argv), diagnostics,
+                               options, &status))
     return status;
 
   // Everything that needs root happens before privileges are dropped:

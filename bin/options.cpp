@@ -2,35 +2,53 @@
 //
 // One table, kOptions, holds every option: its long name, its letter, the
 // name of its value (none for a switch), how often it may be given, its
-// help, and the handler that checks a value and sets it.  The command line
-// is read with getopt_long (a long name may be shortened to any unambiguous
-// prefix; --name=VALUE and --name VALUE are the same), the options file
-// with config_file.hpp (full names only).  Two steps:
+// help, and the handler that checks a value and sets it.  An
+// options_description made from it lets Boost.Program_options read the
+// command line (a long name may be shortened to any unambiguous prefix;
+// --name=VALUE and --name VALUE are the same) and the options file (full
+// names only).  Three steps:
 //   1. collect: the command line, then from the file every option the
 //      command line left unset (lists add up from both).  An unknown
 //      option, a missing value, an option given twice stop here, before
 //      --help and --version are looked at;
 //   2. unless --help or --version, each handler checks and sets its
-//      option's values, in table order, then the checks between options.
+//      option's values, in table order, then the checks between options;
+//   3. the values taken are kept as NAME NUL VALUE NUL, so that
+//      in.smtpd-full, when it is handed the session, sets them without
+//      reading the command line and the file again.
 // Every mistake is one line naming the option and exit status EX_USAGE,
 // or EX_CONFIG and the file's name and line when the file gave the value;
 // all before any byte goes to the client.
+//
+// Start-up cost (every connection starts a process): every value is held
+// as a string and converted by the handlers below, so that Boost's
+// lexical_cast never builds a stream; the options_description holds no
+// help (usage() prints the table's); Boost's store() and variables_map
+// are not used, the parsed options are read directly; no stream is made
+// unless --config is given.
 #include "options.hpp"
 
-#include <getopt.h>
+#include <fcntl.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <boost/program_options/cmdline.hpp>
+#include <boost/program_options/errors.hpp>
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/parsers.hpp>
+#include <boost/program_options/value_semantic.hpp>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config.h"
-#include "config_file.hpp"
 
 namespace in_smtpd {
 namespace {
@@ -395,9 +413,10 @@ constexpr OptionSpec kOptions[] = {
     {"version", 'V', nullptr, Occurs::once, "print the version and exit",
      nullptr},
     {"help", 'h', nullptr, Occurs::once, "print this help and exit", nullptr},
-    // REMOTEHOST:REMOTEPORT (remote in the file, --remote too), checked
-    // after every other option.
-    {"remote", 0, "REMOTEHOST:REMOTEPORT", Occurs::positional, nullptr,
+    // The positional argument, checked after every other option.
+    {"remote", 0, "HOST:PORT", Occurs::positional,
+     "PureProxy, MailmanProxy: relay to HOST:PORT ([ADDRESS]:PORT for IPv6); "
+     "the same as the REMOTEHOST:REMOTEPORT argument (default localhost:25)",
      set_remote},
 };
 constexpr std::size_t kOptionCount = sizeof kOptions / sizeof kOptions[0];
@@ -411,13 +430,16 @@ constexpr std::size_t kConfig = index_of("config");
 constexpr std::size_t kVersion = index_of("version");
 constexpr std::size_t kHelp = index_of("help");
 constexpr std::size_t kRemote = index_of("remote");
+constexpr std::size_t kClass = index_of("class");
 static_assert(kConfig < kOptionCount && kVersion < kOptionCount &&
-              kHelp < kOptionCount && kRemote < kOptionCount);
+              kHelp < kOptionCount && kRemote < kOptionCount &&
+              kClass < kOptionCount);
 
 // A value as read.
 struct Value {
-  std::string text;  // a switch's: "true" or "false"
-  unsigned line;     // of the options file; 0: from the command line
+  std::string text;         // a switch's: "true" or "false"
+  unsigned line;            // of the options file; 0: from the command line
+  bool positional = false;  // an argument, not --remote
 };
 using Collected = std::vector<std::vector<Value>>;  // by kOptions index
 
@@ -439,124 +461,161 @@ Refusal file_error(const std::string& path, unsigned line,
           path + (line ? ":" + std::to_string(line) : "") + ": " + text};
 }
 
-// getopt_long's value for an option named by its long name; a letter
-// stands for the same option.
-constexpr int kLongBase = 256;
+namespace po = boost::program_options;
 
-std::size_t by_letter(int letter) {
-  for (std::size_t i = 0; i < kOptionCount; ++i)
-    if (kOptions[i].letter == letter) return i;
-  return kOptionCount;
+// Whether an argument may name the option: "--NAME[=VALUE]" where the
+// long name begins with NAME (Boost takes any unambiguous prefix, and
+// says which options an ambiguous one matches), or "-LETTERS[VALUE]"
+// holding its letter.  Arguments that are values may match too: more
+// options than needed, never fewer.
+bool may_name(std::string_view argument, const OptionSpec& spec) {
+  if (argument.size() < 2 || argument[0] != '-') return false;
+  if (argument[1] == '-') {
+    const std::string_view name = argument.substr(2, argument.find('=') - 2);
+    return std::string_view(spec.name).substr(0, name.size()) == name;
+  }
+  return spec.letter && argument.find(spec.letter, 1) != std::string_view::npos;
 }
 
-// An unknown --NAME, or one that abbreviates several long names.
-Refusal unknown_long_option(std::string_view token) {
-  const std::string_view name = token.substr(0, token.find('='));
-  std::vector<const char*> matches;
-  for (const OptionSpec& spec : kOptions)
-    if (std::string_view(spec.name).rfind(name.substr(2), 0) == 0)
-      matches.push_back(spec.name);
-  std::sort(matches.begin(), matches.end(),
-            [](const char* a, const char* b) { return std::strcmp(a, b) < 0; });
-  if (matches.size() < 2)
-    return usage_error("unrecognised option '" + std::string(name) + "'");
-  std::string text =
-      "option '" + std::string(name) + "' is ambiguous and matches ";
-  for (std::size_t i = 0; i < matches.size(); ++i) {
-    if (i > 0) text += i + 1 < matches.size() ? ", " : " and ";
-    text += std::string("'--") + matches[i] + "'";
+// What Boost's parsers need to know of the options: their names, and
+// whether they take a value.  Values are strings: the handlers convert.
+// Each option costs Boost a string stream to split its names, so a
+// command line's description holds only the options its arguments may
+// name.
+po::options_description describe_options(int argc, const char* const argv[]) {
+  po::options_description description;
+  for (const OptionSpec& spec : kOptions) {
+    if (std::none_of(argv + 1, argv + argc,
+                     [&spec](const char* arg) { return may_name(arg, spec); }))
+      continue;
+    std::string names = spec.name;
+    if (spec.letter) names.append(",").push_back(spec.letter);
+    po::typed_value<std::string>* value = po::value<std::string>();
+    if (!spec.value_name) value->zero_tokens();
+    description.add_options()(names.c_str(), value);
   }
-  return usage_error(text);
+  return description;
 }
 
 void collect_command_line(int argc, const char* const argv[],
+                          const po::options_description& description,
                           Collected& given) {
-  // ":" first: a missing value is told from an unknown option.  "-": the
-  // positional argument comes back in place (as 1), wherever it is and
-  // whatever POSIXLY_CORRECT says.
-  std::string letters = "-:";
-  std::vector<option> longs;
-  longs.reserve(kOptionCount + 1);
-  for (std::size_t i = 0; i < kOptionCount; ++i) {
-    const OptionSpec& spec = kOptions[i];
-    const bool takes_value = spec.value_name != nullptr;
-    longs.push_back({spec.name, takes_value ? required_argument : no_argument,
-                     nullptr, kLongBase + int(i)});
-    if (spec.letter)
-      letters += std::string(1, spec.letter) + (takes_value ? ":" : "");
-  }
-  longs.push_back({nullptr, 0, nullptr, 0});
-  // getopt_long's argv is not const (it may reorder it, not with "-").
-  std::vector<char*> args;
-  args.reserve(std::size_t(argc) + 1);
-  for (int i = 0; i < argc; ++i) args.push_back(const_cast<char*>(argv[i]));
-  args.push_back(nullptr);
   if (argc < 1) return;
-
-  opterr = 0;
-  optind = 0;  // a fresh start
-  for (;;) {
-    const int got =
-        getopt_long(argc, args.data(), letters.c_str(), longs.data(), nullptr);
-    if (got == -1) break;
-    if (got == 1) {
-      given[kRemote].push_back({optarg, 0});
-      continue;
-    }
-    if (got == ':') {
-      const std::size_t i = optopt >= kLongBase
-                                ? std::size_t(optopt - kLongBase)
-                                : by_letter(optopt);
-      throw usage_error("the required argument for option '--" +
-                        std::string(kOptions[i].name) + "' is missing");
-    }
-    if (got == '?') {
-      if (optopt == 0) throw unknown_long_option(args[optind - 1]);
-      if (optopt >= kLongBase)
-        throw usage_error("option '--" +
-                          std::string(kOptions[optopt - kLongBase].name) +
-                          "' does not take any arguments");
-      throw usage_error("unrecognised option '-" +
-                        std::string(1, char(optopt)) + "'");
-    }
+  po::command_line_parser parser(argc, argv);
+  parser.options(description);
+  for (const po::option& option : parser.run().options) {
+    // A positional argument (anywhere, or after "--") has no name.
     const std::size_t i =
-        got >= kLongBase ? std::size_t(got - kLongBase) : by_letter(got);
+        option.string_key.empty() ? kRemote : index_of(option.string_key);
+    if (i == kOptionCount) throw po::unknown_option(option.string_key);
     const OptionSpec& spec = kOptions[i];
-    const std::string long_name = "--" + std::string(spec.name);
     if (spec.occurs == Occurs::once && !given[i].empty())
-      throw usage_error("option '" + long_name +
+      throw usage_error("option '--" + std::string(spec.name) +
                         "' cannot be specified more than once");
-    if (!spec.value_name) {
-      given[i].push_back({"true", 0});
-      continue;
-    }
-    // --NAME= is a slip, not an empty value (which is --NAME '').
-    const std::string_view token = args[optind - 1];
-    if (*optarg == '\0' && token.rfind("--", 0) == 0 && token.back() == '=')
-      throw usage_error("the argument for option '" + long_name +
-                        "' should follow immediately after the equal sign");
-    given[i].push_back({optarg, 0});
+    given[i].push_back(
+        {option.value.empty() ? std::string("true") : option.value.front(), 0,
+         option.string_key.empty()});
   }
-  // What follows "--".
-  for (; optind < argc; ++optind) given[kRemote].push_back({argv[optind], 0});
 }
 
 // A switch in the options file: NAME = yes, or no (any case; NAME = alone
 // is yes).
-std::string parse_switch(const std::string& path, const ConfigEntry& entry) {
+std::string parse_switch(const std::string& name, const std::string& value) {
   std::string word;
-  for (const char c : entry.value)
-    word += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  for (const char c : value) word += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
   if (word.empty() || word == "yes" || word == "on" || word == "true" ||
       word == "1")
     return "true";
   if (word == "no" || word == "off" || word == "false" || word == "0")
     return "false";
-  throw file_error(path, entry.line,
-                   "the argument ('" + entry.value + "') for option '" +
-                       entry.name +
-                       "' is invalid (yes or no, on or off, true or false, "
-                       "1 or 0 expected)");
+  throw std::invalid_argument(
+      "the argument ('" + value + "') for option '" + name +
+      "' is invalid (yes or no, on or off, true or false, 1 or 0 expected)");
+}
+
+// The whole of a file into contents; 0, or the errno of the failure.
+int read_whole_file(const std::string& path, std::string& contents) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      const int error = got < 0 ? errno : 0;
+      close(fd);
+      return error;
+    }
+    contents.append(buffer, std::size_t(got));
+  }
+}
+
+// Whether Boost's config-file parser takes nothing from a line: blanks,
+// or a comment from "#".
+bool blank_line(std::string_view line) {
+  return line.substr(0, line.find('#')).find_first_not_of(" \t\r") ==
+         std::string_view::npos;
+}
+
+// An option of the options file, with its line.
+struct FileOption {
+  po::option option;
+  unsigned line;          // from 1
+  std::string_view text;  // the line
+};
+
+// The options of the file, each with its line.  Boost's parser is given
+// no description: it splits NAME = VALUE lines, and the names are looked
+// up in kOptions here (a description would cost a string stream per
+// option).  It says what is wrong but not where, so every line that is
+// not blank gives one option, or the file is read again a line at a time
+// to find the first that does not: a syntax error, or an INI section,
+// which would put a prefix before every name below it.
+std::vector<FileOption> read_config_file(const std::string& path,
+                                         std::string_view text) {
+  // A UTF-8 byte order mark, as some editors write, is no part of a name.
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (text.substr(0, bom.size()) == bom) text.remove_prefix(bom.size());
+  std::vector<FileOption> options;
+  for (unsigned number = 1; !text.empty(); ++number) {
+    const std::size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    if (!blank_line(line)) options.push_back({{}, number, line});
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  }
+  if (options.empty()) return options;
+  const po::options_description none;
+  std::istringstream stream;
+  // The lines again, without the blank ones.
+  std::string lines;
+  for (const FileOption& option : options)
+    lines.append(option.text).push_back('\n');
+  stream.str(lines);
+  try {
+    std::vector<po::option> parsed =
+        po::parse_config_file(stream, none, true).options;
+    if (parsed.size() == options.size()) {
+      for (std::size_t i = 0; i < parsed.size(); ++i)
+        options[i].option = std::move(parsed[i]);
+      return options;
+    }
+  } catch (const po::error&) {
+  }
+  for (const FileOption& option : options) {
+    stream.clear();
+    stream.str(std::string(option.text));
+    try {
+      if (po::parse_config_file(stream, none, true).options.empty())
+        throw file_error(
+            path, option.line,
+            "sections are not used in this file: '" +
+                std::string(option.text.substr(0, option.text.find('#'))) +
+                "'");
+    } catch (const po::error& error) {
+      throw file_error(path, option.line, error.what());
+    }
+  }
+  throw file_error(path, 0, "cannot be read as an options file");
 }
 
 // The whole file is checked, also where the command line wins: a mistake
@@ -567,22 +626,36 @@ void collect_file(const std::string& path, Collected& given) {
     throw file_error(
         path, 0,
         std::string("cannot read the options file: ") + std::strerror(error));
-  const ConfigFile file = parse_config_file(text);
-  if (!file.error.empty()) throw file_error(path, file.error_line, file.error);
   std::vector<bool> seen(kOptionCount);
-  for (const ConfigEntry& entry : file.entries) {
-    const std::size_t i = index_of(entry.name);
+  for (const FileOption& entry : read_config_file(path, text)) {
+    const std::string& name = entry.option.string_key;
+    const unsigned line = entry.line;
+    if (name.empty())
+      throw file_error(path, line,
+                       "no option name before '=': '" +
+                           std::string(entry.text.substr(
+                               0, entry.text.find_last_not_of(" \t\r") + 1)) +
+                           "'");
+    const std::size_t i = index_of(name);
     if (i == kOptionCount)
-      throw file_error(path, entry.line,
-                       "unrecognised option '" + entry.name + "'");
+      throw file_error(path, line, "unrecognised option '" + name + "'");
     const OptionSpec& spec = kOptions[i];
-    if (spec.occurs == Occurs::once && seen[i])
+    if (i == kHelp || i == kVersion || i == kConfig)
       throw file_error(
-          path, entry.line,
-          "option '" + entry.name + "' cannot be specified more than once");
+          path, line,
+          "option '" + name + "' is for the command line, not an options file");
+    if (spec.occurs != Occurs::list && seen[i])
+      throw file_error(
+          path, line,
+          "option '" + name + "' cannot be specified more than once");
     seen[i] = true;
-    Value value{spec.value_name ? entry.value : parse_switch(path, entry),
-                entry.line};
+    const std::string& text = entry.option.value.front();
+    Value value{text, line};
+    if (!spec.value_name) try {
+        value.text = parse_switch(name, text);
+      } catch (const std::invalid_argument& error) {
+        throw file_error(path, line, error.what());
+      }
     if (spec.occurs == Occurs::list || !from_command_line(given[i]))
       given[i].push_back(std::move(value));
   }
@@ -606,7 +679,8 @@ std::string fold(std::string_view words, std::size_t width,
 std::string usage() {
   std::string text =
       "Usage: in.smtpd [OPTIONS] [REMOTEHOST:REMOTEPORT]\n"
-      "Serve one SMTP session on standard input and output (inetd style).\n"
+      "Serve one SMTP session on standard input and output (inetd style),\n"
+      "or with -l HOST:PORT listen and serve every connection.\n"
       "PureProxy, the default class, relays to REMOTEHOST:REMOTEPORT\n"
       "(default localhost:25).\n\nOptions:\n";
   // "  -c, --class=CLASS   help...": the help from this column on, on the
@@ -629,15 +703,102 @@ std::string usage() {
          "names; a switch\ntakes yes or no.\n";
 }
 
+// smtpd.py's positional arguments were [LOCALHOST:LOCALPORT
+// [REMOTEHOST:REMOTEPORT]]; ours is the relay target alone, as deployed
+// inetd lines and units have it.  smtpd.py's habits would serve one
+// session on stdin where the user meant to listen: they are refused with
+// what to type instead.  --remote (or remote in the file) names a relay
+// target explicitly, and DebuggingServer ignores it.
+void refuse_two_addresses(const Collected& given) {
+  const std::vector<Value>& remote = given[kRemote];
+  if (remote.size() > 1 && remote[0].positional && remote[1].positional)
+    throw usage_error(
+        "too many arguments: only one REMOTEHOST:REMOTEPORT; "
+        "to listen on " +
+        remote[0].text + " and relay to " + remote[1].text +
+        " as smtpd.py did, use -l " + remote[0].text + " " + remote[1].text);
+}
+
+// After the address was found good: a bad one is said as such first.
+void refuse_listen_address(const Collected& given, const Options& options) {
+  const std::vector<Value>& remote = given[kRemote];
+  if (!remote.empty() && remote[0].positional &&
+      options.server_class == ServerClass::debugging)
+    throw usage_error("DebuggingServer relays nowhere: to listen on " +
+                      remote[0].text + " as smtpd.py did, use -l " +
+                      remote[0].text);
+}
+
+// Step 2: each handler sets its option's values, then the checks between
+// options.  CONFIG_PATH names the file for the values it gave.  A
+// command line's positional arguments are checked against smtpd.py's
+// habits; handed-over values were checked by in.smtpd already.
+void apply(const Collected& given, const std::string& config_path,
+           bool command_line, Options& options) {
+  // A bad value is the options file's mistake when the file gave it.
+  const auto refuse = [&config_path](const Value& value,
+                                     const std::string& text) {
+    return value.line ? file_error(config_path, value.line, text)
+                      : usage_error(text);
+  };
+  for (std::size_t i = 0; i < kOptionCount; ++i) {
+    const OptionSpec& spec = kOptions[i];
+    if (!spec.set) continue;
+    if (i == kRemote && command_line) refuse_two_addresses(given);
+    if (spec.occurs == Occurs::positional && given[i].size() > 1)
+      throw refuse(given[i][1],
+                   "too many arguments: only one REMOTEHOST:REMOTEPORT");
+    for (const Value& value : given[i]) {
+      try {
+        spec.set(options, value.text);
+      } catch (const BadValue& error) {
+        throw refuse(value, error.what());
+      }
+    }
+    if (i == kRemote && command_line) refuse_listen_address(given, options);
+  }
+  if (!options.upstream.username.empty() && options.relay_password_file.empty())
+    throw refuse(given[index_of("relay-user")].front(),
+                 "--relay-user needs --relay-password-file (never a "
+                 "password on the command line)");
+  if (options.smtputf8 && options.decode_data) {
+    // The file's mistake only if both came from it.
+    const Value& smtputf8 = given[index_of("smtputf8")].front();
+    const Value& decode_data = given[index_of("decode-data")].front();
+    throw refuse(
+        smtputf8.line && decode_data.line
+            ? (smtputf8.line > decode_data.line ? smtputf8 : decode_data)
+            : Value{"", 0},
+        "--smtputf8 and --decode-data cannot be used together");
+  }
+}
+
+// Step 3: the values taken, as in.smtpd-full is handed them.
+std::string values_taken(const Collected& given) {
+  std::string values;
+  for (std::size_t i = 0; i < kOptionCount; ++i) {
+    if (!kOptions[i].set) continue;
+    for (const Value& value : given[i])
+      values.append(kOptions[i].name)
+          .append(1, '\0')
+          .append(value.text)
+          .append(1, '\0');
+  }
+  return values;
+}
+
 }  // namespace
 
 CommandLine parse_command_line(int argc, const char* const argv[]) {
   CommandLine result;
-  Options& options = result.options;
   Collected given(kOptionCount);
   std::string config_path;
   try {
-    collect_command_line(argc, argv, given);
+    try {
+      collect_command_line(argc, argv, describe_options(argc, argv), given);
+    } catch (const po::error& error) {
+      throw usage_error(error.what());
+    }
     if (!given[kConfig].empty()) {
       config_path = given[kConfig].front().text;
       collect_file(config_path, given);
@@ -650,41 +811,36 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       result.text = "in.smtpd " PACKAGE_VERSION "\n";
       return result;
     }
-    // A bad value is the options file's mistake when the file gave it.
-    const auto refuse = [&config_path](const Value& value,
-                                       const std::string& text) {
-      return value.line ? file_error(config_path, value.line, text)
-                        : usage_error(text);
-    };
-    for (std::size_t i = 0; i < kOptionCount; ++i) {
-      const OptionSpec& spec = kOptions[i];
-      if (!spec.set) continue;
-      if (spec.occurs == Occurs::positional && given[i].size() > 1)
-        throw refuse(given[i][1],
-                     "too many arguments: only one REMOTEHOST:REMOTEPORT");
-      for (const Value& value : given[i]) {
-        try {
-          spec.set(options, value.text);
-        } catch (const BadValue& error) {
-          throw refuse(value, error.what());
-        }
-      }
+    apply(given, config_path, true, result.options);
+  } catch (const Refusal& refusal) {
+    result.status = refusal.status;
+    result.text = refusal.text;
+    return result;
+  }
+  result.values = values_taken(given);
+  result.run = true;
+  return result;
+}
+
+CommandLine parse_values(std::string_view values) {
+  CommandLine result;
+  Collected given(kOptionCount);
+  try {
+    while (!values.empty()) {
+      const std::size_t name_end = values.find('\0');
+      const std::size_t value_end = values.find('\0', name_end + 1);
+      if (value_end == std::string_view::npos)
+        throw usage_error("the handed-over options are cut short");
+      const std::size_t i = index_of(values.substr(0, name_end));
+      if (i == kOptionCount)
+        throw usage_error("unrecognised handed-over option '" +
+                          std::string(values.substr(0, name_end)) + "'");
+      given[i].push_back(
+          {std::string(values.substr(name_end + 1, value_end - name_end - 1)),
+           0});
+      values.remove_prefix(value_end + 1);
     }
-    if (!options.upstream.username.empty() &&
-        options.relay_password_file.empty())
-      throw refuse(given[index_of("relay-user")].front(),
-                   "--relay-user needs --relay-password-file (never a "
-                   "password on the command line)");
-    if (options.smtputf8 && options.decode_data) {
-      // The file's mistake only if both came from it.
-      const Value& smtputf8 = given[index_of("smtputf8")].front();
-      const Value& decode_data = given[index_of("decode-data")].front();
-      throw refuse(
-          smtputf8.line && decode_data.line
-              ? (smtputf8.line > decode_data.line ? smtputf8 : decode_data)
-              : Value{"", 0},
-          "--smtputf8 and --decode-data cannot be used together");
-    }
+    apply(given, "", false, result.options);
   } catch (const Refusal& refusal) {
     result.status = refusal.status;
     result.text = refusal.text;

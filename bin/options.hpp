@@ -1,11 +1,12 @@
 // options.hpp - in.smtpd's command line (smtpd.py's options, plus the ones
-// a deployment needs) and options file, read with libc's getopt_long and
-// config_file.hpp: nothing that sets up iostreams or locales, since every
-// connection starts a process.
+// a deployment needs) and options file, read with Boost.Program_options
+// (see options.cpp for what keeps that cheap: every connection starts a
+// process).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "failures.hpp"
@@ -62,8 +63,15 @@ struct CommandLine {
   bool run = false;
   int status = 0;
   std::string text;  // for stdout (help, version) or the one-line error
+  // When run: every value taken, from the command line and the file, as
+  // NAME NUL VALUE NUL: what in.smtpd hands to in.smtpd-full, so that the
+  // options are read once per session.
+  std::string values;
 };
 
 CommandLine parse_command_line(int argc, const char* const argv[]);
+
+// The options from values as CommandLine::values holds them.
+CommandLine parse_values(std::string_view values);
 
 }  // namespace in_smtpd

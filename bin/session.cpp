@@ -120,12 +120,11 @@ bool read_proxy_header(unsigned timeout_seconds, smtpd::Peer& peer,
 
 }  // namespace
 
-bool start_program(int argc, char* argv[], Diagnostics& diagnostics,
+bool start_program(CommandLine command_line, Diagnostics& diagnostics,
                    Options& options, int* status) {
   // A client that goes away must not kill us mid-write; EPIPE is handled
   // where it happens.
   signal(SIGPIPE, SIG_IGN);
-  CommandLine command_line = parse_command_line(argc, argv);
   if (!command_line.run) {
     if (command_line.status == 0)
       write_all(1, command_line.text);
@@ -228,6 +227,12 @@ std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
 int serve_one_session(const Options& options, smtpd::ChannelConfig config,
                       const MakeDelivery& make_delivery,
                       Diagnostics& diagnostics) {
+  // smtpd.py listened; we serve stdin.  Someone who typed the command at a
+  // terminal may have meant to listen: say once what this is.
+  if (isatty(0))
+    diagnostics.error(
+        "one SMTP session on this terminal (to listen on a port instead: "
+        "-l HOST:PORT, e.g. -l 127.0.0.1:8025)");
   smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
   std::string early_input;
   if (options.proxy_protocol &&

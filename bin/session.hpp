@@ -20,11 +20,11 @@ namespace in_smtpd {
 
 class Diagnostics;
 
-// The start of either program: SIGPIPE ignored, the command line (and
-// --config) read.  false when there is no session to run: --help or
-// --version was printed, or a bad option was said in one line; *status is
-// then the exit status.
-bool start_program(int argc, char* argv[], Diagnostics& diagnostics,
+// The start of either program: SIGPIPE ignored, the options read (by
+// parse_command_line, or take_over in in.smtpd-full) acted on.  false
+// when there is no session to run: --help or --version was printed, or a
+// bad option was said in one line; *status is then the exit status.
+bool start_program(CommandLine command_line, Diagnostics& diagnostics,
                    Options& options, int* status);
 
 // Opens --debug-file when one is given: 0, or a sysexits status after

@@ -27,6 +27,10 @@ if [ -z "$IN_SMTPD" ] || [ ! -x "$IN_SMTPD" ]; then
 	echo "conformance.sh: IN_SMTPD (the built in.smtpd) is not set or not executable" >&2
 	exit 99
 fi
+# PureProxy sessions are handed to in.smtpd-full, beside in.smtpd in the
+# build tree.
+IN_SMTPD_FULL=${IN_SMTPD_FULL:-${IN_SMTPD%/*}/in.smtpd-full}
+export IN_SMTPD_FULL
 if [ ! -f "$harness" ] || [ ! -f "$shared/conformance/reference-stdio" ]; then
 	echo "SKIP: no conformance harness at $shared/conformance (set SHARED_DIR)"
 	exit 77
@@ -68,7 +72,7 @@ trap 'rm -rf "$tmp"' EXIT
 	--cases "$top/t/conformance" |
 	awk 'NF > 1 && $2 ~ /^size=/ && !/\[.*proxy/ { print $1 }' >"$tmp/skip"
 cat "$skip" >>"$tmp/skip"
-proxy_target="'$IN_SMTPD' -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} {upstream}"
+proxy_target="'$IN_SMTPD' -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} --remote={upstream}"
 "$python" "$harness" --stdio "$proxy_target" --delivery --skip-file "$tmp/skip" \
 	--cases "$shared/conformance/cases" --cases "$top/t/conformance" \
 	>"$tmp/out" 2>&1 || status=1

@@ -844,7 +844,7 @@ finish_held() {
 # installed: `make install DESTDIR=$ROOT` in the build directory of
 # $IN_SMTPD (without the flags of a `make check` that runs us), once per
 # run of this file; the configured directories in
-# $prefix, $sbindir, $libdir, $includedir, $mandir, $sysconfdir, $docdir,
+# $prefix, $sbindir, $libexecdir, $libdir, $includedir, $mandir, $sysconfdir, $docdir,
 # $unitdir (as `make` expands them).
 installed() {
   BUILD=$(dirname "$(dirname "$IN_SMTPD")")
@@ -852,7 +852,7 @@ installed() {
   ROOT=$BATS_FILE_TMPDIR/root
   cat >"$BATS_FILE_TMPDIR/dirs.mk" <<'EOF'
 print-install-dirs:
-	@echo "prefix='$(prefix)' sbindir='$(sbindir)' libdir='$(libdir)' includedir='$(includedir)' mandir='$(mandir)' sysconfdir='$(sysconfdir)' docdir='$(docdir)' unitdir='$(systemdunitdir)'"
+	@echo "prefix='$(prefix)' sbindir='$(sbindir)' libexecdir='$(libexecdir)' libdir='$(libdir)' includedir='$(includedir)' mandir='$(mandir)' sysconfdir='$(sysconfdir)' docdir='$(docdir)' unitdir='$(systemdunitdir)'"
 EOF
   local dirs
   dirs=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$BUILD" -f Makefile -f "$BATS_FILE_TMPDIR/dirs.mk" print-install-dirs) || {
@@ -886,13 +886,25 @@ expect_installed() {
 
 @test "make install DESTDIR: program, library, headers, pkg-config file, man page, options file, units, examples" {
   installed
-  [ -x "$ROOT$sbindir/in.smtpd" ] && [ -x "$ROOT$sbindir/in.smtpd-full" ]
+  # in.smtpd in sbin; in.smtpd-full, an internal program, under libexec.
+  [ -x "$ROOT$sbindir/in.smtpd" ] && [ -x "$ROOT$libexecdir/in.smtpd-full" ]
+  [ ! -e "$ROOT$sbindir/in.smtpd-full" ] && [ "$libexecdir" = "$prefix/libexec" ]
   "$ROOT$sbindir/in.smtpd" --version | grep -q '^in\.smtpd '
+  # Its options are read by Boost.Program_options, linked in.
+  [ "$(nm -C "$ROOT$sbindir/in.smtpd" | grep -c 'boost::program_options::')" -gt 0 ]
   # The installed in.smtpd hands a PureProxy session over to the installed
-  # in.smtpd-full.
-  printf 'QUIT\r\n' | "$ROOT$sbindir/in.smtpd" -n -c PureProxy --hostname "$HOST" \
-    >"$OUT" 2>"$ERR"
+  # in.smtpd-full (here under DESTDIR, so named through the environment).
+  printf 'QUIT\r\n' | IN_SMTPD_FULL=$ROOT$libexecdir/in.smtpd-full \
+    "$ROOT$sbindir/in.smtpd" -n -c PureProxy --hostname "$HOST" >"$OUT" 2>"$ERR"
   expect_replies "220 $HOST in.smtpd ESMTP" "221 Bye"
+  # Without it, the path configure fixed.
+  if [ ! -e "$libexecdir/in.smtpd-full" ]; then
+    printf 'QUIT\r\n' | env -u IN_SMTPD_FULL "$ROOT$sbindir/in.smtpd" -n -c PureProxy \
+      >"$OUT" 2>"$ERR" || true
+    expect_empty "$OUT"
+    expect_stderr 'in.smtpd: cannot run %s: No such file or directory\n' \
+      "$libexecdir/in.smtpd-full"
+  fi
   expect_installed "$libdir/libsmtpd.so" "$libdir/libsmtpd.so.0" \
     "$libdir/pkgconfig/libsmtpd.pc" "$mandir/man8/in.smtpd.8" \
     "$sysconfdir/in.smtpd.conf" "$unitdir/in.smtpd.socket" "$unitdir/in.smtpd@.service" \
@@ -923,8 +935,8 @@ expect_installed() {
   # The inetd and xinetd examples, with the installed paths filled in.
   local example
   for example in "inetd.conf:etc/inetd.conf.in" "in.smtpd:etc/xinetd.d/in.smtpd.in"; do
-    sed -e "s|@sbindir@|$sbindir|g" -e "s|@sysconfdir@|$sysconfdir|g" \
-      "$TOP_SRCDIR/${example#*:}" | cmp - "$ROOT$docdir/examples/${example%%:*}"
+    sed -e "s|@sbindir@|$sbindir|g" -e "s|@libexecdir@|$libexecdir|g" \
+      -e "s|@sysconfdir@|$sysconfdir|g" "$TOP_SRCDIR/${example#*:}" | cmp - "$ROOT$docdir/examples/${example%%:*}"
   done
   grep -qx "prefix=$prefix" "$ROOT$libdir/pkgconfig/libsmtpd.pc"
 }
@@ -947,32 +959,35 @@ expect_installed() {
   [ ! -e "$conf.example" ]
 }
 
-@test "make install: in.smtpd@.service starts the installed program with the installed options file" {
+@test "make install: in.smtpd@.service starts the program of the options file's class (PureProxy: in.smtpd-full) with the installed options file" {
   installed
   grep -nE '@[A-Za-z_]+@' "$ROOT$unitdir/in.smtpd@.service" && {
     echo "a placeholder is left in in.smtpd@.service" >&2
     return 1
   }
   [ "$(grep '^ExecStart=' "$ROOT$unitdir/in.smtpd@.service")" = \
-    "ExecStart=$sbindir/in.smtpd --config $sysconfdir/in.smtpd.conf" ]
+    "ExecStart=$libexecdir/in.smtpd-full --config $sysconfdir/in.smtpd.conf" ]
+  grep -qx 'class = PureProxy' "$ROOT$sysconfdir/in.smtpd.conf"
+  [ "$(grep '^ExecStart=' "$ROOT$unitdir/in.smtpd-standalone.service")" = \
+    "ExecStart=$libexecdir/in.smtpd-full --config $sysconfdir/in.smtpd.conf" ]
   # ... and that file works with that program.
   printf 'QUIT\r\n' >"$IN"
   status=0
-  timeout -k 5 "$RUN_LIMIT" "$ROOT$sbindir/in.smtpd" -n --config "$ROOT$sysconfdir/in.smtpd.conf" \
+  timeout -k 5 "$RUN_LIMIT" "$ROOT$libexecdir/in.smtpd-full" -n --config "$ROOT$sysconfdir/in.smtpd.conf" \
     --hostname "$HOST" <"$IN" >"$OUT" 2>"$ERR" || status=$?
   expect_status 0
   expect_replies "$GREETING" "221 Bye"
 }
 
-@test "make install: the inetd and xinetd examples name the installed program and options file" {
+@test "make install: the inetd and xinetd examples name the installed program of the class (in.smtpd-full) and options file" {
   installed
-  awk -v program="$sbindir/in.smtpd" '!/^#/ && $6 == program { found = 1 } END { exit !found }' \
+  awk -v program="$libexecdir/in.smtpd-full" '!/^#/ && $6 == program { found = 1 } END { exit !found }' \
     "$ROOT$docdir/examples/inetd.conf" || {
-    echo "the inetd.conf example does not start $sbindir/in.smtpd" >&2
+    echo "the inetd.conf example does not start $libexecdir/in.smtpd-full" >&2
     return 1
   }
-  grep -qE "^[[:space:]]*server[[:space:]]*=[[:space:]]*$sbindir/in\.smtpd\$" "$ROOT$docdir/examples/in.smtpd" || {
-    echo "the xinetd example does not start $sbindir/in.smtpd" >&2
+  grep -qE "^[[:space:]]*server[[:space:]]*=[[:space:]]*$libexecdir/in\.smtpd-full\$" "$ROOT$docdir/examples/in.smtpd" || {
+    echo "the xinetd example does not start $libexecdir/in.smtpd-full" >&2
     return 1
   }
   local example

@@ -3,6 +3,7 @@
 # Loaded by t/session.bats, t/options.bats and t/launchers.bats.  The
 # environment comes from `make check` (see Makefile.am):
 #   IN_SMTPD    absolute path of the built program (required)
+#   IN_SMTPD_FULL  in.smtpd-full (default: beside IN_SMTPD)
 #   TOP_SRCDIR  the source tree (default: the directory above t/)
 #   PYTHON3     python3 (default: python3 from PATH)
 #   SHARED_DIR  where conformance/reference-stdio lives (default ../shared)
@@ -31,6 +32,10 @@ common_setup() {
     echo "IN_SMTPD must name the built in.smtpd program (is: '${IN_SMTPD:-}')" >&2
     return 1
   fi
+  # in.smtpd hands sessions to in.smtpd-full, which the build tree keeps
+  # beside it (installed, it is under libexecdir).
+  IN_SMTPD_FULL=${IN_SMTPD_FULL:-${IN_SMTPD%/*}/in.smtpd-full}
+  export IN_SMTPD_FULL
   IN=$BATS_TEST_TMPDIR/in
   OUT=$BATS_TEST_TMPDIR/out
   ERR=$BATS_TEST_TMPDIR/err

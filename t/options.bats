@@ -8,6 +8,11 @@
 
 load helpers
 
+teardown() {
+  stop_background
+  remove_sink
+}
+
 setup() {
   common_setup
   GREETING="220 $HOST in.smtpd ESMTP"
@@ -56,7 +61,7 @@ ehlo_with() {
       --mailman-version --mailman-lmtp --mailman-domain --mailman-data-dir \
       --mailman-timeout --proxy-protocol --log --debug --user --nosetuid \
       --maildir --show-envelope --fail --fail-seed \
-      --config --version --help; do
+      --config --version --help --remote; do
       grep -qe "$name" "$OUT" || {
         echo "$option does not mention $name" >&2
         return 1
@@ -109,8 +114,8 @@ usage_error_is() {
 
 @test "the messages for mistakes in the command line's syntax" {
   usage_error_is "unrecognised option '--bogus'" -c DebuggingServer --bogus
-  usage_error_is "unrecognised option '--bogus'" -c DebuggingServer --bogus=1
-  usage_error_is "unrecognised option '-q'" -c DebuggingServer -uq
+  usage_error_is "unrecognised option '--bogus=1'" -c DebuggingServer --bogus=1
+  usage_error_is "unrecognised option '-uq'" -c DebuggingServer -uq
   usage_error_is "the required argument for option '--size' is missing" \
     -c DebuggingServer -s
   usage_error_is "the required argument for option '--class' is missing" --cl
@@ -118,7 +123,7 @@ usage_error_is() {
     -c DebuggingServer --proxy-protocol=yes
   usage_error_is "the argument for option '--size' should follow immediately after the equal sign" \
     -c DebuggingServer --size=
-  usage_error_is "option '--max' is ambiguous and matches '--max-connections', '--max-errors' and '--max-recipients'" \
+  usage_error_is "option '--max' is ambiguous and matches '--max-connections', '--max-errors', and '--max-recipients'" \
     -c DebuggingServer --max 3
 }
 
@@ -268,11 +273,11 @@ assert replies[6:] == [b"221 Bye", b""], replies
 }
 
 @test "REMOTEHOST:REMOTEPORT before, between or after options; -- ends the options" {
-  smtpd_session 'NOOP\r\nQUIT\r\n' localhost:25 -c DebuggingServer --hostname "$HOST"
+  smtpd_session 'NOOP\r\nQUIT\r\n' localhost:25 -c PureProxy --hostname "$HOST"
   expect_status 0
   expect_replies "$GREETING" "250 OK" "221 Bye"
   # Whatever POSIXLY_CORRECT says.
-  POSIXLY_CORRECT=1 smtpd_session 'NOOP\r\nQUIT\r\n' -c DebuggingServer \
+  POSIXLY_CORRECT=1 smtpd_session 'NOOP\r\nQUIT\r\n' -c PureProxy \
     localhost:25 --hostname "$HOST"
   expect_status 0
   expect_replies "$GREETING" "250 OK" "221 Bye"
@@ -292,7 +297,7 @@ assert replies[6:] == [b"221 Bye", b""], replies
 @test "a remote spec is accepted, [v6]:port too" {
   local remote
   for remote in localhost:25 127.0.0.1:2525 '[::1]:25'; do
-    smtpd_session 'NOOP\r\nQUIT\r\n' -c DebuggingServer --hostname "$HOST" "$remote"
+    smtpd_session 'NOOP\r\nQUIT\r\n' -c PureProxy --hostname "$HOST" "$remote"
     expect_status 0
     expect_replies "$GREETING" "250 OK" "221 Bye"
   done
@@ -472,18 +477,21 @@ config_error_is() {
   expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
     "250-PIPELINING" "250 HELP" "221 Bye"
   config_file 'remote = mail.example\n'
-  ehlo_with --config "$CONFIG" localhost:25
+  smtpd_pipe "$BATS_TEST_TMPDIR/ehlo" --config "$CONFIG" -c PureProxy \
+    --hostname "$HOST" localhost:25
+  expect_status 0
   config_error_is 'remote = mail.example\n' \
     "1: bad remote spec: 'mail.example' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)" \
     -c DebuggingServer
   config_error_is 'remote = a.example:25\nremote = b.example:25\n' \
-    "2: too many arguments: only one REMOTEHOST:REMOTEPORT" -c DebuggingServer
+    "2: option 'remote' cannot be specified more than once" -c DebuggingServer
 }
 
 @test "options file: mistakes in its syntax, with the line" {
   config_error_is 'hostname = x.example\n\nhostname x.example\n' \
-    "3: not NAME = VALUE: 'hostname x.example'" -c DebuggingServer
-  config_error_is '= x.example\n' "1: not NAME = VALUE: '= x.example'" \
+    "3: the options configuration file contains an invalid line 'hostname x.example'" \
+    -c DebuggingServer
+  config_error_is '= x.example\n' "1: no option name before '=': '= x.example'" \
     -c DebuggingServer
   config_error_is '[in.smtpd]\nsize = 1000\n' \
     "1: sections are not used in this file: '[in.smtpd]'" -c DebuggingServer
@@ -539,4 +547,123 @@ config_error_is() {
   expect_empty "$OUT"
   expect_stderr 'in.smtpd: %s: cannot read the options file: Is a directory\n' \
     "$BATS_TEST_TMPDIR"
+}
+
+# --- options file: what a file may not hold --------------------------------------
+
+@test "options file: a UTF-8 byte order mark at its start is skipped" {
+  config_file '\xef\xbb\xbfhostname = bom.example\nclass = DebuggingServer\n'
+  smtpd_pipe "$BATS_TEST_TMPDIR/ehlo" --config "$CONFIG"
+  expect_status 0
+  expect_replies "220 bom.example in.smtpd ESMTP" "250-bom.example" \
+    "250-SIZE 33554432" "250-8BITMIME" "250-PIPELINING" "250 HELP" "221 Bye"
+  # Only at the start: elsewhere it is part of a name.
+  config_error_is 'size = 1000\n\xef\xbb\xbfhostname = x\n' \
+    $'2: unrecognised option \'\xef\xbb\xbfhostname\'' -c DebuggingServer
+}
+
+@test "options file: help, version and config are for the command line only" {
+  # Under inetd, stdout is the client: a usage printed there would be
+  # sent as the greeting.
+  local name
+  for name in help version config; do
+    config_error_is "size = 1000\n$name = yes\n" \
+      "2: option '$name' is for the command line, not an options file" \
+      -c DebuggingServer
+  done
+}
+
+# --- smtpd.py's command line ----------------------------------------------------
+
+@test "smtpd.py's LOCALHOST:LOCALPORT REMOTEHOST:REMOTEPORT: refused, saying to use -l" {
+  usage_error_is "too many arguments: only one REMOTEHOST:REMOTEPORT; to listen on localhost:1025 and relay to mail.example:25 as smtpd.py did, use -l localhost:1025 mail.example:25" \
+    localhost:1025 mail.example:25
+  usage_error_is "too many arguments: only one REMOTEHOST:REMOTEPORT; to listen on localhost:1025 and relay to localhost:25 as smtpd.py did, use -l localhost:1025 localhost:25" \
+    -c DebuggingServer localhost:1025 localhost:25
+}
+
+@test "smtpd.py's -c DebuggingServer LOCALHOST:LOCALPORT: refused, saying to use -l" {
+  usage_error_is "DebuggingServer relays nowhere: to listen on localhost:1025 as smtpd.py did, use -l localhost:1025" \
+    -c DebuggingServer localhost:1025
+  # A remote in the options file (as the example has) is no such habit.
+  config_file 'remote = mail.example:25\n'
+  smtpd_session 'NOOP\r\nQUIT\r\n' --config "$CONFIG" -c DebuggingServer --hostname "$HOST"
+  expect_status 0
+  expect_replies "$GREETING" "250 OK" "221 Bye"
+}
+
+@test "a single REMOTEHOST:REMOTEPORT stays PureProxy's relay target: relayed, no listener" {
+  start_sink
+  smtpd_session 'HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' \
+    --hostname "$HOST" "$UPSTREAM"
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" \
+    "354 End data with <CR><LF>.<CR><LF>" "250 OK" "221 Bye"
+  [ "$(sink_dumps)" -eq 1 ]
+}
+
+@test "on a terminal without -l: one line on stderr that this is one session, and how to listen" {
+  cat >"$BATS_TEST_TMPDIR/on_terminal.py" <<'PY'
+import os, pty, subprocess, sys, tty
+master, slave = pty.openpty()
+tty.setraw(slave)  # the CR reaches in.smtpd as typed
+os.write(master, b"QUIT\r\n")
+p = subprocess.run([sys.argv[1], "-n", "-c", "DebuggingServer", "--hostname", sys.argv[2]],
+                   stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+assert p.returncode == 0, p
+assert p.stdout == b"220 %s in.smtpd ESMTP\r\n221 Bye\r\n" % sys.argv[2].encode(), p.stdout
+assert p.stderr == (b"in.smtpd: one SMTP session on this terminal (to listen on a "
+                    b"port instead: -l HOST:PORT, e.g. -l 127.0.0.1:8025)\n"), p.stderr
+PY
+  "$PYTHON3" "$BATS_TEST_TMPDIR/on_terminal.py" "$IN_SMTPD" "$HOST"
+  # Not on a pipe.
+  smtpd_session 'QUIT\r\n' -c DebuggingServer --hostname "$HOST"
+  expect_status 0
+  expect_empty "$ERR"
+}
+
+# --- the hand-over to in.smtpd-full -----------------------------------------------
+
+@test "-d traces the hand-over to in.smtpd-full in one line" {
+  smtpd_session 'NOOP\r\nQUIT\r\n' -d -c PureProxy --hostname "$HOST" 127.0.0.1:25
+  expect_status 0
+  expect_replies "$GREETING" "250 OK" "221 Bye"
+  [ "$(grep -c 'handing' "$ERR")" -eq 1 ]
+  grep -qxF "in.smtpd: handing the session over to $IN_SMTPD_FULL (class PureProxy)" "$ERR"
+  # Without -d, nothing.
+  smtpd_session 'NOOP\r\nQUIT\r\n' -c PureProxy --hostname "$HOST" 127.0.0.1:25
+  expect_status 0
+  expect_empty "$ERR"
+}
+
+@test "in.smtpd-full missing: one line naming its path, exit 72, nothing to the client" {
+  IN_SMTPD_FULL=$BATS_TEST_TMPDIR/no/in.smtpd-full smtpd_session 'NOOP\r\nQUIT\r\n' \
+    -c PureProxy 127.0.0.1:25
+  expect_status 72
+  expect_empty "$OUT"
+  expect_stderr 'in.smtpd: cannot run %s: No such file or directory\n' \
+    "$BATS_TEST_TMPDIR/no/in.smtpd-full"
+}
+
+@test "in.smtpd-full takes the options in.smtpd read: the options file is read once" {
+  # in.smtpd-full, started by a wrapper that first removes the file: the
+  # session still has the file's options.
+  config_file "class = PureProxy\nhostname = once.example\nremote = 127.0.0.1:25\n"
+  printf '#!/bin/sh\nrm -f "%s"\nexec "%s" "$@"\n' "$CONFIG" "$IN_SMTPD_FULL" \
+    >"$BATS_TEST_TMPDIR/full"
+  chmod +x "$BATS_TEST_TMPDIR/full"
+  IN_SMTPD_FULL=$BATS_TEST_TMPDIR/full smtpd_session 'NOOP\r\nQUIT\r\n' --config "$CONFIG"
+  expect_status 0
+  expect_empty "$ERR"
+  expect_replies "220 once.example in.smtpd ESMTP" "250 OK" "221 Bye"
+  [ ! -e "$CONFIG" ]
+}
+
+@test "in.smtpd-full started directly reads its own command line and options file" {
+  config_file "class = PureProxy\nhostname = direct.example\n"
+  printf 'NOOP\r\nQUIT\r\n' >"$IN"
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD_FULL" -n --config "$CONFIG" 127.0.0.1:25 \
+    <"$IN" >"$OUT" 2>"$ERR"
+  expect_empty "$ERR"
+  expect_replies "220 direct.example in.smtpd ESMTP" "250 OK" "221 Bye"
 }

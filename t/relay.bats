@@ -850,7 +850,7 @@ bad_option() {
     skips=(--skip-file "$TOP_SRCDIR/t/conformance-deviations")
   status=0
   timeout -k 5 120 "$PYTHON3" "$harness" \
-    --stdio "$IN_SMTPD -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} {upstream}" \
+    --stdio "$IN_SMTPD -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} --remote={upstream}" \
     --delivery "${skips[@]}" >"$OUT" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
     grep -v '^PASS ' "$OUT" >&2

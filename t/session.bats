@@ -496,16 +496,17 @@ for i in range(len(data)):
 
 # --- in.smtpd and in.smtpd-full -----------------------------------------------
 # in.smtpd serves a DebuggingServer session itself and hands every other one
-# over to in.smtpd-full beside it.  A copy of in.smtpd alone in a directory
-# shows which is which: what it serves works, what it hands over ends with
-# exit 72 and one line naming the missing program.
+# over to in.smtpd-full ($IN_SMTPD_FULL here; installed, under libexec).
+# A copy of in.smtpd alone in a directory, told that in.smtpd-full is
+# beside it, shows which is which: what it serves works, what it hands
+# over ends with exit 72 and one line naming the missing program.
 
 # alone_session SESSION [ARGS...]: smtpd_session with that copy ($ALONE).
 alone_session() {
   ALONE=$BATS_TEST_TMPDIR/alone/in.smtpd
   mkdir -p "${ALONE%/*}"
   cp "$IN_SMTPD" "$ALONE"
-  IN_SMTPD=$ALONE smtpd_session "$@"
+  IN_SMTPD=$ALONE IN_SMTPD_FULL=${ALONE%/*}/in.smtpd-full smtpd_session "$@"
 }
 
 expect_handed_over() {
@@ -515,14 +516,14 @@ expect_handed_over() {
     "$BATS_TEST_TMPDIR/alone/in.smtpd-full"
 }
 
-@test "in.smtpd is linked statically (no interpreter, no shared library); in.smtpd-full is beside it, linked with libc" {
+@test "in.smtpd is linked statically (no interpreter, no shared library); in.smtpd-full is linked with libc" {
   [ "$SANITIZED_BUILD" = yes ] && skip "the sanitizers' run-time is a shared library"
   run readelf -lW "$IN_SMTPD"
   [ "$status" -eq 0 ]
   [[ $output != *INTERP* ]] || { echo "in.smtpd has a program interpreter" >&2; return 1; }
   run readelf -dW "$IN_SMTPD"
   [[ $output != *NEEDED* ]] || { echo "in.smtpd needs: $output" >&2; return 1; }
-  run readelf -dW "${IN_SMTPD%/*}/in.smtpd-full"
+  run readelf -dW "$IN_SMTPD_FULL"
   [[ $output == *"Shared library: [libc.so.6]"* ]]
 }
 
@@ -551,7 +552,8 @@ expect_handed_over() {
   cp "$IN_SMTPD" "$ALONE"
   printf 'QUIT\r\n' >"$IN"
   status=0
-  timeout -k 5 "$RUN_LIMIT" "$ALONE" -c DebuggingServer <"$IN" >"$OUT" 2>"$ERR" ||
+  IN_SMTPD_FULL=${ALONE%/*}/in.smtpd-full \
+    timeout -k 5 "$RUN_LIMIT" "$ALONE" -c DebuggingServer <"$IN" >"$OUT" 2>"$ERR" ||
     status=$?
   expect_handed_over
 }
@@ -565,7 +567,7 @@ expect_handed_over() {
   for kind in connection listener; do
     echo "# fd 3: a $kind"
     status=0
-    timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
+    IN_SMTPD_FULL=${ALONE%/*}/in.smtpd-full timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
 import os, socket, sys
 kind, program = sys.argv[1], sys.argv[2]
 if kind == "listener":

@@ -935,8 +935,10 @@ while True:
   command -v systemd-socket-activate >/dev/null ||
     skip "systemd-socket-activate is not installed (package systemd)"
   PORT=$(free_port)
-  start_split "$SERVER_OUT" "$SERVER_ERR" systemd-socket-activate -l "127.0.0.1:$PORT" \
-    "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" --debug-file "$PRINTOUT" \
+  # It passes the program no environment but what -E names: in.smtpd hands
+  # the listening socket over to $IN_SMTPD_FULL.
+  start_split "$SERVER_OUT" "$SERVER_ERR" systemd-socket-activate -E IN_SMTPD_FULL \
+    -l "127.0.0.1:$PORT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" --debug-file "$PRINTOUT" \
     --log stderr
   SERVER_PID=$BACKGROUND_PID
   wait_for_port "$PORT"

@@ -1,0 +1,35 @@
+// hand_over.hpp - in.smtpd hands a session to in.smtpd-full, with the
+// options it has read.
+//
+// in.smtpd reads the command line and the options file once; the values it
+// took go to in.smtpd-full in an unnamed memory file (memfd), named on its
+// command line as --options-fd=N, so that in.smtpd-full converts them
+// without reading the command line and the file again.  The original
+// arguments follow after "--", for ps(1) only.
+#pragma once
+
+#include <string>
+
+#include "options.hpp"
+
+namespace in_smtpd {
+
+class Diagnostics;
+
+// Where in.smtpd-full is: $IN_SMTPD_FULL when set (the tests run the
+// programs from the build tree), else the path configure fixed under
+// libexecdir.
+std::string full_program_path();
+
+// Replaces this process with in.smtpd-full, handing it values (see
+// CommandLine::values).  With -d, one trace line says so and why.
+// Returns only when it cannot, with a sysexits status, after one line
+// that names the program's path.
+int hand_over(const std::string& values, const char* reason,
+              const Options& options, char* argv[], Diagnostics& diagnostics);
+
+// in.smtpd-full's options: handed over by in.smtpd, or read from its own
+// command line when it was started directly.
+CommandLine take_over(int argc, char* argv[]);
+
+}  // namespace in_smtpd
