@@ -4,11 +4,15 @@
 #
 #   make          build
 #   make check    build and run every test (unit, Bats, conformance,
-#                 fuzzers), then all of it again under ASan and UBSan
+#                 fuzzers), then all of it again under ASan and UBSan,
+#                 then the Debian packages' test (check-package)
 #   make demo     build, then serve DebuggingServer on 127.0.0.1:8025
 #   make install  install (PREFIX=/usr/local, DESTDIR for staging)
 #   make distcheck
 #   make bench    benchmarks (bench/README.md)
+#   make package  the Debian packages (debian/), into build-deb/, lintian-clean
+#   make check-package
+#                 package, then install, use, remove and purge them (as root)
 #
 # `sh tools/deps` installs the Debian packages these need.
 
@@ -17,8 +21,10 @@ PREFIX ?= /usr/local
 DEMO_ADDRESS ?= 127.0.0.1:8025
 CONFIGURE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEB_DIR ?= $(BUILD)-deb
 
-.PHONY: all check check-sanitizers demo install distcheck clean deps bench
+.PHONY: all check check-sanitizers demo install distcheck clean deps bench \
+	package check-package
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -33,6 +39,7 @@ $(BUILD)/Makefile: configure
 check: all
 	$(MAKE) -C $(BUILD) -j$(JOBS) check
 	$(MAKE) check-sanitizers
+	$(MAKE) check-package
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitizers: $(BUILD)-sanitizers/Makefile
@@ -55,6 +62,17 @@ bench: all
 	sh tools/deps bench
 	bench/run --build-dir $(abspath $(BUILD)) $(BENCH_FLAGS)
 
+# The Debian packages, built with dpkg-buildpackage (which runs the plain
+# build's suite) from a copy of the tree in $(DEB_DIR)/src; the .deb files
+# land in $(DEB_DIR).  Then lintian: no error, no warning.
+package:
+	sh tools/package $(DEB_DIR)
+
+# The packages installed with apt-get, used, removed and purged (t/package.sh;
+# as root, else it says why and skips).
+check-package: package
+	bash t/package.sh $(DEB_DIR)
+
 install: all
 	$(MAKE) -C $(BUILD) install
 
@@ -65,4 +83,4 @@ deps:
 	sh tools/deps
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitizers
+	rm -rf $(BUILD) $(BUILD)-sanitizers $(DEB_DIR)

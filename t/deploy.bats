@@ -909,8 +909,16 @@ expect_installed() {
     "$libdir/pkgconfig/libsmtpd.pc" "$mandir/man8/in.smtpd.8" \
     "$sysconfdir/in.smtpd.conf" "$unitdir/in.smtpd.socket" "$unitdir/in.smtpd@.service" \
     "$docdir/examples/inetd.conf" "$docdir/examples/in.smtpd"
-  # The conventional places, for the default layout.
-  [ "$sbindir" = "$prefix/sbin" ] && [ "$libdir" = "$prefix/lib" ] &&
+  # The conventional places, for the default layout (libdir may be a
+  # multiarch one, as Debian's package build gives it).
+  case $libdir in
+    "$prefix/lib" | "$prefix"/lib/*-*-*) ;;
+    *)
+      echo "unexpected libdir=$libdir" >&2
+      return 1
+      ;;
+  esac
+  [ "$sbindir" = "$prefix/sbin" ] &&
     [ "$includedir" = "$prefix/include" ] && [ "$mandir" = "$prefix/share/man" ] &&
     [ "$unitdir" = "$prefix/lib/systemd/system" ] &&
     [ "$docdir" = "$prefix/share/doc/in.smtpd" ] || {

@@ -41,6 +41,12 @@ crlf() { printf '%s\r\n' "$@"; }
   [ "$output" = "1" ]
 }
 
+@test "libsmtpd.so is linked with libstdc++ (its NEEDED names it), as a C++ library must be" {
+  run sh -c "readelf -d '$LD_LIBRARY_PATH'/libsmtpd.so | grep NEEDED"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"[libstdc++.so.6]"* ]]
+}
+
 @test "minimal_server: the hook's nothing is 250 OK, its reply is sent" {
   out=$(crlf 'HELO x' 'MAIL FROM:<a@b>' 'RCPT TO:<c@d>' 'DATA' 'hi' '.' \
              'MAIL FROM:<a@b>' 'RCPT TO:<nobody@d>' 'DATA' 'hi' '.' 'QUIT' |
