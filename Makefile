@@ -10,7 +10,9 @@
 #   make distcheck
 #   make bench    benchmarks (bench/README.md)
 #
-# `sh tools/deps` installs the Debian packages these need.
+# `sh tools/deps` (make deps) installs the Debian packages that make and
+# make demo need, `sh tools/deps check` (make deps-check) also those of
+# make check, `sh tools/deps bench` also those of make bench.
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -18,7 +20,8 @@ DEMO_ADDRESS ?= 127.0.0.1:8025
 CONFIGURE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all check check-sanitizers demo install distcheck clean deps bench
+.PHONY: all check test-tools check-sanitizers demo install distcheck clean deps \
+  deps-check bench
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -30,9 +33,18 @@ $(BUILD)/Makefile: configure
 	mkdir -p $(BUILD)
 	cd $(BUILD) && ../configure --prefix=$(PREFIX) --enable-werror $(CONFIGURE_FLAGS)
 
-check: all
+check: all test-tools
 	$(MAKE) -C $(BUILD) -j$(JOBS) check
 	$(MAKE) check-sanitizers
+
+# configure looks for the test tools (GoogleTest, Bats, Python) when it
+# runs; a build configured before they were installed (`sh tools/deps`,
+# `make`, then `sh tools/deps check`) is configured again.
+test-tools: $(BUILD)/Makefile
+	@if grep -q '^MISSING_TEST_TOOLS = *[^ ]' $(BUILD)/Makefile; then \
+	  echo "$(BUILD): configure again, for the test tools installed since"; \
+	  cd $(BUILD) && ./config.status --recheck && ./config.status; \
+	fi
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitizers: $(BUILD)-sanitizers/Makefile
@@ -63,6 +75,9 @@ distcheck: all
 
 deps:
 	sh tools/deps
+
+deps-check:
+	sh tools/deps check
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-sanitizers
