@@ -14,7 +14,9 @@
 #   make check-package
 #                 package, then install, use, remove and purge them (as root)
 #
-# `sh tools/deps` installs the Debian packages these need.
+# `sh tools/deps` (make deps) installs the Debian packages that make and
+# make demo need, `sh tools/deps check` (make deps-check) also those of
+# make check, `sh tools/deps bench` also those of make bench.
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -23,8 +25,8 @@ CONFIGURE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEB_DIR ?= $(BUILD)-deb
 
-.PHONY: all check check-sanitizers demo install distcheck clean deps bench \
-	package check-package
+.PHONY: all check test-tools check-sanitizers demo install distcheck clean deps \
+  deps-check bench package check-package
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -36,10 +38,19 @@ $(BUILD)/Makefile: configure
 	mkdir -p $(BUILD)
 	cd $(BUILD) && ../configure --prefix=$(PREFIX) --enable-werror $(CONFIGURE_FLAGS)
 
-check: all
+check: all test-tools
 	$(MAKE) -C $(BUILD) -j$(JOBS) check
 	$(MAKE) check-sanitizers
 	$(MAKE) check-package
+
+# configure looks for the test tools (GoogleTest, Bats, Python) when it
+# runs; a build configured before they were installed (`sh tools/deps`,
+# `make`, then `sh tools/deps check`) is configured again.
+test-tools: $(BUILD)/Makefile
+	@if grep -q '^MISSING_TEST_TOOLS = *[^ ]' $(BUILD)/Makefile; then \
+	  echo "$(BUILD): configure again, for the test tools installed since"; \
+	  cd $(BUILD) && ./config.status --recheck && ./config.status; \
+	fi
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitizers: $(BUILD)-sanitizers/Makefile
@@ -81,6 +92,9 @@ distcheck: all
 
 deps:
 	sh tools/deps
+
+deps-check:
+	sh tools/deps check
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-sanitizers $(DEB_DIR)

@@ -1009,6 +1009,8 @@ expect_installed() {
 
 @test "make install: systemd-analyze verify accepts the installed units (and finds man:in.smtpd(8))" {
   command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
+  command -v man >/dev/null ||
+    skip "no man(1) (Debian package man-db), with which systemd-analyze checks Documentation=man:"
   installed
   # systemd finds units under /usr/lib and /usr/local/lib only (make
   # distcheck installs under a prefix of its own).

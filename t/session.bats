@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
   release_fifo
+  stop_background
 }
 
 # --- the issue's example and the basics ---------------------------------------
@@ -213,15 +214,23 @@ teardown() {
 }
 
 @test "--debug-file is locked while a printout is written, so concurrent ones stay whole" {
-  local file=$BATS_TEST_TMPDIR/debug.log lock inode tries=200
+  local file=$BATS_TEST_TMPDIR/debug.log held=$BATS_TEST_TMPDIR/held
+  local release=$BATS_TEST_TMPDIR/release inode tries=200 ready go holder
   : >"$file"
   inode=$(stat -c %i "$file")
-  # Hold the lock, as a session printing a large message would.
-  exec {lock}>>"$file"
-  flock "$lock"
+  # Hold the lock, as a session printing a large message would, from a
+  # process that lives until it is released: in a PID namespace /proc/locks
+  # hides a lock whose owner has exited, and the requests blocked on it.
+  mkfifo "$held" "$release"
+  exec {ready}<>"$held" {go}<>"$release"
+  timeout -k 5 "$RUN_LIMIT" flock "$file" sh -c 'echo held >"$1"; read -r _ <"$2"' \
+    sh "$held" "$release" {ready}>&- {go}>&- 3>&- &
+  holder=$!
+  BACKGROUND_PIDS+=("$holder")
+  read -r -t "$RUN_LIMIT" -u "$ready" _
   printf "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" >"$IN"
   timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
-    --debug-file "$file" <"$IN" >"$OUT" 2>"$ERR" 3>&- &
+    --debug-file "$file" <"$IN" >"$OUT" 2>"$ERR" {ready}>&- {go}>&- &
   local pid=$!
   # It waits for the lock (/proc/locks lists it as blocked) and writes nothing.
   while ((tries-- > 0)) && ! grep -q -- "-> FLOCK .*:$inode 0 EOF" /proc/locks; do
@@ -230,8 +239,9 @@ teardown() {
   grep -q -- "-> FLOCK .*:$inode 0 EOF" /proc/locks ||
     { echo "in.smtpd never waited for the debug file's lock" >&2; cat /proc/locks >&2; false; }
   expect_empty "$file"
-  flock -u "$lock"
-  exec {lock}>&-
+  echo go >&"$go"
+  wait "$holder"
+  exec {ready}>&- {go}>&-
   status=0
   wait "$pid" || status=$?
   expect_status 0

@@ -293,7 +293,8 @@ chat_background() {
 # on a loaded machine every fork in a polling loop costs).
 alive() {
   local stat
-  read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
+  # (The braces: a redirection that fails is reported before 2>/dev/null.)
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }
   [ "${stat%% *}" != Z ]
 }
