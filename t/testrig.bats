@@ -78,10 +78,12 @@ assert message.get_subdir() == "new"
       --maildir "$MAILDIR"
   done
   # mutt wants a terminal: script(1) gives it one; the first message and
-  # the next are piped to a file, then mutt exits.
+  # the next are piped to a file, then mutt exits.  Its folder is set to
+  # one that exists: where ~/Mail does not (a new account), mutt first asks
+  # whether to create it, and that prompt would eat the keys pushed here.
   local piped=$BATS_TEST_TMPDIR/piped
   TERM=xterm timeout -k 5 20 script -qec \
-    "mutt -n -F /dev/null -R -f '$MAILDIR' -e 'set wait_key=no' -e 'push \"<pipe-message>cat >> $piped<enter><next-entry><pipe-message>cat >> $piped<enter><exit>\"'" \
+    "mutt -n -F /dev/null -R -f '$MAILDIR' -e 'set folder=$MAILDIR' -e 'set wait_key=no' -e 'push \"<pipe-message>cat >> $piped<enter><next-entry><pipe-message>cat >> $piped<enter><exit>\"'" \
     /dev/null </dev/null >/dev/null 2>&1
   [ "$(grep -c '^Return-Path: <a@example.com>$' "$piped")" -eq 2 ]
   grep -qx 'body 1' "$piped"
