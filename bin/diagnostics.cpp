@@ -63,6 +63,7 @@ bool Diagnostics::log_to_stderr() {
 }
 
 void Diagnostics::begin() {
+  printing_.lock();
   if (file_ >= 0) flock(file_, LOCK_EX);  // a pipe or a terminal: no matter
 }
 
@@ -83,6 +84,7 @@ void Diagnostics::end() {
   if (!syslog_line_.empty()) syslog_lines(LOG_DEBUG, syslog_line_);
   syslog_line_.clear();
   if (file_ >= 0) flock(file_, LOCK_UN);
+  printing_.unlock();
 }
 
 void Diagnostics::printout(std::string_view text) {

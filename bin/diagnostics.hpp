@@ -8,6 +8,7 @@
 // and possible, to stderr.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -35,9 +36,12 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
   // DebuggingServer's printouts, in pieces.  A debug file is locked from
   // begin() to end(): per-connection processes share it, and their
   // printouts must not interleave.
+  // In the standalone mode printouts to a debug file run on threads of
+  // their own (the lock may be held by another process): one at a time.
   void begin() override;
   void write(std::string_view piece) override;
   void end() override;
+  bool may_block() const override { return file_ > 2; }
   void printout(std::string_view text);  // a -d trace: begin, write, end
   void error(std::string_view message);  // "in.smtpd: ..." / LOG_ERR
   void transaction(std::string_view line);
@@ -47,6 +51,7 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
   bool log_to_stderr_ = false;
   int file_ = -1;
   std::string syslog_line_;  // a printout line not yet whole
+  std::mutex printing_;      // held from begin() to end()
 };
 
 // write(2) until done or failed, through EINTR.

@@ -30,43 +30,28 @@ namespace {
 using in_smtpd::Diagnostics;
 using in_smtpd::Options;
 
-// The delivery class, wrapped in the transaction log, and the recipient
-// check that goes with it: PureProxy and MailmanProxy relay only what the
-// relay policy allows.  Made once per session.
-std::unique_ptr<smtpd::Server> make_delivery(
+// The delivery class, wrapped in the transaction log: PureProxy and
+// MailmanProxy relay only what the relay policy allows (their RCPT hook).
+// Made once per session.
+std::unique_ptr<smtpd::Handler> make_delivery(
     const Options& options, const smtpd::UpstreamSettings& upstream,
-    Diagnostics& diagnostics, smtpd::ChannelConfig& config) {
+    Diagnostics& diagnostics) {
   const auto log = [&](std::string_view line) { diagnostics.error(line); };
-  std::unique_ptr<smtpd::Server> delivery;
-  const smtpd::PureProxy* relay = nullptr;
   switch (options.server_class) {
     case in_smtpd::ServerClass::debugging:
-      return in_smtpd::debugging_delivery(options, diagnostics);
-    case in_smtpd::ServerClass::pure_proxy: {
-      auto proxy = std::make_unique<smtpd::PureProxy>(upstream, log);
-      relay = proxy.get();
-      config.check_recipient = [&](const smtpd::Peer& client,
-                                   const std::string& recipient) {
-        return options.relay_policy.check(client, recipient);
-      };
-      delivery = std::move(proxy);
       break;
-    }
-    case in_smtpd::ServerClass::mailman_proxy: {
-      auto mailman = std::make_unique<smtpd::MailmanProxy>(
-          options.mailman, upstream, options.relay_policy, log);
-      relay = &mailman->relay();
-      config.check_recipient = [server = mailman.get()](
-                                   const smtpd::Peer& client,
-                                   const std::string& recipient) {
-        return server->check_recipient(client, recipient);
-      };
-      delivery = std::move(mailman);
-      break;
-    }
+    case in_smtpd::ServerClass::pure_proxy:
+      return std::make_unique<in_smtpd::TransactionLog>(
+          std::make_unique<smtpd::PureProxy>(upstream, log,
+                                             options.relay_policy),
+          "upstream", diagnostics);
+    case in_smtpd::ServerClass::mailman_proxy:
+      return std::make_unique<in_smtpd::TransactionLog>(
+          std::make_unique<smtpd::MailmanProxy>(options.mailman, upstream,
+                                                options.relay_policy, log),
+          "delivery", diagnostics);
   }
-  return std::make_unique<in_smtpd::TransactionLog>(std::move(delivery), relay,
-                                                    diagnostics);
+  return in_smtpd::debugging_delivery(options, diagnostics);
 }
 
 // The standalone mode: one process, every connection (listener.hpp).
@@ -81,14 +66,10 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;
-  // DebuggingServer answers at once; a relay or Mailman may take a while.
-  listener.threaded_delivery =
-      options.server_class != in_smtpd::ServerClass::debugging;
   listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
-  const int status = smtpd::run_listener(
-      listeners, listener, [&](smtpd::ChannelConfig& config) {
-        return make_delivery(options, upstream, diagnostics, config);
-      });
+  const int status = smtpd::run_listener(listeners, listener, [&] {
+    return make_delivery(options, upstream, diagnostics);
+  });
   if (status != 0) {
     diagnostics.error(std::string("listening failed: ") +
                       std::strerror(status));
@@ -141,8 +122,6 @@ int main(int argc, char* argv[]) {
   }
   return in_smtpd::serve_one_session(
       options, config,
-      [&](smtpd::ChannelConfig& session_config) {
-        return make_delivery(options, upstream, diagnostics, session_config);
-      },
+      [&] { return make_delivery(options, upstream, diagnostics); },
       diagnostics);
 }

@@ -12,7 +12,7 @@
 #include "options.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/driver.hpp"
-#include "smtpd/server.hpp"
+#include "smtpd/handler.hpp"
 
 namespace in_smtpd {
 
@@ -38,19 +38,18 @@ smtpd::ChannelConfig channel_config(const Options& options);
 // short; returns the mask to wait with.
 sigset_t catch_stop_signals();
 
-// The driver's timeouts, -d trace and stop request (catch_stop_signals).
+// The driver's timeouts, -d trace, stop request (catch_stop_signals) and
+// log: a hook's unusable answer, a bad PROXY header, each session's end.
 smtpd::DriverOptions driver_options(const Options& options,
                                     const sigset_t& wait_mask,
                                     Diagnostics& diagnostics);
 
-// The delivery class of a session, made once the peer is known; it may
-// set config.check_recipient.
-using MakeDelivery =
-    std::function<std::unique_ptr<smtpd::Server>(smtpd::ChannelConfig& config)>;
+// The hooks of a session: its delivery class.
+using MakeDelivery = std::function<std::unique_ptr<smtpd::Handler>()>;
 
 // DebuggingServer, with the transaction log around it.
-std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
-                                                  Diagnostics& diagnostics);
+std::unique_ptr<smtpd::Handler> debugging_delivery(const Options& options,
+                                                   Diagnostics& diagnostics);
 
 // inetd style: this process is one session on stdin and stdout.  Returns
 // the exit status.

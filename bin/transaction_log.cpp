@@ -25,18 +25,20 @@ std::string loggable(std::string_view text) {
 
 }  // namespace
 
-smtpd::Reply TransactionLog::process_message(const smtpd::Envelope& envelope) {
-  const smtpd::Reply reply = delivery_->process_message(envelope);
+void TransactionLog::message_answered(const smtpd::Session& session,
+                                      const smtpd::Envelope& envelope,
+                                      std::string_view reply,
+                                      std::string_view detail) {
+  delivery_->message_answered(session, envelope, reply, detail);
   std::string line = "peer=" + envelope.peer.address +
                      " helo=" + loggable(envelope.helo) +
                      " from=<" + loggable(envelope.mail_from == "<>" ? "" : envelope.mail_from) +
                      "> rcpts=" + std::to_string(envelope.rcpt_tos.size()) +
                      " size=" + std::to_string(envelope.data.size()) +
-                     " reply=\"" + loggable(reply ? *reply : "250 OK") + "\"";
-  if (relay_ && !relay_->last_result().reply.empty())
-    line += " upstream=\"" + loggable(relay_->last_result().reply) + "\"";
+                     " reply=\"" + loggable(reply) + "\"";
+  if (!detail_name_.empty() && !detail.empty())
+    line += " " + detail_name_ + "=\"" + loggable(detail) + "\"";
   diagnostics_.transaction(line);
-  return reply;
 }
 
 }  // namespace in_smtpd

@@ -23,7 +23,7 @@
 
 #include "smtpd/relay.hpp"
 #include "smtpd/relay_policy.hpp"
-#include "smtpd/server.hpp"
+#include "smtpd/handler.hpp"
 
 namespace smtpd {
 
@@ -61,25 +61,34 @@ SMTPD_API std::optional<ListRecipient> classify_recipient(
 SMTPD_API std::string list_message(std::string_view data, std::string_view mail_from,
                          std::string_view date, std::string_view command);
 
-class SMTPD_API MailmanProxy : public Server {
+class SMTPD_API MailmanProxy : public Handler {
  public:
   MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
                RelayPolicy policy, PureProxy::Log log);
 
-  // For ChannelConfig::check_recipient: list recipients are accepted (they
-  // are delivered here), the others as the relay policy says.
-  Reply check_recipient(const Peer& peer, const std::string& recipient);
+  // List recipients are accepted (they are delivered here), the others as
+  // the relay policy says; a list check that cannot tell is a 451.
+  Answer handle_rcpt(Context& context, const std::string& address) override;
+  Answer handle_data(Context& context, const Envelope& message) override;
+  // A check command and the deliveries run programs, for up to
+  // MailmanSettings::timeout_seconds.
+  bool blocks(Hook hook) const override {
+    return hook == Hook::data ||
+           (hook == Hook::rcpt && !settings_.check_command.empty());
+  }
 
-  Reply process_message(const Envelope& envelope) override;
+  Reply check_recipient(const Peer& peer, const std::string& recipient);
+  // Delivers one message; the answer's detail says what the relay and
+  // the list commands did.
+  Answer deliver(const Envelope& envelope);
 
   bool list_exists(const std::string& list);
-  const PureProxy& relay() const { return relay_; }
 
  private:
   MailmanSettings settings_;
-  RelayPolicy policy_;
   PureProxy relay_;
   PureProxy::Log log_;
+  RelayPolicy policy_;
   std::map<std::string, bool> known_lists_;
   bool check_failed_ = false;  // a check could not tell, since last asked
 };
