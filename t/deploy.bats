@@ -602,7 +602,8 @@ run_logged() {
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
     "in.smtpd[$PID]: peer=192.0.2.7 helo=client.example from=<a@example.com> rcpts=2 size=$SESSION_SIZE reply=\"250 OK\"" \
-    "in.smtpd[$PID]: peer=192.0.2.7 helo=client.example from=<> rcpts=1 size=16 reply=\"250 OK\""
+    "in.smtpd[$PID]: peer=192.0.2.7 helo=client.example from=<> rcpts=1 size=16 reply=\"250 OK\"" \
+    "in.smtpd[$PID]: session peer=192.0.2.7 helo=client.example messages=2 end=quit"
   # The rest of stderr is the two printouts, nothing else.
   [ "$(grep -vc '^in\.smtpd\[' "$ERR")" -eq 12 ]
   [ "$(grep -c -- "$PRINT_HEAD" "$ERR")" -eq 2 ]
@@ -622,9 +623,11 @@ run_logged() {
   expect_replies "${SESSION_REPLIES[@]}"
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=client.example messages=1 end=quit"
   expect_file "$ERR" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=client.example messages=1 end=quit"
 }
 
 @test "--log stderr, PureProxy, smtp-sink refuses the message: reply and upstream both the 5xx" {
@@ -641,7 +644,8 @@ run_logged() {
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"500 5.3.0 Error: command failed\" upstream=\"500 5.3.0 Error: command failed\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"500 5.3.0 Error: command failed\" upstream=\"500 5.3.0 Error: command failed\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=client.example messages=0 end=quit"
   grep -qx '500 5.3.0 Error: command failed.' "$OUT"
 }
 
@@ -651,7 +655,8 @@ run_logged() {
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd\\xc3\\xa9e from=<\\x22q x\\x22@example.com> rcpts=1 size=2 reply=\"250 OK\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd\\xc3\\xa9e from=<\\x22q x\\x22@example.com> rcpts=1 size=2 reply=\"250 OK\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd\\xc3\\xa9e messages=1 end=quit"
   # A HELO name of 250 bytes: its first 200, then "...".
   local long
   long=$(printf 'h%.0s' {1..250})
@@ -660,7 +665,8 @@ run_logged() {
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=${long:0:200}... from=<a@example.com> rcpts=1 size=2 reply=\"250 OK\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=${long:0:200}... from=<a@example.com> rcpts=1 size=2 reply=\"250 OK\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=${long:0:200}... messages=1 end=quit"
 }
 
 @test "default log (syslog): stderr holds the printout and nothing else" {
@@ -679,7 +685,8 @@ run_logged() {
   expect_replies "${SESSION_REPLIES[@]}"
   expect_lines "$ERR" "$PRINT_HEAD" "b'Subject: x'" "b'X-Peer: 192.0.2.7'" "b''" "b'hi'" "$PRINT_TAIL"
   syslog_has $MAIL_INFO "peer=192.0.2.7 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\""
-  [ "$(grep -c 'in\.smtpd\[' "$SYSLOG")" -eq 1 ]
+  syslog_has $MAIL_INFO "session peer=192.0.2.7 helo=client.example messages=1 end=quit"
+  [ "$(grep -c 'in\.smtpd\[' "$SYSLOG")" -eq 2 ]
 }
 
 # --- --config -----------------------------------------------------------------------

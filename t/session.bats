@@ -595,3 +595,48 @@ os.execv(program, [program, "-n", "-c", "DebuggingServer", "--hostname", "mx.tes
   expect_replies "${TRANSACTION_REPLIES[@]}" \
     "451 Error: relay failed: Couldn't connect to server" "221 Bye"
 }
+
+# --- the line that ends every session ---------------------------------------------
+
+@test "every session ends with one log line: peer, HELO name, messages, why (quit; a client gone mid-DATA)" {
+  debugging_session 'HELO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n' --log stderr
+  [ "$status" -eq 0 ]
+  [ "$(grep -c 'in\.smtpd\[[0-9]*\]: session ' "$ERR")" -eq 1 ]
+  grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=client\.example messages=1 end=quit$' "$ERR"
+  # The client goes away inside DATA: nothing delivered, and the line says so.
+  debugging_session 'HELO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nhalf a mess' --log stderr
+  [ "$status" -eq 0 ]
+  grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=client\.example messages=0 end=reset in=DATA$' "$ERR"
+  # Too many errors.
+  debugging_session 'HELO c\r\nX\r\nX\r\nX\r\n' --log stderr --max-errors 3
+  grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=c messages=0 end=too-many-errors$' "$ERR"
+}
+
+@test "a PROXY header trickled a byte at a time ends at --session-timeout, without a greeting" {
+  # Every byte is progress for the idle timeout (300 s here): only the
+  # session's cap can end it.  The writer paces its bytes; nothing is timed.
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
+import subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE)
+header = b"PROXY TCP4 192.0.2.1 192.0.2.2 1025 25\r\n"
+for i in range(len(header) - 1):
+    if p.poll() is not None:
+        break
+    try:
+        p.stdin.write(header[i:i + 1]); p.stdin.flush()
+    except BrokenPipeError:
+        break
+    time.sleep(0.25)
+out, err = p.communicate()
+sys.stdout.buffer.write(out)
+sys.stderr.buffer.write(err)
+sys.exit(p.returncode)
+' "$IN_SMTPD" -n -c DebuggingServer --proxy-protocol --session-timeout 2 \
+    --command-timeout 300 --log stderr >"$OUT" 2>"$ERR" || status=$?
+  [ "$status" -eq 76 ]  # EX_PROTOCOL: no session
+  [ ! -s "$OUT" ]
+  grep -q 'in\.smtpd: no PROXY header in time$' "$ERR"
+  grep -q 'session peer=127\.0\.0\.1 messages=0 end=timeout$' "$ERR"
+}

@@ -12,7 +12,7 @@ void append_loggable(std::string& out, std::string_view text) {
   static const char digits[] = "0123456789abcdef";
   for (const char c : text.substr(0, 200)) {
     const auto b = static_cast<unsigned char>(c);
-    if (b > 0x20 && b < 0x7F && b != '"' && b != '\\') {
+    if (b >= 0x20 && b < 0x7F && b != '"' && b != '\\') {
       out += c;
     } else {
       out += "\\x";
