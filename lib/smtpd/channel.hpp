@@ -1,16 +1,16 @@
 // channel.hpp - the SMTP protocol engine (smtpd.py's SMTPChannel), I/O-free.
 //
 // Bytes from the client go in with feed(); replies come out of output().
-// When a message is complete the channel stops reading and offers it with
-// pending_message(); whoever delivers it answers with reply(), now or later,
-// and the channel goes on with any input it had buffered (RFC 2920
-// pipelining).  The channel never touches a file descriptor, a clock or a
-// global: the driver (driver.hpp), or your own event loop, does that.
+// On the way the channel asks its handler's hooks (handler.hpp): each
+// answer is checked in one place and applied; a hook that answers later
+// stops the channel until its answer comes (answer(), or a Later handle
+// and collect_later()), and the channel then goes on with any input it
+// had buffered (RFC 2920 pipelining).  The channel never touches a file
+// descriptor, a clock or a global: the connection core (connection.hpp)
+// and its loops, or your own event loop, do that.
 //
-//   smtpd::Channel channel(config, peer);
+//   smtpd::Channel channel(config, peer, &handler);
 //   channel.feed(bytes);
-//   if (const smtpd::Envelope* message = channel.pending_message())
-//     channel.reply(server.process_message(*message));
 //   write(fd, channel.output()); channel.consume_output(n);
 //   if (channel.closed() && channel.output().empty()) close the connection
 #pragma once

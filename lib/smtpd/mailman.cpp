@@ -205,7 +205,7 @@ Answer MailmanProxy::deliver(const Envelope& envelope) {
   if (!others.rcpt_tos.empty()) {
     Answer relayed = relay_.deliver(others);
     if (relayed.kind() != Answer::Kind::accept) return relayed;
-    detail = relayed.detail();
+    detail = "upstream: " + relayed.detail();
   }
   const std::string date = rfc5322_now();
   for (const ListRecipient& list : lists) {
