@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <functional>
 #include <mutex>
@@ -433,6 +434,60 @@ TEST(ThrowingHook, InTheInetdDriver) {
                 "the DATA hook threw: disk on fire",
                 "session peer=127.0.0.1 helo=c messages=0 end=quit"}),
             log.lines);
+}
+
+// Reads from fd until the bytes read end with what; all of them.
+std::string read_until(int fd, std::string_view what) {
+  std::string out;
+  char buffer[4096];
+  while (out.size() < what.size() ||
+         out.compare(out.size() - what.size(), what.size(), what) != 0) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    out.append(buffer, std::size_t(n));
+  }
+  return out;
+}
+
+TEST(Later, InTheInetdDriverTheAnswerWakesTheLoop) {
+  int fds[2];
+  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, fds));
+  DriverOptions options;
+  std::mutex mutex;
+  std::condition_variable released;
+  bool release = false;
+  std::thread worker;
+  Hooks hooks;
+  hooks.rcpt = [&](Context& c, const std::string&) {
+    Later later = c.later();
+    worker = std::thread([&, later] {
+      std::unique_lock<std::mutex> lock(mutex);
+      released.wait(lock, [&] { return release; });
+      later.answer(Answer::reply("250 checked"));
+    });
+    return Answer::later();
+  };
+  std::thread session([&] {
+    Connection connection(options, ChannelConfig{}, hooks, Peer{}, false,
+                          Clock::now());
+    run_connection(connection, fds[1], fds[1], options);
+    close(fds[1]);
+  });
+  const std::string input =
+      "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nNOOP\r\nQUIT\r\n";
+  ASSERT_EQ(ssize_t(input.size()), write(fds[0], input.data(), input.size()));
+  // Everything before the RCPT is answered; the rest waits for the check.
+  EXPECT_EQ(std::string(kGreeting) + "250 localhost\r\n250 OK\r\n",
+            read_until(fds[0], "250 OK\r\n"));
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    release = true;
+  }
+  released.notify_one();
+  EXPECT_EQ("250 checked\r\n250 OK\r\n221 Bye\r\n", read_all(fds[0]));
+  session.join();
+  worker.join();
+  close(fds[0]);
 }
 
 TEST(ThrowingHook, InTheListenerOnAThreadOfItsOwn) {
