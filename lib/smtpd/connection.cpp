@@ -2,28 +2,9 @@
 #include "smtpd/connection.hpp"
 
 #include "smtpd/proxy_header.hpp"
+#include "smtpd/text.hpp"
 
 namespace smtpd {
-namespace {
-
-// Client text in a log line: printable ASCII, bounded, the rest as \xHH,
-// so that one line stays one line.
-void append_loggable(std::string& out, std::string_view text) {
-  static const char digits[] = "0123456789abcdef";
-  for (const char c : text.substr(0, 200)) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b >= 0x20 && b < 0x7F && b != '"' && b != '\\') {
-      out += c;
-    } else {
-      out += "\\x";
-      out += digits[b >> 4];
-      out += digits[b & 0xF];
-    }
-  }
-  if (text.size() > 200) out += "...";
-}
-
-}  // namespace
 
 std::string_view end_name(Connection::End end) {
   switch (end) {
@@ -260,7 +241,7 @@ std::string Connection::end_line() const {
   line += peer_.address;
   if (channel_) {
     line += " helo=";
-    append_loggable(line, channel_->seen_greeting());
+    line += text::loggable(channel_->seen_greeting());
   }
   line += " messages=";
   line += std::to_string(channel_ ? channel_->session().messages : 0);

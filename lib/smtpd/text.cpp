@@ -362,4 +362,21 @@ bool echoable(std::string_view s, bool utf8) {
   return true;
 }
 
+std::string loggable(std::string_view text) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : text.substr(0, 200)) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7F && b != '"' && b != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += digits[b >> 4];
+      out += digits[b & 0xF];
+    }
+  }
+  if (text.size() > 200) out += "...";
+  return out;
+}
+
 }  // namespace smtpd::text

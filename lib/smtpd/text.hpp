@@ -45,4 +45,9 @@ std::string repr_str(std::string_view utf8);
 // UTF-8 beyond ASCII.  Never CR, LF or other controls (RFC 5321 2.3.8).
 bool echoable(std::string_view s, bool utf8);
 
+// Client text in a log line: printable ASCII, cut at 200 bytes (then
+// "..."), anything else (and '"' and '\\') as \xHH, so that one line
+// stays one line.  Both log lines (the message's, the session's) use it.
+std::string loggable(std::string_view text);
+
 }  // namespace smtpd::text
