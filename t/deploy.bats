@@ -439,15 +439,16 @@ EOF
   fi
 }
 
-# expect_backend_log PEER...: the backend logged one line per message, with
-# these peers in this order (and nothing else about them).
+# expect_backend_log PEER...: the backend logged one line per message and
+# the session's end line, each session with one message, with these peers
+# in this order (and nothing else about them).
 expect_backend_log() {
   local peer tries=200
-  while ((tries-- > 0)) && [ "$(log_lines "$LAUNCHER_LOG" | wc -l)" -lt $# ]; do
+  while ((tries-- > 0)) && [ "$(log_lines "$LAUNCHER_LOG" | wc -l)" -lt $((2 * $#)) ]; do
     sleep 0.05
   done
   log_lines "$LAUNCHER_LOG" | sed -E 's/^in\.smtpd\[[0-9]+\]: //; s/ helo=.*//' >"$OUT"
-  for peer in "$@"; do echo "peer=$peer"; done >"$EXP"
+  for peer in "$@"; do printf 'peer=%s\nsession peer=%s\n' "$peer" "$peer"; done >"$EXP"
   same_bytes "$OUT" "$EXP"
 }
 
