@@ -173,6 +173,32 @@ TEST(RcptHook, A421ClosesTheSession) {
   EXPECT_EQ(Channel::Closing::by_hook, channel.closing());
 }
 
+TEST(RcptHook, ADropClosesWithoutAReply) {
+  Hooks hooks;
+  hooks.rcpt = [](Context&, const std::string&) { return Answer::drop(); };
+  Channel channel(ChannelConfig{}, Peer{}, &hooks);
+  take(channel);
+  channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nNOOP\r\n");
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n", take(channel));
+  EXPECT_TRUE(channel.closed());
+  EXPECT_EQ(Channel::Closing::by_hook, channel.closing());
+}
+
+TEST(DataHook, ADropKeepsNothingAndSaysNothing) {
+  Hooks hooks;
+  hooks.data = [](Context&, const Envelope&) { return Answer::drop(); };
+  Channel channel(ChannelConfig{}, Peer{}, &hooks);
+  take(channel);
+  channel.feed(
+      "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nx\r\n.\r\n");
+  EXPECT_EQ(
+      "250 localhost\r\n250 OK\r\n250 OK\r\n354 End data with "
+      "<CR><LF>.<CR><LF>\r\n",
+      take(channel));
+  EXPECT_TRUE(channel.closed());
+  EXPECT_TRUE(channel.transaction().rcpt_tos.empty());
+}
+
 TEST(Hooks, AThrowingHookIs451AndALogLine) {
   Hooks hooks;
   hooks.rcpt = [](Context&, const std::string&) -> Answer {
