@@ -1063,7 +1063,10 @@ int main() {
 }
 EOF
   local flags
-  flags=$(PKG_CONFIG_SYSROOT_DIR=$ROOT PKG_CONFIG_LIBDIR=$ROOT$libdir/pkgconfig \
+  # The staged libsmtpd.pc first; the system's for what it requires
+  # (OpenSSL).
+  flags=$(PKG_CONFIG_SYSROOT_DIR=$ROOT \
+    PKG_CONFIG_LIBDIR=$ROOT$libdir/pkgconfig:$(pkg-config --variable pc_path pkg-config) \
     pkg-config --cflags --libs libsmtpd)
   # A sanitized build's library wants its program sanitized too.
   [ "${SANITIZED_BUILD:-no}" = yes ] && flags="-fsanitize=address,undefined $flags"

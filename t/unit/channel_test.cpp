@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "chunkings.hpp"
 #include "smtpd/replies.hpp"
 
 namespace smtpd {
@@ -865,9 +866,10 @@ std::vector<Transcript> data_transcripts() {
     // Commands may end with a bare LF; the message still ends only at
     // CRLF.CRLF.
     T t("DataAfterBareLfCommandsEndsOnlyAtCrlfDotCrlf");
-    t.say("HELO client.example\nMAIL FROM:<a@b.example>\n"
-          "RCPT TO:<c@d.example>\nDATA\n",
-          {kHeloOk, kOk, kOk, kGoAhead})
+    t.say(
+         "HELO client.example\nMAIL FROM:<a@b.example>\n"
+         "RCPT TO:<c@d.example>\nDATA\n",
+         {kHeloOk, kOk, kOk, kGoAhead})
         .say("a\n.\nQUIT\n.\r\nRSET\n\r\n.\r\n", {kOk})
         .delivers(message("a\n.\nQUIT\n.\nRSET\n"));
     all.push_back(t);
@@ -876,9 +878,10 @@ std::vector<Transcript> data_transcripts() {
     // "DATA" CRLF "." CRLF is an empty message; after "DATA" LF the dot
     // line has no CRLF before it: it is text.
     T t("BareLfDataLineIsNoCrlfBeforeTheDot");
-    t.say("HELO client.example\nMAIL FROM:<a@b.example>\n"
-          "RCPT TO:<c@d.example>\nDATA\n",
-          {kHeloOk, kOk, kOk, kGoAhead})
+    t.say(
+         "HELO client.example\nMAIL FROM:<a@b.example>\n"
+         "RCPT TO:<c@d.example>\nDATA\n",
+         {kHeloOk, kOk, kOk, kGoAhead})
         .say(".\r\nx\r\n.\r\n", {kOk})
         .delivers(message("\nx"));
     all.push_back(t);
@@ -1641,26 +1644,15 @@ TEST_P(ChannelTranscript, FedWhole) {
 
 TEST_P(ChannelTranscript, FedOneByteAtATime) {
   const Transcript& t = GetParam();
-  std::vector<std::string_view> bytes;
-  const std::string_view input = t.input;
-  for (std::size_t i = 0; i < input.size(); ++i)
-    bytes.push_back(input.substr(i, 1));
-  EXPECT_EQ("", compare(t, replay(t, bytes)));
+  EXPECT_EQ("", compare(t, replay(t, chunkings::one_byte_each(t.input))));
 }
 
 TEST_P(ChannelTranscript, SplitInTwoAtEveryByte) {
   const Transcript& t = GetParam();
-  const std::string_view input = t.input;
-  // Splits at 0 and at the end feed an empty chunk, which must change
-  // nothing either.  The first split that fails is reported.
-  for (std::size_t at = 0; at <= input.size(); ++at) {
-    const std::string problems =
-        compare(t, replay(t, {input.substr(0, at), input.substr(at)}));
-    if (!problems.empty()) {
-      ADD_FAILURE() << "split at byte " << at << ":\n" << problems;
-      break;
-    }
-  }
+  chunkings::expect_right_split_anywhere(
+      t.input, [&](const std::vector<std::string_view>& chunks) {
+        return compare(t, replay(t, chunks));
+      });
 }
 
 INSTANTIATE_TEST_SUITE_P(Transcripts, ChannelTranscript,

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "chunkings.hpp"
+
 namespace smtpd {
 namespace {
 
@@ -419,24 +421,15 @@ TEST_P(LmtpTranscript, FedWhole) {
 
 TEST_P(LmtpTranscript, FedOneByteAtATime) {
   const Transcript& t = GetParam();
-  std::vector<std::string_view> bytes;
-  const std::string_view input = t.server;
-  for (std::size_t i = 0; i < input.size(); ++i)
-    bytes.push_back(input.substr(i, 1));
-  EXPECT_EQ("", compare(t, replay(t, bytes)));
+  EXPECT_EQ("", compare(t, replay(t, chunkings::one_byte_each(t.server))));
 }
 
 TEST_P(LmtpTranscript, SplitInTwoAtEveryByte) {
   const Transcript& t = GetParam();
-  const std::string_view input = t.server;
-  for (std::size_t at = 0; at <= input.size(); ++at) {
-    const std::string problems =
-        compare(t, replay(t, {input.substr(0, at), input.substr(at)}));
-    if (!problems.empty()) {
-      ADD_FAILURE() << "split at byte " << at << ":\n" << problems;
-      break;
-    }
-  }
+  chunkings::expect_right_split_anywhere(
+      t.server, [&](const std::vector<std::string_view>& chunks) {
+        return compare(t, replay(t, chunks));
+      });
 }
 
 INSTANTIATE_TEST_SUITE_P(Transcripts, LmtpTranscript,
