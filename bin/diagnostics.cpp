@@ -54,6 +54,8 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
+thread_local int Diagnostics::printout_errno_ = 0;
+
 Diagnostics::Diagnostics() : stderr_usable_(!stderr_is_connection()) {
   openlog("in.smtpd", LOG_PID, LOG_MAIL);
 }
@@ -69,6 +71,7 @@ bool Diagnostics::log_to_stderr() {
 }
 
 void Diagnostics::begin() {
+  printing_.lock();
   printout_errno_ = 0;
   if (file_ >= 0) flock(file_, LOCK_EX);  // a pipe or a terminal: no matter
 }
@@ -89,6 +92,7 @@ void Diagnostics::end() {
                         : "stderr") +
           ": " + std::strerror(printout_errno_));
   }
+  printing_.unlock();
 }
 
 bool Diagnostics::put(std::string_view piece) {
@@ -113,6 +117,7 @@ void Diagnostics::flush_syslog_line() {
 // A -d trace line: whole under the lock like a printout; one that cannot
 // be written is lost without failing anything.
 void Diagnostics::printout(std::string_view text) {
+  const std::lock_guard<std::mutex> hold(printing_);
   if (file_ >= 0) flock(file_, LOCK_EX);
   put(text);
   flush_syslog_line();

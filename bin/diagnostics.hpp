@@ -8,6 +8,8 @@
 // and possible, to stderr.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -35,15 +37,19 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
   // DebuggingServer's printouts, in pieces.  A debug file is locked from
   // begin() to end(): per-connection processes share it, and their
   // printouts must not interleave.
+  // In the standalone mode printouts to a debug file run on threads of
+  // their own (the lock may be held by another process): one at a time.
   void begin() override;
   void write(std::string_view piece) override;
   void end() override;
   // Whether the last printout was written whole; when it was not, one
   // error line says why (if there is anywhere left to say it).
+  // Per thread: the standalone listener prints on threads of its own.
   bool written() const override { return printout_errno_ == 0; }
   // A printout failed at some time in this process: a piped session
   // exits with EX_IOERR.
   bool printout_ever_failed() const { return printout_ever_failed_; }
+  bool may_block() const override { return file_ > 2; }
   void printout(std::string_view text);  // a -d trace: begin, write, end
   void error(std::string_view message);  // "in.smtpd: ..." / LOG_ERR
   void transaction(std::string_view line);
@@ -56,8 +62,10 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
 
   int file_ = -1;
   std::string syslog_line_;  // a printout line not yet whole
-  int printout_errno_ = 0;   // of the printout under way or last
-  bool printout_ever_failed_ = false;
+  // Of the printout under way or the last one on this thread.
+  static thread_local int printout_errno_;
+  std::atomic<bool> printout_ever_failed_{false};
+  std::mutex printing_;  // held from begin() to end()
 };
 
 // write(2) until done or failed, through EINTR; false (errno set) when it

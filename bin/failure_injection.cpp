@@ -7,22 +7,6 @@
 #include "diagnostics.hpp"
 
 namespace in_smtpd {
-namespace {
-
-struct StageVerb {
-  FailStage stage;
-  const char* verb;
-};
-
-// The commands each stage fails (RFC 5321 4.1.1).
-constexpr StageVerb kStageVerbs[] = {
-    {FailStage::helo, "HELO"}, {FailStage::helo, "EHLO"},
-    {FailStage::mail, "MAIL"}, {FailStage::rcpt, "RCPT"},
-    {FailStage::data, "DATA"},
-};
-
-}  // namespace
-
 FailureInjector::FailureInjector(std::vector<FailRule> rules,
                                  std::uint64_t seed, Diagnostics& diagnostics,
                                  std::function<void(unsigned)> wait)
@@ -41,66 +25,94 @@ const FailRule* FailureInjector::roll(FailStage stage) {
   return rule;
 }
 
-bool FailingSession::fail(FailStage stage, smtpd::Channel& channel) {
-  const FailRule* rule = injector_.roll(stage);
-  if (!rule) return false;
-  switch (rule->action) {
-    case FailRule::Action::reply:
-      // Counted as the channel counts any reply (5xx towards
-      // --max-errors); 421 closes the connection (RFC 5321 3.8).
-      channel.send_reply(rule->reply);
-      if (rule->reply.compare(0, 3, "421") == 0) channel.close();
+bool FailureInjector::may_delay(FailStage stage) const {
+  for (const FailRule& rule : rules_)
+    if (rule.stage == stage && rule.action == FailRule::Action::delay)
       return true;
-    case FailRule::Action::drop:
-      channel.close();
-      return true;
-    case FailRule::Action::delay:
-      injector_.wait(rule->delay_seconds);
-      return false;
-  }
   return false;
 }
 
-void FailingSession::attach(smtpd::Channel& channel) {
-  channel_ = &channel;
-  // The connect stage answers in place of the greeting, then closes: a
-  // client that gets 4xx or 5xx there has nothing more to say (RFC 5321
-  // 3.1, 4.2.4).
-  const FailRule* rule = injector_.roll(FailStage::connect);
-  if (rule && rule->action == FailRule::Action::delay) {
-    injector_.wait(rule->delay_seconds);
-  } else if (rule) {
-    channel.consume_output(channel.output().size());
-    if (rule->action == FailRule::Action::reply)
-      channel.send_reply(rule->reply);
-    channel.close();
-    return;
+std::optional<smtpd::Answer> FailingSession::fail(FailStage stage) {
+  const FailRule* rule = injector_.roll(stage);
+  if (!rule) return std::nullopt;
+  switch (rule->action) {
+    case FailRule::Action::reply:
+      // Checked as any hook's answer: a 5xx counts towards --max-errors,
+      // a 421 closes the connection (RFC 5321 3.8).
+      return smtpd::Answer::reply(rule->reply);
+    case FailRule::Action::drop:
+      return smtpd::Answer::drop();
+    case FailRule::Action::delay:
+      injector_.wait(rule->delay_seconds);
+      return std::nullopt;
   }
-  for (const StageVerb& entry : kStageVerbs) {
-    channel.set_command(
-        entry.verb, [this, stage = entry.stage, verb = entry.verb](
-                        smtpd::Channel& channel, const std::string* argument) {
-          if (!fail(stage, channel)) channel.run_builtin(verb, argument);
-        });
+  return std::nullopt;
+}
+
+bool FailingSession::blocks(smtpd::Hook hook) const {
+  if (delivery_->blocks(hook)) return true;
+  switch (hook) {
+    case smtpd::Hook::connect:
+      return injector_.may_delay(FailStage::connect);
+    case smtpd::Hook::helo:
+      return injector_.may_delay(FailStage::helo);
+    case smtpd::Hook::mail:
+      return injector_.may_delay(FailStage::mail);
+    case smtpd::Hook::rcpt:
+      return injector_.may_delay(FailStage::rcpt);
+    case smtpd::Hook::data:
+      return injector_.may_delay(FailStage::message);
+    default:
+      return false;
   }
 }
 
-smtpd::Reply FailingSession::process_message(const smtpd::Envelope& envelope) {
-  const FailRule* rule = injector_.roll(FailStage::message);
-  if (rule && rule->action == FailRule::Action::reply) return rule->reply;
-  if (rule && rule->action == FailRule::Action::drop) {
-    // The channel awaits this reply and takes no other call meanwhile:
-    // closed now, it sends nothing for the message and ends the session.
-    if (channel_) channel_->close();
-    return std::nullopt;
-  }
-  if (rule) injector_.wait(rule->delay_seconds);
-  return delivery_->process_message(envelope);
+smtpd::Answer FailingSession::handle_connect(smtpd::Context& c) {
+  // The hooks' context is the session's channel: the DATA command's
+  // stage goes there before the client's first byte is read.
+  if (auto* channel = dynamic_cast<smtpd::Channel*>(&c))
+    fail_data_command(*channel);
+  // A client refused before the greeting has nothing more to say (RFC
+  // 5321 3.1, 4.2.4): the channel ends the session after the refusal.
+  if (auto failed = fail(FailStage::connect)) return *failed;
+  return delivery_->handle_connect(c);
 }
 
-void attach_failures(smtpd::Channel& channel, smtpd::Server& delivery) {
-  if (auto* session = dynamic_cast<FailingSession*>(&delivery))
-    session->attach(channel);
+smtpd::Answer FailingSession::handle_helo(smtpd::Context& c,
+                                          const std::string& name,
+                                          bool extended) {
+  if (auto failed = fail(FailStage::helo)) return *failed;
+  return delivery_->handle_helo(c, name, extended);
+}
+
+smtpd::Answer FailingSession::handle_mail(smtpd::Context& c,
+                                          const std::string& address) {
+  if (auto failed = fail(FailStage::mail)) return *failed;
+  return delivery_->handle_mail(c, address);
+}
+
+smtpd::Answer FailingSession::handle_rcpt(smtpd::Context& c,
+                                          const std::string& address) {
+  if (auto failed = fail(FailStage::rcpt)) return *failed;
+  return delivery_->handle_rcpt(c, address);
+}
+
+smtpd::Answer FailingSession::handle_data(smtpd::Context& c,
+                                          const smtpd::Envelope& message) {
+  if (auto failed = fail(FailStage::message)) return *failed;
+  return delivery_->handle_data(c, message);
+}
+
+void FailingSession::fail_data_command(smtpd::Channel& channel) {
+  channel.set_command("DATA", [this](smtpd::Channel& channel,
+                                     const smtpd::Channel::Argument& argument) {
+    const FailRule* rule = injector_.roll(FailStage::data);
+    if (rule && rule->action == FailRule::Action::reply)
+      return channel.send_reply(rule->reply);  // a 421 closes
+    if (rule && rule->action == FailRule::Action::drop) return channel.close();
+    if (rule) injector_.wait(rule->delay_seconds);
+    channel.run_builtin("DATA", argument);
+  });
 }
 
 }  // namespace in_smtpd

@@ -2,11 +2,14 @@
 // session: the rolls, the waits and the log lines, all on the program's
 // side; the channel stays as it is.
 //
-// The seam is narrow on purpose, to move onto connection hooks as they
-// come: FailingSession wraps the delivery (the message stage) and, once
-// the session's channel exists, attach() answers the connect stage and
-// puts a handler in front of HELO, EHLO, MAIL, RCPT and DATA
-// (Channel::set_command) that fails the command or runs the built-in one.
+// FailingSession is a hook wrapper (handler.hpp) around the delivery: the
+// connect, HELO/EHLO, MAIL, RCPT and message hooks answer with the
+// injected reply, or drop the connection (Answer::drop), or wait and then
+// ask the delivery.  A stage with a delay rule is a hook that blocks, so
+// the standalone listener waits on a thread of its own and the other
+// sessions go on.  The DATA command has no hook: its stage is a command
+// of the session's channel (Channel::set_command), put there by the
+// connect hook, and a delay there waits where the channel is driven.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +20,7 @@
 
 #include "failures.hpp"
 #include "smtpd/channel.hpp"
-#include "smtpd/server.hpp"
+#include "smtpd/handler.hpp"
 
 namespace in_smtpd {
 
@@ -35,6 +38,8 @@ class FailureInjector {
 
   // The rule that fires at stage, if any; its log line is written.
   const FailRule* roll(FailStage stage);
+  // Whether a rule may delay stage (its hook may then block).
+  bool may_delay(FailStage stage) const;
   void wait(unsigned seconds) const { wait_(seconds); }
 
  private:
@@ -45,30 +50,51 @@ class FailureInjector {
   std::function<void(unsigned)> wait_;
 };
 
-class FailingSession : public smtpd::Server {
+class FailingSession : public smtpd::Handler {
  public:
   FailingSession(FailureInjector& injector,
-                 std::unique_ptr<smtpd::Server> delivery)
+                 std::unique_ptr<smtpd::Handler> delivery)
       : injector_(injector), delivery_(std::move(delivery)) {}
 
-  // Call once the session's channel exists, before it is fed.
-  void attach(smtpd::Channel& channel);
-
+  // A refusal at connect is sent in place of the greeting, then the end.
+  smtpd::Answer handle_connect(smtpd::Context& c) override;
+  smtpd::Answer handle_helo(smtpd::Context& c, const std::string& name,
+                            bool extended) override;
+  smtpd::Answer handle_mail(smtpd::Context& c,
+                            const std::string& address) override;
+  smtpd::Answer handle_rcpt(smtpd::Context& c,
+                            const std::string& address) override;
   // The message stage: a reply or a drop keeps nothing (the delivery is
   // not called); a delay delivers late.
-  smtpd::Reply process_message(const smtpd::Envelope& envelope) override;
+  smtpd::Answer handle_data(smtpd::Context& c,
+                            const smtpd::Envelope& message) override;
+  smtpd::Answer handle_rset(smtpd::Context& c) override {
+    return delivery_->handle_rset(c);
+  }
+  smtpd::Answer handle_quit(smtpd::Context& c) override {
+    return delivery_->handle_quit(c);
+  }
+  smtpd::Answer handle_verb(
+      smtpd::Context& c, const std::string& verb,
+      const std::optional<std::string>& argument) override {
+    return delivery_->handle_verb(c, verb, argument);
+  }
+  void message_answered(const smtpd::Session& session,
+                        const smtpd::Envelope& message, std::string_view reply,
+                        std::string_view detail) override {
+    delivery_->message_answered(session, message, reply, detail);
+  }
+  bool blocks(smtpd::Hook hook) const override;
 
  private:
-  // Fails the command in channel if a rule fires: true when it answered
-  // (or dropped) in its place; a delay waits and returns false.
-  bool fail(FailStage stage, smtpd::Channel& channel);
+  // The injected answer at stage, if a rule fires and answers in the
+  // delivery's place; a delay waits and gives nothing.
+  std::optional<smtpd::Answer> fail(FailStage stage);
+  // The DATA command's stage, on the session's channel.
+  void fail_data_command(smtpd::Channel& channel);
 
   FailureInjector& injector_;
-  std::unique_ptr<smtpd::Server> delivery_;
-  smtpd::Channel* channel_ = nullptr;
+  std::unique_ptr<smtpd::Handler> delivery_;
 };
-
-// attach() for a session's delivery if it is a FailingSession.
-void attach_failures(smtpd::Channel& channel, smtpd::Server& delivery);
 
 }  // namespace in_smtpd

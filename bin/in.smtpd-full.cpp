@@ -51,56 +51,42 @@ std::string lmtp_deliver_path() {
   return PKGLIBEXECDIR "/lmtp-deliver";
 }
 
-// The delivery class, wrapped in the transaction log, and the recipient
-// check that goes with it: PureProxy and MailmanProxy relay only what the
-// relay policy allows.  Made once per session.
-std::unique_ptr<smtpd::Server> make_delivery(
+// The delivery class, with what the options put around it
+// (finish_delivery): PureProxy and MailmanProxy relay only what the relay
+// policy allows (their RCPT hook).  Made once per session.
+std::unique_ptr<smtpd::Handler> make_delivery(
     const Options& options, const smtpd::UpstreamSettings& upstream,
-    Diagnostics& diagnostics, smtpd::ChannelConfig& config) {
+    Diagnostics& diagnostics) {
   const auto log = [&](std::string_view line) { diagnostics.error(line); };
-  std::unique_ptr<smtpd::Server> delivery;
-  const smtpd::PureProxy* relay = nullptr;
   switch (options.server_class) {
     case in_smtpd::ServerClass::debugging:
-      return in_smtpd::debugging_delivery(options, diagnostics);
-    case in_smtpd::ServerClass::pure_proxy: {
-      auto proxy = std::make_unique<smtpd::PureProxy>(upstream, log);
-      relay = proxy.get();
-      config.check_recipient = [&](const smtpd::Peer& client,
-                                   const std::string& recipient) {
-        return options.relay_policy.check(client, recipient);
-      };
-      delivery = std::move(proxy);
       break;
-    }
+    case in_smtpd::ServerClass::pure_proxy:
+      return in_smtpd::finish_delivery(options, diagnostics,
+                                       std::make_unique<smtpd::PureProxy>(
+                                           upstream, log, options.relay_policy),
+                                       "upstream");
     case in_smtpd::ServerClass::mailman_proxy: {
       smtpd::MailmanSettings settings = options.mailman;
       settings.lmtp_program = lmtp_deliver_path();
-      auto mailman = std::make_unique<smtpd::MailmanProxy>(
-          std::move(settings), upstream, options.relay_policy, log);
-      relay = &mailman->relay();
-      config.check_recipient = [server = mailman.get()](
-                                   const smtpd::Peer& client,
-                                   const std::string& recipient) {
-        return server->check_recipient(client, recipient);
-      };
-      delivery = std::move(mailman);
-      break;
+      return in_smtpd::finish_delivery(
+          options, diagnostics,
+          std::make_unique<smtpd::MailmanProxy>(std::move(settings), upstream,
+                                                options.relay_policy, log),
+          "delivery");
     }
   }
-  return in_smtpd::finish_delivery(options, diagnostics, std::move(delivery),
-                                   relay);
+  return in_smtpd::debugging_delivery(options, diagnostics);
 }
 
-// Whether a --fail rule delays the message stage (at_message) or a
-// command.  A delay at a command waits in the session's own process; in
-// the standalone mode it would hold up every other session, so it is
-// refused there (a delay after the final dot waits on the delivery
-// thread).
-bool delays(const Options& options, bool at_message) {
+// Whether a --fail rule delays the DATA command.  The other stages are
+// hooks, which the standalone listener runs on a thread of their own when
+// they may wait; the DATA command waits where the channel is driven, which
+// in the standalone mode would hold up every other session.
+bool delays_data_command(const Options& options) {
   for (const in_smtpd::FailRule& rule : options.fail_rules)
     if (rule.action == in_smtpd::FailRule::Action::delay &&
-        (rule.stage == in_smtpd::FailStage::message) == at_message)
+        rule.stage == in_smtpd::FailStage::data)
       return true;
   return false;
 }
@@ -118,17 +104,10 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;
-  // DebuggingServer answers at once; a relay, Mailman, or a --fail delay
-  // may take a while.
-  listener.threaded_delivery =
-      options.server_class != in_smtpd::ServerClass::debugging ||
-      delays(options, true);
-  listener.on_channel = in_smtpd::attach_failures;
   listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
-  const int status = smtpd::run_listener(
-      listeners, listener, [&](smtpd::ChannelConfig& config) {
-        return make_delivery(options, upstream, diagnostics, config);
-      });
+  const int status = smtpd::run_listener(listeners, listener, [&] {
+    return make_delivery(options, upstream, diagnostics);
+  });
   if (status != 0) {
     diagnostics.error(std::string("listening failed: ") +
                       std::strerror(status));
@@ -176,11 +155,10 @@ int main(int argc, char* argv[]) {
   }
   smtpd::ChannelConfig config = in_smtpd::channel_config(options);
   upstream.helo_name = config.hostname;
-  if (!listeners.empty() && delays(options, false)) {
+  if (!listeners.empty() && delays_data_command(options)) {
     diagnostics.error(
-        "--fail STAGE:delay=SECONDS works only per connection, or at the "
-        "message stage: in the standalone mode it would hold up every "
-        "session");
+        "--fail data:delay=SECONDS works only per connection: in the "
+        "standalone mode it would hold up every session");
     return EX_USAGE;
   }
   if (!listeners.empty()) {
@@ -189,8 +167,6 @@ int main(int argc, char* argv[]) {
   }
   return in_smtpd::serve_one_session(
       options, config,
-      [&](smtpd::ChannelConfig& session_config) {
-        return make_delivery(options, upstream, diagnostics, session_config);
-      },
+      [&] { return make_delivery(options, upstream, diagnostics); },
       diagnostics);
 }

@@ -66,8 +66,6 @@ int main(int argc, char* argv[]) {
   if ((status = in_smtpd::open_debug_file(options, diagnostics))) return status;
   return in_smtpd::serve_one_session(
       options, in_smtpd::channel_config(options),
-      [&](smtpd::ChannelConfig&) {
-        return in_smtpd::debugging_delivery(options, diagnostics);
-      },
+      [&] { return in_smtpd::debugging_delivery(options, diagnostics); },
       diagnostics);
 }

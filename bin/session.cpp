@@ -17,10 +17,10 @@
 
 #include "diagnostics.hpp"
 #include "failure_injection.hpp"
+#include "smtpd/connection.hpp"
 #include "smtpd/debugging.hpp"
 #include "smtpd/maildir.hpp"
 #include "smtpd/peer.hpp"
-#include "smtpd/proxy_header.hpp"
 #include "smtpd/text.hpp"
 #include "transaction_log.hpp"
 
@@ -84,38 +84,6 @@ std::string host_name() {
   if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0')
     return "localhost";
   return name;
-}
-
-// With --proxy-protocol the proxy speaks first: read its header before
-// the greeting (bytes after it are the client's, for the channel).  Any
-// failure closes the connection without a greeting.
-bool read_proxy_header(unsigned timeout_seconds, smtpd::Peer& peer,
-                       std::string& rest, Diagnostics& diagnostics) {
-  std::string buffer;
-  for (;;) {
-    const smtpd::ProxyHeader header = smtpd::parse_proxy_header(buffer);
-    if (header.status == smtpd::ProxyHeader::Status::complete) {
-      if (header.has_address) peer = header.source;
-      rest = buffer.substr(header.length);
-      return true;
-    }
-    if (header.status == smtpd::ProxyHeader::Status::invalid) {
-      diagnostics.error("bad PROXY header: " + header.error);
-      return false;
-    }
-    pollfd input = {0, POLLIN, 0};
-    const int ready = poll(&input, 1, int(timeout_seconds) * 1000);
-    if (ready < 0 && errno == EINTR) continue;
-    char chunk[512];
-    const ssize_t got = ready > 0 ? read(0, chunk, sizeof chunk) : -1;
-    if (got <= 0) {
-      diagnostics.error(ready == 0
-                            ? "no PROXY header in time"
-                            : "connection closed before the PROXY header");
-      return false;
-    }
-    buffer.append(chunk, std::size_t(got));
-  }
 }
 
 }  // namespace
@@ -187,6 +155,13 @@ smtpd::DriverOptions driver_options(const Options& options,
   driver.session_timeout_seconds = options.session_timeout;
   driver.stop_requested = &stop_requested;
   driver.wait_mask = &wait_mask;
+  driver.log = [&](std::string_view line) {
+    // The end of a session goes where the transaction log goes.
+    if (line.rfind("session ", 0) == 0)
+      diagnostics.transaction(line);
+    else
+      diagnostics.error(line);
+  };
   if (options.debug) {
     driver.trace = [&](std::string_view direction, std::string_view bytes) {
       constexpr std::size_t shown = 512;
@@ -200,28 +175,28 @@ smtpd::DriverOptions driver_options(const Options& options,
   return driver;
 }
 
-std::unique_ptr<smtpd::Server> finish_delivery(
+std::unique_ptr<smtpd::Handler> finish_delivery(
     const Options& options, Diagnostics& diagnostics,
-    std::unique_ptr<smtpd::Server> delivery, const smtpd::PureProxy* relay) {
+    std::unique_ptr<smtpd::Handler> delivery, std::string detail_name) {
   if (!options.maildir.empty())
     delivery = std::make_unique<smtpd::MaildirDelivery>(
         options.maildir, std::move(delivery),
         [&](std::string_view line) { diagnostics.error(line); });
-  delivery =
-      std::make_unique<TransactionLog>(std::move(delivery), relay, diagnostics);
+  delivery = std::make_unique<TransactionLog>(
+      std::move(delivery), std::move(detail_name), diagnostics);
   if (!options.fail_rules.empty())
     delivery = std::make_unique<FailingSession>(
         failure_injector(options, diagnostics), std::move(delivery));
   return delivery;
 }
 
-std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
-                                                  Diagnostics& diagnostics) {
+std::unique_ptr<smtpd::Handler> debugging_delivery(const Options& options,
+                                                   Diagnostics& diagnostics) {
   return finish_delivery(
       options, diagnostics,
       std::make_unique<smtpd::DebuggingServer>(diagnostics, options.decode_data,
                                                options.show_envelope),
-      nullptr);
+      std::string());
 }
 
 int serve_one_session(const Options& options, smtpd::ChannelConfig config,
@@ -233,23 +208,19 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
     diagnostics.error(
         "one SMTP session on this terminal (to listen on a port instead: "
         "-l HOST:PORT, e.g. -l 127.0.0.1:8025)");
-  smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
-  std::string early_input;
-  if (options.proxy_protocol &&
-      !read_proxy_header(options.command_timeout, peer, early_input,
-                         diagnostics))
-    return EX_PROTOCOL;
+  const smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
   const sigset_t wait_mask = catch_stop_signals();
   delay_wait_mask = &wait_mask;
-  const std::unique_ptr<smtpd::Server> server = make_delivery(config);
-  smtpd::Channel channel(config, peer);
-  attach_failures(channel, *server);
-  channel.feed(early_input);
-
+  const std::unique_ptr<smtpd::Handler> handler = make_delivery();
   const smtpd::DriverOptions driver =
       driver_options(options, wait_mask, diagnostics);
-  const smtpd::SessionEnd end =
-      smtpd::run_session(channel, *server, 0, 1, driver);
+  // With --proxy-protocol the proxy speaks first: its header, then the
+  // greeting; a bad one or none in time closes without a greeting.
+  smtpd::Connection connection(driver, std::move(config), *handler, peer,
+                               options.proxy_protocol,
+                               std::chrono::steady_clock::now());
+  const smtpd::SessionEnd end = smtpd::run_connection(connection, 0, 1, driver);
+  if (!connection.channel()) return EX_PROTOCOL;
   if (end == smtpd::SessionEnd::io_error) {
     diagnostics.error(std::string("connection failed: ") +
                       std::strerror(errno));

@@ -12,9 +12,8 @@
 #include "options.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/driver.hpp"
+#include "smtpd/handler.hpp"
 #include "smtpd/listener.hpp"
-#include "smtpd/relay.hpp"
-#include "smtpd/server.hpp"
 
 namespace in_smtpd {
 
@@ -44,27 +43,27 @@ sigset_t catch_stop_signals();
 // and a second stop signal ends every session at once.
 void stop_signals_for_listener(smtpd::ListenerOptions& listener);
 
-// The driver's timeouts, -d trace and stop request (catch_stop_signals).
+// The driver's timeouts, -d trace, stop request (catch_stop_signals) and
+// log: a hook's unusable answer, a bad PROXY header, each session's end.
 smtpd::DriverOptions driver_options(const Options& options,
                                     const sigset_t& wait_mask,
                                     Diagnostics& diagnostics);
 
-// The delivery class of a session, made once the peer is known; it may
-// set config.check_recipient.
-using MakeDelivery =
-    std::function<std::unique_ptr<smtpd::Server>(smtpd::ChannelConfig& config)>;
+// The hooks of a session: its delivery class.
+using MakeDelivery = std::function<std::unique_ptr<smtpd::Handler>()>;
 
 // A delivery class with what the options put around it: the Maildir
 // (--maildir, kept once the class accepted), the transaction log, and
 // failures on demand (--fail, outermost: an injected refusal keeps and
-// logs nothing but its own line).  relay: what relays, for the log.
-std::unique_ptr<smtpd::Server> finish_delivery(
+// logs nothing but its own line).  detail_name: what the delivery's
+// detail is called in the log line ("upstream", "mailman"), or empty.
+std::unique_ptr<smtpd::Handler> finish_delivery(
     const Options& options, Diagnostics& diagnostics,
-    std::unique_ptr<smtpd::Server> delivery, const smtpd::PureProxy* relay);
+    std::unique_ptr<smtpd::Handler> delivery, std::string detail_name);
 
 // DebuggingServer, finished as above.
-std::unique_ptr<smtpd::Server> debugging_delivery(const Options& options,
-                                                  Diagnostics& diagnostics);
+std::unique_ptr<smtpd::Handler> debugging_delivery(const Options& options,
+                                                   Diagnostics& diagnostics);
 
 // inetd style: this process is one session on stdin and stdout.  Returns
 // the exit status.

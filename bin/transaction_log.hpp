@@ -3,30 +3,70 @@
 //   peer=192.0.2.7 helo=client.example from=<a@example.com> rcpts=2
 //   size=1234 reply="250 OK" upstream="250 2.0.0 Ok: queued as 4Xy"
 //
-// A Server that wraps the delivery class: it logs what the delivery
-// answered, and for PureProxy what the upstream said.
+// A Handler around the delivery class: every hook goes to the delivery,
+// and once a message's answer was checked it logs what the client got
+// and what the delivery said it did (its answer's detail: the upstream's
+// reply, a command's exit status).
 #pragma once
 
 #include <memory>
 
 #include "diagnostics.hpp"
-#include "smtpd/relay.hpp"
-#include "smtpd/server.hpp"
+#include "smtpd/handler.hpp"
 
 namespace in_smtpd {
 
-class TransactionLog : public smtpd::Server {
+class TransactionLog : public smtpd::Handler {
  public:
-  // relay: what relays for delivery (itself for a PureProxy), or null.
-  TransactionLog(std::unique_ptr<smtpd::Server> delivery,
-                 const smtpd::PureProxy* relay, Diagnostics& diagnostics)
-      : delivery_(std::move(delivery)), relay_(relay), diagnostics_(diagnostics) {}
+  // detail_name: what the detail is called in the line ("upstream",
+  // "mailman"), or empty when the delivery gives none.
+  TransactionLog(std::unique_ptr<smtpd::Handler> delivery,
+                 std::string detail_name, Diagnostics& diagnostics)
+      : delivery_(std::move(delivery)),
+        detail_name_(std::move(detail_name)),
+        diagnostics_(diagnostics) {}
 
-  smtpd::Reply process_message(const smtpd::Envelope& envelope) override;
+  smtpd::Answer handle_connect(smtpd::Context& c) override {
+    return delivery_->handle_connect(c);
+  }
+  smtpd::Answer handle_helo(smtpd::Context& c, const std::string& name,
+                            bool extended) override {
+    return delivery_->handle_helo(c, name, extended);
+  }
+  smtpd::Answer handle_mail(smtpd::Context& c,
+                            const std::string& address) override {
+    return delivery_->handle_mail(c, address);
+  }
+  smtpd::Answer handle_rcpt(smtpd::Context& c,
+                            const std::string& address) override {
+    return delivery_->handle_rcpt(c, address);
+  }
+  smtpd::Answer handle_data(smtpd::Context& c,
+                            const smtpd::Envelope& message) override {
+    return delivery_->handle_data(c, message);
+  }
+  smtpd::Answer handle_rset(smtpd::Context& c) override {
+    return delivery_->handle_rset(c);
+  }
+  smtpd::Answer handle_quit(smtpd::Context& c) override {
+    return delivery_->handle_quit(c);
+  }
+  smtpd::Answer handle_verb(
+      smtpd::Context& c, const std::string& verb,
+      const std::optional<std::string>& argument) override {
+    return delivery_->handle_verb(c, verb, argument);
+  }
+  bool blocks(smtpd::Hook hook) const override {
+    return delivery_->blocks(hook);
+  }
+
+  void message_answered(const smtpd::Session& session,
+                        const smtpd::Envelope& message, std::string_view reply,
+                        std::string_view detail) override;
 
  private:
-  std::unique_ptr<smtpd::Server> delivery_;
-  const smtpd::PureProxy* relay_;
+  std::unique_ptr<smtpd::Handler> delivery_;
+  std::string detail_name_;
   Diagnostics& diagnostics_;
 };
 

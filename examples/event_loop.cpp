@@ -1,9 +1,13 @@
 // event_loop - many sessions in one process, from our own event loop.
 //
 // The channel does no I/O, so any loop can drive it: this one is plain
-// poll(2) over a listening socket and its connections.  Deliveries answer
-// later, as a relay waiting for its upstream would: a message is answered
-// on the next turn of the loop, after the other connections had theirs.
+// poll(2) over a listening socket and its connections.  Its hooks answer
+// later, as a check against a database or a relay waiting for its
+// upstream would: each recipient and each message is answered on the
+// next turn of the loop, after the other connections had theirs.  A hook
+// that answers later takes a Later handle from its context; answering it
+// (from any thread) and then calling Channel::collect_later() on the
+// loop's thread goes on with the session.
 //
 //   ./event_loop 8025 &        # serve 127.0.0.1:8025
 //   curl smtp://127.0.0.1:8025 --mail-from a@b --mail-rcpt c@d -T msg.txt
@@ -13,6 +17,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <smtpd/channel.hpp>
+#include <smtpd/peer.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,9 +27,36 @@
 #include <memory>
 #include <vector>
 
+// Answers to give on the next turn of the loop.
+struct Deferred {
+  smtpd::Later later;
+  smtpd::Answer answer;
+};
+std::vector<Deferred> next_turn;
+
+class LaterHandler : public smtpd::Handler {
+ public:
+  smtpd::Answer handle_rcpt(smtpd::Context& context,
+                            const std::string& address) override {
+    next_turn.push_back(
+        {context.later(), address.rfind("nobody@", 0) == 0
+                              ? smtpd::Answer::reply("550 No such user")
+                              : smtpd::Answer::accept()});
+    return smtpd::Answer::later();
+  }
+  smtpd::Answer handle_data(smtpd::Context& context,
+                            const smtpd::Envelope& message) override {
+    std::fprintf(stderr, "message from %s for %zu recipient(s), %zu bytes\n",
+                 message.mail_from.c_str(), message.rcpt_tos.size(),
+                 message.data.size());
+    next_turn.push_back({context.later(), smtpd::Answer::accept()});
+    return smtpd::Answer::later();
+  }
+};
+
 struct Connection {
+  LaterHandler handler;
   std::unique_ptr<smtpd::Channel> channel;
-  bool answer_next_turn = false;  // a message waits for its reply
 };
 
 int main(int argc, char* argv[]) {
@@ -46,44 +78,36 @@ int main(int argc, char* argv[]) {
 
   std::map<int, Connection> connections;
   for (;;) {
-    // Answer the messages that arrived on the previous turn.
-    for (auto& [fd, connection] : connections) {
-      if (const smtpd::Envelope* message = connection.channel->pending_message()) {
-        if (!connection.answer_next_turn) {
-          connection.answer_next_turn = true;
-          continue;
-        }
-        std::fprintf(stderr, "message from %s for %zu recipient(s), %zu bytes\n",
-                     message->mail_from.c_str(), message->rcpt_tos.size(),
-                     message->data.size());
-        connection.answer_next_turn = false;
-        connection.channel->reply(std::nullopt);
-      }
-    }
+    // Answer what the hooks deferred on the previous turn, then let each
+    // channel go on with its answer.
+    std::vector<Deferred> answers;
+    answers.swap(next_turn);
+    for (Deferred& deferred : answers) deferred.later.answer(deferred.answer);
+    for (auto& [fd, connection] : connections) connection.channel->collect_later();
+
     std::vector<pollfd> fds{{listener, POLLIN, 0}};
-    bool waiting = false;
     for (auto& [fd, connection] : connections) {
       const smtpd::Channel& channel = *connection.channel;
       short events = channel.output().empty() ? 0 : POLLOUT;
       if (channel.state() == smtpd::Channel::State::command ||
           channel.state() == smtpd::Channel::State::data)
         events |= POLLIN;
-      waiting = waiting || channel.pending_message();
       fds.push_back({fd, events, 0});
     }
-    poll(fds.data(), fds.size(), waiting ? 0 : -1);
+    poll(fds.data(), fds.size(), next_turn.empty() ? -1 : 0);
 
     if (fds[0].revents & POLLIN) {
-      sockaddr_in peer{};
+      sockaddr_storage peer{};
       socklen_t length = sizeof peer;
       const int fd = accept(listener, reinterpret_cast<sockaddr*>(&peer), &length);
       if (fd >= 0) {
-        char text[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
         smtpd::ChannelConfig config;
         config.hostname = "loop.example";
-        connections[fd].channel = std::make_unique<smtpd::Channel>(
-            config, smtpd::Peer{text, ntohs(peer.sin_port)});
+        Connection& connection = connections[fd];
+        connection.channel = std::make_unique<smtpd::Channel>(
+            config,
+            smtpd::peer_from_address(reinterpret_cast<sockaddr*>(&peer), length),
+            &connection.handler);
       }
     }
     for (std::size_t i = 1; i < fds.size(); ++i) {
@@ -102,7 +126,9 @@ int main(int argc, char* argv[]) {
                                MSG_NOSIGNAL);
         if (n > 0) channel.consume_output(std::size_t(n));
       }
-      if (channel.closed() && channel.output().empty()) {
+      // Not while a hook's answer is awaited: the handle would outlive it.
+      if (channel.closed() && channel.output().empty() &&
+          channel.state() != smtpd::Channel::State::awaiting_reply) {
         close(fd);
         connections.erase(fd);
       }

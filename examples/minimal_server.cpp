@@ -29,7 +29,7 @@ class PrintingServer : public smtpd::Server {
 int main() {
   smtpd::ChannelConfig config;
   config.hostname = "minimal.example";
-  smtpd::Channel channel(config, smtpd::find_peer(0, std::getenv));
   PrintingServer server;
-  smtpd::run_session(channel, server, 0, 1, smtpd::DriverOptions{});
+  smtpd::Channel channel(config, smtpd::find_peer(0, std::getenv), &server);
+  smtpd::run_session(channel, 0, 1, smtpd::DriverOptions{});
 }

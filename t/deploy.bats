@@ -439,15 +439,16 @@ EOF
   fi
 }
 
-# expect_backend_log PEER...: the backend logged one line per message, with
-# these peers in this order (and nothing else about them).
+# expect_backend_log PEER...: the backend logged one line per message and
+# the session's end line, each session with one message, with these peers
+# in this order (and nothing else about them).
 expect_backend_log() {
   local peer tries=200
-  while ((tries-- > 0)) && [ "$(log_lines "$LAUNCHER_LOG" | wc -l)" -lt $# ]; do
+  while ((tries-- > 0)) && [ "$(log_lines "$LAUNCHER_LOG" | wc -l)" -lt $((2 * $#)) ]; do
     sleep 0.05
   done
   log_lines "$LAUNCHER_LOG" | sed -E 's/^in\.smtpd\[[0-9]+\]: //; s/ helo=.*//' >"$OUT"
-  for peer in "$@"; do echo "peer=$peer"; done >"$EXP"
+  for peer in "$@"; do printf 'peer=%s\nsession peer=%s\n' "$peer" "$peer"; done >"$EXP"
   same_bytes "$OUT" "$EXP"
 }
 
@@ -602,7 +603,8 @@ run_logged() {
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
     "in.smtpd[$PID]: peer=192.0.2.7 helo=client.example from=<a@example.com> rcpts=2 size=$SESSION_SIZE reply=\"250 OK\"" \
-    "in.smtpd[$PID]: peer=192.0.2.7 helo=client.example from=<> rcpts=1 size=16 reply=\"250 OK\""
+    "in.smtpd[$PID]: peer=192.0.2.7 helo=client.example from=<> rcpts=1 size=16 reply=\"250 OK\"" \
+    "in.smtpd[$PID]: session peer=192.0.2.7 helo=client.example messages=2 end=quit"
   # The rest of stderr is the two printouts, nothing else.
   [ "$(grep -vc '^in\.smtpd\[' "$ERR")" -eq 12 ]
   [ "$(grep -c -- "$PRINT_HEAD" "$ERR")" -eq 2 ]
@@ -622,9 +624,11 @@ run_logged() {
   expect_replies "${SESSION_REPLIES[@]}"
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=client.example messages=1 end=quit"
   expect_file "$ERR" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\" upstream=\"250 2.0.0 Ok\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=client.example messages=1 end=quit"
 }
 
 @test "--log stderr, PureProxy, smtp-sink refuses the message: reply and upstream both the 5xx" {
@@ -641,7 +645,8 @@ run_logged() {
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"500 5.3.0 Error: command failed\" upstream=\"500 5.3.0 Error: command failed\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"500 5.3.0 Error: command failed\" upstream=\"500 5.3.0 Error: command failed\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=client.example messages=0 end=quit"
   grep -qx '500 5.3.0 Error: command failed.' "$OUT"
 }
 
@@ -651,7 +656,8 @@ run_logged() {
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd"$'\xc3\xa9'"e from=<\\x22q x\\x22@example.com> rcpts=1 size=2 reply=\"250 OK\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd"$'\xc3\xa9'"e from=<\\x22q x\\x22@example.com> rcpts=1 size=2 reply=\"250 OK\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=a\\x01b\\x22c\\x5cd"$'\xc3\xa9'"e messages=1 end=quit"
   # A HELO name of 250 bytes: its first 200, then "...".
   local long
   long=$(printf 'h%.0s' {1..250})
@@ -660,7 +666,8 @@ run_logged() {
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: peer=127.0.0.1 helo=${long:0:200}... from=<a@example.com> rcpts=1 size=2 reply=\"250 OK\""
+    "in.smtpd[$PID]: peer=127.0.0.1 helo=${long:0:200}... from=<a@example.com> rcpts=1 size=2 reply=\"250 OK\"" \
+    "in.smtpd[$PID]: session peer=127.0.0.1 helo=${long:0:200}... messages=1 end=quit"
 }
 
 @test "default log (syslog): stderr holds the printout and nothing else" {
@@ -679,7 +686,8 @@ run_logged() {
   expect_replies "${SESSION_REPLIES[@]}"
   expect_lines "$ERR" "$PRINT_HEAD" "b'Subject: x'" "b'X-Peer: 192.0.2.7'" "b''" "b'hi'" "$PRINT_TAIL"
   syslog_has $MAIL_INFO "peer=192.0.2.7 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"250 OK\""
-  [ "$(grep -c 'in\.smtpd\[' "$SYSLOG")" -eq 1 ]
+  syslog_has $MAIL_INFO "session peer=192.0.2.7 helo=client.example messages=1 end=quit"
+  [ "$(grep -c 'in\.smtpd\[' "$SYSLOG")" -eq 2 ]
 }
 
 # --- --config -----------------------------------------------------------------------

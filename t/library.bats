@@ -64,7 +64,7 @@ from a@b to 1 recipient(s), 2 bytes" ]
   out=$(crlf 'NOOP' 'HELO client' 'XCLIENT ADDR=192.0.2.1' 'XCLIENT' \
              'MAIL FROM:<a@b>' 'RCPT TO:<c@d>' 'NOOP' 'VRFY c@d' 'DATA' \
              'Subject: s' '' 'body' '.' 'QUIT' |
-        "$BATS_FILE_TMPDIR/custom_command" 2>"$BATS_TEST_TMPDIR/err")
+        "$BATS_FILE_TMPDIR/custom_command" 127.0.0.1 2>"$BATS_TEST_TMPDIR/err")
   expected=$(crlf '220 custom.example in.smtpd ESMTP' \
                   '250 greeted=no sender=none recipients=0' \
                   '250 custom.example' '250 OK peer is 192.0.2.1' \
@@ -76,6 +76,19 @@ from a@b to 1 recipient(s), 2 bytes" ]
   # The printout shows the peer XCLIENT set.
   grep -qx "HELO from client" "$BATS_TEST_TMPDIR/err"
   grep -qx "b'X-Peer: 192.0.2.1'" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "custom_command: XCLIENT from a client it was not told to trust is refused" {
+  out=$(crlf 'XCLIENT ADDR=192.0.2.1' 'HELO client' 'MAIL FROM:<a@b>' \
+             'RCPT TO:<c@d>' 'DATA' 'Subject: s' '' 'body' '.' 'QUIT' |
+        "$BATS_FILE_TMPDIR/custom_command" 192.0.2.99 2>"$BATS_TEST_TMPDIR/err")
+  expected=$(crlf '220 custom.example in.smtpd ESMTP' \
+                  '550 XCLIENT not allowed from 127.0.0.1' \
+                  '250 custom.example' '250 OK' '250 OK' \
+                  '354 End data with <CR><LF>.<CR><LF>' '250 OK' '221 Bye')
+  [ "$out" = "$expected" ]
+  # The message still comes from the pipe's peer.
+  grep -qx "b'X-Peer: 127.0.0.1'" "$BATS_TEST_TMPDIR/err"
 }
 
 @test "event_loop: concurrent sessions in one process, answered later" {
@@ -90,6 +103,23 @@ from a@b to 1 recipient(s), 2 bytes" ]
       --mail-rcpt c@d -T "$BATS_TEST_TMPDIR/msg" & pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
+  # The recipient check answers later too: a refusal, then an acceptance.
+  out=$(crlf 'HELO x' 'MAIL FROM:<a@b>' 'RCPT TO:<nobody@d>' 'RCPT TO:<c@d>' \
+             'DATA' 'hi' '.' 'QUIT' |
+        python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+data = b""
+while not data.endswith(b"221 Bye\r\n"):
+    chunk = s.recv(4096)
+    if not chunk: break
+    data += chunk
+sys.stdout.buffer.write(data)' "$port")
   kill "$pid"; wait "$pid" || true
   [ "$(grep -c 'for 1 recipient(s), 17 bytes' "$BATS_TEST_TMPDIR/err")" -eq 5 ]
+  expected=$(crlf '220 loop.example in.smtpd ESMTP' '250 loop.example' '250 OK' \
+                  '550 No such user' '250 OK' '354 End data with <CR><LF>.<CR><LF>' \
+                  '250 OK' '221 Bye')
+  [ "$out" = "$expected" ]
 }

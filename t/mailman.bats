@@ -235,18 +235,23 @@ message_replies() {
     "221 Bye"
 }
 
-# expect_log REPLY [LINE...]: stderr is the LINEs (failure lines) and one
-# transaction line whose reply is REPLY, nothing else.
+# expect_log REPLY [LINE...]: stderr is the LINEs (failure lines), one
+# transaction line whose reply is REPLY and the session's end line,
+# nothing else.
 expect_log() {
   local reply=$1 transactions
   shift
+  if [ "$(grep -c '^in\.smtpd\[[0-9]*\]: session ' "$ERR")" -ne 1 ]; then
+    echo "expected one session line: $(show "$ERR")" >&2
+    return 1
+  fi
   grep -v '^in\.smtpd\[[0-9]*\]: ' "$ERR" >"$BATS_TEST_TMPDIR/failures" || true
   if [ $# -eq 0 ]; then
     expect_empty "$BATS_TEST_TMPDIR/failures"
   else
     expect_lines "$BATS_TEST_TMPDIR/failures" "$@"
   fi
-  transactions=$(grep -c '^in\.smtpd\[[0-9]*\]: ' "$ERR" || true)
+  transactions=$(grep '^in\.smtpd\[[0-9]*\]: ' "$ERR" | grep -vc '\]: session ' || true)
   if [ "$transactions" -ne 1 ] ||
     ! grep -qF "reply=\"$reply\"" "$ERR"; then
     echo "expected one transaction line with reply=\"$reply\": $(show "$ERR")" >&2

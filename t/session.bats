@@ -621,8 +621,9 @@ PRINT_FAILED='451 Error: the message could not be printed'
     --log stderr
   expect_status 74
   expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "221 Bye"
-  [ "$(line_count "$ERR")" -eq 2 ]
+  [ "$(line_count "$ERR")" -eq 3 ]
   grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$ERR"
+  grep -q 'session peer=127\.0\.0\.1 helo=[^ ]* messages=0 end=quit$' "$ERR"
   grep -q "reply=\"$PRINT_FAILED\"\$" "$ERR"
 }
 
@@ -671,8 +672,10 @@ PRINT_FAILED='451 Error: the message could not be printed'
   debugging_session 'EHLO h\xc3\xa9llo\tx\r\nMAIL FROM:<j\xc3\xb6rg@b\xc3\xa4r.example> SMTPUTF8\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' \
     -u --log stderr --debug-file /dev/null
   expect_status 0
-  expect_file "$ERR" 'in.smtpd[%s]: peer=127.0.0.1 helo=h\xc3\xa9llo\\x09x from=<j\xc3\xb6rg@b\xc3\xa4r.example> rcpts=1 size=2 reply="250 OK"\n' \
-    "$(sed -n 's/^in\.smtpd\[\([0-9]*\)\].*/\1/p' "$ERR")"
+  local pid
+  pid=$(sed -n '1s/^in\.smtpd\[\([0-9]*\)\].*/\1/p' "$ERR")
+  expect_file "$ERR" 'in.smtpd[%s]: peer=127.0.0.1 helo=h\xc3\xa9llo\\x09x from=<j\xc3\xb6rg@b\xc3\xa4r.example> rcpts=1 size=2 reply="250 OK"\nin.smtpd[%s]: session peer=127.0.0.1 helo=h\xc3\xa9llo\\x09x messages=1 end=quit\n' \
+    "$pid" "$pid"
   debugging_session 'HELO \xe2\x80\xaex"\\y\xc2\x85z\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' \
     --log stderr --debug-file /dev/null
   expect_status 0
@@ -687,4 +690,49 @@ PRINT_FAILED='451 Error: the message could not be printed'
     -c DebuggingServer --hostname "$HOST" <"$IN" 2>"$ERR" || status=$?
   expect_status 74
   expect_stderr 'in.smtpd: connection failed: Broken pipe\n'
+}
+
+# --- the line that ends every session ---------------------------------------------
+
+@test "every session ends with one log line: peer, HELO name, messages, why (quit; a client gone mid-DATA)" {
+  debugging_session 'HELO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n' --log stderr
+  [ "$status" -eq 0 ]
+  [ "$(grep -c 'in\.smtpd\[[0-9]*\]: session ' "$ERR")" -eq 1 ]
+  grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=client\.example messages=1 end=quit$' "$ERR"
+  # The client goes away inside DATA: nothing delivered, and the line says so.
+  debugging_session 'HELO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nhalf a mess' --log stderr
+  [ "$status" -eq 0 ]
+  grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=client\.example messages=0 end=reset in=DATA$' "$ERR"
+  # Too many errors.
+  debugging_session 'HELO c\r\nX\r\nX\r\nX\r\n' --log stderr --max-errors 3
+  grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=c messages=0 end=too-many-errors$' "$ERR"
+}
+
+@test "a PROXY header trickled a byte at a time ends at --session-timeout, without a greeting" {
+  # Every byte is progress for the idle timeout (300 s here): only the
+  # session's cap can end it.  The writer paces its bytes; nothing is timed.
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
+import subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE)
+header = b"PROXY TCP4 192.0.2.1 192.0.2.2 1025 25\r\n"
+for i in range(len(header) - 1):
+    if p.poll() is not None:
+        break
+    try:
+        p.stdin.write(header[i:i + 1]); p.stdin.flush()
+    except BrokenPipeError:
+        break
+    time.sleep(0.25)
+out, err = p.communicate()
+sys.stdout.buffer.write(out)
+sys.stderr.buffer.write(err)
+sys.exit(p.returncode)
+' "$IN_SMTPD" -n -c DebuggingServer --proxy-protocol --session-timeout 2 \
+    --command-timeout 300 --log stderr >"$OUT" 2>"$ERR" || status=$?
+  [ "$status" -eq 76 ]  # EX_PROTOCOL: no session
+  [ ! -s "$OUT" ]
+  grep -q 'in\.smtpd: no PROXY header in time$' "$ERR"
+  grep -q 'session peer=127\.0\.0\.1 messages=0 end=timeout$' "$ERR"
 }

@@ -216,6 +216,7 @@ teardown() {
     reversed+=("${BACKGROUND_PIDS[i]}")
   done
   BACKGROUND_PIDS=("${reversed[@]}")
+  release_fifo
   stop_background
   remove_sink
 }
@@ -543,6 +544,30 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
 }
 
 # --- stuck and slow clients ------------------------------------------------------------
+
+@test "a RCPT check that waits (a --mailman-check reading a FIFO the test holds) holds up no other session" {
+  hold_fifo "$BATS_TEST_TMPDIR/release"
+  printf '#!/bin/sh\n: >"%s"\nread answer <"%s"\nexit 1\n' \
+    "$MARKS/asked" "$BATS_TEST_TMPDIR/release" >"$BATS_TEST_TMPDIR/check"
+  chmod +x "$BATS_TEST_TMPDIR/check"
+  start_server -c MailmanProxy --mailman-check "$BATS_TEST_TMPDIR/check {list}" 127.0.0.1:9
+  chat_background waiting 127.0.0.1 "$PORT" "<220" ">HELO one" "<250" \
+    ">MAIL FROM:<a@b.example>" "<250" ">RCPT TO:<list@lists.example>" "within:60" "<250" \
+    ">QUIT" "<221"
+  local waiting=$BACKGROUND_PID
+  wait_for_file "$MARKS/asked" 10 "$waiting"
+  # While that check waits, another client of the same process is served.
+  chat 127.0.0.1 "$PORT" "<220" ">EHLO two" "<250" ">NOOP" "<250" ">QUIT" "<221"
+  [ "$status" -eq 0 ] || { cat "$ERR" >&2; false; }
+  # The first is still waiting for its answer: it cannot have come.
+  alive "$waiting"
+  ! grep -q '^221' "$BATS_TEST_TMPDIR/waiting.log"
+  # Released: no such list, so the recipient is relayed (a local client).
+  echo go >&"$FIFO_FD"
+  wait "$waiting"
+  release_fifo
+  grep -q '^221' "$BATS_TEST_TMPDIR/waiting.log"
+}
 
 @test "stuck clients (silent, after HELO, inside DATA, flooding without reading) do not delay 10 other sessions" {
   start_server -c DebuggingServer --debug-file "$PRINTOUT"

@@ -377,12 +377,34 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as c:
   running "$slow"
 }
 
-@test "--fail: a delay at a command is refused in the standalone mode" {
+@test "--fail rcpt:delay in the standalone mode holds only its own session (the hook answers later)" {
+  PORT=$(free_port)
+  start_background "$LAUNCHER_LOG" "$IN_SMTPD" -n -c DebuggingServer \
+    -l "127.0.0.1:$PORT" --fail rcpt:delay=30 --debug-file /dev/null --log stderr
+  wait_for_port "$PORT"
+  start_background "$BATS_TEST_TMPDIR/slow.log" "$PYTHON3" -c '
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60) as c:
+    c.sendmail("a@example.com", ["b@example.com"], "Subject: slow\r\n\r\nx\r\n")
+' "$PORT"
+  local slow=$BACKGROUND_PID
+  wait_for_text "$LAUNCHER_LOG" 'injected failure at rcpt: reply delayed 30 s'
+  # Meanwhile another session is greeted and answered.
+  run timeout -k 5 10 "$PYTHON3" -c '
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as c:
+    print(c.ehlo()[0], c.noop()[0])
+' "$PORT"
+  [ "$output" = "250 250" ]
+  running "$slow"
+}
+
+@test "--fail: a delay at the DATA command is refused in the standalone mode" {
   PORT=$(free_port)
   run timeout -k 5 10 "$IN_SMTPD" -n -c DebuggingServer -l "127.0.0.1:$PORT" \
-    --fail rcpt:delay=5
+    --fail data:delay=5
   [ "$status" -eq 64 ]
-  [ "$output" = "in.smtpd: --fail STAGE:delay=SECONDS works only per connection, or at the message stage: in the standalone mode it would hold up every session" ]
+  [ "$output" = "in.smtpd: --fail data:delay=SECONDS works only per connection: in the standalone mode it would hold up every session" ]
 }
 
 @test "bad --fail values: one line naming the option, exit 64, nothing sent" {

@@ -10,6 +10,7 @@
 
 #include "smtpd/address.hpp"
 #include "smtpd/data_buffer.hpp"
+#include "smtpd/later_state.hpp"
 #include "smtpd/params.hpp"
 #include "smtpd/replies.hpp"
 #include "smtpd/text.hpp"
@@ -33,21 +34,6 @@ std::string_view after_keyword(std::string_view argument,
   return text::strip(argument.substr(keyword.size()));
 }
 
-// A reply line the hook may hand back: a 2xx-5xx code, one line (a
-// continuation, "250-", would leave the client waiting), printable ASCII
-// only, so that nothing can break the framing of the SMTP stream or reach
-// a client that did not ask for UTF-8 (the reference could only encode a
-// reply to ASCII here).
-bool is_valid_reply(std::string_view reply) {
-  if (reply.size() < 3 || reply[0] < '2' || reply[0] > '5' || reply[1] < '0' ||
-      reply[1] > '9' || reply[2] < '0' || reply[2] > '9')
-    return false;
-  if (reply.size() > 3 && reply[3] != ' ') return false;
-  for (const char c : reply)
-    if (c < 0x20 || c > 0x7E) return false;
-  return true;
-}
-
 }  // namespace
 
 // The command table: verb -> handler.  smtpd.py finds smtp_<VERB> methods
@@ -61,12 +47,20 @@ const Channel::Command Channel::commands_[] = {
     {"EXPN", &Channel::smtp_expn},
 };
 
-Channel::Channel(ChannelConfig config, Peer peer)
-    : config_(std::move(config)), peer_(std::move(peer)) {
+Channel::Channel(ChannelConfig config, Peer peer, Handler* handler)
+    : config_(std::move(config)), handler_(handler) {
   if (config_.enable_smtputf8 && config_.decode_data)
     throw std::invalid_argument(
         "decode_data and SMTPUTF8 cannot be enabled at the same time");
+  session_.peer = std::move(peer);
   reset_transaction();
+  if (handler_)
+    ask(Hook::connect);
+  else
+    greeting();
+}
+
+void Channel::greeting() {
   push("220 " + config_.hostname + " " + std::string(replies::banner));
 }
 
@@ -118,7 +112,7 @@ void Channel::after_input() {
   if (input_ended_ && (state_ == State::command || state_ == State::data)) {
     // Whatever is left is a partial line or an unfinished message: the
     // client gave up on it, so nothing is delivered.
-    state_ = State::closed;
+    end(Closing::input_ended);
   }
   if (state_ == State::closed) input_.clear();
 }
@@ -169,7 +163,7 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
   // str.upper(), as the reference: "maıl" is MAIL there (U+0131).
   const std::string verb = text::upper(line.substr(0, space));
   // Only MAIL grows with SIZE and SMTPUTF8 (RFC 1870 3, RFC 6531 3.4).
-  const std::size_t limit = extended_smtp_ && verb == "MAIL"
+  const std::size_t limit = session_.extended_smtp && verb == "MAIL"
                                 ? mail_line_limit()
                                 : limits::command_line;
   if (length > limit) {
@@ -186,31 +180,42 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
     push(replies::not_utf8);
     return;
   }
-  std::string argument_text;
-  const std::string* argument = nullptr;
-  if (space != std::string_view::npos) {
-    argument_text = std::string(text::strip(line.substr(space + 1)));
-    argument = &argument_text;
-  }
-  const auto extension = extensions_.find(verb);
-  if (extension != extensions_.end()) {
-    if (extension->second)
-      extension->second(*this, argument);
-    else
-      push_unknown(verb);
-    return;
+  Argument argument;
+  if (space != std::string_view::npos)
+    argument = std::string(text::strip(line.substr(space + 1)));
+  if (!extensions_.empty()) {
+    const auto extension = extensions_.find(verb);
+    if (extension != extensions_.end()) {
+      if (extension->second)
+        extension->second(*this, argument);
+      else
+        push_unknown(verb);
+      return;
+    }
   }
   run_builtin(verb, argument);
 }
 
-void Channel::run_builtin(std::string_view verb, const std::string* argument) {
+void Channel::run_builtin(std::string_view verb, const Argument& argument) {
   for (const Command& command : commands_) {
     if (command.verb == verb) {
-      (this->*command.handler)(argument);
+      (this->*command.handler)(argument ? &*argument : nullptr);
       return;
     }
   }
-  push_unknown(verb);
+  if (!handler_) return push_unknown(verb);
+  asked_ = std::string(verb);
+  asked_argument_ = argument;
+  ask(Hook::verb);
+}
+
+void Channel::send_reply(std::string_view line) {
+  const CheckedAnswer checked =
+      check_answer(Hook::verb, Answer::reply(std::string(line)));
+  if (!checked.problem.empty()) problems_.push_back(checked.problem);
+  if (checked.verdict == CheckedAnswer::Verdict::close)
+    return close_with_reply(checked.line);
+  push(checked.line);
 }
 
 void Channel::push_unknown(std::string_view verb) {
@@ -290,33 +295,208 @@ void Channel::finish_data(std::uint64_t content_length) {
                     static_cast<std::size_t>(content_length));
   transaction_.data = std::move(raw_data_);
   raw_data_.clear();
-  state_ = State::awaiting_reply;
+  ask(Hook::data);
 }
 
 const Envelope* Channel::pending_message() const {
-  return state_ == State::awaiting_reply ? &transaction_ : nullptr;
+  return state_ == State::awaiting_reply && waiting_ == Hook::data
+             ? &transaction_
+             : nullptr;
 }
 
-void Channel::reply(const Reply& answer) {
-  if (state_ != State::awaiting_reply) return;
-  reset_transaction();
-  state_ = State::command;
-  if (!answer) {
-    push(replies::ok);
-  } else if (!is_valid_reply(*answer)) {
-    push(replies::bad_hook_reply);
-  } else if (answer->compare(0, 3, "421") == 0) {
-    // RFC 5321 3.8: 421 means the server is closing the connection.
-    close_with_reply(*answer);
-  } else {
-    push(*answer);
-  }
+std::optional<Hook> Channel::waiting_for() const {
+  if (state_ != State::awaiting_reply) return std::nullopt;
+  return waiting_;
+}
+
+void Channel::answer(const Answer& answer) {
+  if (state_ != State::awaiting_reply || answer.kind() == Answer::Kind::later)
+    return;
+  settle(waiting_, answer);
   process();
 }
 
-void Channel::timed_out() { close_with(replies::timeout); }
+// --- hooks ------------------------------------------------------------------
 
-void Channel::shut_down() { close_with(replies::shutting_down); }
+Later Channel::later() {
+  if (!later_) {
+    later_ = std::make_shared<Later::State>();
+    later_->wake = wake_;
+  }
+  return Later(later_);
+}
+
+void Channel::set_wake(std::function<void()> wake) {
+  wake_ = std::move(wake);
+  if (!later_) return;
+  bool answered;
+  {
+    const std::lock_guard<std::mutex> lock(later_->mutex);
+    later_->wake = wake_;
+    answered = later_->answer.has_value();
+  }
+  if (answered && wake_) wake_();  // it came before the loop was ready
+}
+
+bool Channel::collect_later() {
+  if (!later_ || state_ != State::awaiting_reply) return false;
+  std::optional<Answer> answer;
+  {
+    const std::lock_guard<std::mutex> lock(later_->mutex);
+    answer.swap(later_->answer);
+  }
+  if (!answer) return false;
+  this->answer(*answer);
+  return true;
+}
+
+void Channel::ask(Hook hook) {
+  waiting_ = hook;
+  if (!handler_) {
+    // Nothing to ask: the built-in answer, but a message waits for
+    // whoever drives the channel.
+    if (hook == Hook::data)
+      state_ = State::awaiting_reply;
+    else
+      proceed(hook, CheckedAnswer{}, {});
+    return;
+  }
+  const Answer answer = call_hook(hook, [&] { return call(hook); });
+  if (answer.kind() == Answer::Kind::later && later_) {
+    state_ = State::awaiting_reply;  // until answer() or collect_later()
+    return;
+  }
+  settle(hook, answer);
+}
+
+Answer Channel::call(Hook hook) {
+  switch (hook) {
+    case Hook::connect:
+      return handler_->handle_connect(*this);
+    case Hook::helo:
+      return handler_->handle_helo(*this, asked_, asked_extended_);
+    case Hook::mail:
+      return handler_->handle_mail(*this, asked_);
+    case Hook::rcpt:
+      return handler_->handle_rcpt(*this, asked_);
+    case Hook::data:
+      return handler_->handle_data(*this, transaction_);
+    case Hook::rset:
+      return handler_->handle_rset(*this);
+    case Hook::quit:
+      return handler_->handle_quit(*this);
+    case Hook::verb:
+      return handler_->handle_verb(*this, asked_, asked_argument_);
+  }
+  return Answer::accept();
+}
+
+void Channel::settle(Hook hook, const Answer& answer) {
+  if (later_) {
+    // A handle still held answers nothing from now on.
+    const std::lock_guard<std::mutex> lock(later_->mutex);
+    later_->detached = true;
+  }
+  later_.reset();
+  if (state_ == State::awaiting_reply) state_ = State::command;
+  const CheckedAnswer checked = check_answer(hook, answer);
+  if (!checked.problem.empty()) problems_.push_back(checked.problem);
+  proceed(hook, checked, answer.detail());
+}
+
+void Channel::answered(std::string_view reply, const std::string& detail) {
+  if (!handler_) return;
+  try {
+    handler_->message_answered(session_, transaction_, reply, detail);
+  } catch (...) {
+    problems_.push_back(answer_for_exception(Hook::data).detail());
+  }
+}
+
+// What each hook's answer does (OpenSMTPD's "proceed").  Whatever the
+// answer, the envelope holds exactly what the client was told: a
+// recipient answered 2xx is on it, one refused is not.
+void Channel::proceed(Hook hook, const CheckedAnswer& checked,
+                      const std::string& detail) {
+  using Verdict = CheckedAnswer::Verdict;
+  const bool accepted = checked.verdict == Verdict::accept;
+  if (checked.verdict == Verdict::drop) {
+    // Nothing more is said, not even for a message: the client cannot
+    // tell it from a lost connection, and keeps the message (RFC 5321
+    // 6.1 leaves it the sender's).
+    if (hook == Hook::data) reset_transaction();
+    return end(Closing::by_hook);
+  }
+  if (checked.verdict == Verdict::close) {
+    if (hook == Hook::data) {
+      answered(checked.line, detail);
+      reset_transaction();
+    }
+    return close_with_reply(checked.line);
+  }
+  const std::string_view own =
+      checked.line.empty() ? replies::ok : std::string_view(checked.line);
+  switch (hook) {
+    case Hook::connect:
+      if (accepted) return greeting();
+      // Refused before the greeting: the refusal, then the end.
+      push(checked.line);
+      return end(Closing::by_hook);
+    case Hook::helo:
+      if (!accepted) return push(checked.line);
+      session_.helo = std::move(asked_);
+      reset_transaction();
+      if (!asked_extended_) return push("250 " + config_.hostname);
+      session_.extended_smtp = true;
+      push("250-" + config_.hostname);
+      if (config_.data_size_limit != 0)  // RFC 1870
+        push("250-SIZE " + std::to_string(config_.data_size_limit));
+      if (!config_.decode_data) push("250-8BITMIME");     // RFC 6152
+      if (config_.enable_smtputf8) push("250-SMTPUTF8");  // RFC 6531
+      push("250-PIPELINING");                             // RFC 2920
+      return push("250 HELP");
+    case Hook::mail:
+      if (!accepted) return push(checked.line);
+      has_sender_ = true;
+      transaction_.mail_from = std::move(asked_);
+      if (!config_.decode_data)
+        transaction_.mail_options = std::move(asked_options_);
+      return push(own);
+    case Hook::rcpt:
+      if (!accepted) return push(checked.line);
+      transaction_.rcpt_tos.push_back(std::move(asked_));
+      if (!config_.decode_data)
+        transaction_.rcpt_options = std::move(asked_options_);
+      return push(own);
+    case Hook::data: {
+      if (accepted) ++session_.messages;
+      answered(own, detail);
+      reset_transaction();
+      state_ = State::command;
+      return push(own);
+    }
+    case Hook::rset:
+      // RSET always resets (RFC 5321 4.1.1.5): only a 2xx text is taken.
+      reset_transaction();
+      return push(accepted ? own : replies::ok);
+    case Hook::quit:
+      push(accepted && !checked.line.empty() ? own : replies::bye);
+      return end(Closing::quit);
+    case Hook::verb:
+      if (accepted && checked.line.empty()) return push_unknown(asked_);
+      return push(checked.line);
+  }
+}
+
+void Channel::timed_out() {
+  if (state_ != State::closed) closing_ = Closing::timeout;
+  close_with(replies::timeout);
+}
+
+void Channel::shut_down() {
+  if (state_ != State::closed) closing_ = Closing::shutdown;
+  close_with(replies::shutting_down);
+}
 
 // --- commands -------------------------------------------------------------
 
@@ -326,53 +506,45 @@ bool Channel::greet(const std::string* argument, std::string_view syntax) {
     return false;
   }
   // A second greeting is refused, as smtpd.py does (CPython issue 21783).
-  if (!seen_greeting_.empty()) {
+  if (!session_.helo.empty()) {
     push(replies::duplicate_greeting);
     return false;
   }
-  seen_greeting_ = *argument;
-  reset_transaction();
+  asked_ = *argument;
   return true;
 }
 
 void Channel::smtp_helo(const std::string* argument) {
-  if (greet(argument, replies::helo_syntax)) push("250 " + config_.hostname);
+  if (!greet(argument, replies::helo_syntax)) return;
+  asked_extended_ = false;
+  ask(Hook::helo);
 }
 
 void Channel::smtp_ehlo(const std::string* argument) {
   if (!greet(argument, replies::ehlo_syntax)) return;
-  extended_smtp_ = true;
-  push("250-" + config_.hostname);
-  if (config_.data_size_limit != 0)
-    push("250-SIZE " + std::to_string(config_.data_size_limit));  // RFC 1870
-  if (!config_.decode_data) push("250-8BITMIME");                 // RFC 6152
-  if (config_.enable_smtputf8) push("250-SMTPUTF8");              // RFC 6531
-  push("250-PIPELINING");                                         // RFC 2920
-  push("250 HELP");
+  asked_extended_ = true;
+  ask(Hook::helo);
 }
 
 void Channel::smtp_noop(const std::string* argument) {
   push(argument && !argument->empty() ? replies::noop_syntax : replies::ok);
 }
 
-void Channel::smtp_quit(const std::string*) {
-  push(replies::bye);
-  state_ = State::closed;
-}
+void Channel::smtp_quit(const std::string*) { ask(Hook::quit); }
 
 std::string Channel::syntax_error(std::string_view verb_syntax) const {
   std::string reply(verb_syntax);
-  if (extended_smtp_) reply += replies::params_syntax;
+  if (session_.extended_smtp) reply += replies::params_syntax;
   return reply;
 }
 
 void Channel::smtp_mail(const std::string* argument) {
-  if (seen_greeting_.empty()) return push(replies::need_helo);
+  if (session_.helo.empty()) return push(replies::need_helo);
   const std::string syntax = syntax_error(replies::mail_syntax);
   if (!argument) return push(syntax);
   const ParsedPath path = parse_path(after_keyword(*argument, "FROM:"));
   if (path.address.empty()) return push(syntax);
-  if (!extended_smtp_ && !path.rest.empty()) return push(syntax);
+  if (!session_.extended_smtp && !path.rest.empty()) return push(syntax);
   if (has_sender_) return push(replies::nested_mail);
   std::vector<std::string> options = EsmtpParams::words(path.rest);
   std::optional<EsmtpParams> params = EsmtpParams::parse(options);
@@ -406,45 +578,40 @@ void Channel::smtp_mail(const std::string* argument) {
     if (limit != 0 && too_big) return push(replies::size_exceeded);
   }
   if (!params->empty()) return push(replies::mail_params_unknown);
-  has_sender_ = true;
-  transaction_.mail_from = path.address;
-  if (!config_.decode_data) transaction_.mail_options = std::move(options);
-  push(replies::ok);
+  asked_ = path.address;
+  asked_options_ = std::move(options);
+  ask(Hook::mail);
 }
 
 void Channel::smtp_rcpt(const std::string* argument) {
-  if (seen_greeting_.empty()) return push(replies::need_helo);
+  if (session_.helo.empty()) return push(replies::need_helo);
   if (!has_sender_) return push(replies::need_mail);
   const std::string syntax = syntax_error(replies::rcpt_syntax);
   if (!argument) return push(syntax);
   const ParsedPath path = parse_path(after_keyword(*argument, "TO:"));
   if (path.address.empty()) return push(syntax);
-  if (!extended_smtp_ && !path.rest.empty()) return push(syntax);
+  if (!session_.extended_smtp && !path.rest.empty()) return push(syntax);
   std::vector<std::string> options = EsmtpParams::words(path.rest);
   const std::optional<EsmtpParams> params = EsmtpParams::parse(options);
   if (!params) return push(syntax);
   // No RCPT parameter is implemented, as in smtpd.py.
   if (!params->empty()) return push(replies::rcpt_params_unknown);
-  if (config_.check_recipient) {
-    if (const Reply refusal = config_.check_recipient(peer_, path.address))
-      return push(*refusal);
-  }
-  // Deviation: the reference takes any number of recipients.
+  // Deviation: the reference takes any number of recipients.  Counted
+  // before the hook: a check that may be slow is not asked in vain.
   if (transaction_.rcpt_tos.size() >= config_.max_recipients)
     return push(replies::too_many_recipients);
-  transaction_.rcpt_tos.push_back(path.address);
-  if (!config_.decode_data) transaction_.rcpt_options = std::move(options);
-  push(replies::ok);
+  asked_ = path.address;
+  asked_options_ = std::move(options);
+  ask(Hook::rcpt);
 }
 
 void Channel::smtp_rset(const std::string* argument) {
   if (argument && !argument->empty()) return push(replies::rset_syntax);
-  reset_transaction();
-  push(replies::ok);
+  ask(Hook::rset);
 }
 
 void Channel::smtp_data(const std::string* argument) {
-  if (seen_greeting_.empty()) return push(replies::need_helo);
+  if (session_.helo.empty()) return push(replies::need_helo);
   if (transaction_.rcpt_tos.empty()) return push(replies::need_rcpt);
   if (argument && !argument->empty()) return push(replies::data_syntax);
   state_ = State::data;
@@ -480,7 +647,7 @@ void Channel::smtp_help(const std::string* argument) {
   for (const Topic& topic : topics) {
     if (topic.verb != wanted) continue;
     std::string reply(topic.syntax);
-    if (topic.takes_parameters && extended_smtp_)
+    if (topic.takes_parameters && session_.extended_smtp)
       reply += replies::params_syntax;
     return push(reply);
   }
@@ -505,8 +672,8 @@ void Channel::set_command(std::string verb, CommandHandler handler) {
 }
 
 void Channel::set_peer(Peer peer) {
-  peer_ = std::move(peer);
-  transaction_.peer = peer_;
+  session_.peer = std::move(peer);
+  transaction_.peer = session_.peer;
 }
 
 // --- replies and state ----------------------------------------------------
@@ -514,8 +681,8 @@ void Channel::set_peer(Peer peer) {
 void Channel::reset_transaction() {
   has_sender_ = false;
   transaction_ = Envelope{};
-  transaction_.peer = peer_;
-  transaction_.helo = seen_greeting_;
+  transaction_.peer = session_.peer;
+  transaction_.helo = session_.helo;
 }
 
 std::size_t Channel::mail_line_limit() const {
@@ -529,19 +696,30 @@ void Channel::push(std::string_view reply) {
   output_.append(reply);
   output_.append(crlf);
   if (reply.front() == '5' && config_.max_errors != 0 &&
-      ++errors_ >= config_.max_errors)
+      ++errors_ >= config_.max_errors && state_ != State::closed) {
+    closing_ = Closing::too_many_errors;
     close_with(replies::too_many_errors);
+  }
+}
+
+void Channel::end(Closing why) {
+  if (state_ == State::closed) return;
+  closed_in_data_ = state_ == State::data;
+  state_ = State::closed;
+  closing_ = why;
 }
 
 void Channel::close_with_reply(std::string_view reply) {
   output_.append(reply);
   output_.append(crlf);
-  state_ = State::closed;
+  end(Closing::by_hook);
 }
 
 void Channel::close_with(std::string_view reason) {
   if (state_ == State::closed) return;
+  closed_in_data_ = state_ == State::data;
   state_ = State::closed;
+  if (closing_ == Closing::open) closing_ = Closing::by_hook;
   output_ += "421 " + config_.hostname + " ";
   output_.append(reason);
   output_.append(crlf);

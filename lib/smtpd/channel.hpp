@@ -1,16 +1,16 @@
 // channel.hpp - the SMTP protocol engine (smtpd.py's SMTPChannel), I/O-free.
 //
 // Bytes from the client go in with feed(); replies come out of output().
-// When a message is complete the channel stops reading and offers it with
-// pending_message(); whoever delivers it answers with reply(), now or later,
-// and the channel goes on with any input it had buffered (RFC 2920
-// pipelining).  The channel never touches a file descriptor, a clock or a
-// global: the driver (driver.hpp), or your own event loop, does that.
+// On the way the channel asks its handler's hooks (handler.hpp): each
+// answer is checked in one place and applied; a hook that answers later
+// stops the channel until its answer comes (answer(), or a Later handle
+// and collect_later()), and the channel then goes on with any input it
+// had buffered (RFC 2920 pipelining).  The channel never touches a file
+// descriptor, a clock or a global: the connection core (connection.hpp)
+// and its loops, or your own event loop, do that.
 //
-//   smtpd::Channel channel(config, peer);
+//   smtpd::Channel channel(config, peer, &handler);
 //   channel.feed(bytes);
-//   if (const smtpd::Envelope* message = channel.pending_message())
-//     channel.reply(server.process_message(*message));
 //   write(fd, channel.output()); channel.consume_output(n);
 //   if (channel.closed() && channel.output().empty()) close the connection
 #pragma once
@@ -19,11 +19,15 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "smtpd/data_buffer.hpp"
 #include "smtpd/export.hpp"
+#include "smtpd/handler.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/server.hpp"
 
@@ -36,24 +40,24 @@ struct ChannelConfig {
   bool decode_data = false;      // smtpd.py's decode_data
   std::size_t max_recipients = limits::default_max_recipients;
   unsigned max_errors = limits::default_max_errors;  // 0: no limit
-  // Asked before a recipient is accepted (a relay policy, say): nothing
-  // accepts it, a reply line refuses it.  Unset: every recipient is taken.
-  std::function<Reply(const Peer& peer, const std::string& recipient)>
-      check_recipient;
 };
 
-class SMTPD_API Channel {
+// The hooks' Context is the channel itself: a hook that adds commands of
+// its own (set_command) may reach it with dynamic_cast.
+class SMTPD_API Channel : public Context {
  public:
   enum class State {
     command,         // reading command lines
     data,            // reading the message after 354
-    awaiting_reply,  // a message is waiting for reply()
+    awaiting_reply,  // a hook's answer (or a message's reply) is awaited
     closed,          // nothing more will be read; flush output, then close
   };
 
-  // Queues the 220 greeting.  Throws std::invalid_argument for a config
-  // the reference refuses too (SMTPUTF8 with decode_data).
-  Channel(ChannelConfig config, Peer peer);
+  // Asks the handler's connect hook, then queues the 220 greeting.  With
+  // no handler every hook accepts, and each message waits for reply().
+  // The handler must outlive the channel.  Throws std::invalid_argument
+  // for a config the reference refuses too (SMTPUTF8 with decode_data).
+  Channel(ChannelConfig config, Peer peer, Handler* handler = nullptr);
 
   // Client bytes, in any chunking: the replies do not depend on it.
   void feed(std::string_view bytes);
@@ -61,10 +65,26 @@ class SMTPD_API Channel {
   // answered; a partial line or an unfinished message is dropped.
   void end_of_input();
 
+  // The hook whose answer is awaited (state() is awaiting_reply), if any.
+  std::optional<Hook> waiting_for() const;
+  // The answer to it, on the thread that drives the channel; checked as
+  // every answer is (handler.hpp).  Resumes processing of buffered input.
+  void answer(const Answer& answer);
+  // A hook that answered later: the loop's function, called (from the
+  // answering thread) once the Later handle has its answer; the loop then
+  // calls collect_later() on its own thread.
+  void set_wake(std::function<void()> wake);
+  // Applies the Later handle's answer if it came; true when it did.
+  bool collect_later();
+  // Why answers were not used since the last call (hook problems), one
+  // line each, for the log.
+  std::vector<std::string> take_problems() { return std::move(problems_); }
+
+  // The message that waits for its reply, with no handler (or a DATA
+  // hook that answers later); reply() is answer() in smtpd.py's terms:
+  // nothing for "250 OK", else the reply line.
   const Envelope* pending_message() const;
-  // The delivery's answer to pending_message(): nothing for "250 OK",
-  // else the reply line.  Resumes processing of buffered input.
-  void reply(const Reply& answer);
+  void reply(const Reply& answer) { this->answer(Answer::from(answer)); }
 
   // The driver's clock ran out (idle or DATA): 421, then closed.
   void timed_out();
@@ -76,37 +96,57 @@ class SMTPD_API Channel {
 
   State state() const { return state_; }
   bool closed() const { return state_ == State::closed; }
+  // Why the channel closed, once it has.
+  enum class Closing {
+    open,             // not closed
+    quit,             // QUIT
+    input_ended,      // the client closed its side first
+    timeout,          // timed_out()
+    shutdown,         // shut_down()
+    too_many_errors,  // ChannelConfig::max_errors
+    by_hook,          // a hook's 421 or refusal to connect, or close()
+  };
+  Closing closing() const { return closing_; }
+  // It closed while a message was being read: the message is lost to us
+  // (nothing was answered 250 for it).
+  bool closed_in_data() const { return closed_in_data_; }
+  // A hook that answers later took its handle (Context::later).
+  bool awaits_later() const { return later_ != nullptr; }
 
   // Extension, as smtpd.py's users added smtp_<VERB> methods: a handler
   // for VERB (upper case) that replaces the built-in one or adds a new
   // command.  It runs after the line limits and UTF-8 checks, with the
-  // argument (stripped; null when the line had no space) and answers
+  // argument (stripped; none when the line had no space) and answers
   // with send_reply(); it may call run_builtin() to do what the channel
-  // would have done.  An empty handler removes the command.
+  // would have done.  An empty handler removes the command.  (For a verb
+  // of your own, Handler::handle_verb is the simpler way.)
+  using Argument = std::optional<std::string>;
   using CommandHandler =
-      std::function<void(Channel& channel, const std::string* argument)>;
+      std::function<void(Channel& channel, const Argument& argument)>;
   void set_command(std::string verb, CommandHandler handler);
-  void run_builtin(std::string_view verb, const std::string* argument);
-  // One reply line (no CRLF) to the client, counted as an error if 5xx.
-  void send_reply(std::string_view line) { push(line); }
+  void run_builtin(std::string_view verb, const Argument& argument);
+  // One reply line (no CRLF) to the client, counted as an error if 5xx;
+  // checked as a hook's answer is (a 421 closes, a malformed one is 451).
+  void send_reply(std::string_view line);
   // Ends the session after the replies so far (as QUIT does).
-  void close() { state_ = State::closed; }
+  void close() { end(Closing::by_hook); }
   // Makes the peer what a command such as XCLIENT says it is.
   void set_peer(Peer peer);
 
   // What SMTPChannel exposes.
-  const Peer& peer() const { return peer_; }
-  const std::string& seen_greeting() const { return seen_greeting_; }
-  bool extended_smtp() const { return extended_smtp_; }
+  const Peer& peer() const { return session_.peer; }
+  const std::string& seen_greeting() const { return session_.helo; }
+  bool extended_smtp() const { return session_.extended_smtp; }
   const ChannelConfig& config() const { return config_; }
   bool has_sender() const { return has_sender_; }
-  const Envelope& transaction() const { return transaction_; }
+  const Envelope& transaction() const override { return transaction_; }
+  const Session& session() const override { return session_; }
 
  private:
-  using Handler = void (Channel::*)(const std::string* argument);
+  using Builtin = void (Channel::*)(const std::string* argument);
   struct Command {
     std::string_view verb;
-    Handler handler;
+    Builtin handler;
   };
   static const Command commands_[];
   std::map<std::string, CommandHandler, std::less<>> extensions_;
@@ -114,6 +154,17 @@ class SMTPD_API Channel {
   // Runs the commands and messages in the input held back (process) or
   // in input (consume: returns how much of it was used), then closes the
   // channel if the input ended with a command or message unfinished.
+  // The hooks: ask() calls one and, unless it answers later, settle()
+  // checks the answer and proceed() does what it says.
+  Later later() override;
+  void ask(Hook hook);
+  Answer call(Hook hook);
+  void settle(Hook hook, const Answer& answer);
+  void proceed(Hook hook, const CheckedAnswer& checked,
+               const std::string& detail);
+  void greeting();
+  void answered(std::string_view reply, const std::string& detail);
+
   void process();
   std::size_t consume(std::string_view input);
   void after_input();
@@ -141,13 +192,26 @@ class SMTPD_API Channel {
   void reset_transaction();
   void push(std::string_view reply);
   void push_unknown(std::string_view verb);
+  void end(Closing why);  // closed, for this reason unless closed already
   void close_with(std::string_view reason);  // 421 <host> reason, closed
   void close_with_reply(std::string_view reply);
   std::size_t mail_line_limit() const;
 
   ChannelConfig config_;
-  Peer peer_;
+  Handler* handler_;
+  Session session_;
   State state_ = State::command;
+  Closing closing_ = Closing::open;
+  bool closed_in_data_ = false;
+  // The hook asked, and what it was asked about, until it answers.
+  Hook waiting_ = Hook::data;
+  std::string asked_;  // HELO name, MAIL/RCPT address, verb
+  std::vector<std::string> asked_options_;
+  Argument asked_argument_;      // a verb's
+  bool asked_extended_ = false;  // EHLO rather than HELO
+  std::shared_ptr<Later::State> later_;
+  std::function<void()> wake_;
+  std::vector<std::string> problems_;
   std::string output_;
 
   // Input not yet consumed (held while a message awaits its reply).
@@ -167,8 +231,6 @@ class SMTPD_API Channel {
   std::uint64_t data_length_ = 0;
   std::string data_tail_;
 
-  std::string seen_greeting_;
-  bool extended_smtp_ = false;
   bool has_sender_ = false;
   Envelope transaction_;
   unsigned errors_ = 0;

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "smtpd/export.hpp"
-#include "smtpd/server.hpp"
+#include "smtpd/handler.hpp"
 
 namespace smtpd {
 
@@ -47,6 +47,9 @@ class SMTPD_API DebuggingServer : public Server {
     virtual void write(std::string_view piece) = 0;
     virtual void end() {}
     virtual bool written() const { return true; }
+    // true when begin() may wait (a lock shared with other processes):
+    // the standalone listener then prints on a thread of its own.
+    virtual bool may_block() const { return false; }
   };
 
   DebuggingServer(Output& output, bool decode_data, bool show_envelope = false)
@@ -55,6 +58,9 @@ class SMTPD_API DebuggingServer : public Server {
         show_envelope_(show_envelope) {}
 
   Reply process_message(const Envelope& envelope) override;
+  bool blocks(Hook hook) const override {
+    return hook == Hook::data && output_.may_block();
+  }
 
  private:
   Output& output_;

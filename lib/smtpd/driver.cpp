@@ -1,6 +1,7 @@
-// driver.cpp - poll loop around one channel (see driver.hpp).
+// driver.cpp - poll loop around one connection (see driver.hpp).
 #include "smtpd/driver.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,15 +10,14 @@
 #include <chrono>
 #include <climits>
 
+#include "smtpd/connection.hpp"
+
 namespace smtpd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t read_size = 64 * 1024;
-// Stop reading while this much output waits for a client that does not
-// read it: what it sends next would only pile up more replies.
-constexpr std::size_t output_high_water = 64 * 1024;
 
 // Write without blocking whatever the descriptor is: sockets take
 // MSG_DONTWAIT, and a pipe that polled writable takes PIPE_BUF bytes without
@@ -30,24 +30,37 @@ ssize_t write_some(int fd, std::string_view bytes, bool polled_writable) {
   return write(fd, bytes.data(), std::min<std::size_t>(bytes.size(), PIPE_BUF));
 }
 
+SessionEnd session_end(Connection::End end) {
+  switch (end) {
+    case Connection::End::reset:
+      return SessionEnd::client_closed;
+    case Connection::End::timeout:
+      return SessionEnd::timed_out;
+    case Connection::End::shutdown:
+      return SessionEnd::stopped;
+    case Connection::End::io_error:
+      return SessionEnd::io_error;
+    default:
+      return SessionEnd::closed;
+  }
+}
+
+// A pipe that a Later handle writes to, made when a hook first answers
+// later: most sessions never need it.
+struct WakePipe {
+  int fds[2] = {-1, -1};
+  ~WakePipe() {
+    for (const int fd : fds)
+      if (fd >= 0) close(fd);
+  }
+};
+
 }  // namespace
 
-SessionEnd run_session(Channel& channel, Server& server, int input_fd,
-                       int output_fd, const DriverOptions& options) {
-  const auto timeout_for = [&] {
-    return std::chrono::seconds(channel.state() == Channel::State::data
-                                    ? options.data_timeout_seconds
-                                    : options.command_timeout_seconds);
-  };
-  const Clock::time_point session_end =
-      options.session_timeout_seconds == 0
-          ? Clock::time_point::max()
-          : Clock::now() +
-                std::chrono::seconds(options.session_timeout_seconds);
-  Clock::time_point deadline = Clock::now() + timeout_for();
-  SessionEnd end = SessionEnd::closed;
-  bool input_open = true;
+SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
+                          const DriverOptions& options) {
   char buffer[read_size];
+  WakePipe wake;
 
   // Sends what the descriptor takes now; false on an error that ends the
   // session.  A socket is written before the loop sleeps: a reply nearly
@@ -55,13 +68,10 @@ SessionEnd run_session(Channel& channel, Server& server, int input_fd,
   // round of system calls per command.  Anything else waits for POLLOUT.
   bool output_is_socket = true;
   const auto flush = [&](bool polled_writable) {
-    const std::string_view pending = channel.output();
+    const std::string_view pending = connection.output();
     const ssize_t sent = write_some(output_fd, pending, polled_writable);
     if (sent > 0) {
-      if (options.trace)
-        options.trace(">", pending.substr(0, std::size_t(sent)));
-      channel.consume_output(std::size_t(sent));
-      deadline = Clock::now() + timeout_for();
+      connection.sent(std::size_t(sent), Clock::now());
     } else if (sent < 0 && errno == ENOTSOCK) {
       output_is_socket = false;
     } else if (sent < 0 && errno != EINTR && errno != EAGAIN) {
@@ -70,67 +80,84 @@ SessionEnd run_session(Channel& channel, Server& server, int input_fd,
     return true;
   };
 
+  bool input_open = true;
   for (;;) {
-    while (const Envelope* message = channel.pending_message())
-      channel.reply(server.process_message(*message));
-    if (options.stop_requested && *options.stop_requested &&
-        !channel.closed()) {
-      channel.shut_down();
-      end = SessionEnd::stopped;
+    if (options.stop_requested && *options.stop_requested)
+      connection.stop(Clock::now());
+    if (output_is_socket && !connection.output().empty() && !flush(false))
+      connection.failed();
+    if (connection.finished()) break;
+    if (connection.waiting() && wake.fds[0] < 0) {
+      if (pipe2(wake.fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        connection.failed();
+        continue;
+      }
+      const int to = wake.fds[1];
+      connection.set_wake([to] {
+        const char byte = 1;
+        while (write(to, &byte, 1) < 0 && errno == EINTR) {
+        }
+      });
     }
-    if (output_is_socket && !channel.output().empty() && !flush(false))
-      return SessionEnd::io_error;
 
-    const std::string_view output = channel.output();
-    if (channel.closed() && output.empty()) return end;
-
-    const bool want_read =
-        input_open && !channel.closed() && output.size() < output_high_water;
-    pollfd fds[2] = {{input_fd, short(want_read ? POLLIN : 0), 0},
-                     {output_fd, short(output.empty() ? 0 : POLLOUT), 0}};
-    // Once the channel is closed only the flush of its last replies is
-    // waited for, within one more period, past the session's cap if need be.
-    const Clock::time_point wake =
-        channel.closed() ? deadline : std::min(deadline, session_end);
-    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        wake - Clock::now());
-    int ready = 0;
-    if (left.count() > 0) {
-      const timespec wait = {time_t(left.count() / 1000000000),
-                             long(left.count() % 1000000000)};
-      ready = ppoll(fds, 2, &wait, options.wait_mask);
+    const std::string_view output = connection.output();
+    const bool want_read = input_open && connection.wants_input();
+    pollfd fds[3] = {{input_fd, short(want_read ? POLLIN : 0), 0},
+                     {output_fd, short(output.empty() ? 0 : POLLOUT), 0},
+                     {wake.fds[0], POLLIN, 0}};
+    const Clock::time_point wake_at = connection.wake_at();
+    timespec wait{};
+    const timespec* timeout = nullptr;
+    if (wake_at != Clock::time_point::max()) {
+      const auto left = std::max<std::chrono::nanoseconds::rep>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at -
+                                                                  Clock::now())
+                 .count());
+      wait = {time_t(left / 1000000000), long(left % 1000000000)};
+      timeout = &wait;
     }
+    const int ready =
+        timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0
+            ? 0
+            : ppoll(fds, wake.fds[0] < 0 ? 2 : 3, timeout, options.wait_mask);
     if (ready < 0) {
       if (errno == EINTR) continue;
-      return SessionEnd::io_error;
-    }
-    if (ready == 0) {
-      if (channel.closed()) return SessionEnd::timed_out;  // client not reading
-      channel.timed_out();
-      end = SessionEnd::timed_out;
-      deadline = Clock::now() + timeout_for();
+      connection.failed();
       continue;
     }
-
+    if (ready == 0) {
+      connection.tick(Clock::now());
+      continue;
+    }
+    if (fds[2].revents & POLLIN) {
+      char drain[16];
+      while (read(wake.fds[0], drain, sizeof drain) > 0) {
+      }
+      connection.collect(Clock::now());
+    }
     // POLLHUP comes even when not asked for: read only when we meant to.
     if (want_read && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       const ssize_t got = read(input_fd, buffer, sizeof buffer);
       if (got > 0) {
-        const std::string_view bytes(buffer, std::size_t(got));
-        if (options.trace) options.trace("<", bytes);
-        channel.feed(bytes);
-        deadline = Clock::now() + timeout_for();
+        connection.received(std::string_view(buffer, std::size_t(got)),
+                            Clock::now());
       } else if (got == 0) {
         input_open = false;
-        if (!channel.closed()) end = SessionEnd::client_closed;
-        channel.end_of_input();
+        connection.input_ended(Clock::now());
       } else if (errno != EINTR && errno != EAGAIN) {
-        return SessionEnd::io_error;
+        connection.failed();
       }
     }
     if ((fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) && !flush(true))
-      return SessionEnd::io_error;
+      connection.failed();
   }
+  return session_end(connection.end());
+}
+
+SessionEnd run_session(Channel& channel, int input_fd, int output_fd,
+                       const DriverOptions& options) {
+  Connection connection(options, channel, Clock::now());
+  return run_connection(connection, input_fd, output_fd, options);
 }
 
 }  // namespace smtpd

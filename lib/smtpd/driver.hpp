@@ -1,13 +1,13 @@
-// driver.hpp - run one channel over a pair of file descriptors.
+// driver.hpp - run one connection over a pair of file descriptors.
 //
-// The thin I/O layer around the channel: poll(2) on the input and output,
-// partial writes, EINTR, end of input, and the clock for the timeouts.
-// Messages are handed to the server as they complete and its answer goes
-// straight back to the channel.  Replies are written as soon as the output
-// can take them, so a pipelining client gets them in batches (RFC 2920).
+// The inetd style's loop: poll(2) on the input and output, partial
+// writes, EINTR, end of input, and the clock.  Everything else a
+// connection needs (PROXY header, hooks, deadlines, log lines) is the
+// Connection's (connection.hpp), shared with the standalone listener.
+// Replies are written as soon as the output can take them, so a
+// pipelining client gets them in batches (RFC 2920).  A hook that answers
+// later is waited for here too: its Later handle wakes the loop.
 #pragma once
-
-#include "smtpd/export.hpp"
 
 #include <signal.h>
 
@@ -16,15 +16,19 @@
 #include <string_view>
 
 #include "smtpd/channel.hpp"
-#include "smtpd/server.hpp"
+#include "smtpd/export.hpp"
+#include "smtpd/limits.hpp"
 
 namespace smtpd {
+
+class Connection;
 
 struct DriverOptions {
   // No progress for this long ends the session with 421 (RFC 5321 4.5.3.2).
   unsigned command_timeout_seconds = limits::default_command_timeout_seconds;
   unsigned data_timeout_seconds = limits::default_data_timeout_seconds;
-  // The whole session, whatever progress it makes; 0 for no limit.
+  // The whole session, whatever progress it makes, the PROXY header
+  // included; 0 for no limit.
   unsigned session_timeout_seconds = limits::default_session_timeout_seconds;
   // Set by a signal handler (SIGTERM): the session ends with 421 once the
   // message being delivered, if any, is answered.  To see the signal while
@@ -33,6 +37,9 @@ struct DriverOptions {
   const sigset_t* wait_mask = nullptr;
   // With -d: each chunk read and written, for a protocol trace.
   std::function<void(std::string_view direction, std::string_view bytes)> trace;
+  // One line each: a hook's answer that was not used (and why), a bad
+  // PROXY header, and the line that ends every session (connection.hpp).
+  std::function<void(std::string_view line)> log;
 };
 
 enum class SessionEnd {
@@ -43,7 +50,12 @@ enum class SessionEnd {
   io_error,       // reading or writing failed; errno says why
 };
 
-SMTPD_API SessionEnd run_session(Channel& channel, Server& server, int input_fd,
-                       int output_fd, const DriverOptions& options);
+// Runs connection until it is finished.
+SMTPD_API SessionEnd run_connection(Connection& connection, int input_fd,
+                                    int output_fd,
+                                    const DriverOptions& options);
+// The same around a channel of your own (made with its handler).
+SMTPD_API SessionEnd run_session(Channel& channel, int input_fd, int output_fd,
+                                 const DriverOptions& options);
 
 }  // namespace smtpd

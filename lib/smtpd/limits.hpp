@@ -13,6 +13,8 @@ namespace smtpd::limits {
 // RFC 5321 4.5.3.1.4: a command line is at most 512 octets with its CRLF;
 // smtpd.py counts 512 without it, and so do we.
 inline constexpr std::size_t command_line = 512;
+// RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with its CRLF.
+inline constexpr std::size_t reply_line = 510;
 // RFC 1870 section 3: MAIL may grow by 26 octets when SIZE is offered.
 inline constexpr std::size_t mail_extra_for_size = 26;
 // RFC 6531 section 3.4: and by 10 more when SMTPUTF8 is offered.

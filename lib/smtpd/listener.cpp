@@ -1,7 +1,6 @@
 // listener.cpp - the standalone mode's event loop (see listener.hpp).
 #include "smtpd/listener.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,7 +17,8 @@
 #include <string>
 #include <thread>
 
-#include "smtpd/proxy_header.hpp"
+#include "smtpd/connection.hpp"
+#include "smtpd/peer.hpp"
 
 namespace smtpd {
 namespace {
@@ -26,70 +26,100 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t read_size = 64 * 1024;
-// As in the driver: stop reading from a client that does not read its
-// replies.
-constexpr std::size_t output_high_water = 64 * 1024;
 
-struct Connection {
+// The hooks of one connection, with those that may block run on a thread
+// of their own: they answer later, through the channel's Later handle,
+// and the loop goes on with the other connections meanwhile.  What they
+// are given (the session, the transaction, the address asked about) stays
+// put while they run: the channel reads nothing until they answer.
+class OffThread : public Handler {
+ public:
+  explicit OffThread(std::unique_ptr<Handler> inner)
+      : inner_(std::move(inner)) {}
+  ~OffThread() override {
+    if (worker_.joinable()) worker_.join();
+  }
+
+  Answer handle_connect(Context& c) override {
+    return run(Hook::connect, c, [=, &c] { return inner_->handle_connect(c); });
+  }
+  Answer handle_helo(Context& c, const std::string& name,
+                     bool extended) override {
+    const std::string* n = &name;
+    return run(Hook::helo, c,
+               [=, &c] { return inner_->handle_helo(c, *n, extended); });
+  }
+  Answer handle_mail(Context& c, const std::string& address) override {
+    const std::string* a = &address;
+    return run(Hook::mail, c, [=, &c] { return inner_->handle_mail(c, *a); });
+  }
+  Answer handle_rcpt(Context& c, const std::string& address) override {
+    const std::string* a = &address;
+    return run(Hook::rcpt, c, [=, &c] { return inner_->handle_rcpt(c, *a); });
+  }
+  Answer handle_data(Context& c, const Envelope& message) override {
+    const Envelope* m = &message;
+    return run(Hook::data, c, [=, &c] { return inner_->handle_data(c, *m); });
+  }
+  Answer handle_rset(Context& c) override {
+    return run(Hook::rset, c, [=, &c] { return inner_->handle_rset(c); });
+  }
+  Answer handle_quit(Context& c) override {
+    return run(Hook::quit, c, [=, &c] { return inner_->handle_quit(c); });
+  }
+  Answer handle_verb(Context& c, const std::string& verb,
+                     const std::optional<std::string>& argument) override {
+    const std::string* v = &verb;
+    const std::optional<std::string>* a = &argument;
+    return run(Hook::verb, c,
+               [=, &c] { return inner_->handle_verb(c, *v, *a); });
+  }
+  void message_answered(const Session& session, const Envelope& message,
+                        std::string_view reply,
+                        std::string_view detail) override {
+    inner_->message_answered(session, message, reply, detail);
+  }
+
+ private:
+  template <typename Call>
+  Answer run(Hook hook, Context& context, Call call) {
+    if (!inner_->blocks(hook)) return call();
+    if (worker_.joinable()) worker_.join();  // it answered already
+    Later later = context.later();
+    worker_ = std::thread([later, hook, call] {
+      Answer answer = call_hook(hook, call);
+      if (answer.kind() != Answer::Kind::later) later.answer(std::move(answer));
+    });
+    return Answer::later();
+  }
+
+  std::unique_ptr<Handler> inner_;
+  std::thread worker_;
+};
+
+struct Client {
   int fd = -1;
-  Peer peer;
-  std::unique_ptr<Server> server;
-  std::unique_ptr<Channel> channel;  // null while a PROXY header is read
-  std::string header;                // the PROXY header so far
-  Clock::time_point deadline;
-  Clock::time_point session_end = Clock::time_point::max();
-  bool delivering = false;  // a worker thread has the pending message
-  bool dead = false;        // the connection failed: drop it when we can
-  bool writable = true;     // false from a short send until POLLOUT
-  std::thread worker;
+  std::unique_ptr<Handler> handler;
+  std::unique_ptr<Connection> connection;
+  bool writable = true;  // false from a short send until POLLOUT
 };
-
-struct Delivered {
-  std::uint64_t id;
-  Reply reply;
-};
-
-Peer peer_of(const sockaddr_storage& address) {
-  char text[INET6_ADDRSTRLEN] = "";
-  Peer peer;
-  if (address.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(address);
-    inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
-    peer.port = ntohs(in.sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
-    if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
-      inet_ntop(AF_INET, &in6.sin6_addr.s6_addr[12], text, sizeof text);
-    else
-      inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-    peer.port = ntohs(in6.sin6_port);
-  } else {
-    return peer;
-  }
-  peer.address = text;
-  return peer;
-}
-
-// A delivery's answer, whatever it does: a hook that throws gets the
-// client a 451, never a lost connection.
-Reply deliver(Server& server, const Envelope& message) {
-  try {
-    return server.process_message(message);
-  } catch (...) {
-    return std::string("451 Error: local delivery failed, try again later");
-  }
-}
 
 class Loop {
  public:
   Loop(const std::vector<int>& listeners, const ListenerOptions& options,
-       const ServerFactory& make_server)
-      : listeners_(listeners), options_(options), make_server_(make_server) {}
+       const HandlerFactory& make_handler)
+      : listeners_(listeners), options_(options), make_handler_(make_handler) {
+    timeouts_ = options_.timeouts;
+    if (!timeouts_.log) timeouts_.log = options_.log_error;
+  }
 
   ~Loop() {
-    for (auto& [id, connection] : connections_) {
-      if (connection.worker.joinable()) connection.worker.join();
-      if (connection.fd >= 0) close(connection.fd);
+    // The connections (their handlers join any thread still running)
+    // before the descriptors.
+    for (auto& [id, client] : clients_) {
+      client.connection.reset();
+      client.handler.reset();
+      if (client.fd >= 0) close(client.fd);
     }
     for (const int fd : wake_)
       if (fd >= 0) close(fd);
@@ -98,66 +128,54 @@ class Loop {
   int run();
 
  private:
-  std::chrono::seconds timeout_for(const Connection& connection) const {
-    const bool in_data = connection.channel &&
-                         connection.channel->state() == Channel::State::data;
-    return std::chrono::seconds(
-        in_data ? options_.timeouts.data_timeout_seconds
-                : options_.timeouts.command_timeout_seconds);
-  }
   void accept_connections(int listener);
-  void start_channel(Connection& connection, std::string_view early_input);
-  void read_from(Connection& connection);
-  void write_to(Connection& connection);
+  void read_from(Client& client);
+  void write_to(Client& client);
   void flush();
-  void start_deliveries();
-  void collect_deliveries();
-  void check_deadlines(Clock::time_point now);
+  void collect_answers();
   void drop_finished();
-  void stop_sessions();
+  void stop_sessions(Clock::time_point now);
   bool stop_requested() const {
-    return options_.timeouts.stop_requested &&
-           *options_.timeouts.stop_requested;
+    return timeouts_.stop_requested && *timeouts_.stop_requested;
   }
 
   std::vector<int> listeners_;
   const ListenerOptions& options_;
-  const ServerFactory& make_server_;
-  std::map<std::uint64_t, Connection> connections_;
+  DriverOptions timeouts_;
+  const HandlerFactory& make_handler_;
+  std::map<std::uint64_t, Client> clients_;
   std::uint64_t next_id_ = 0;
-  int wake_[2] = {-1, -1};  // workers write a byte here when done
-  std::mutex delivered_mutex_;
-  std::vector<Delivered> delivered_;
+  int wake_[2] = {-1, -1};  // a Later handle writes a byte here
+  std::mutex answered_mutex_;
+  std::vector<std::uint64_t> answered_;  // whose Later handle answered
   bool stopping_ = false;
   bool grace_over_ = false;
   Clock::time_point grace_end_ = Clock::time_point::max();
   Clock::time_point accept_paused_until_;
   // The poll set, rebuilt every round in the same storage.
   std::vector<pollfd> fds_;
-  std::vector<Connection*> polled_;
+  std::vector<Client*> polled_;
 };
 
 // At the stop: after Ctrl-C, sessions with no transaction under way (and
 // connections still without their PROXY header) end at once, since nobody
 // waits for them; whoever pressed it is told what the others hold up.
-void Loop::stop_sessions() {
+void Loop::stop_sessions(Clock::time_point now) {
   const bool close_idle =
       options_.close_idle_at_stop && *options_.close_idle_at_stop;
   std::size_t waiting = 0;
-  for (auto& [id, connection] : connections_) {
-    const Channel* channel = connection.channel.get();
+  for (auto& [id, client] : clients_) {
+    Connection& connection = *client.connection;
+    const Channel* channel = connection.channel();
+    if (connection.finished() || (channel && channel->closed())) continue;
     const bool idle =
-        !connection.delivering &&
+        !connection.waiting() &&
         (!channel || (channel->state() == Channel::State::command &&
                       channel->transaction().mail_from.empty()));
-    if (close_idle && idle) {
-      if (channel)
-        connection.channel->shut_down();
-      else
-        connection.dead = true;
-    } else if (!channel || !channel->closed()) {
+    if (close_idle && idle)
+      connection.stop(now);  // 421, or closed if still without its header
+    else
       ++waiting;
-    }
   }
   if (waiting != 0 && options_.log_error)
     options_.log_error(
@@ -168,7 +186,7 @@ void Loop::stop_sessions() {
 }
 
 void Loop::accept_connections(int listener) {
-  while (connections_.size() < options_.max_connections) {
+  while (clients_.size() < options_.max_connections) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     const int fd = accept4(listener, reinterpret_cast<sockaddr*>(&address),
@@ -187,79 +205,56 @@ void Loop::accept_connections(int listener) {
     // reads, would wait for the client's delayed ACK).
     const int yes = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    Connection& connection = connections_[next_id_++];
-    connection.fd = fd;
-    connection.peer = peer_of(address);
-    const Clock::time_point now = Clock::now();
-    connection.deadline = now + timeout_for(connection);
-    if (options_.timeouts.session_timeout_seconds != 0)
-      connection.session_end =
-          now + std::chrono::seconds(options_.timeouts.session_timeout_seconds);
-    if (!options_.proxy_protocol) start_channel(connection, {});
+    const std::uint64_t id = next_id_++;
+    Client& client = clients_[id];
+    client.fd = fd;
+    client.handler = std::make_unique<OffThread>(make_handler_());
+    client.connection = std::make_unique<Connection>(
+        timeouts_, options_.channel, *client.handler,
+        peer_from_address(reinterpret_cast<const sockaddr*>(&address), length),
+        options_.proxy_protocol, Clock::now());
+    client.connection->set_wake([this, id] {
+      {
+        const std::lock_guard<std::mutex> lock(answered_mutex_);
+        answered_.push_back(id);
+      }
+      const char byte = 1;
+      while (write(wake_[1], &byte, 1) < 0 && errno == EINTR) {
+      }
+    });
+    if (stopping_ && grace_over_) client.connection->stop(Clock::now());
   }
 }
 
-void Loop::start_channel(Connection& connection, std::string_view early_input) {
-  ChannelConfig config = options_.channel;
-  connection.server = make_server_(config);
-  connection.channel = std::make_unique<Channel>(config, connection.peer);
-  if (options_.on_channel)
-    options_.on_channel(*connection.channel, *connection.server);
-  if (stopping_ && grace_over_) connection.channel->shut_down();
-  connection.channel->feed(early_input);
-}
-
-void Loop::read_from(Connection& connection) {
+void Loop::read_from(Client& client) {
   char buffer[read_size];
-  const ssize_t got = read(connection.fd, buffer, sizeof buffer);
+  const ssize_t got = read(client.fd, buffer, sizeof buffer);
   if (got < 0) {
-    if (errno != EINTR && errno != EAGAIN) connection.dead = true;
-    return;
+    if (errno == ECONNRESET)
+      client.connection->input_ended(Clock::now());
+    else if (errno != EINTR && errno != EAGAIN)
+      client.connection->failed();
+  } else if (got == 0) {
+    client.connection->input_ended(Clock::now());
+  } else {
+    client.connection->received(std::string_view(buffer, std::size_t(got)),
+                                Clock::now());
   }
-  const std::string_view bytes(buffer, std::size_t(got));
-  connection.deadline = Clock::now() + timeout_for(connection);
-  if (got > 0 && options_.timeouts.trace) options_.timeouts.trace("<", bytes);
-  if (connection.channel) {
-    if (got == 0)
-      connection.channel->end_of_input();
-    else
-      connection.channel->feed(bytes);
-    return;
-  }
-  // Reading the PROXY header: no greeting until it is complete and valid.
-  if (got == 0) {
-    connection.dead = true;
-    return;
-  }
-  connection.header.append(bytes);
-  const ProxyHeader header = parse_proxy_header(connection.header);
-  if (header.status == ProxyHeader::Status::invalid) {
-    if (options_.log_error)
-      options_.log_error("bad PROXY header: " + header.error);
-    connection.dead = true;
-  } else if (header.status == ProxyHeader::Status::complete) {
-    if (header.has_address) connection.peer = header.source;
-    const std::string rest = connection.header.substr(header.length);
-    connection.header.clear();
-    start_channel(connection, rest);
-  }
+  if (stopping_ && grace_over_) client.connection->stop(Clock::now());
 }
 
-void Loop::write_to(Connection& connection) {
-  const std::string_view output = connection.channel->output();
+void Loop::write_to(Client& client) {
+  const std::string_view output = client.connection->output();
   const ssize_t sent =
-      send(connection.fd, output.data(), output.size(), MSG_NOSIGNAL);
+      send(client.fd, output.data(), output.size(), MSG_NOSIGNAL);
   if (sent > 0) {
-    if (options_.timeouts.trace)
-      options_.timeouts.trace(">", output.substr(0, std::size_t(sent)));
-    connection.channel->consume_output(std::size_t(sent));
-    connection.deadline = Clock::now() + timeout_for(connection);
+    client.connection->sent(std::size_t(sent), Clock::now());
   } else if (sent < 0 && errno != EINTR && errno != EAGAIN) {
-    connection.dead = true;
+    client.connection->failed();
     return;
   }
   // The socket took less than all: its buffer is full, wait for POLLOUT.
-  if (sent < ssize_t(output.size())) connection.writable = false;
+  if (sent < ssize_t(output.size())) client.writable = false;
 }
 
 // Writes every connection's replies now, before the loop sleeps, not after
@@ -269,94 +264,37 @@ void Loop::write_to(Connection& connection) {
 // in one write (RFC 2920).  A socket that took less than all is left to
 // POLLOUT.
 void Loop::flush() {
-  for (auto& [id, connection] : connections_) {
-    if (connection.dead || connection.delivering || !connection.writable ||
-        !connection.channel || connection.channel->output().empty())
-      continue;
-    write_to(connection);
+  for (auto& [id, client] : clients_) {
+    if (!client.writable || client.connection->output().empty()) continue;
+    write_to(client);
   }
 }
 
-void Loop::start_deliveries() {
-  for (auto& [id, connection] : connections_) {
-    if (connection.dead || connection.delivering || !connection.channel)
-      continue;
-    while (const Envelope* message = connection.channel->pending_message()) {
-      if (!options_.threaded_delivery) {
-        connection.channel->reply(deliver(*connection.server, *message));
-        continue;
-      }
-      // The message and the server stay put while the worker has them: the
-      // channel is not fed, and the connection not dropped, until it is done.
-      connection.delivering = true;
-      connection.worker = std::thread(
-          [this, id = id, server = connection.server.get(), message] {
-            Reply reply = deliver(*server, *message);
-            {
-              const std::lock_guard<std::mutex> lock(delivered_mutex_);
-              delivered_.push_back({id, std::move(reply)});
-            }
-            const char wake = 1;
-            while (write(wake_[1], &wake, 1) < 0 && errno == EINTR) {
-            }
-          });
-      break;
-    }
-  }
-}
-
-void Loop::collect_deliveries() {
+void Loop::collect_answers() {
   char drain[256];
   while (read(wake_[0], drain, sizeof drain) > 0) {
   }
-  std::vector<Delivered> done;
+  std::vector<std::uint64_t> answered;
   {
-    const std::lock_guard<std::mutex> lock(delivered_mutex_);
-    done.swap(delivered_);
+    const std::lock_guard<std::mutex> lock(answered_mutex_);
+    answered.swap(answered_);
   }
-  for (Delivered& result : done) {
-    Connection& connection = connections_.at(result.id);
-    connection.worker.join();
-    connection.delivering = false;
-    connection.channel->reply(result.reply);
-    if (stopping_ && grace_over_) connection.channel->shut_down();
-    connection.deadline = Clock::now() + timeout_for(connection);
-  }
-}
-
-void Loop::check_deadlines(Clock::time_point now) {
-  for (auto& [id, connection] : connections_) {
-    // A delivery in progress is our wait, not the client's.
-    if (connection.dead || connection.delivering) continue;
-    const bool closed = connection.channel && connection.channel->closed();
-    const Clock::time_point due =
-        closed ? connection.deadline
-               : std::min(connection.deadline, connection.session_end);
-    if (now < due) continue;
-    if (!connection.channel || closed) {
-      connection.dead = true;  // no header in time, or a client not reading
-      continue;
-    }
-    connection.channel->timed_out();
-    connection.deadline = now + timeout_for(connection);
+  for (const std::uint64_t id : answered) {
+    const auto found = clients_.find(id);
+    if (found == clients_.end()) continue;
+    found->second.connection->collect(Clock::now());
+    if (stopping_ && grace_over_) found->second.connection->stop(Clock::now());
   }
 }
 
 void Loop::drop_finished() {
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    Connection& connection = it->second;
-    // A delivery thread may be closing the channel: not looked at until
-    // the thread is done.
-    if (connection.delivering) {
-      ++it;
-      continue;
-    }
-    const bool finished = connection.dead ||
-                          (connection.channel && connection.channel->closed() &&
-                           connection.channel->output().empty());
-    if (finished) {
-      close(connection.fd);
-      it = connections_.erase(it);
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    Client& client = it->second;
+    if (client.connection->finished()) {
+      client.connection.reset();  // its end line
+      client.handler.reset();
+      close(client.fd);
+      it = clients_.erase(it);
     } else {
       ++it;
     }
@@ -373,30 +311,24 @@ int Loop::run() {
       for (const int fd : listeners_) close(fd);
       listeners_.clear();
       grace_end_ = now + std::chrono::seconds(options_.shutdown_grace_seconds);
-      stop_sessions();
+      stop_sessions(now);
     }
     if (stopping_ && !grace_over_ && options_.stop_now && *options_.stop_now)
       grace_end_ = now;
     if (stopping_ && !grace_over_ && now >= grace_end_) {
       grace_over_ = true;
-      for (auto& [id, connection] : connections_) {
-        if (!connection.channel)
-          connection.dead = true;  // still no PROXY header: no session yet
-        else if (!connection.delivering)
-          connection.channel->shut_down();
-      }
+      for (auto& [id, client] : clients_) client.connection->stop(now);
     }
-    start_deliveries();
     flush();
     drop_finished();
-    if (stopping_ && connections_.empty()) return 0;
+    if (stopping_ && clients_.empty()) return 0;
 
     std::vector<pollfd>& fds = fds_;
-    std::vector<Connection*>& polled = polled_;
+    std::vector<Client*>& polled = polled_;
     fds.clear();
     polled.clear();
     fds.push_back({wake_[0], POLLIN, 0});
-    const bool accepting = connections_.size() < options_.max_connections &&
+    const bool accepting = clients_.size() < options_.max_connections &&
                            now >= accept_paused_until_;
     for (const int fd : listeners_)
       fds.push_back({fd, short(accepting ? POLLIN : 0), 0});
@@ -404,23 +336,15 @@ int Loop::run() {
         stopping_ && !grace_over_ ? grace_end_ : Clock::time_point::max();
     if (now < accept_paused_until_)
       wake_at = std::min(wake_at, accept_paused_until_);
-    for (auto& [id, connection] : connections_) {
-      if (connection.delivering) continue;
+    for (auto& [id, client] : clients_) {
+      const Connection& connection = *client.connection;
       short events = 0;
-      const Channel* channel = connection.channel.get();
-      const bool reading = !channel ||
-                           channel->state() == Channel::State::command ||
-                           channel->state() == Channel::State::data;
-      if (reading && (!channel || channel->output().size() < output_high_water))
-        events |= POLLIN;
+      if (connection.wants_input()) events |= POLLIN;
       // Output left after flush() is what the socket had no room for.
-      if (channel && !channel->output().empty()) events |= POLLOUT;
-      fds.push_back({connection.fd, events, 0});
-      polled.push_back(&connection);
-      const bool closed = channel && channel->closed();
-      wake_at = std::min(wake_at, closed ? connection.deadline
-                                         : std::min(connection.deadline,
-                                                    connection.session_end));
+      if (!connection.output().empty()) events |= POLLOUT;
+      fds.push_back({client.fd, events, 0});
+      polled.push_back(&client);
+      wake_at = std::min(wake_at, connection.wake_at());
     }
     timespec wait{};
     const timespec* timeout = nullptr;
@@ -432,27 +356,28 @@ int Loop::run() {
       timeout = &wait;
     }
     const int ready =
-        ppoll(fds.data(), fds.size(), timeout, options_.timeouts.wait_mask);
+        ppoll(fds.data(), fds.size(), timeout, timeouts_.wait_mask);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
-    if (fds[0].revents) collect_deliveries();
+    if (fds[0].revents) collect_answers();
     for (std::size_t i = 0; i < listeners_.size(); ++i)
       if (fds[1 + i].revents & POLLIN) accept_connections(listeners_[i]);
     const std::size_t first = 1 + listeners_.size();
     for (std::size_t i = 0; i < polled.size(); ++i) {
-      Connection& connection = *polled[i];
+      Client& client = *polled[i];
       const short revents = fds[first + i].revents;
       // POLLHUP comes even when not asked for: read only when we meant to.
       if ((fds[first + i].events & POLLIN) &&
           (revents & (POLLIN | POLLHUP | POLLERR)))
-        read_from(connection);
+        read_from(client);
       // Written at the top of the next round, with the replies to what
       // was just read.
-      if (revents & (POLLOUT | POLLERR | POLLHUP)) connection.writable = true;
+      if (revents & (POLLOUT | POLLERR | POLLHUP)) client.writable = true;
     }
-    check_deadlines(Clock::now());
+    now = Clock::now();
+    for (auto& [id, client] : clients_) client.connection->tick(now);
   }
 }
 
@@ -460,8 +385,8 @@ int Loop::run() {
 
 int run_listener(const std::vector<int>& listening_fds,
                  const ListenerOptions& options,
-                 const ServerFactory& make_server) {
-  Loop loop(listening_fds, options, make_server);
+                 const HandlerFactory& make_handler) {
+  Loop loop(listening_fds, options, make_handler);
   return loop.run();
 }
 

@@ -35,6 +35,7 @@
 #include <string_view>
 
 #include "smtpd/export.hpp"
+#include "smtpd/handler.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
@@ -70,22 +71,40 @@ SMTPD_API std::string_view maildir_trailer(std::string_view data);
 // The whole file, for tests and small messages: header, data, trailer.
 SMTPD_API std::string maildir_file(const Envelope& envelope);
 
-class SMTPD_API MaildirDelivery : public Server {
+class SMTPD_API MaildirDelivery : public Handler {
  public:
   // log receives one line per failure (what failed, and why).
   using Log = std::function<void(std::string_view)>;
 
   // directory: the Maildir (with tmp/ and new/); inner: the delivery
   // that must accept a message before it is kept, or null to keep every
-  // message.
-  MaildirDelivery(std::string directory, std::unique_ptr<Server> inner,
+  // message.  Every other hook is inner's.
+  MaildirDelivery(std::string directory, std::unique_ptr<Handler> inner,
                   Log log);
 
-  Reply process_message(const Envelope& envelope) override;
+  Answer handle_connect(Context& c) override;
+  Answer handle_helo(Context& c, const std::string& name,
+                     bool extended) override;
+  Answer handle_mail(Context& c, const std::string& address) override;
+  Answer handle_rcpt(Context& c, const std::string& address) override;
+  // The message is written to tmp/, then inner is asked; once it accepted,
+  // the file goes to new/ and is synced before the 250 (RFC 5321 4.2.5).
+  Answer handle_data(Context& c, const Envelope& message) override;
+  Answer handle_rset(Context& c) override;
+  Answer handle_quit(Context& c) override;
+  Answer handle_verb(Context& c, const std::string& verb,
+                     const std::optional<std::string>& argument) override;
+  void message_answered(const Session& session, const Envelope& message,
+                        std::string_view reply,
+                        std::string_view detail) override;
+  // Writing and syncing files may wait on the disk.
+  bool blocks(Hook hook) const override {
+    return hook == Hook::data || (inner_ && inner_->blocks(hook));
+  }
 
  private:
   std::string directory_;
-  std::unique_ptr<Server> inner_;
+  std::unique_ptr<Handler> inner_;
   Log log_;
   std::string host_;
 };

@@ -111,50 +111,98 @@ bool write_temporary(const std::string& path, const Envelope& envelope) {
 }  // namespace
 
 MaildirDelivery::MaildirDelivery(std::string directory,
-                                 std::unique_ptr<Server> inner, Log log)
+                                 std::unique_ptr<Handler> inner, Log log)
     : directory_(std::move(directory)),
       inner_(std::move(inner)),
       log_(std::move(log)),
       host_(host_name()) {}
 
-Reply MaildirDelivery::process_message(const Envelope& envelope) {
-  const auto fail = [&](const std::string& what) -> Reply {
+Answer MaildirDelivery::handle_connect(Context& c) {
+  return inner_ ? inner_->handle_connect(c) : Answer::accept();
+}
+
+Answer MaildirDelivery::handle_helo(Context& c, const std::string& name,
+                                    bool extended) {
+  return inner_ ? inner_->handle_helo(c, name, extended) : Answer::accept();
+}
+
+Answer MaildirDelivery::handle_mail(Context& c, const std::string& address) {
+  return inner_ ? inner_->handle_mail(c, address) : Answer::accept();
+}
+
+Answer MaildirDelivery::handle_rcpt(Context& c, const std::string& address) {
+  return inner_ ? inner_->handle_rcpt(c, address) : Answer::accept();
+}
+
+Answer MaildirDelivery::handle_rset(Context& c) {
+  return inner_ ? inner_->handle_rset(c) : Answer::accept();
+}
+
+Answer MaildirDelivery::handle_quit(Context& c) {
+  return inner_ ? inner_->handle_quit(c) : Answer::accept();
+}
+
+Answer MaildirDelivery::handle_verb(
+    Context& c, const std::string& verb,
+    const std::optional<std::string>& argument) {
+  return inner_ ? inner_->handle_verb(c, verb, argument) : Answer::accept();
+}
+
+void MaildirDelivery::message_answered(const Session& session,
+                                       const Envelope& message,
+                                       std::string_view reply,
+                                       std::string_view detail) {
+  if (inner_) inner_->message_answered(session, message, reply, detail);
+}
+
+Answer MaildirDelivery::handle_data(Context& context,
+                                    const Envelope& envelope) {
+  const auto fail = [&](const std::string& what,
+                        const std::string& detail) -> Answer {
     if (log_)
       log_("maildir " + directory_ + ": " + what + ": " + std::strerror(errno));
-    return std::string(replies::cannot_keep_message);
+    return Answer::reply(std::string(replies::cannot_keep_message), detail);
   };
   std::string name = maildir_file_name(unique_name(host_));
   std::string temporary = directory_ + "/tmp/" + name;
   // O_EXCL: a name already taken (a clock stepped back, a pid reused)
   // gets the next one rather than another's file.
   for (int tries = 0; !write_temporary(temporary, envelope); ++tries) {
-    if (errno != EEXIST || tries == 3) return fail("tmp/" + name);
+    if (errno != EEXIST || tries == 3) return fail("tmp/" + name, {});
     name = maildir_file_name(unique_name(host_));
     temporary = directory_ + "/tmp/" + name;
   }
-  Reply reply;
+  Answer answer = Answer::accept();
   try {
-    if (inner_) reply = inner_->process_message(envelope);
+    if (inner_) answer = inner_->handle_data(context, envelope);
   } catch (...) {
     unlink(temporary.c_str());
     throw;
   }
-  if (reply && !reply->empty() && (*reply)[0] != '2') {
+  // Kept only once the delivery took it: a refusal, a failed hook or an
+  // answer still to come (not taken here) keeps nothing.
+  const bool accepted = !answer.is_failure() &&
+                        (answer.kind() == Answer::Kind::accept ||
+                         (answer.kind() == Answer::Kind::reply &&
+                          !answer.line().empty() && answer.line()[0] == '2'));
+  if (!accepted) {
     unlink(temporary.c_str());
-    return reply;
+    if (answer.kind() == Answer::Kind::later)
+      return Answer::failed("a delivery inside --maildir answered later");
+    return answer;
   }
   const std::string kept = directory_ + "/new/" + name;
   if (rename(temporary.c_str(), kept.c_str()) != 0) {
     keeping_errno([&] { unlink(temporary.c_str()); });
-    return fail("new/" + name);
+    return fail("new/" + name, answer.detail());
   }
   // The rename is on disk only once the directory is.  If it cannot be,
   // the client tries again: new/ keeps no message that got 451.
   if (!sync_directory(directory_ + "/new")) {
     keeping_errno([&] { unlink(kept.c_str()); });
-    return fail("fsync new/");
+    return fail("fsync new/", answer.detail());
   }
-  return reply;
+  return answer;
 }
 
 }  // namespace smtpd

@@ -138,14 +138,22 @@ std::string list_message(std::string_view data, std::string_view mail_from,
 MailmanProxy::MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
                            RelayPolicy policy, PureProxy::Log log)
     : settings_(std::move(settings)),
-      policy_(std::move(policy)),
-      relay_(std::move(upstream), log),
-      log_(std::move(log)) {
+      relay_(std::move(upstream), log, policy),
+      log_(std::move(log)),
+      policy_(std::move(policy)) {
   if (settings_.version == 3)
     mailman3_ = std::make_unique<Mailman3Lists>(settings_, log_);
 }
 
 MailmanProxy::~MailmanProxy() = default;
+
+Answer MailmanProxy::handle_rcpt(Context& context, const std::string& address) {
+  return Answer::from(check_recipient(context.session().peer, address));
+}
+
+Answer MailmanProxy::handle_data(Context&, const Envelope& message) {
+  return deliver(message);
+}
 
 bool MailmanProxy::list_exists(const std::string& list) {
   const auto known = known_lists_.find(list);
@@ -184,8 +192,8 @@ Reply MailmanProxy::check_recipient(const Peer& peer,
   return policy_.check(peer, recipient);
 }
 
-Reply MailmanProxy::process_message(const Envelope& envelope) {
-  if (mailman3_) return process_message3(envelope);
+Answer MailmanProxy::deliver(const Envelope& envelope) {
+  if (mailman3_) return deliver3(envelope);
   const auto exists = [this](const std::string& list) { return list_exists(list); };
   std::vector<ListRecipient> lists;
   std::set<std::pair<std::string, std::string>> seen;
@@ -200,8 +208,11 @@ Reply MailmanProxy::process_message(const Envelope& envelope) {
   }
   // The relay first: it is the part that fails most, and when it does no
   // list has the message yet, so the client's retry duplicates nothing.
+  std::string detail;  // what each part did, for the transaction log
   if (!others.rcpt_tos.empty()) {
-    if (Reply refused = relay_.process_message(others)) return refused;
+    Answer relayed = relay_.deliver(others);
+    if (relayed.kind() != Answer::Kind::accept) return relayed;
+    detail = "upstream: " + relayed.detail();
   }
   const std::string date = rfc5322_now();
   for (const ListRecipient& list : lists) {
@@ -213,8 +224,12 @@ Reply MailmanProxy::process_message(const Envelope& envelope) {
     const CommandResult result = run_command(
         substitute(settings_.command, wrapper_command, list.list), message,
         settings_.timeout_seconds);
-    if (result.outcome == CommandResult::Outcome::exited && result.status == 0)
+    const std::string done = "mailman " + wrapper_command + " " + list.list;
+    if (!detail.empty()) detail += "; ";
+    if (result.outcome == CommandResult::Outcome::exited && result.status == 0) {
+      detail += done + ": exit status 0";
       continue;
+    }
     // EX_TEMPFAIL (75), a timeout, a signal or a command that could not
     // start are temporary: the client keeps the message and retries.
     const bool permanent = result.outcome == CommandResult::Outcome::exited &&
@@ -236,10 +251,15 @@ Reply MailmanProxy::process_message(const Envelope& envelope) {
       if (!output.empty()) line += "; it said: " + output;
       log_(line);
     }
-    return std::string(permanent ? "550 Error: mailing list " : "451 Error: mailing list ") +
-           list.list + (permanent ? " refused the message" : " failed, try again later");
+    detail += done + (result.outcome == CommandResult::Outcome::exited
+                          ? ": exit status " + std::to_string(result.status)
+                          : ": failed");
+    return Answer::reply(
+        std::string(permanent ? "550 Error: mailing list " : "451 Error: mailing list ") +
+            list.list + (permanent ? " refused the message" : " failed, try again later"),
+        detail);
   }
-  return std::nullopt;
+  return Answer::accept(detail);
 }
 
 }  // namespace smtpd

@@ -12,8 +12,6 @@
 // PureProxy does, under the relay policy.
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,10 +20,11 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpd/export.hpp"
+#include "smtpd/handler.hpp"
 #include "smtpd/mailman3.hpp"
 #include "smtpd/relay.hpp"
 #include "smtpd/relay_policy.hpp"
-#include "smtpd/server.hpp"
 
 namespace smtpd {
 
@@ -67,35 +66,48 @@ SMTPD_API std::optional<ListRecipient> classify_recipient(
 // The message as Mailman gets it: From: (the envelope sender) and Date:
 // added when the headers lack them; for join and leave, Subject: set to
 // "subscribe" / "unsubscribe" as smtpd.py did.  Line ends stay LF.
-SMTPD_API std::string list_message(std::string_view data, std::string_view mail_from,
-                         std::string_view date, std::string_view command);
+SMTPD_API std::string list_message(std::string_view data,
+                                   std::string_view mail_from,
+                                   std::string_view date,
+                                   std::string_view command);
 
-class SMTPD_API MailmanProxy : public Server {
+class SMTPD_API MailmanProxy : public Handler {
  public:
   MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
                RelayPolicy policy, PureProxy::Log log);
   ~MailmanProxy() override;
 
-  // For ChannelConfig::check_recipient: list recipients are accepted (they
-  // are delivered here), the others as the relay policy says.
-  Reply check_recipient(const Peer& peer, const std::string& recipient);
+  // List recipients are accepted (they are delivered here), the others as
+  // the relay policy says; a list check that cannot tell is a 451.
+  Answer handle_rcpt(Context& context, const std::string& address) override;
+  Answer handle_data(Context& context, const Envelope& message) override;
+  // A check command and the deliveries run programs, for up to
+  // MailmanSettings::timeout_seconds; Mailman 3's list check reads its
+  // maps and may ask its REST interface.
+  bool blocks(Hook hook) const override {
+    return hook == Hook::data ||
+           (hook == Hook::rcpt &&
+            (!settings_.check_command.empty() || settings_.version == 3));
+  }
 
-  Reply process_message(const Envelope& envelope) override;
+  Reply check_recipient(const Peer& peer, const std::string& recipient);
+  // Delivers one message; the answer's detail says what the relay and
+  // the list commands did.
+  Answer deliver(const Envelope& envelope);
 
   bool list_exists(const std::string& list);
-  const PureProxy& relay() const { return relay_; }
 
  private:
   MailmanSettings settings_;
-  RelayPolicy policy_;
   PureProxy relay_;
   PureProxy::Log log_;
+  RelayPolicy policy_;
   std::map<std::string, bool> known_lists_;
   bool check_failed_ = false;  // a check could not tell, since last asked
   // Mailman 3 (mailman3.cpp), when settings_.version is 3.
   std::unique_ptr<Mailman3Lists> mailman3_;
   Reply check_recipient3(const Peer& peer, const std::string& recipient);
-  Reply process_message3(const Envelope& envelope);
+  Answer deliver3(const Envelope& envelope);
 };
 
 }  // namespace smtpd

@@ -283,7 +283,7 @@ Reply MailmanProxy::check_recipient3(const Peer& peer,
   return decision.reply;
 }
 
-Reply MailmanProxy::process_message3(const Envelope& envelope) {
+Answer MailmanProxy::deliver3(const Envelope& envelope) {
   std::vector<std::string> lists;
   Envelope others = envelope;
   others.rcpt_tos.clear();
@@ -295,10 +295,19 @@ Reply MailmanProxy::process_message3(const Envelope& envelope) {
   }
   // The relay first, as for Mailman 2: when it fails, no list has the
   // message yet.
+  std::string detail;  // what each part did, for the transaction log
   if (!others.rcpt_tos.empty()) {
-    if (Reply refused = relay_.process_message(others)) return refused;
+    Answer relayed = relay_.deliver(others);
+    if (relayed.kind() != Answer::Kind::accept) return relayed;
+    detail = "upstream: " + relayed.detail();
   }
-  return mailman3_->deliver(envelope, lists);
+  const Reply delivered = mailman3_->deliver(envelope, lists);
+  if (!lists.empty()) {
+    if (!detail.empty()) detail += "; ";
+    detail +=
+        "mailman3: " + (delivered ? *delivered : std::string("delivered"));
+  }
+  return delivered ? Answer::reply(*delivered, detail) : Answer::accept(detail);
 }
 
 }  // namespace smtpd

@@ -16,22 +16,10 @@ bool from_socket(int fd, Peer& peer) {
   socklen_t length = sizeof address;
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
     return false;
-  char text[INET6_ADDRSTRLEN] = "";
-  if (address.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
-    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    peer.port = ntohs(in->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))  // a v4 client on a v6 socket
-      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);
-    else
-      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    peer.port = ntohs(in6->sin6_port);
-  } else {
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6)
     return false;  // a UNIX socket: a local peer
-  }
-  peer.address = text;
+  peer = peer_from_address(reinterpret_cast<const sockaddr*>(&address),
+                           length);
   return true;
 }
 
@@ -61,6 +49,28 @@ bool from_environment(const EnvironmentLookup& lookup, const char* address_name,
 }
 
 }  // namespace
+
+Peer peer_from_address(const sockaddr* address, socklen_t length) {
+  Peer peer;
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address->sa_family == AF_INET && length >= sizeof(sockaddr_in)) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    peer.port = ntohs(in->sin_port);
+  } else if (address->sa_family == AF_INET6 &&
+             length >= sizeof(sockaddr_in6)) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))  // a v4 client on a v6 socket
+      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);
+    else
+      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    peer.port = ntohs(in6->sin6_port);
+  } else {
+    return peer;  // a UNIX socket: a local peer
+  }
+  peer.address = text;
+  return peer;
+}
 
 Peer find_peer(int connection_fd, const EnvironmentLookup& lookup) {
   Peer peer;

@@ -90,19 +90,33 @@ Reply reply_for(const UpstreamResult& result) {
   return "451 Error: relay failed: " + printable(result.error);
 }
 
-Reply PureProxy::process_message(const Envelope& envelope) {
-  const std::string message = relay_message(envelope);
-  last_result_ = send_upstream(settings_, envelope.mail_from, envelope.rcpt_tos,
-                               message, envelope.smtputf8);
-  const UpstreamResult& result = last_result_;
+Answer answer_for(const UpstreamResult& result) {
   const Reply reply = reply_for(result);
-  if (reply && log_) {
+  return reply ? Answer::reply(*reply, result.reply)
+               : Answer::accept(result.reply);
+}
+
+Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
+  return Answer::from(policy_.check(context.session().peer, address));
+}
+
+Answer PureProxy::handle_data(Context&, const Envelope& message) {
+  return deliver(message);
+}
+
+Answer PureProxy::deliver(const Envelope& envelope) {
+  const std::string message = relay_message(envelope);
+  const UpstreamResult result = send_upstream(
+      settings_, envelope.mail_from, envelope.rcpt_tos, message,
+      envelope.smtputf8);
+  Answer answer = answer_for(result);
+  if (answer.kind() != Answer::Kind::accept && log_) {
     std::string line = "relay to " + settings_.host + ":" + settings_.port +
                        " failed: " + result.error;
     if (!result.reply.empty()) line += "; upstream said: " + result.reply;
     log_(line);
   }
-  return reply;
+  return answer;
 }
 
 }  // namespace smtpd

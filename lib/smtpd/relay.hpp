@@ -14,7 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "smtpd/server.hpp"
+#include "smtpd/handler.hpp"
+#include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
 
 namespace smtpd {
@@ -31,23 +32,35 @@ SMTPD_API std::string relay_message(const Envelope& envelope);
 // could not be reached or did not finish; 553 when it lacks SMTPUTF8.
 SMTPD_API Reply reply_for(const UpstreamResult& result);
 
-class SMTPD_API PureProxy : public Server {
+// An upstream result as a hook's answer: reply_for's reply, and the
+// upstream's own last reply as its detail (for the transaction log).
+SMTPD_API Answer answer_for(const UpstreamResult& result);
+
+class SMTPD_API PureProxy : public Handler {
  public:
   // log receives one line per failed delivery (the upstream's answer).
   using Log = std::function<void(std::string_view)>;
 
-  PureProxy(UpstreamSettings settings, Log log)
-      : settings_(std::move(settings)), log_(std::move(log)) {}
+  // Recipients are accepted as policy says (loopback clients only, by
+  // default).
+  PureProxy(UpstreamSettings settings, Log log,
+            RelayPolicy policy = RelayPolicy())
+      : settings_(std::move(settings)),
+        log_(std::move(log)),
+        policy_(std::move(policy)) {}
 
-  Reply process_message(const Envelope& envelope) override;
+  Answer handle_rcpt(Context& context, const std::string& address) override;
+  Answer handle_data(Context& context, const Envelope& message) override;
+  // The message waits for the upstream; the policy is pure.
+  bool blocks(Hook hook) const override { return hook == Hook::data; }
 
-  // What the upstream did with the last message.
-  const UpstreamResult& last_result() const { return last_result_; }
+  // Relays one message; the answer's detail is the upstream's reply.
+  Answer deliver(const Envelope& envelope);
 
  private:
   UpstreamSettings settings_;
   Log log_;
-  UpstreamResult last_result_;
+  RelayPolicy policy_;
 };
 
 }  // namespace smtpd

@@ -35,7 +35,7 @@ class SMTPD_API RelayPolicy {
   void allow_network(std::string_view cidr);
 
   bool allows(const Peer& peer, std::string_view recipient) const;
-  // For ChannelConfig::check_recipient: nothing, or the 554 refusal.
+  // For a RCPT hook (Answer::from): nothing, or the 554 refusal.
   Reply check(const Peer& peer, const std::string& recipient) const;
 
  private:

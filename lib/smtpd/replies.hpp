@@ -86,6 +86,10 @@ inline constexpr std::string_view printout_failed =
 // keeps it and tries again (RFC 5321 4.2.5).
 inline constexpr std::string_view cannot_keep_message =
     "451 Error: cannot keep the message, try again later";
+// A hook's answer that could not be used (handler.hpp), for any command
+// but DATA (RFC 5321 4.2.3: "local error in processing").
+inline constexpr std::string_view bad_hook_answer =
+    "451 Error: local error in processing, try again later";
 // RFC 5321 3.8: 421 with our name, then we close.
 inline constexpr std::string_view timeout = "Error: timeout exceeded";
 inline constexpr std::string_view too_many_errors = "Error: too many errors";

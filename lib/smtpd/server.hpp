@@ -1,5 +1,5 @@
-// server.hpp - what the channel hands on: the envelope, and the hook that
-// takes it (smtpd.py's SMTPServer.process_message).
+// server.hpp - what the channel hands on: the peer, the envelope and a
+// message's reply.  smtpd::Server, smtpd.py's SMTPServer, is in handler.hpp.
 #pragma once
 
 #include "smtpd/export.hpp"
@@ -38,15 +38,5 @@ struct Envelope {
 // The reply to an accepted message: nothing means "250 OK", otherwise a
 // whole reply line without its CRLF ("550 No such user").
 using Reply = std::optional<std::string>;
-
-// SMTPServer: override process_message to do something with each message.
-// It is called once per message, after the final dot.  A delivery that
-// cannot answer at once (a relay waiting for its upstream) drives the
-// channel itself: see Channel::pending_message and Channel::reply.
-class SMTPD_API Server {
- public:
-  virtual ~Server() = default;
-  virtual Reply process_message(const Envelope& envelope) = 0;
-};
 
 }  // namespace smtpd

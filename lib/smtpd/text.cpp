@@ -362,4 +362,42 @@ bool echoable(std::string_view s, bool utf8) {
   return true;
 }
 
+namespace {
+// Characters that would change how a log line reads: C0 and C1 controls,
+// DEL, the quote and backslash of the line's own quoting, the line and
+// paragraph separators, and the bidirectional formatting characters
+// (which can reorder what a reader sees).
+bool escaped_in_log(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == '"' || c == '\\' ||
+         c == 0x2028 || c == 0x2029 || c == 0x200E || c == 0x200F ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+}  // namespace
+
+std::string loggable(std::string_view text) {
+  constexpr std::size_t shown = 200;
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    char32_t c = 0;
+    const std::size_t length = decode(text, at, c);
+    const std::size_t taken = length == 0 ? 1 : length;
+    if (at + taken > shown) break;  // never half a character
+    if (length != 0 && !escaped_in_log(c)) {
+      out.append(text.substr(at, length));
+    } else {
+      for (std::size_t k = at; k < at + taken; ++k) {
+        const auto b = static_cast<unsigned char>(text[k]);
+        out += "\\x";
+        out += digits[b >> 4];
+        out += digits[b & 0xF];
+      }
+    }
+    at += taken;
+  }
+  if (at < text.size()) out += "...";
+  return out;
+}
+
 }  // namespace smtpd::text

@@ -45,4 +45,12 @@ std::string repr_str(std::string_view utf8);
 // UTF-8 beyond ASCII.  Never CR, LF or other controls (RFC 5321 2.3.8).
 bool echoable(std::string_view s, bool utf8);
 
+// Client text in a log line, cut at 200 bytes (never inside a character,
+// then "..."): UTF-8 as it came (syslog and journald take UTF-8), and every
+// byte of a control character (C0, DEL, C1), of '"' or '\\', of U+2028/
+// U+2029, of a bidirectional override or mark, or of what is not UTF-8 as
+// \xHH, so that one line stays one line and reads as the client sent it.
+// Both log lines (the message's, the session's) use it.
+std::string loggable(std::string_view text);
+
 }  // namespace smtpd::text

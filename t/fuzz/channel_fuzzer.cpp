@@ -146,6 +146,8 @@ const std::vector<Answer>& answers() {
 struct Setup {
   smtpd::ChannelConfig config;
   smtpd::Peer peer;
+  // Asked for each recipient when set: its refusals are the channel's.
+  const smtpd::RelayPolicy* policy = nullptr;
   int end_action = 0;
   std::size_t max_chunk = 0;  // 0: all at once
   bool interruptions = false;
@@ -541,7 +543,22 @@ void Session::run(bool chunked) {
   baseline_ = __sanitizer_get_current_allocated_bytes
                   ? __sanitizer_get_current_allocated_bytes()
                   : 0;
-  Channel channel(setup_.config, setup_.peer);
+  // Only the RCPT hook: each message still waits for the fuzzer's answer.
+  struct PolicyHandler : smtpd::Handler {
+    const smtpd::RelayPolicy* policy;
+    smtpd::Answer handle_rcpt(smtpd::Context& context,
+                              const std::string& address) override {
+      return smtpd::Answer::from(policy->check(context.session().peer, address));
+    }
+    smtpd::Answer handle_data(smtpd::Context& context,
+                              const smtpd::Envelope&) override {
+      context.later();  // answered by the fuzzer, with reply()
+      return smtpd::Answer::later();
+    }
+  } handler;
+  handler.policy = setup_.policy;
+  Channel channel(setup_.config, setup_.peer,
+                  setup_.policy ? &handler : nullptr);
   did("the constructor");
   absorb(channel);
 
@@ -698,10 +715,7 @@ Setup make_setup(const std::uint8_t* header) {
     }();
     setup.peer.address = "192.0.2.7";
     setup.peer.port = 40025;
-    c.check_recipient = [](const smtpd::Peer& peer,
-                           const std::string& recipient) {
-      return policy.check(peer, recipient);
-    };
+    setup.policy = &policy;
   }
   setup.interruptions = (driver & 32) != 0;
   setup.defer_quarters = (driver >> 6) & 3;

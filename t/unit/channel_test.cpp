@@ -130,6 +130,27 @@ struct Transcript {
   std::vector<Envelope> delivered;
   bool closed = false;
   std::function<void(Channel&)> setup;  // before any input: extensions
+  // The hooks, when a transcript has some; each message still waits for
+  // the answers above (its DATA hook answers later).
+  std::shared_ptr<Handler> handler;
+};
+
+// A RCPT hook from a function; DATA left to the transcript's answers.
+class RecipientCheck : public Handler {
+ public:
+  explicit RecipientCheck(
+      std::function<Reply(const Peer&, const std::string&)> check)
+      : check_(std::move(check)) {}
+  Answer handle_rcpt(Context& context, const std::string& address) override {
+    return Answer::from(check_(context.session().peer, address));
+  }
+  Answer handle_data(Context& context, const Envelope&) override {
+    context.later();
+    return Answer::later();
+  }
+
+ private:
+  std::function<Reply(const Peer&, const std::string&)> check_;
 };
 
 // Builds a transcript: say() sends bytes and expects the given reply lines.
@@ -197,7 +218,7 @@ class T {
   }
   T& check_recipient(
       std::function<Reply(const Peer&, const std::string&)> check) {
-    t_.config.check_recipient = std::move(check);
+    t_.handler = std::make_shared<RecipientCheck>(std::move(check));
     return *this;
   }
   operator Transcript() const { return t_; }
@@ -1399,7 +1420,7 @@ std::vector<Transcript> decode_data_transcripts() {
 // Extensions, as smtpd.py's users added smtp_<VERB> methods.
 std::vector<Transcript> extension_transcripts() {
   std::vector<Transcript> all;
-  const auto hello = [](Channel& c, const std::string* argument) {
+  const auto hello = [](Channel& c, const Channel::Argument& argument) {
     if (!argument || argument->empty())
       c.send_reply("501 Syntax: XHELLO name");
     else
@@ -1419,9 +1440,10 @@ std::vector<Transcript> extension_transcripts() {
                     .say("XHello you\r\n", {"250 Hello you"}));
   all.push_back(T("ExtensionReplacesABuiltin")
                     .setup([](Channel& c) {
-                      c.set_command("NOOP", [](Channel& c, const std::string*) {
-                        c.send_reply("250 Nothing done, nicely");
-                      });
+                      c.set_command("NOOP",
+                                    [](Channel& c, const Channel::Argument&) {
+                                      c.send_reply("250 Nothing done, nicely");
+                                    });
                     })
                     .say("NOOP\r\n", {"250 Nothing done, nicely"})
                     .say("NOOP x\r\n", {"250 Nothing done, nicely"}));
@@ -1430,16 +1452,19 @@ std::vector<Transcript> extension_transcripts() {
     // the channel do what it would have done.
     T t("ExtensionRunsTheBuiltin");
     t.setup([](Channel& c) {
-       c.set_command("HELO", [](Channel& c, const std::string* argument) {
-         c.send_reply("250-Welcome");
+       c.set_command("HELO", [](Channel& c, const Channel::Argument& argument) {
+         if (argument && *argument == "bad.example")
+           return c.send_reply("550 Not you");
          c.run_builtin("HELO", argument);
        });
-       c.set_command("XOTHER", [](Channel& c, const std::string* argument) {
-         c.run_builtin("XOTHER", argument);
-       });
+       c.set_command("XOTHER",
+                     [](Channel& c, const Channel::Argument& argument) {
+                       c.run_builtin("XOTHER", argument);
+                     });
      })
-        .say(kHelo, {"250-Welcome", kHeloOk})
-        .say("HELO\r\n", {"250-Welcome", "501 Syntax: HELO hostname"})
+        .say("HELO bad.example\r\n", {"550 Not you"})
+        .say("HELO\r\n", {"501 Syntax: HELO hostname"})
+        .say(kHelo, {kHeloOk})
         .say("XOTHER\r\n", {"500 Error: command \"XOTHER\" not recognized"})
         .say(kFrom, {kOk})
         .say(kTo, {kOk})
@@ -1463,7 +1488,7 @@ std::vector<Transcript> extension_transcripts() {
                     .max_errors(2)
                     .setup([](Channel& c) {
                       c.set_command("XFAIL",
-                                    [](Channel& c, const std::string*) {
+                                    [](Channel& c, const Channel::Argument&) {
                                       c.send_reply("550 Refused");
                                     });
                     })
@@ -1473,10 +1498,11 @@ std::vector<Transcript> extension_transcripts() {
                     .closes());
   all.push_back(T("ExtensionClosesTheSession")
                     .setup([](Channel& c) {
-                      c.set_command("XBYE", [](Channel& c, const std::string*) {
-                        c.send_reply("221 So long");
-                        c.close();
-                      });
+                      c.set_command("XBYE",
+                                    [](Channel& c, const Channel::Argument&) {
+                                      c.send_reply("221 So long");
+                                      c.close();
+                                    });
                     })
                     .say("XBYE\r\nNOOP\r\n", {"221 So long"})
                     .closes());
@@ -1485,10 +1511,11 @@ std::vector<Transcript> extension_transcripts() {
     T t("ExtensionSetsThePeer");
     t.peer(Peer{"192.0.2.1", 1})
         .setup([](Channel& c) {
-          c.set_command("XPEER", [](Channel& c, const std::string* argument) {
-            c.set_peer(Peer{argument ? *argument : "", 2525});
-            c.send_reply("250 Peer is " + c.peer().address);
-          });
+          c.set_command("XPEER",
+                        [](Channel& c, const Channel::Argument& argument) {
+                          c.set_peer(Peer{argument ? *argument : "", 2525});
+                          c.send_reply("250 Peer is " + c.peer().address);
+                        });
         })
         .say("XPEER 198.51.100.9\r\n", {"250 Peer is 198.51.100.9"});
     helo_to_data(t)
@@ -1560,7 +1587,7 @@ struct Outcome {
 // any) goes to the hook and the output is taken.
 Outcome replay(const Transcript& t,
                const std::vector<std::string_view>& chunks) {
-  Channel channel(t.config, t.peer);
+  Channel channel(t.config, t.peer, t.handler.get());
   if (t.setup) t.setup(channel);
   Outcome outcome;
   std::size_t next_answer = 0;

@@ -109,7 +109,7 @@ class Session {
  public:
   Session(ChannelConfig config, RecordingServer& server, Fd input, Fd output,
           DriverOptions options = guarded())
-      : channel_(std::move(config), Peer{}),
+      : channel_(std::move(config), Peer{}, &server),
         server_(server),
         input_(std::move(input)),
         output_(std::move(output)),
@@ -120,7 +120,7 @@ class Session {
   void start() {
     thread_ = std::thread([this] {
       start_time_ = Clock::now();
-      end_ = run_session(channel_, server_, input_.get(),
+      end_ = run_session(channel_, input_.get(),
                          output_.get() < 0 ? input_.get() : output_.get(),
                          options_);
       finish_time_ = Clock::now();

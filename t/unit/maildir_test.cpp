@@ -126,9 +126,9 @@ class MaildirDir : public ::testing::Test {
 };
 
 // A delivery that answers what it is told, and counts its calls.
-class Answer : public Server {
+class Answering : public Server {
  public:
-  explicit Answer(Reply reply, int* calls) : reply_(reply), calls_(calls) {}
+  explicit Answering(Reply reply, int* calls) : reply_(reply), calls_(calls) {}
   Reply process_message(const Envelope&) override {
     ++*calls_;
     return reply_;
@@ -139,10 +139,30 @@ class Answer : public Server {
   int* calls_;
 };
 
+// What a hook is given besides the message: nothing these tests look at.
+class NoContext : public Context {
+ public:
+  const Session& session() const override { return session_; }
+  const Envelope& transaction() const override { return transaction_; }
+  Later later() override { return Later(nullptr); }
+
+ private:
+  Session session_;
+  Envelope transaction_;
+};
+
+// The message hook's answer in smtpd.py's terms: nothing for 250 OK.
+Reply deliver(MaildirDelivery& delivery, const Envelope& message) {
+  NoContext context;
+  const smtpd::Answer answer = delivery.handle_data(context, message);
+  if (answer.kind() == smtpd::Answer::Kind::accept) return std::nullopt;
+  return answer.line();
+}
+
 TEST_F(MaildirDir, AcceptedMessagesAreKeptInNewEachUnderItsOwnName) {
   MaildirDelivery delivery(dir_, nullptr, nullptr);
-  EXPECT_EQ(delivery.process_message(envelope_of("one")), std::nullopt);
-  EXPECT_EQ(delivery.process_message(envelope_of("two")), std::nullopt);
+  EXPECT_EQ(deliver(delivery, envelope_of("one")), std::nullopt);
+  EXPECT_EQ(deliver(delivery, envelope_of("two")), std::nullopt);
   const std::vector<std::string> kept = files("new");
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_NE(kept[0], kept[1]);
@@ -155,9 +175,9 @@ TEST_F(MaildirDir, AcceptedMessagesAreKeptInNewEachUnderItsOwnName) {
 
 TEST_F(MaildirDir, ARefusalOfTheWrappedDeliveryKeepsNothing) {
   int calls = 0;
-  MaildirDelivery delivery(dir_, std::make_unique<Answer>("550 no", &calls),
+  MaildirDelivery delivery(dir_, std::make_unique<Answering>("550 no", &calls),
                            nullptr);
-  EXPECT_EQ(delivery.process_message(envelope_of("x")), "550 no");
+  EXPECT_EQ(deliver(delivery, envelope_of("x")), "550 no");
   EXPECT_EQ(calls, 1);
   EXPECT_TRUE(files("new").empty());
   EXPECT_TRUE(files("tmp").empty());
@@ -165,9 +185,9 @@ TEST_F(MaildirDir, ARefusalOfTheWrappedDeliveryKeepsNothing) {
 
 TEST_F(MaildirDir, TheWrappedDeliverysAcceptanceIsPassedOn) {
   int calls = 0;
-  MaildirDelivery delivery(dir_, std::make_unique<Answer>("250 queued", &calls),
-                           nullptr);
-  EXPECT_EQ(delivery.process_message(envelope_of("x")), "250 queued");
+  MaildirDelivery delivery(
+      dir_, std::make_unique<Answering>("250 queued", &calls), nullptr);
+  EXPECT_EQ(deliver(delivery, envelope_of("x")), "250 queued");
   EXPECT_EQ(files("new").size(), 1u);
 }
 
@@ -175,9 +195,10 @@ TEST_F(MaildirDir, AMissingDirectoryGets451AndALogLineAndNoDelivery) {
   rmdir((dir_ + "/tmp").c_str());
   int calls = 0;
   std::string logged;
-  MaildirDelivery delivery(dir_, std::make_unique<Answer>(std::nullopt, &calls),
+  MaildirDelivery delivery(dir_,
+                           std::make_unique<Answering>(std::nullopt, &calls),
                            [&](std::string_view line) { logged += line; });
-  EXPECT_EQ(delivery.process_message(envelope_of("x")),
+  EXPECT_EQ(deliver(delivery, envelope_of("x")),
             "451 Error: cannot keep the message, try again later");
   EXPECT_EQ(calls, 0);
   EXPECT_TRUE(files("new").empty());
@@ -191,7 +212,7 @@ TEST_F(MaildirDir, AMissingNewGets451AndLeavesNothingInTmp) {
   std::string logged;
   MaildirDelivery delivery(dir_, nullptr,
                            [&](std::string_view line) { logged += line; });
-  EXPECT_EQ(delivery.process_message(envelope_of("x")),
+  EXPECT_EQ(deliver(delivery, envelope_of("x")),
             "451 Error: cannot keep the message, try again later");
   EXPECT_TRUE(files("tmp").empty());
   EXPECT_NE(logged.find(": new/"), std::string::npos) << logged;
