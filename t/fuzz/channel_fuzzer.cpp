@@ -459,7 +459,7 @@ void Session::check_message(const smtpd::Envelope& message) {
   if (!setup_.config.enable_smtputf8)
     FUZZ_CHECK(!message.smtputf8, "no SMTPUTF8 message unless enabled",
                what());
-  if (setup_.config.check_recipient) {
+  if (setup_.policy) {
     for (const std::string& to : message.rcpt_tos)
       FUZZ_CHECK(inside_relay_domains(to),
                  "the relay policy passes only plain recipients of "
