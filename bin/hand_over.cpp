@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "diagnostics.hpp"
+#include "program_path.hpp"
 #include "session.hpp"
 
 #ifndef IN_SMTPD_FULL_PATH
@@ -26,7 +27,8 @@ constexpr char options_fd_prefix[] = "--options-fd=";
 
 std::string full_program_path() {
   const char* path = std::getenv("IN_SMTPD_FULL");
-  return path && *path ? path : IN_SMTPD_FULL_PATH;
+  if (path && *path) return path;
+  return beside_self_or("in.smtpd-full", IN_SMTPD_FULL_PATH);
 }
 
 int hand_over(const std::string& values, const char* reason,

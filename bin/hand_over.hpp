@@ -16,9 +16,9 @@ namespace in_smtpd {
 
 class Diagnostics;
 
-// Where in.smtpd-full is: $IN_SMTPD_FULL when set (the tests run the
-// programs from the build tree), else the path configure fixed under
-// libexecdir.
+// Where in.smtpd-full is: $IN_SMTPD_FULL when set (a test's copy of
+// in.smtpd, elsewhere), else beside in.smtpd (the build tree), else the
+// path configure fixed under libexecdir.
 std::string full_program_path();
 
 // Replaces this process with in.smtpd-full, handing it values (see

@@ -25,6 +25,7 @@
 #include "hand_over.hpp"
 #include "listen_sockets.hpp"
 #include "options.hpp"
+#include "program_path.hpp"
 #include "session.hpp"
 #include "session_setup.hpp"
 #include "smtpd/listener.hpp"
@@ -36,19 +37,10 @@ namespace {
 using in_smtpd::Diagnostics;
 using in_smtpd::Options;
 
-// lmtp-deliver, for Mailman 3: beside this program when it is there (the
-// build tree; the installed layout with this program under libexecdir),
-// else where it is installed.
+// lmtp-deliver, for Mailman 3.
 std::string lmtp_deliver_path() {
-  char self[PATH_MAX];
-  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (length > 0) {
-    std::string path(self, std::size_t(length));
-    path.erase(path.rfind('/') + 1);
-    path += "lmtp-deliver";
-    if (access(path.c_str(), X_OK) == 0) return path;
-  }
-  return PKGLIBEXECDIR "/lmtp-deliver";
+  return in_smtpd::beside_self_or("lmtp-deliver",
+                                  PKGLIBEXECDIR "/lmtp-deliver");
 }
 
 // The delivery class, with what the options put around it

@@ -27,10 +27,9 @@ if [ -z "$IN_SMTPD" ] || [ ! -x "$IN_SMTPD" ]; then
 	echo "conformance.sh: IN_SMTPD (the built in.smtpd) is not set or not executable" >&2
 	exit 99
 fi
-# PureProxy sessions are handed to in.smtpd-full, beside in.smtpd in the
-# build tree.
-IN_SMTPD_FULL=${IN_SMTPD_FULL:-${IN_SMTPD%/*}/in.smtpd-full}
-export IN_SMTPD_FULL
+# The harness runs the build's in.smtpd as a user runs it: PureProxy
+# sessions go to the in.smtpd-full beside it, found without help.
+unset IN_SMTPD_FULL
 if [ ! -f "$harness" ] || [ ! -f "$shared/conformance/reference-stdio" ]; then
 	echo "SKIP: no conformance harness at $shared/conformance (set SHARED_DIR)"
 	exit 77

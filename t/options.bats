@@ -636,6 +636,13 @@ PY
   expect_empty "$ERR"
 }
 
+@test "the build tree's in.smtpd hands over to the in.smtpd-full beside it, without IN_SMTPD_FULL" {
+  IN_SMTPD_FULL= smtpd_session 'NOOP\r\nQUIT\r\n' -d -c PureProxy --hostname "$HOST" 127.0.0.1:25
+  expect_status 0
+  expect_replies "$GREETING" "250 OK" "221 Bye"
+  grep -qxF "in.smtpd: handing the session over to $(readlink -f "${IN_SMTPD%/*}")/in.smtpd-full (class PureProxy)" "$ERR"
+}
+
 @test "in.smtpd-full missing: one line naming its path, exit 72, nothing to the client" {
   IN_SMTPD_FULL=$BATS_TEST_TMPDIR/no/in.smtpd-full smtpd_session 'NOOP\r\nQUIT\r\n' \
     -c PureProxy 127.0.0.1:25
