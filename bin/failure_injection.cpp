@@ -50,7 +50,7 @@ std::optional<smtpd::Answer> FailingSession::fail(FailStage stage) {
 }
 
 bool FailingSession::blocks(smtpd::Hook hook) const {
-  if (delivery_->blocks(hook)) return true;
+  if (inner().blocks(hook)) return true;
   switch (hook) {
     case smtpd::Hook::connect:
       return injector_.may_delay(FailStage::connect);
@@ -75,32 +75,32 @@ smtpd::Answer FailingSession::handle_connect(smtpd::Context& c) {
   // A client refused before the greeting has nothing more to say (RFC
   // 5321 3.1, 4.2.4): the channel ends the session after the refusal.
   if (auto failed = fail(FailStage::connect)) return *failed;
-  return delivery_->handle_connect(c);
+  return inner().handle_connect(c);
 }
 
 smtpd::Answer FailingSession::handle_helo(smtpd::Context& c,
                                           const std::string& name,
                                           bool extended) {
   if (auto failed = fail(FailStage::helo)) return *failed;
-  return delivery_->handle_helo(c, name, extended);
+  return inner().handle_helo(c, name, extended);
 }
 
 smtpd::Answer FailingSession::handle_mail(smtpd::Context& c,
                                           const std::string& address) {
   if (auto failed = fail(FailStage::mail)) return *failed;
-  return delivery_->handle_mail(c, address);
+  return inner().handle_mail(c, address);
 }
 
 smtpd::Answer FailingSession::handle_rcpt(smtpd::Context& c,
                                           const std::string& address) {
   if (auto failed = fail(FailStage::rcpt)) return *failed;
-  return delivery_->handle_rcpt(c, address);
+  return inner().handle_rcpt(c, address);
 }
 
 smtpd::Answer FailingSession::handle_data(smtpd::Context& c,
                                           const smtpd::Envelope& message) {
   if (auto failed = fail(FailStage::message)) return *failed;
-  return delivery_->handle_data(c, message);
+  return inner().handle_data(c, message);
 }
 
 void FailingSession::fail_data_command(smtpd::Channel& channel) {

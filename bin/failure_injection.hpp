@@ -50,11 +50,11 @@ class FailureInjector {
   std::function<void(unsigned)> wait_;
 };
 
-class FailingSession : public smtpd::Handler {
+class FailingSession : public smtpd::HandlerWrapper {
  public:
   FailingSession(FailureInjector& injector,
                  std::unique_ptr<smtpd::Handler> delivery)
-      : injector_(injector), delivery_(std::move(delivery)) {}
+      : HandlerWrapper(std::move(delivery)), injector_(injector) {}
 
   // A refusal at connect is sent in place of the greeting, then the end.
   smtpd::Answer handle_connect(smtpd::Context& c) override;
@@ -68,22 +68,6 @@ class FailingSession : public smtpd::Handler {
   // not called); a delay delivers late.
   smtpd::Answer handle_data(smtpd::Context& c,
                             const smtpd::Envelope& message) override;
-  smtpd::Answer handle_rset(smtpd::Context& c) override {
-    return delivery_->handle_rset(c);
-  }
-  smtpd::Answer handle_quit(smtpd::Context& c) override {
-    return delivery_->handle_quit(c);
-  }
-  smtpd::Answer handle_verb(
-      smtpd::Context& c, const std::string& verb,
-      const std::optional<std::string>& argument) override {
-    return delivery_->handle_verb(c, verb, argument);
-  }
-  void message_answered(const smtpd::Session& session,
-                        const smtpd::Envelope& message, std::string_view reply,
-                        std::string_view detail) override {
-    delivery_->message_answered(session, message, reply, detail);
-  }
   bool blocks(smtpd::Hook hook) const override;
 
  private:
@@ -94,7 +78,6 @@ class FailingSession : public smtpd::Handler {
   void fail_data_command(smtpd::Channel& channel);
 
   FailureInjector& injector_;
-  std::unique_ptr<smtpd::Handler> delivery_;
 };
 
 }  // namespace in_smtpd

@@ -10,7 +10,7 @@ void TransactionLog::message_answered(const smtpd::Session& session,
                                       const smtpd::Envelope& envelope,
                                       std::string_view reply,
                                       std::string_view detail) {
-  delivery_->message_answered(session, envelope, reply, detail);
+  inner().message_answered(session, envelope, reply, detail);
   std::string line =
       "peer=" + envelope.peer.address + " helo=" + loggable(envelope.helo) +
       " from=<" +

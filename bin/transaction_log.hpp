@@ -16,56 +16,21 @@
 
 namespace in_smtpd {
 
-class TransactionLog : public smtpd::Handler {
+class TransactionLog : public smtpd::HandlerWrapper {
  public:
   // detail_name: what the detail is called in the line ("upstream",
   // "mailman"), or empty when the delivery gives none.
   TransactionLog(std::unique_ptr<smtpd::Handler> delivery,
                  std::string detail_name, Diagnostics& diagnostics)
-      : delivery_(std::move(delivery)),
+      : HandlerWrapper(std::move(delivery)),
         detail_name_(std::move(detail_name)),
         diagnostics_(diagnostics) {}
-
-  smtpd::Answer handle_connect(smtpd::Context& c) override {
-    return delivery_->handle_connect(c);
-  }
-  smtpd::Answer handle_helo(smtpd::Context& c, const std::string& name,
-                            bool extended) override {
-    return delivery_->handle_helo(c, name, extended);
-  }
-  smtpd::Answer handle_mail(smtpd::Context& c,
-                            const std::string& address) override {
-    return delivery_->handle_mail(c, address);
-  }
-  smtpd::Answer handle_rcpt(smtpd::Context& c,
-                            const std::string& address) override {
-    return delivery_->handle_rcpt(c, address);
-  }
-  smtpd::Answer handle_data(smtpd::Context& c,
-                            const smtpd::Envelope& message) override {
-    return delivery_->handle_data(c, message);
-  }
-  smtpd::Answer handle_rset(smtpd::Context& c) override {
-    return delivery_->handle_rset(c);
-  }
-  smtpd::Answer handle_quit(smtpd::Context& c) override {
-    return delivery_->handle_quit(c);
-  }
-  smtpd::Answer handle_verb(
-      smtpd::Context& c, const std::string& verb,
-      const std::optional<std::string>& argument) override {
-    return delivery_->handle_verb(c, verb, argument);
-  }
-  bool blocks(smtpd::Hook hook) const override {
-    return delivery_->blocks(hook);
-  }
 
   void message_answered(const smtpd::Session& session,
                         const smtpd::Envelope& message, std::string_view reply,
                         std::string_view detail) override;
 
  private:
-  std::unique_ptr<smtpd::Handler> delivery_;
   std::string detail_name_;
   Diagnostics& diagnostics_;
 };

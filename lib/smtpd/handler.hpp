@@ -185,6 +185,50 @@ class SMTPD_API Handler {
   virtual bool blocks(Hook) const { return false; }
 };
 
+// A handler around another one, which it owns: every hook and every
+// report goes on to the inner handler unless a subclass overrides it (a
+// transaction log, failures on demand).
+class SMTPD_API HandlerWrapper : public Handler {
+ public:
+  explicit HandlerWrapper(std::unique_ptr<Handler> inner)
+      : inner_(std::move(inner)) {}
+
+  Answer handle_connect(Context& c) override {
+    return inner_->handle_connect(c);
+  }
+  Answer handle_helo(Context& c, const std::string& name,
+                     bool extended) override {
+    return inner_->handle_helo(c, name, extended);
+  }
+  Answer handle_mail(Context& c, const std::string& address) override {
+    return inner_->handle_mail(c, address);
+  }
+  Answer handle_rcpt(Context& c, const std::string& address) override {
+    return inner_->handle_rcpt(c, address);
+  }
+  Answer handle_data(Context& c, const Envelope& message) override {
+    return inner_->handle_data(c, message);
+  }
+  Answer handle_rset(Context& c) override { return inner_->handle_rset(c); }
+  Answer handle_quit(Context& c) override { return inner_->handle_quit(c); }
+  Answer handle_verb(Context& c, const std::string& verb,
+                     const std::optional<std::string>& argument) override {
+    return inner_->handle_verb(c, verb, argument);
+  }
+  void message_answered(const Session& session, const Envelope& message,
+                        std::string_view reply,
+                        std::string_view detail) override {
+    inner_->message_answered(session, message, reply, detail);
+  }
+  bool blocks(Hook hook) const override { return inner_->blocks(hook); }
+
+ protected:
+  Handler& inner() const { return *inner_; }
+
+ private:
+  std::unique_ptr<Handler> inner_;
+};
+
 // SMTPServer: a handler with one hook, process_message, called once per
 // message after the final dot, as smtpd.py's users overrode it.
 class SMTPD_API Server : public Handler {
