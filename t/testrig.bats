@@ -354,20 +354,22 @@ sys.exit("EHLO was answered in time")
   [ "$status" -eq 0 ] && [ "$output" = "timed out" ]
 }
 
-@test "--fail message:delay in the standalone mode holds only its own session" {
+# delay_holds_only_its_session STAGE: in the standalone mode, a client held
+# by --fail STAGE:delay=30 (its hook answers later, on a thread) leaves
+# another client of the same process served whole meanwhile.
+delay_holds_only_its_session() {
+  local stage=$1 slow
   PORT=$(free_port)
   start_background "$LAUNCHER_LOG" "$IN_SMTPD" -n -c DebuggingServer \
-    -l "127.0.0.1:$PORT" --fail message:delay=30 --debug-file /dev/null --log stderr
+    -l "127.0.0.1:$PORT" --fail "$stage:delay=30" --debug-file /dev/null --log stderr
   wait_for_port "$PORT"
-  # The delayed client, in the background.
   start_background "$BATS_TEST_TMPDIR/slow.log" "$PYTHON3" -c '
 import smtplib, sys
 with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60) as c:
     c.sendmail("a@example.com", ["b@example.com"], "Subject: slow\r\n\r\nx\r\n")
 ' "$PORT"
-  local slow=$BACKGROUND_PID
-  wait_for_text "$LAUNCHER_LOG" 'injected failure at message: reply delayed 30 s'
-  # Meanwhile another session is served whole.
+  slow=$BACKGROUND_PID
+  wait_for_text "$LAUNCHER_LOG" "injected failure at $stage: reply delayed 30 s"
   run timeout -k 5 10 "$PYTHON3" -c '
 import smtplib, sys
 with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as c:
@@ -377,26 +379,12 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as c:
   running "$slow"
 }
 
+@test "--fail message:delay in the standalone mode holds only its own session" {
+  delay_holds_only_its_session message
+}
+
 @test "--fail rcpt:delay in the standalone mode holds only its own session (the hook answers later)" {
-  PORT=$(free_port)
-  start_background "$LAUNCHER_LOG" "$IN_SMTPD" -n -c DebuggingServer \
-    -l "127.0.0.1:$PORT" --fail rcpt:delay=30 --debug-file /dev/null --log stderr
-  wait_for_port "$PORT"
-  start_background "$BATS_TEST_TMPDIR/slow.log" "$PYTHON3" -c '
-import smtplib, sys
-with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60) as c:
-    c.sendmail("a@example.com", ["b@example.com"], "Subject: slow\r\n\r\nx\r\n")
-' "$PORT"
-  local slow=$BACKGROUND_PID
-  wait_for_text "$LAUNCHER_LOG" 'injected failure at rcpt: reply delayed 30 s'
-  # Meanwhile another session is greeted and answered.
-  run timeout -k 5 10 "$PYTHON3" -c '
-import smtplib, sys
-with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as c:
-    print(c.ehlo()[0], c.noop()[0])
-' "$PORT"
-  [ "$output" = "250 250" ]
-  running "$slow"
+  delay_holds_only_its_session rcpt
 }
 
 @test "--fail: a delay at the DATA command is refused in the standalone mode" {
