@@ -44,13 +44,22 @@ std::size_t DataReader::read(std::string_view bytes) {
   const char* const end = begin + bytes.size();
   const char* at = begin;
   while (at < end && matched_ != Matched::all) {
+    const char* run = at;
+    if (matched_ == Matched::crlf && line_break_held_ && at != begin &&
+        *at != '.' && *at != '\r') {
+      // The usual start of a line: the line break held back is the LF
+      // just read, and goes in with the line's bytes, as one run.
+      run = at - 1;
+      line_break_held_ = false;
+      matched_ = Matched::nothing;
+    }
     if (matched_ == Matched::nothing) {
       // Inside a line only a CR can begin the end of it: the bytes up to
       // the next CR are the message's as they are, and go in at once.
       const auto* cr = static_cast<const char*>(
           std::memchr(at, '\r', std::size_t(end - at)));
       const char* const run_end = cr ? cr : end;
-      keep(std::string_view(at, std::size_t(run_end - at)));
+      keep(std::string_view(run, std::size_t(run_end - run)));
       at = run_end;
       if (!cr) break;
     }
