@@ -170,7 +170,7 @@ smtplib_logs_in() {
   grep -qxF 'refused: 535 5.7.8 Authentication credentials invalid' "$OUT"
 }
 
-# checkpassword that is slow (deadline), exits 111, or crashes: 454, and the session goes on
+# checkpassword that is slow (deadline), exits 111, or crashes: 454, logged with why
 checkpassword_failures() {
   checker 'exec sleep 30'
   serve "$1" --auth-insecure --auth-checkpassword "$CHECKER" --auth-timeout 1
@@ -230,7 +230,7 @@ no_password_anywhere() {
   smtplib_logs_in inetd
 }
 
-@test "inetd: checkpassword that is slow (deadline), exits 111, or crashes: 454, and the session goes on" {
+@test "inetd: checkpassword that is slow (deadline), exits 111, or crashes: 454, logged with why" {
   checkpassword_failures inetd
 }
 
@@ -254,7 +254,7 @@ no_password_anywhere() {
   smtplib_logs_in standalone
 }
 
-@test "standalone: checkpassword that is slow (deadline), exits 111, or crashes: 454, and the session goes on" {
+@test "standalone: checkpassword that is slow (deadline), exits 111, or crashes: 454, logged with why" {
   checkpassword_failures standalone
 }
 
