@@ -62,6 +62,8 @@ bool FailingSession::blocks(smtpd::Hook hook) const {
       return injector_.may_delay(FailStage::rcpt);
     case smtpd::Hook::data:
       return injector_.may_delay(FailStage::message);
+    case smtpd::Hook::auth:
+      return injector_.may_delay(FailStage::auth);
     default:
       return false;
   }
@@ -101,6 +103,12 @@ smtpd::Answer FailingSession::handle_data(smtpd::Context& c,
                                           const smtpd::Envelope& message) {
   if (auto failed = fail(FailStage::message)) return *failed;
   return inner().handle_data(c, message);
+}
+
+smtpd::Answer FailingSession::handle_auth(
+    smtpd::Context& c, const smtpd::AuthCredentials& credentials) {
+  if (auto failed = fail(FailStage::auth)) return *failed;
+  return inner().handle_auth(c, credentials);
 }
 
 void FailingSession::fail_data_command(smtpd::Channel& channel) {

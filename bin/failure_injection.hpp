@@ -68,6 +68,10 @@ class FailingSession : public smtpd::HandlerWrapper {
   // not called); a delay delivers late.
   smtpd::Answer handle_data(smtpd::Context& c,
                             const smtpd::Envelope& message) override;
+  // AUTH, once the credentials are complete: a reply or a drop in place
+  // of the check; a delay checks late.
+  smtpd::Answer handle_auth(smtpd::Context& c,
+                            const smtpd::AuthCredentials& credentials) override;
   bool blocks(smtpd::Hook hook) const override;
 
  private:

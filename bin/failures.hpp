@@ -23,8 +23,8 @@ namespace in_smtpd {
 
 // Where a failure can be injected: when the greeting would go out, at
 // HELO/EHLO, MAIL, RCPT, the DATA command, after the final dot (instead
-// of delivering), and at AUTH (accepted and kept; it applies once the
-// program offers AUTH).
+// of delivering), and at AUTH (once the credentials are in, in place of
+// their check).
 enum class FailStage { connect, helo, mail, rcpt, data, message, auth };
 
 std::string_view stage_name(FailStage stage);

@@ -373,6 +373,29 @@ constexpr OptionSpec kOptions[] = {
        o.mailman.timeout_seconds =
            parse_unsigned("mailman-timeout", v, 1, 86400);
      }},
+    {"auth-checkpassword", 0, "COMMAND", Occurs::once,
+     "offer AUTH PLAIN and LOGIN, checked by this checkpassword program "
+     "(\"PROGRAM ARGS\", run without a shell; exit 0 good, 1 bad, "
+     "111 try later)",
+     [](O& o, S v) {
+       o.auth_checkpassword = parse_command_template("auth-checkpassword", v);
+     }},
+    {"auth-accept-any", 0, nullptr, Occurs::once,
+     "test rigs: offer AUTH and take every user name and password (logged)",
+     [](O& o, S v) { o.auth_accept_any = on(v); }},
+    {"auth-insecure", 0, nullptr, Occurs::once,
+     "offer AUTH without TLS too (the password crosses the network in "
+     "the clear)",
+     [](O& o, S v) { o.auth_insecure = on(v); }},
+    {"auth-timeout", 0, "SECONDS", Occurs::once,
+     "seconds the checkpassword program may take, then 454 (default 30)",
+     [](O& o, S v) {
+       o.auth_timeout = parse_unsigned("auth-timeout", v, 1, 3600);
+     }},
+    {"auth-no-relay", 0, nullptr, Occurs::once,
+     "PureProxy, MailmanProxy: an authenticated client relays no more "
+     "than any other (default: it relays to any domain)",
+     [](O& o, S v) { o.relay_policy.relay_authenticated(!on(v)); }},
     {"maildir", 0, "DIR", Occurs::once,
      "keep every accepted message as a file in the Maildir DIR (DIR/tmp "
      "and DIR/new must exist); any class",
@@ -761,6 +784,17 @@ void apply(const Collected& given, const std::string& config_path,
     throw refuse(given[index_of("relay-user")].front(),
                  "--relay-user needs --relay-password-file (never a "
                  "password on the command line)");
+  const bool auth =
+      !options.auth_checkpassword.empty() || options.auth_accept_any;
+  if (!options.auth_checkpassword.empty() && options.auth_accept_any)
+    throw refuse(given[index_of("auth-accept-any")].front(),
+                 "--auth-checkpassword and --auth-accept-any cannot be used "
+                 "together");
+  for (const char* name : {"auth-insecure", "auth-timeout", "auth-no-relay"})
+    if (!auth && !given[index_of(name)].empty())
+      throw refuse(given[index_of(name)].front(),
+                   "--" + std::string(name) +
+                       " needs --auth-checkpassword or --auth-accept-any");
   if (options.smtputf8 && options.decode_data) {
     // The file's mistake only if both came from it.
     const Value& smtputf8 = given[index_of("smtputf8")].front();

@@ -47,6 +47,14 @@ struct Options {
   unsigned shutdown_grace = 30;
   // MailmanProxy.
   smtpd::MailmanSettings mailman;
+  // AUTH (RFC 4954): offered when a checker is given, the checkpassword
+  // program (its path and arguments) or accept-any; in the clear only
+  // with auth_insecure.  An authenticated client may relay unless
+  // relay_policy says otherwise (--auth-no-relay).
+  std::vector<std::string> auth_checkpassword;
+  bool auth_accept_any = false;
+  bool auth_insecure = false;
+  unsigned auth_timeout = 30;
   // For test rigs: keep every accepted message in this Maildir; show the
   // envelope in DebuggingServer's printout; fail on demand.
   std::string maildir;

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "auth_check.hpp"
 #include "diagnostics.hpp"
 #include "failure_injection.hpp"
 #include "smtpd/connection.hpp"
@@ -122,6 +123,8 @@ smtpd::ChannelConfig channel_config(const Options& options) {
   config.decode_data = options.decode_data;
   config.max_recipients = std::size_t(options.max_recipients);
   config.max_errors = unsigned(options.max_errors);
+  config.auth = !options.auth_checkpassword.empty() || options.auth_accept_any;
+  config.auth_insecure = options.auth_insecure;
   return config;
 }
 
@@ -184,6 +187,9 @@ std::unique_ptr<smtpd::Handler> finish_delivery(
         [&](std::string_view line) { diagnostics.error(line); });
   delivery = std::make_unique<TransactionLog>(
       std::move(delivery), std::move(detail_name), diagnostics);
+  if (!options.auth_checkpassword.empty() || options.auth_accept_any)
+    delivery =
+        std::make_unique<AuthCheck>(options, diagnostics, std::move(delivery));
   if (!options.fail_rules.empty())
     delivery = std::make_unique<FailingSession>(
         failure_injector(options, diagnostics), std::move(delivery));

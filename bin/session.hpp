@@ -53,7 +53,8 @@ smtpd::DriverOptions driver_options(const Options& options,
 using MakeDelivery = std::function<std::unique_ptr<smtpd::Handler>()>;
 
 // A delivery class with what the options put around it: the Maildir
-// (--maildir, kept once the class accepted), the transaction log, and
+// (--maildir, kept once the class accepted), the transaction log, the
+// AUTH check (--auth-checkpassword, --auth-accept-any), and
 // failures on demand (--fail, outermost: an injected refusal keeps and
 // logs nothing but its own line).  detail_name: what the delivery's
 // detail is called in the log line ("upstream", "mailman"), or empty.

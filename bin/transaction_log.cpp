@@ -13,6 +13,9 @@ void TransactionLog::message_answered(const smtpd::Session& session,
   inner().message_answered(session, envelope, reply, detail);
   std::string line =
       "peer=" + envelope.peer.address + " helo=" + loggable(envelope.helo) +
+      (session.authenticated.empty()
+           ? std::string()
+           : " user=" + loggable(session.authenticated)) +
       " from=<" +
       loggable(envelope.mail_from == "<>" ? "" : envelope.mail_from) +
       "> rcpts=" + std::to_string(envelope.rcpt_tos.size()) +

@@ -1,7 +1,7 @@
 // transaction_log.hpp - one log line per message, whatever the class.
 //
-//   peer=192.0.2.7 helo=client.example from=<a@example.com> rcpts=2
-//   size=1234 reply="250 OK" upstream="250 2.0.0 Ok: queued as 4Xy"
+//   peer=192.0.2.7 helo=client.example [user=alice] from=<a@example.com>
+//   rcpts=2 size=1234 reply="250 OK" upstream="250 2.0.0 Ok: queued as 4Xy"
 //
 // A Handler around the delivery class: every hook goes to the delivery,
 // and once a message's answer was checked it logs what the client got

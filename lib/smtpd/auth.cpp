@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "smtpd/base64.hpp"
@@ -222,6 +223,71 @@ std::string redact_command_line(std::string_view line) {
 
 std::string redact_auth_response(std::string_view line) {
   return line == "*" ? std::string(line) : std::string(hidden);
+}
+
+std::string AuthTraceFilter::shown(std::string_view line) {
+  if (responses_ > 0) {
+    responses_ = line == "*" ? 0 : responses_ - 1;
+    return redact_auth_response(line);
+  }
+  // An AUTH command ("AUTH", then a blank or the end): how many responses
+  // its mechanism may still take.
+  const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  std::size_t i = 0;
+  while (i < line.size() && blank(line[i])) ++i;
+  if (ascii_iequal(line.substr(i, 4), "AUTH") &&
+      (i + 4 == line.size() || blank(line[i + 4]))) {
+    i += 4;
+    while (i < line.size() && blank(line[i])) ++i;
+    std::size_t end = i;
+    while (end < line.size() && !blank(line[end])) ++end;
+    const std::string_view mechanism = line.substr(i, end - i);
+    while (end < line.size() && blank(line[end])) ++end;
+    const bool initial = end < line.size();
+    if (ascii_iequal(mechanism, "PLAIN")) responses_ = initial ? 0 : 1;
+    if (ascii_iequal(mechanism, "LOGIN")) responses_ = initial ? 1 : 2;
+  }
+  return redact_command_line(line);
+}
+
+std::string AuthTraceFilter::filter(std::string_view bytes) {
+  std::string out;
+  while (!bytes.empty()) {
+    const std::size_t lf = bytes.find('\n');
+    const std::string_view part = bytes.substr(0, lf);
+    if (!part.empty()) last_cr_ = part.back() == '\r';
+    if (long_line_) {
+      if (!hide_rest_) out.append(part);
+    } else {
+      const std::size_t room = limits::auth_line + 1 - line_.size();
+      line_.append(part.substr(0, room));
+      if (lf == std::string_view::npos && line_.size() > limits::auth_line) {
+        // Too long for any AUTH line: the channel refuses it whole (and
+        // ends an exchange), so it is shown as far as it is safe to.
+        const std::string show = shown(line_);
+        hide_rest_ = show != line_;
+        responses_ = 0;
+        out.append(show);
+        line_.clear();
+        long_line_ = true;
+      }
+    }
+    if (lf == std::string_view::npos) break;
+    if (!long_line_) {
+      std::string_view line = line_;
+      if (last_cr_ && !line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+      out.append(shown(line));
+      if (last_cr_) out.push_back('\r');
+    } else if (hide_rest_ && last_cr_) {
+      out.push_back('\r');
+    }
+    out.push_back('\n');
+    line_.clear();
+    long_line_ = hide_rest_ = last_cr_ = false;
+    bytes.remove_prefix(lf + 1);
+  }
+  return out;
 }
 
 }  // namespace smtpd

@@ -117,4 +117,26 @@ class SMTPD_API AuthExchange {
 SMTPD_API std::string redact_command_line(std::string_view line);
 SMTPD_API std::string redact_auth_response(std::string_view line);
 
+// The client's bytes as a trace may show them, chunk by chunk: whole
+// lines only (a partial line waits for its end, up to the AUTH line
+// limit), each AUTH command through redact_command_line, and the lines
+// of the exchange it starts through redact_auth_response: PLAIN's one
+// response, LOGIN's user name and password, fewer for an initial
+// response, none after a "*".  It reads the byte stream, not the
+// channel (which may still hold pipelined lines back when the trace is
+// written), so it errs towards hiding: lines after an exchange that
+// failed early, or "AUTH" lines inside a message, are hidden too.
+class SMTPD_API AuthTraceFilter {
+ public:
+  std::string filter(std::string_view bytes);
+
+ private:
+  std::string shown(std::string_view line);
+  std::string line_;        // the line so far, up to the limit
+  bool long_line_ = false;  // past the limit: the rest is passed on
+  bool hide_rest_ = false;  // ... or hidden
+  bool last_cr_ = false;    // the last byte of the line so far was CR
+  unsigned responses_ = 0;  // lines of an exchange still to hide
+};
+
 }  // namespace smtpd

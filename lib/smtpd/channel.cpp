@@ -5,6 +5,7 @@
 // the README.
 #include "smtpd/channel.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -33,14 +34,15 @@ std::string_view after_keyword(std::string_view argument,
 }  // namespace
 
 // The command table: verb -> handler.  smtpd.py finds smtp_<VERB> methods
-// by name; this is the same list.
+// by name; this is the same list, and AUTH (RFC 4954), which is served
+// only when ChannelConfig::auth says so.
 const Channel::Command Channel::commands_[] = {
     {"HELO", &Channel::smtp_helo}, {"EHLO", &Channel::smtp_ehlo},
     {"NOOP", &Channel::smtp_noop}, {"QUIT", &Channel::smtp_quit},
     {"MAIL", &Channel::smtp_mail}, {"RCPT", &Channel::smtp_rcpt},
     {"RSET", &Channel::smtp_rset}, {"DATA", &Channel::smtp_data},
     {"HELP", &Channel::smtp_help}, {"VRFY", &Channel::smtp_vrfy},
-    {"EXPN", &Channel::smtp_expn},
+    {"EXPN", &Channel::smtp_expn}, {"AUTH", &Channel::smtp_auth},
 };
 
 Channel::Channel(ChannelConfig config, Peer peer, Handler* handler)
@@ -118,7 +120,7 @@ void Channel::after_input() {
 bool Channel::process_command_input(std::string_view input, std::size_t& used) {
   // Keep no more of a line than the longest line we may accept: the rest
   // is only counted (memory stays bounded whatever the client sends).
-  const std::size_t keep = mail_line_limit();
+  const std::size_t keep = input_line_limit();
   // RFC 5321 2.3.8: lines end with CRLF.  A command line ended by a bare
   // LF is taken all the same (deviation: the reference waits for a CRLF
   // and reads on into the next line), as aiosmtpd and Postfix take it:
@@ -140,12 +142,22 @@ bool Channel::process_command_input(std::string_view input, std::size_t& used) {
   const std::size_t end = bare_lf_ ? lf : lf - 1;
   const std::string_view part = input.substr(0, end);
   const std::size_t length = line_length_ + part.size();
+  // RFC 4954 section 4: while an AUTH exchange waits for the client, its
+  // line is a response, never a command.
+  // A response longer than the limit is kept one byte longer than it:
+  // respond() says it is too long (input_line_limit).
+  const auto handle = [this](std::string_view line, std::size_t length) {
+    if (auth_.awaiting_response())
+      auth_step(auth_.respond(line));
+    else
+      handle_line(line, length);
+  };
   if (line_.empty()) {
-    handle_line(part.substr(0, keep), length);
+    handle(part.substr(0, keep), length);
   } else {
     if (line_.size() < keep) line_.append(part.substr(0, keep - line_.size()));
     const std::string line = std::move(line_);
-    handle_line(line, length);
+    handle(line, length);
   }
   line_.clear();
   line_length_ = 0;
@@ -160,10 +172,11 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
   const std::size_t space = line.find(' ');
   // str.upper(), as the reference: "maıl" is MAIL there (U+0131).
   const std::string verb = text::upper(line.substr(0, space));
-  // Only MAIL grows with SIZE and SMTPUTF8 (RFC 1870 3, RFC 6531 3.4).
-  const std::size_t limit = session_.extended_smtp && verb == "MAIL"
-                                ? mail_line_limit()
-                                : limits::command_line;
+  // Only MAIL grows with SIZE and SMTPUTF8 (RFC 1870 3, RFC 6531 3.4);
+  // AUTH with its initial response may be longer (RFC 4954 section 4).
+  std::size_t limit = limits::command_line;
+  if (session_.extended_smtp && verb == "MAIL") limit = mail_line_limit();
+  if (config_.auth && verb == "AUTH") limit = limits::auth_line;
   if (length > limit) {
     push(replies::line_too_long);
     return;
@@ -201,6 +214,10 @@ void Channel::run_builtin(std::string_view verb, const Argument& argument) {
       return;
     }
   }
+  unknown_verb(verb, argument);
+}
+
+void Channel::unknown_verb(std::string_view verb, const Argument& argument) {
   if (!handler_) return push_unknown(verb);
   asked_ = std::string(verb);
   asked_argument_ = argument;
@@ -303,6 +320,12 @@ void Channel::ask(Hook hook) {
     // whoever drives the channel.
     if (hook == Hook::data)
       state_ = State::awaiting_reply;
+    else if (hook == Hook::auth)  // no one to vouch for the credentials
+      proceed(hook,
+              CheckedAnswer{CheckedAnswer::Verdict::refuse,
+                            std::string(replies::auth_invalid),
+                            {}},
+              {});
     else
       proceed(hook, CheckedAnswer{}, {});
     return;
@@ -333,6 +356,8 @@ Answer Channel::call(Hook hook) {
       return handler_->handle_quit(*this);
     case Hook::verb:
       return handler_->handle_verb(*this, asked_, asked_argument_);
+    case Hook::auth:
+      return handler_->handle_auth(*this, auth_.credentials());
   }
   return Answer::accept();
 }
@@ -366,6 +391,12 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
                       const std::string& detail) {
   using Verdict = CheckedAnswer::Verdict;
   const bool accepted = checked.verdict == Verdict::accept;
+  std::string user;  // AUTH: who logged in, if the answer says so
+  if (hook == Hook::auth) {
+    // The verdict is in: the credentials are wiped whatever it is.
+    if (accepted) user = auth_.credentials().user;
+    auth_.finish(accepted ? AuthVerdict::good : AuthVerdict::bad);
+  }
   if (checked.verdict == Verdict::drop) {
     // Nothing more is said, not even for a message: the client cannot
     // tell it from a lost connection, and keeps the message (RFC 5321
@@ -400,6 +431,9 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
       if (!config_.decode_data) push("250-8BITMIME");     // RFC 6152
       if (config_.enable_smtputf8) push("250-SMTPUTF8");  // RFC 6531
       push("250-PIPELINING");                             // RFC 2920
+      // RFC 4954 section 3: AUTH and its mechanisms, where it is served.
+      if (auth_offered())
+        push("250-AUTH " + std::string(AuthExchange::mechanisms));
       return push("250 HELP");
     case Hook::mail:
       if (!accepted) return push(checked.line);
@@ -431,6 +465,11 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
     case Hook::verb:
       if (accepted && checked.line.empty()) return push_unknown(asked_);
       return push(checked.line);
+    case Hook::auth:
+      // RFC 4954 section 6: success is 235 whatever the hook's text.
+      if (!accepted) return push(checked.line);
+      session_.authenticated = std::move(user);
+      return push(checked.line.rfind("235", 0) == 0 ? own : replies::auth_ok);
   }
 }
 
@@ -606,6 +645,34 @@ void Channel::smtp_vrfy(const std::string* argument) {
 
 void Channel::smtp_expn(const std::string*) { push(replies::expn); }
 
+// --- AUTH (RFC 4954) --------------------------------------------------------
+
+bool Channel::auth_offered() const {
+  return config_.auth && (encrypted_ || config_.auth_insecure);
+}
+
+void Channel::smtp_auth(const std::string* argument) {
+  if (!config_.auth)
+    return unknown_verb("AUTH", argument ? Argument(*argument) : Argument());
+  AuthContext context;
+  context.extended_smtp = session_.extended_smtp;
+  context.in_transaction = has_sender_;
+  context.authenticated = !session_.authenticated.empty();
+  context.encrypted = encrypted_;
+  context.allow_insecure = config_.auth_insecure;
+  auth_step(auth_.begin(argument ? *argument : std::string(), context));
+}
+
+void Channel::auth_step(const AuthStep& step) {
+  switch (step.kind) {
+    case AuthStep::Kind::reply:  // a 5xx counts towards max_errors
+    case AuthStep::Kind::challenge:
+      return push(step.reply);
+    case AuthStep::Kind::check:
+      return ask(Hook::auth);
+  }
+}
+
 // --- extension --------------------------------------------------------------
 
 void Channel::set_command(std::string verb, CommandHandler handler) {
@@ -624,6 +691,13 @@ void Channel::reset_transaction() {
   transaction_ = Envelope{};
   transaction_.peer = session_.peer;
   transaction_.helo = session_.helo;
+}
+
+std::size_t Channel::input_line_limit() const {
+  // One byte more than an AUTH line may have, so that a longer one is
+  // seen to be too long.
+  return config_.auth ? std::max(mail_line_limit(), limits::auth_line + 1)
+                      : mail_line_limit();
 }
 
 std::size_t Channel::mail_line_limit() const {

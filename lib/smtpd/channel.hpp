@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpd/auth.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
 #include "smtpd/limits.hpp"
@@ -41,6 +42,12 @@ struct ChannelConfig {
   bool decode_data = false;      // smtpd.py's decode_data
   std::size_t max_recipients = limits::default_max_recipients;
   unsigned max_errors = limits::default_max_errors;  // 0: no limit
+  // AUTH PLAIN and LOGIN (RFC 4954), checked by Handler::handle_auth.
+  // Offered, and served, only under TLS (encrypted()) unless auth_insecure
+  // says to serve them in the clear too; before that AUTH gets 538.
+  // Without auth, AUTH is a verb the channel does not know, as in smtpd.py.
+  bool auth = false;
+  bool auth_insecure = false;
 };
 
 // The hooks' Context is the channel itself: a hook that adds commands of
@@ -143,6 +150,11 @@ class SMTPD_API Channel : public Context {
   bool extended_smtp() const { return session_.extended_smtp; }
   const ChannelConfig& config() const { return config_; }
   bool has_sender() const { return has_sender_; }
+  // The session runs under TLS (RFC 3207): AUTH may be offered.
+  bool encrypted() const { return encrypted_; }
+  // A line the client sends now is an AUTH exchange's response (RFC 4954
+  // section 4), not a command: for a trace that must hide it.
+  bool awaiting_auth_response() const { return auth_.awaiting_response(); }
   const Envelope& transaction() const override { return transaction_; }
   const Session& session() const override { return session_; }
 
@@ -189,6 +201,13 @@ class SMTPD_API Channel : public Context {
   void smtp_help(const std::string* argument);
   void smtp_vrfy(const std::string* argument);
   void smtp_expn(const std::string* argument);
+  void smtp_auth(const std::string* argument);
+
+  // AUTH: what the exchange's next step says.
+  void auth_step(const AuthStep& step);
+  bool auth_offered() const;
+  // A verb with no built-in meaning here: the verb hook, or 500.
+  void unknown_verb(std::string_view verb, const Argument& argument);
 
   bool greet(const std::string* argument, std::string_view syntax);
   std::string syntax_error(std::string_view verb_syntax) const;
@@ -199,6 +218,7 @@ class SMTPD_API Channel : public Context {
   void close_with(std::string_view reason);  // 421 <host> reason, closed
   void close_with_reply(std::string_view reply);
   std::size_t mail_line_limit() const;
+  std::size_t input_line_limit() const;  // the longest line kept
 
   ChannelConfig config_;
   Handler* handler_;
@@ -232,6 +252,11 @@ class SMTPD_API Channel : public Context {
 
   bool has_sender_ = false;
   Envelope transaction_;
+  // Set once a TLS handshake completed (RFC 3207), by the I/O layer.
+  bool encrypted_ = false;
+  // AUTH (RFC 4954): the exchange under way, if any; its credentials stay
+  // here, wiped after the verdict, while the auth hook checks them.
+  AuthExchange auth_;
   unsigned errors_ = 0;
 };
 

@@ -116,7 +116,10 @@ void Connection::after_channel(Clock::time_point now) {
 
 void Connection::received(std::string_view bytes, Clock::time_point now) {
   if (failed_) return;
-  if (options_.trace) options_.trace("<", bytes);
+  if (options_.trace) {
+    const std::string shown = trace_filter_.filter(bytes);
+    if (!shown.empty()) options_.trace("<", shown);
+  }
   deadline_ = now + idle_timeout();
   if (channel_) {
     channel_->feed(bytes);
@@ -242,6 +245,11 @@ std::string Connection::end_line() const {
   if (channel_) {
     line += " helo=";
     line += text::loggable(channel_->seen_greeting());
+    const std::string& user = channel_->session().authenticated;
+    if (!user.empty()) {
+      line += " user=";
+      line += text::loggable(user);
+    }
   }
   line += " messages=";
   line += std::to_string(channel_ ? channel_->session().messages : 0);

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "smtpd/auth.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/driver.hpp"
 #include "smtpd/export.hpp"
@@ -92,7 +93,8 @@ class SMTPD_API Connection {
 
   Channel* channel() { return channel_; }
   const Channel* channel() const { return channel_; }
-  // The one line at the end: peer, HELO name, messages, why it ended.
+  // The one line at the end: peer, HELO name, AUTH identity, messages,
+  // why it ended.
   std::string end_line() const;
   // Logs end_line() once (the destructor does, if not called before).
   void finish();
@@ -111,6 +113,8 @@ class SMTPD_API Connection {
   std::optional<Channel> owned_;  // made here: no allocation of its own
   Channel* channel_ = nullptr;    // null while the PROXY header is read
   std::string header_;
+  // The -d trace never shows AUTH credentials (RFC 4954 section 14).
+  AuthTraceFilter trace_filter_;
   std::function<void()> wake_;
   Clock::time_point deadline_;
   Clock::time_point session_end_ = Clock::time_point::max();

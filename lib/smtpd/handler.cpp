@@ -53,8 +53,14 @@ std::string_view hook_name(Hook hook) {
       return "QUIT";
     case Hook::verb:
       return "verb";
+    case Hook::auth:
+      return "AUTH";
   }
   return "?";
+}
+
+Answer Handler::handle_auth(Context&, const AuthCredentials&) {
+  return Answer::reply(std::string(replies::auth_invalid));
 }
 
 Answer Answer::failed(std::string why) {

@@ -31,13 +31,14 @@
 #include <string>
 #include <string_view>
 
+#include "smtpd/auth.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
 
 // The hook points, in session order.
-enum class Hook { connect, helo, mail, rcpt, data, rset, quit, verb };
+enum class Hook { connect, helo, mail, rcpt, data, rset, quit, verb, auth };
 
 SMTPD_API std::string_view hook_name(Hook hook);  // "RCPT", "connect", ...
 
@@ -47,6 +48,7 @@ struct Session {
   std::string helo;            // the HELO/EHLO argument; empty before
   bool extended_smtp = false;  // greeted with EHLO
   std::string authenticated;   // the AUTH identity; empty when none
+                               // (RFC 4954: set by a 2xx to handle_auth)
   bool tls = false;            // the session runs under TLS
   unsigned messages = 0;       // messages accepted so far
 };
@@ -172,6 +174,15 @@ class SMTPD_API Handler {
     return Answer::accept();
   }
 
+  // AUTH (RFC 4954), once the client's credentials are complete: accept
+  // (or a 2xx) logs the client in as credentials.user, which the session
+  // then carries (Session::authenticated); a 4xx or 5xx refuses (535 for
+  // bad credentials, 454 for a check that could not be made).  The
+  // credentials stay put until the answer, a later one too, and are wiped
+  // after it: copy nothing of them.  The default refuses everyone, so a
+  // channel that offers AUTH (ChannelConfig::auth) needs a checker.
+  virtual Answer handle_auth(Context&, const AuthCredentials& credentials);
+
   // After a message's answer was checked: what the client got (reply) and
   // what the delivery said (detail).  For a transaction log.
   virtual void message_answered(const Session&, const Envelope&,
@@ -214,6 +225,9 @@ class SMTPD_API HandlerWrapper : public Handler {
   Answer handle_verb(Context& c, const std::string& verb,
                      const std::optional<std::string>& argument) override {
     return inner_->handle_verb(c, verb, argument);
+  }
+  Answer handle_auth(Context& c, const AuthCredentials& credentials) override {
+    return inner_->handle_auth(c, credentials);
   }
   void message_answered(const Session& session, const Envelope& message,
                         std::string_view reply,

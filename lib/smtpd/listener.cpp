@@ -74,6 +74,10 @@ class OffThread : public Handler {
     return run(Hook::verb, c,
                [=, &c] { return inner_->handle_verb(c, *v, *a); });
   }
+  Answer handle_auth(Context& c, const AuthCredentials& credentials) override {
+    const AuthCredentials* k = &credentials;
+    return run(Hook::auth, c, [=, &c] { return inner_->handle_auth(c, *k); });
+  }
   void message_answered(const Session& session, const Envelope& message,
                         std::string_view reply,
                         std::string_view detail) override {

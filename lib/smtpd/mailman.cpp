@@ -148,7 +148,7 @@ MailmanProxy::MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
 MailmanProxy::~MailmanProxy() = default;
 
 Answer MailmanProxy::handle_rcpt(Context& context, const std::string& address) {
-  return Answer::from(check_recipient(context.session().peer, address));
+  return Answer::from(check_recipient(context.session(), address));
 }
 
 Answer MailmanProxy::handle_data(Context&, const Envelope& message) {
@@ -179,9 +179,9 @@ bool MailmanProxy::list_exists(const std::string& list) {
   return exists;
 }
 
-Reply MailmanProxy::check_recipient(const Peer& peer,
+Reply MailmanProxy::check_recipient(const Session& session,
                                     const std::string& recipient) {
-  if (mailman3_) return check_recipient3(peer, recipient);
+  if (mailman3_) return check_recipient3(session, recipient);
   const auto exists = [this](const std::string& list) { return list_exists(list); };
   check_failed_ = false;
   if (classify_recipient(recipient, exists)) return std::nullopt;
@@ -189,7 +189,7 @@ Reply MailmanProxy::check_recipient(const Peer& peer,
   // rather than have it relayed or refused for good.
   if (check_failed_)
     return std::string("451 Error: cannot look up mailing lists, try again later");
-  return policy_.check(peer, recipient);
+  return policy_.check(session.peer, recipient, session.authenticated);
 }
 
 Answer MailmanProxy::deliver(const Envelope& envelope) {

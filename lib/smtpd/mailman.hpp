@@ -90,7 +90,7 @@ class SMTPD_API MailmanProxy : public Handler {
             (!settings_.check_command.empty() || settings_.version == 3));
   }
 
-  Reply check_recipient(const Peer& peer, const std::string& recipient);
+  Reply check_recipient(const Session& session, const std::string& recipient);
   // Delivers one message; the answer's detail says what the relay and
   // the list commands did.
   Answer deliver(const Envelope& envelope);
@@ -106,7 +106,7 @@ class SMTPD_API MailmanProxy : public Handler {
   bool check_failed_ = false;  // a check could not tell, since last asked
   // Mailman 3 (mailman3.cpp), when settings_.version is 3.
   std::unique_ptr<Mailman3Lists> mailman3_;
-  Reply check_recipient3(const Peer& peer, const std::string& recipient);
+  Reply check_recipient3(const Session& session, const std::string& recipient);
   Answer deliver3(const Envelope& envelope);
 };
 

@@ -275,11 +275,11 @@ Reply Mailman3Lists::deliver(const Envelope& envelope,
 
 // MailmanProxy's Mailman 3 halves (mailman.hpp).
 
-Reply MailmanProxy::check_recipient3(const Peer& peer,
+Reply MailmanProxy::check_recipient3(const Session& session,
                                      const std::string& recipient) {
   const Mailman3Lists::Decision decision = mailman3_->route(recipient);
   if (decision.route == Mailman3Lists::Route::relay)
-    return policy_.check(peer, recipient);
+    return policy_.check(session.peer, recipient, session.authenticated);
   return decision.reply;
 }
 

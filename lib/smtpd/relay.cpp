@@ -97,7 +97,9 @@ Answer answer_for(const UpstreamResult& result) {
 }
 
 Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
-  return Answer::from(policy_.check(context.session().peer, address));
+  const Session& session = context.session();
+  return Answer::from(
+      policy_.check(session.peer, address, session.authenticated));
 }
 
 Answer PureProxy::handle_data(Context&, const Envelope& message) {

@@ -92,8 +92,19 @@ bool RelayPolicy::allows(const Peer& peer, std::string_view recipient) const {
   return network_allows(peer.address) || domain_allows(recipient);
 }
 
+bool RelayPolicy::allows(const Peer& peer, std::string_view recipient,
+                         std::string_view authenticated) const {
+  return (relay_authenticated_ && !authenticated.empty()) ||
+         allows(peer, recipient);
+}
+
 Reply RelayPolicy::check(const Peer& peer, const std::string& recipient) const {
-  if (allows(peer, recipient)) return std::nullopt;
+  return check(peer, recipient, {});
+}
+
+Reply RelayPolicy::check(const Peer& peer, const std::string& recipient,
+                         std::string_view authenticated) const {
+  if (allows(peer, recipient, authenticated)) return std::nullopt;
   return std::string(replies::relay_denied);
 }
 

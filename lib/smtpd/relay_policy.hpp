@@ -7,10 +7,11 @@
 // recipient with sender-specified routing in its local part ('%', '!', or
 // '@', quoted or not) is inside no relay domain, as with Postfix's
 // reject_unauth_destination: only a client on a relay network may route.
+// A client that authenticated (RFC 4954 AUTH) relays as a client on a
+// relay network does, as Postfix's permit_sasl_authenticated has it,
+// unless that is switched off.
 // Pure: no I/O, no DNS.
 #pragma once
-
-#include "smtpd/export.hpp"
 
 #include <array>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpd/export.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
@@ -34,9 +36,19 @@ class SMTPD_API RelayPolicy {
   // replaces the loopback default.  Throws std::invalid_argument.
   void allow_network(std::string_view cidr);
 
+  // Whether an authenticated client relays anything (default true).
+  void relay_authenticated(bool relay) { relay_authenticated_ = relay; }
+  bool relays_authenticated() const { return relay_authenticated_; }
+
   bool allows(const Peer& peer, std::string_view recipient) const;
+  // authenticated: the session's AUTH identity (Session::authenticated),
+  // empty when it has none.
+  bool allows(const Peer& peer, std::string_view recipient,
+              std::string_view authenticated) const;
   // For a RCPT hook (Answer::from): nothing, or the 554 refusal.
   Reply check(const Peer& peer, const std::string& recipient) const;
+  Reply check(const Peer& peer, const std::string& recipient,
+              std::string_view authenticated) const;
 
  private:
   struct Network {
@@ -48,6 +60,7 @@ class SMTPD_API RelayPolicy {
 
   std::vector<Network> networks_;
   bool default_networks_ = true;
+  bool relay_authenticated_ = true;
   std::vector<std::string> domains_;  // lower case; leading '.' = below
 };
 

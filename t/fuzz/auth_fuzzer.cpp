@@ -15,7 +15,11 @@
 //     check; the credentials wiped once finished;
 //   - base64: whatever decodes re-encodes to the same text (one spelling
 //     per secret), and every byte string round-trips;
-//   - the trace of "AUTH <argument>" never shows an initial response.
+//   - the trace of "AUTH <argument>" never shows an initial response;
+//   - AuthTraceFilter, fed the whole exchange as a client sends it (in
+//     chunks cut by the first byte), never shows a line the exchange took
+//     as a response (one without CR, and longer than the longest line it
+//     shows anyway: "AUTH", a mechanism of up to 20, " [hidden]").
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -152,6 +156,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   while (step.kind == AuthStep::Kind::challenge && next < lines.size()) {
     step = auth.respond(lines[next++]);
     check_step(step, auth, context, input);
+  }
+  {
+    std::string stream = command + "\r\n";
+    for (std::size_t i = 1; i < next; ++i)  // the responses taken
+      stream += std::string(lines[i]) + "\r\n";
+    smtpd::AuthTraceFilter filter;
+    std::string traced;
+    const std::size_t chunk = 1 + flags % 7;
+    for (std::size_t at = 0; at < stream.size(); at += chunk)
+      traced += filter.filter(std::string_view(stream).substr(at, chunk));
+    for (std::size_t i = 1; i < next; ++i)
+      if (lines[i].size() >= 35 && lines[i].find('\r') == std::string::npos)
+        FUZZ_CHECK(traced.find(lines[i]) == std::string::npos,
+                   "the trace filter hides every response",
+                   visible(stream) + " traced as " + visible(traced));
   }
   if (step.kind == AuthStep::Kind::check) {
     const std::string reply = auth.finish(verdict);

@@ -240,6 +240,13 @@ AUTH = {
     "no-tls": bytes([1]) + b"PLAIN AGFsaWNlAHNlY3JldA==",
     "empty": EHLO_TLS + b"PLAIN =",
     "unknown": EHLO_TLS + b"CRAM-MD5",
+    # Responses long enough for the trace filter's check.
+    "login-long": EHLO_TLS
+    + b"LOGIN\nYWxpY2U=\nYS1sb25nLXBhc3MtcGhyYXNlLW9mLWZvcnR5LWJ5dGVzLWhlcmU=",
+    "plain-long": EHLO_TLS
+    + b"PLAIN\nAGFsaWNlAGEtbG9uZy1wYXNzLXBocmFzZS1vZi1mb3J0eS1ieXRlcw==",
+}
+
 # lmtp_fuzzer.cpp: byte 0 is the job (bits 0-1: 1 + recipients, bit 2:
 # check only, bit 3: the server closes at the end), byte 1 where the
 # split replay cuts; the rest is what the server sends.

@@ -4,7 +4,8 @@
 // default and its replacement, recipient domains (exact, leading-dot
 // subdomains, case, trailing dot; address literals and missing domains
 // never match; a local part with sender-specified routing is inside no
-// relay domain), and the inputs that must be refused.
+// relay domain), clients that authenticated, and the inputs that must be
+// refused.
 #include "smtpd/relay_policy.hpp"
 
 #include <gtest/gtest.h>
@@ -468,6 +469,34 @@ TEST(RelayPolicyInvalid, ARefusedDomainAddsNothing) {
   EXPECT_THROW(policy.allow_domain("a@example.org"), std::invalid_argument);
   EXPECT_FALSE(domain_allows(policy, "x@example.org"));
   EXPECT_FALSE(domain_allows(policy, "a@example.org"));
+}
+
+// --- authenticated clients (RFC 4954)
+// ---------------------------------------------
+
+TEST(RelayPolicyAuthenticated, AnAuthenticatedClientRelaysAnywhere) {
+  const RelayPolicy policy = networks({"192.0.2.0/24"});
+  const Peer outside = peer("198.51.100.99");
+  EXPECT_FALSE(policy.allows(outside, kOutside, ""));
+  EXPECT_TRUE(policy.allows(outside, kOutside, "alice"));
+  // Even sender-specified routing: the client is trusted as a network's.
+  EXPECT_TRUE(policy.allows(outside, "v%other.example@x.example", "alice"));
+  EXPECT_EQ(policy.check(outside, std::string(kOutside), "alice"),
+            std::nullopt);
+  EXPECT_EQ(policy.check(outside, std::string(kOutside), ""),
+            "554 Error: relay access denied");
+  // The two-argument forms know of no identity.
+  EXPECT_FALSE(policy.allows(outside, kOutside));
+}
+
+TEST(RelayPolicyAuthenticated, SwitchedOff) {
+  RelayPolicy policy = networks({"192.0.2.0/24"});
+  EXPECT_TRUE(policy.relays_authenticated());
+  policy.relay_authenticated(false);
+  EXPECT_FALSE(policy.relays_authenticated());
+  EXPECT_FALSE(policy.allows(peer("198.51.100.99"), kOutside, "alice"));
+  // What the network or the domain allows stays allowed.
+  EXPECT_TRUE(policy.allows(peer("192.0.2.7"), kOutside, "alice"));
 }
 
 }  // namespace
