@@ -310,6 +310,38 @@ TEST(AsciiUpper, OnlyAsciiLetters) {
   EXPECT_EQ("A\0B"s, ascii_upper("a\0b"s));
 }
 
+TEST(AsciiLower, OnlyAsciiLetters) {
+  EXPECT_EQ("", ascii_lower(""));
+  EXPECT_EQ("list-owner@lists.example",
+            ascii_lower("List-OWNER@Lists.Example"));
+  // The bytes next to the letters, and UTF-8 ("\xc3\x89" is U+00C9).
+  EXPECT_EQ("?@[`{~\x7f", ascii_lower("?@[`{~\x7f"));
+  EXPECT_EQ("\xc3\x89x\xc3\xa9", ascii_lower("\xc3\x89X\xc3\xa9"));
+  EXPECT_EQ("a\0b"s, ascii_lower("A\0B"s));
+}
+
+TEST(AsciiIequal, LettersInAnyCaseOtherBytesExactly) {
+  EXPECT_TRUE(ascii_iequal("", ""));
+  EXPECT_TRUE(ascii_iequal("AUTH", "auth"));
+  EXPECT_TRUE(ascii_iequal("PlAiN", "pLaIn"));
+  EXPECT_FALSE(ascii_iequal("PLAIN", "PLAI"));
+  EXPECT_FALSE(ascii_iequal("PLAIN", "PLAIN "));
+  // '@' and '`' are 0x20 away from letters; U+00C9 and U+00E9 differ.
+  EXPECT_FALSE(ascii_iequal("@", "`"));
+  EXPECT_FALSE(ascii_iequal("[", "{"));
+  EXPECT_FALSE(ascii_iequal("\xc3\x89", "\xc3\xa9"));
+}
+
+TEST(PrintableAscii, ReplacesOrDropsAndBounds) {
+  const std::string mixed = "a\tb\r\nc\x7f\x80\xc3\xa9 ~\0z"s;
+  EXPECT_EQ("a?b??c???? ~?z", printable_ascii(mixed, '?'));
+  EXPECT_EQ("abc ~z", printable_ascii(mixed, '\0'));
+  EXPECT_EQ("abc", printable_ascii(mixed, '\0', 3));
+  EXPECT_EQ("a?b", printable_ascii(mixed, '?', 3));
+  EXPECT_EQ("", printable_ascii(mixed, '?', 0));
+  EXPECT_EQ("", printable_ascii("", '?'));
+}
+
 TEST(Echoable, Cases) {
   struct Case {
     std::string s;
