@@ -381,8 +381,11 @@ class Target:
             if not self._read(deadline):
                 break
         if self.buf:
-            time.sleep(0.05)
-            self._read(time.monotonic() + 0.05)
+            # More came: take all of it, up to the close (or the
+            # deadline), so that the report shows what was sent, however
+            # late, rather than what a fixed pause let through.
+            while not self.eof and self._read(deadline):
+                pass
             return 'extra'
         return 'eof' if self.eof else 'timeout'
 

@@ -16,17 +16,6 @@ namespace {
 
 constexpr std::string_view hidden = "[hidden]";
 
-bool ascii_iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = char(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = char(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // RFC 4616 section 2: every field is UTF-8 without NUL (UTF8SAFE), at
 // most 255 octets; the authcid and the passwd are not empty.  LOGIN's
 // fields are held to the same rules: checkpassword takes NUL-terminated
@@ -82,9 +71,9 @@ AuthStep AuthExchange::begin(std::string_view argument,
        (initial->empty() || initial->find(' ') != std::string_view::npos)))
     return fail(replies::auth_syntax);
 
-  if (ascii_iequal(name, "PLAIN")) {
+  if (text::ascii_iequal(name, "PLAIN")) {
     mechanism_ = Mechanism::plain;
-  } else if (ascii_iequal(name, "LOGIN")) {
+  } else if (text::ascii_iequal(name, "LOGIN")) {
     mechanism_ = Mechanism::login;
   } else {
     return fail(replies::auth_unknown_mechanism);
@@ -201,7 +190,7 @@ std::string redact_command_line(std::string_view line) {
   const auto blank = [](char c) { return c == ' ' || c == '\t'; };
   std::size_t i = 0;
   while (i < line.size() && blank(line[i])) ++i;
-  if (!ascii_iequal(line.substr(i, 4), "AUTH")) return std::string(line);
+  if (!text::ascii_iequal(line.substr(i, 4), "AUTH")) return std::string(line);
   i += 4;
   std::string shown(line.substr(0, i));
   if (i == line.size()) return shown;

@@ -73,11 +73,7 @@ std::size_t DataReader::read(std::string_view bytes) {
 void DataReader::step(char byte) {
   switch (matched_) {
     case Matched::nothing:
-      if (byte == '\r')
-        matched_ = Matched::cr;
-      else
-        keep(byte);
-      return;
+      return line_byte(byte);
     case Matched::cr:
       if (byte == '\n') {
         // RFC 5321 2.3.8: CRLF, and only CRLF, ends a line.
@@ -86,10 +82,7 @@ void DataReader::step(char byte) {
         return;
       }
       keep('\r');  // a bare CR is part of the line
-      if (byte == '\r') return;
-      keep(byte);
-      matched_ = Matched::nothing;
-      return;
+      return line_byte(byte);
     case Matched::crlf:
       if (byte == '.') {
         // RFC 5321 4.5.2: the first character of a line is a period, so
@@ -98,22 +91,14 @@ void DataReader::step(char byte) {
         return;
       }
       release_line_break();
-      if (byte == '\r') {
-        matched_ = Matched::cr;
-        return;
-      }
-      keep(byte);
-      matched_ = Matched::nothing;
-      return;
+      return line_byte(byte);
     case Matched::crlf_dot:
       if (byte == '\r') {
         matched_ = Matched::crlf_dot_cr;
         return;
       }
       release_line_break();  // a line that began with a dot, now without
-      keep(byte);
-      matched_ = Matched::nothing;
-      return;
+      return line_byte(byte);
     case Matched::crlf_dot_cr:
       if (byte == '\n') {
         // RFC 5321 4.1.1.4: the end of mail data.  The CRLF before the
@@ -124,24 +109,25 @@ void DataReader::step(char byte) {
       }
       release_line_break();
       keep('\r');  // the line is "." CR and more: its dot is gone
-      if (byte == '\r') {
-        matched_ = Matched::cr;
-        return;
-      }
-      keep(byte);
-      matched_ = Matched::nothing;
-      return;
+      return line_byte(byte);
     case Matched::line_start_after_bare_lf:
-      if (byte == '\r') {
-        matched_ = Matched::cr;
+      if (byte == '.') {
+        matched_ = Matched::nothing;  // RFC 5321 4.5.2, as at any line start
         return;
       }
-      if (byte != '.') keep(byte);  // RFC 5321 4.5.2, as at any line start
-      matched_ = Matched::nothing;
-      return;
+      return line_byte(byte);
     case Matched::all:
       return;
   }
+}
+
+void DataReader::line_byte(char byte) {
+  if (byte == '\r') {
+    matched_ = Matched::cr;  // perhaps the end of the line
+    return;
+  }
+  keep(byte);
+  matched_ = Matched::nothing;
 }
 
 void DataReader::release_line_break() {

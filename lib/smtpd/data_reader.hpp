@@ -65,6 +65,8 @@ class DataReader {
 
  private:
   void step(char byte);
+  // A byte inside a line: a CR may begin its end, any other is the line's.
+  void line_byte(char byte);
   void keep(std::string_view bytes);
   void keep(char byte) { keep(std::string_view(&byte, 1)); }
   void release_line_break();

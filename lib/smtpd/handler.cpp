@@ -8,6 +8,7 @@
 #include "smtpd/later_state.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/replies.hpp"
+#include "smtpd/text.hpp"
 
 namespace smtpd {
 namespace {
@@ -108,9 +109,9 @@ CheckedAnswer check_answer(Hook hook, const Answer& answer) {
   if (answer.is_failure()) return {Verdict::refuse, line, answer.detail()};
   const std::string_view problem = malformed(hook, line);
   if (!problem.empty()) {
-    std::string shown;  // the answer, as a log line may show it
-    for (const char c : line.substr(0, 80))
-      shown += c >= 0x20 && c < 0x7F ? c : '?';
+    // The answer, as a log line may show it.
+    const std::string shown =
+        text::printable_ascii(std::string_view(line).substr(0, 80), '?');
     return refused(std::string(problem) + " (\"" + shown + "\")");
   }
   // RFC 5321 3.8: 421 means the server closes the connection.

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "smtpd/command.hpp"
+#include "smtpd/text.hpp"
 
 namespace smtpd {
 namespace {
@@ -14,17 +15,10 @@ namespace {
 constexpr std::string_view list_commands[] = {"admin", "owner", "request",
                                               "join", "leave"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
-
 // "Name:" at the start of a header line, any case (RFC 5322 2.2).
 bool is_header(std::string_view line, std::string_view name) {
   return line.size() > name.size() && line[name.size()] == ':' &&
-         lower(line.substr(0, name.size())) == name;
+         text::ascii_lower(line.substr(0, name.size())) == name;
 }
 
 // RFC 5322 3.3 date-time, local time: "Sun, 22 Nov 2026 23:45:00 +0100".
@@ -73,7 +67,8 @@ std::optional<ListRecipient> classify_recipient(
     const std::function<bool(const std::string& list)>& list_exists) {
   // The local part is what comes before the first '@', as smtpd.py took
   // it; the domain does not matter (the lists are local).
-  const std::string local = lower(address.substr(0, address.find('@')));
+  const std::string local =
+      text::ascii_lower(address.substr(0, address.find('@')));
   for (const std::string_view command : list_commands) {
     const std::string suffix = "-" + std::string(command);
     if (local.size() > suffix.size() &&
@@ -245,9 +240,17 @@ Answer MailmanProxy::deliver(const Envelope& envelope) {
         case CommandResult::Outcome::timed_out: line += "timed out"; break;
         case CommandResult::Outcome::not_run: line += result.error; break;
       }
+      // Its lines joined with " | ", other bytes not printable dropped.
       std::string output;
-      for (const char c : result.output)
-        if (c >= 0x20 && c < 0x7F) output += c; else if (c == '\n') output += " | ";
+      const std::string_view said = result.output;
+      for (std::size_t start = 0;;) {
+        const std::size_t end = said.find('\n', start);
+        const std::string_view line_said = said.substr(start, end - start);
+        output += text::printable_ascii(line_said, '\0');
+        if (end == std::string_view::npos) break;
+        output += " | ";
+        start = end + 1;
+      }
       if (!output.empty()) line += "; it said: " + output;
       log_(line);
     }

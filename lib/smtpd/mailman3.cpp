@@ -5,6 +5,7 @@
 
 #include "smtpd/command.hpp"
 #include "smtpd/mailman.hpp"
+#include "smtpd/text.hpp"
 
 namespace smtpd {
 namespace {
@@ -24,13 +25,6 @@ constexpr char check_failed_reply[] =
 // lmtp-deliver's exit statuses (bin/lmtp-deliver.cpp).
 constexpr int refused_status = 65;
 constexpr int tempfail_status = 75;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
 
 bool printable(std::string_view s) {
   for (const char c : s)
@@ -87,9 +81,9 @@ std::optional<Mailman3Recipient> mailman3_recipient(std::string_view address) {
   const std::size_t at = address.rfind('@');
   if (at == std::string_view::npos || at + 1 == address.size())
     return std::nullopt;
-  std::string local = lower(address.substr(0, at));
+  std::string local = text::ascii_lower(address.substr(0, at));
   Mailman3Recipient r;
-  r.domain = lower(address.substr(at + 1));
+  r.domain = text::ascii_lower(address.substr(at + 1));
   // The VERP delimiter '+' ends the part Mailman reads (mta.verp_delimiter).
   local = local.substr(0, local.find('+'));
   r.subaddress = "post";
@@ -116,8 +110,8 @@ std::optional<std::set<std::string>> read_postfix_map(const std::string& path) {
   for (std::string line; std::getline(file, line);) {
     const std::size_t start = line.find_first_not_of(" \t");
     if (start == std::string::npos || line[start] == '#') continue;
-    keys.insert(
-        lower(line.substr(start, line.find_first_of(" \t\r", start) - start)));
+    keys.insert(text::ascii_lower(
+        line.substr(start, line.find_first_of(" \t\r", start) - start)));
   }
   return keys;
 }
@@ -173,7 +167,8 @@ bool Mailman3Lists::in_mailman_domain(const std::string& domain) {
   if (!domains_) {
     domains_ = read_postfix_map(settings_.data_dir + "/postfix_domains")
                    .value_or(std::set<std::string>{});
-    for (const std::string& d : settings_.domains) domains_->insert(lower(d));
+    for (const std::string& d : settings_.domains)
+      domains_->insert(text::ascii_lower(d));
   }
   return domains_->count(domain) > 0;
 }
@@ -185,7 +180,7 @@ Mailman3Lists::Decision Mailman3Lists::route(const std::string& address) {
   // Lists live in domains: when Mailman's domains are known, a recipient
   // outside them is not Mailman's, whatever its local part.
   if (!domains_->empty() && !in_domain) return {Route::relay, std::nullopt};
-  const std::string key = lower(address);
+  const std::string key = text::ascii_lower(address);
   const auto known = known_.find(key);
   if (known != known_.end()) return known->second;
   Decision decision = check(*r, address);
@@ -246,7 +241,7 @@ Reply Mailman3Lists::deliver(const Envelope& envelope,
   std::set<std::string> done;
   for (const std::string& address : recipients) {
     const std::optional<Mailman3Recipient> r = mailman3_recipient(address);
-    if (!r || !done.insert(lower(address)).second) continue;
+    if (!r || !done.insert(text::ascii_lower(address)).second) continue;
     const auto argv = mailman3_argv(templ, *r, envelope.mail_from, address);
     if (!argv) {
       if (log_)

@@ -4,15 +4,14 @@
 #include <cstring>
 #include <vector>
 
+#include "smtpd/text.hpp"
+
 namespace smtpd {
 namespace {
 
 // Text that may go into a reply: printable ASCII, bounded.
 std::string printable(std::string_view text) {
-  std::string out;
-  for (const char c : text)
-    if (c >= 0x20 && c < 0x7F && out.size() < 400) out += c;
-  return out;
+  return text::printable_ascii(text, '\0', 400);
 }
 
 // An upstream reply is passed on with its code and text, but never as 421:
@@ -108,9 +107,9 @@ Answer PureProxy::handle_data(Context&, const Envelope& message) {
 
 Answer PureProxy::deliver(const Envelope& envelope) {
   const std::string message = relay_message(envelope);
-  const UpstreamResult result = send_upstream(
-      settings_, envelope.mail_from, envelope.rcpt_tos, message,
-      envelope.smtputf8);
+  const UpstreamResult result =
+      send_upstream(settings_, envelope.mail_from, envelope.rcpt_tos, message,
+                    envelope.smtputf8);
   Answer answer = answer_for(result);
   if (answer.kind() != Answer::Kind::accept && log_) {
     std::string line = "relay to " + settings_.host + ":" + settings_.port +

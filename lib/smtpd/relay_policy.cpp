@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "smtpd/replies.hpp"
+#include "smtpd/text.hpp"
 
 namespace smtpd {
 namespace {
@@ -34,13 +35,6 @@ unsigned parse_address(std::string_view text, Address& out) {
   return 0;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
-
 }  // namespace
 
 // 127.0.0.0/8 (RFC 1122 3.2.1.3), as ::ffff:127.0.0.0/104, and ::1 (RFC
@@ -51,7 +45,7 @@ RelayPolicy::RelayPolicy()
                 {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}} {}
 
 void RelayPolicy::allow_domain(std::string_view domain) {
-  std::string name = lower(domain);
+  std::string name = text::ascii_lower(domain);
   // "example.org." is the DNS spelling of example.org.
   if (name.size() > 1 && name.back() == '.') name.pop_back();
   const std::string_view bare = std::string_view(name).substr(
@@ -138,7 +132,7 @@ bool RelayPolicy::domain_allows(std::string_view recipient) const {
     return false;
   // Domains compare without regard to case (RFC 5321 2.4), and
   // "example.org." is the DNS spelling of example.org.
-  std::string domain = lower(recipient.substr(at + 1));
+  std::string domain = text::ascii_lower(recipient.substr(at + 1));
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   // An address literal (RFC 5321 4.1.3) names no domain: it never matches.
   if (domain.empty() || domain.front() == '[') return false;

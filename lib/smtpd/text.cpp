@@ -276,7 +276,7 @@ std::string upper(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const std::size_t n = decode(s, i, cp);
     if (n == 1 && cp >= 'a' && cp <= 'z') {
-      out += char(cp - 'a' + 'A');
+      out += ascii_upper(char(cp));
     } else if (n < 2 || !append_upper(out, cp)) {
       out.append(s.substr(i, n == 0 ? 1 : n));  // unchanged (or not UTF-8)
     }
@@ -285,11 +285,31 @@ std::string upper(std::string_view s) {
   return out;
 }
 
+char ascii_upper(char c) {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 std::string ascii_upper(std::string_view s) {
   std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  for (char& c : out) c = ascii_upper(c);
   return out;
+}
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+bool ascii_iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
 }
 
 std::string repr_bytes(std::string_view bytes) {
@@ -397,6 +417,19 @@ std::string loggable(std::string_view text) {
     at += taken;
   }
   if (at < text.size()) out += "...";
+  return out;
+}
+
+std::string printable_ascii(std::string_view text, char instead,
+                            std::size_t most) {
+  std::string out;
+  for (const char c : text) {
+    if (out.size() >= most) break;
+    if (c >= 0x20 && c < 0x7F)
+      out += c;
+    else if (instead != '\0')
+      out += instead;
+  }
   return out;
 }
 

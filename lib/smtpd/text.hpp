@@ -31,8 +31,14 @@ std::vector<std::string> split(std::string_view s);
 // str.upper() (Unicode's full case mapping, "ß" to "SS" included); bytes
 // that are not UTF-8 pass unchanged.
 std::string upper(std::string_view s);
-// str.upper() restricted to ASCII letters (other bytes unchanged).
+// ASCII case: only the 26 letters change, every other byte stays (no
+// locale).  For what RFC 5321 and RFC 5322 compare without case: verbs,
+// keywords, header names, domains (2.4: "case-insensitive").
+char ascii_upper(char c);
+char ascii_lower(char c);
 std::string ascii_upper(std::string_view s);
+std::string ascii_lower(std::string_view s);
+bool ascii_iequal(std::string_view a, std::string_view b);
 
 // repr() of a bytes object (b'...') and of a str (UTF-8 in, '...').
 std::string repr_bytes(std::string_view bytes);
@@ -52,5 +58,11 @@ bool echoable(std::string_view s, bool utf8);
 // \xHH, so that one line stays one line and reads as the client sent it.
 // Both log lines (the message's, the session's) use it.
 std::string loggable(std::string_view text);
+
+// Printable ASCII only (0x20 to 0x7E), for text from elsewhere put in a
+// reply or a short note: any other byte becomes instead, or is dropped
+// when instead is '\0'; at most `most` bytes come out.
+std::string printable_ascii(std::string_view text, char instead,
+                            std::size_t most = std::string_view::npos);
 
 }  // namespace smtpd::text
