@@ -224,7 +224,7 @@ std::string AuthTraceFilter::shown(std::string_view line) {
   const auto blank = [](char c) { return c == ' ' || c == '\t'; };
   std::size_t i = 0;
   while (i < line.size() && blank(line[i])) ++i;
-  if (ascii_iequal(line.substr(i, 4), "AUTH") &&
+  if (text::ascii_iequal(line.substr(i, 4), "AUTH") &&
       (i + 4 == line.size() || blank(line[i + 4]))) {
     i += 4;
     while (i < line.size() && blank(line[i])) ++i;
@@ -233,8 +233,8 @@ std::string AuthTraceFilter::shown(std::string_view line) {
     const std::string_view mechanism = line.substr(i, end - i);
     while (end < line.size() && blank(line[end])) ++end;
     const bool initial = end < line.size();
-    if (ascii_iequal(mechanism, "PLAIN")) responses_ = initial ? 0 : 1;
-    if (ascii_iequal(mechanism, "LOGIN")) responses_ = initial ? 1 : 2;
+    if (text::ascii_iequal(mechanism, "PLAIN")) responses_ = initial ? 0 : 1;
+    if (text::ascii_iequal(mechanism, "LOGIN")) responses_ = initial ? 1 : 2;
   }
   return redact_command_line(line);
 }
