@@ -40,6 +40,18 @@ struct ChannelConfig {
   bool decode_data = false;      // smtpd.py's decode_data
   std::size_t max_recipients = limits::default_max_recipients;
   unsigned max_errors = limits::default_max_errors;  // 0: no limit
+  // STARTTLS (RFC 3207).  none: an unknown command, as in smtpd.py (the
+  // EHLO reply is the reference's); offered: in the EHLO reply, and
+  // answered 220 for the I/O layer to start TLS (tls_started());
+  // unavailable: TLS was configured but this session has no certificate
+  // (it could not be loaded), so STARTTLS gets 454.  The connection core
+  // sets offered when it has a TLS layer to give (DriverOptions::tls).
+  enum class StartTls { none, unavailable, offered };
+  StartTls starttls = StartTls::none;
+  // The connection is under TLS from its first byte (RFC 8314 3.3).
+  bool tls_on_connect = false;
+  // Before TLS, only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT (530).
+  bool require_tls = false;
 };
 
 // The hooks' Context is the channel itself: a hook that adds commands of
@@ -50,6 +62,9 @@ class SMTPD_API Channel : public Context {
     command,         // reading command lines
     data,            // reading the message after 354
     awaiting_reply,  // a hook's answer (or a message's reply) is awaited
+    starting_tls,    // STARTTLS was answered 220: flush the output, then
+                     // put TLS under the connection and call tls_started();
+                     // input until then is discarded, never answered
     closed,          // nothing more will be read; flush output, then close
   };
 
@@ -85,6 +100,13 @@ class SMTPD_API Channel : public Context {
   // nothing for "250 OK", else the reply line.
   const Envelope* pending_message() const;
   void reply(const Reply& answer) { this->answer(Answer::from(answer)); }
+
+  // The I/O layer put TLS under the connection after STARTTLS's 220: the
+  // session starts over (RFC 3207 4.2: the HELO/EHLO, the transaction and
+  // any authentication are forgotten), and STARTTLS is no longer offered.
+  void tls_started();
+  // The connection runs under TLS (STARTTLS, or from the first byte).
+  bool encrypted() const { return encrypted_; }
 
   // The driver's clock ran out (idle or DATA): 421, then closed.
   void timed_out();
@@ -186,6 +208,8 @@ class SMTPD_API Channel : public Context {
   void smtp_help(const std::string* argument);
   void smtp_vrfy(const std::string* argument);
   void smtp_expn(const std::string* argument);
+  void smtp_starttls(const std::string* argument);
+  bool allowed_before_tls(std::string_view verb) const;
 
   bool greet(const std::string* argument, std::string_view syntax);
   std::string syntax_error(std::string_view verb_syntax) const;
@@ -230,6 +254,8 @@ class SMTPD_API Channel : public Context {
   Unstuffing unstuffing_;
   std::uint64_t data_length_ = 0;
   std::string data_tail_;
+
+  bool encrypted_ = false;
 
   bool has_sender_ = false;
   Envelope transaction_;
