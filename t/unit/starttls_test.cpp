@@ -229,14 +229,14 @@ struct Rig {
   Client client{client_tls.get()};
   Connection::Clock::time_point now = Connection::Clock::now();
 
-  explicit Rig(bool on_connect) {
+  explicit Rig(bool on_connect, bool proxy = false) {
     options.tls = tls_sessions(context());
     options.tls_on_connect = on_connect;
     options.log = [this](std::string_view line) { log.emplace_back(line); };
     ChannelConfig config;
     config.hostname = "mx.test";
     connection = std::make_unique<Connection>(
-        options, config, handler, Peer{"192.0.2.1", 25}, false, now);
+        options, config, handler, Peer{"192.0.2.1", 25}, proxy, now);
   }
   // What the server sent, taken.
   std::string take() {
@@ -346,6 +346,25 @@ TEST(ImplicitTlsConnection, GreetingOnlyInsideTls) {
   EXPECT_EQ(rig.inside("STARTTLS\r\n"), lines({replies::starttls_again}));
   EXPECT_EQ(rig.inside("QUIT\r\n"), "221 Bye\r\n");
   EXPECT_TRUE(rig.connection->finished());
+}
+
+// The PROXY header is plaintext; the handshake may follow it in the same
+// read.
+TEST(ImplicitTlsConnection, AfterAProxyHeaderInTheSameRead) {
+  Rig rig(true, true);
+  rig.client.handshake();
+  rig.send("PROXY TCP4 198.51.100.9 192.0.2.1 40000 465\r\n" +
+           rig.client.take_output());
+  rig.client.give(rig.take());
+  ASSERT_TRUE(rig.handshake());
+  EXPECT_EQ(rig.client.read(), greeting);
+  EXPECT_EQ(rig.inside("QUIT\r\n"), "221 Bye\r\n");
+  rig.connection->finish();
+  EXPECT_EQ(rig.log.back().rfind("session peer=198.51.100.9 helo= messages=0 "
+                                 "tls=TLSv1.3 ",
+                                 0),
+            0u)
+      << rig.log.back();
 }
 
 TEST(ImplicitTlsConnection, PlainSmtpClientFails) {
