@@ -11,7 +11,9 @@
 #              -lssl -lcrypto -lbenchmark -lpthread (objects kept, so
 #              reruns only relink)
 # tls_bench    Google Benchmark of lib/smtpd/tls.* (bench/tls_bench.cpp):
-#              a self-signed context, an in-memory handshake, records
+#              a self-signed context, an in-memory handshake, records, and a
+#              whole SMTP session through the connection core, plain and
+#              with STARTTLS
 SRC ?= .
 OUT ?= build-bench/bench
 CC ?= cc
@@ -22,7 +24,8 @@ BENCH_CXXFLAGS = -std=c++17 -O2 -I$(SRC)/lib $(CURL_CFLAGS)
 LIB_SOURCES := $(wildcard $(SRC)/lib/smtpd/*.cpp)
 CHANNEL_OBJECTS := $(patsubst $(SRC)/%.cpp,$(OUT)/obj/%.o,\
 	$(LIB_SOURCES) $(SRC)/bench/channel_bench.cpp)
-TLS_OBJECTS := $(OUT)/obj/lib/smtpd/tls.o $(OUT)/obj/bench/tls_bench.o
+TLS_OBJECTS := $(patsubst $(SRC)/%.cpp,$(OUT)/obj/%.o,\
+	$(LIB_SOURCES) $(SRC)/bench/tls_bench.cpp)
 OPENSSL_LIBS := $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 
 .PHONY: all programs
@@ -41,7 +44,7 @@ $(OUT)/channel_bench: $(CHANNEL_OBJECTS)
 	$(CXX) -o $@ $^ -ldl $(OPENSSL_LIBS) -lbenchmark -lpthread
 
 $(OUT)/tls_bench: $(TLS_OBJECTS)
-	$(CXX) -o $@ $^ $(OPENSSL_LIBS) -lbenchmark -lpthread
+	$(CXX) -o $@ $^ -ldl $(OPENSSL_LIBS) -lbenchmark -lpthread
 
 $(OUT)/obj/%.o: $(SRC)/%.cpp
 	@mkdir -p $(@D)

@@ -13,10 +13,16 @@
 //   BM_Records/N             N bytes from the client through an open
 //                            session, in 64 KiB writes (bytes/s; client
 //                            encryption and server decryption both count)
+//   BM_SmtpSession/0, /1     a whole SMTP session through the connection
+//                            core (connection.hpp), EHLO to QUIT with one
+//                            1 KB message, DebuggingServer's hooks without
+//                            the printout: /0 plain, /1 with STARTTLS (the
+//                            context made beforehand, as a process does
+//                            once), an OpenSSL client in this thread
 //
 // Built and run by bench/run (bench/build.mk):
-//   g++ -std=c++17 -O2 -I lib bench/tls_bench.cpp lib/smtpd/tls.cpp \
-//       -lssl -lcrypto -lbenchmark -lpthread
+//   g++ -std=c++17 -O2 -I lib bench/tls_bench.cpp lib/smtpd/*.cpp \
+//       -ldl -lssl -lcrypto -lbenchmark -lpthread
 #include <benchmark/benchmark.h>
 #include <openssl/ssl.h>
 
@@ -24,6 +30,7 @@
 #include <memory>
 #include <string>
 
+#include "smtpd/connection.hpp"
 #include "smtpd/tls.hpp"
 
 namespace {
@@ -127,6 +134,86 @@ void BM_Records(benchmark::State& state) {
   SSL_CTX_free(client_ctx);
 }
 BENCHMARK(BM_Records)->Arg(10 << 20)->Unit(benchmark::kMillisecond);
+
+// Takes every message and keeps nothing: the session's own cost.
+class Accepting : public smtpd::Handler {};
+
+// The client's side of one session: plaintext commands, each sent once the
+// previous replies came (as a client without PIPELINING does).
+void smtp_session(SSL_CTX* client_ctx, bool starttls,
+                  const smtpd::DriverOptions& options) {
+  static const std::string message =
+      "Subject: bench\r\n\r\n" + std::string(1000, 'x') + "\r\n.\r\n";
+  const std::string commands[] = {"EHLO client.example\r\n",
+                                  "MAIL FROM:<a@example.com>\r\n",
+                                  "RCPT TO:<b@example.com>\r\n",
+                                  "DATA\r\n",
+                                  message,
+                                  "QUIT\r\n"};
+  Accepting handler;
+  smtpd::ChannelConfig config;
+  config.hostname = "bench.example";
+  const auto now = smtpd::Connection::Clock::now();
+  smtpd::Connection connection(options, config, handler,
+                               smtpd::Peer{"192.0.2.1", 25}, false, now);
+  const auto take = [&] {
+    std::string out(connection.output());
+    connection.sent(out.size(), now);
+    return out;
+  };
+  take();  // the greeting
+  std::unique_ptr<Client> client;
+  if (starttls) {
+    connection.received("EHLO client.example\r\n", now);
+    take();
+    connection.received("STARTTLS\r\n", now);
+    if (take() != "220 2.0.0 Ready to start TLS\r\n") std::abort();
+    client = std::make_unique<Client>(client_ctx);
+    char buffer[16384];
+    for (int round = 0; round < 20; ++round) {
+      SSL_do_handshake(client->ssl);
+      int n;
+      while ((n = BIO_read(client->out, buffer, sizeof buffer)) > 0)
+        connection.received(std::string_view(buffer, std::size_t(n)), now);
+      const std::string back = take();
+      BIO_write(client->in, back.data(), int(back.size()));
+      if (SSL_is_init_finished(client->ssl) == 1 &&
+          connection.tls()->state() == smtpd::TlsLayer::State::open)
+        break;
+    }
+  }
+  char buffer[16384];
+  for (const std::string& command : commands) {
+    if (!client) {
+      connection.received(command, now);
+      take();
+      continue;
+    }
+    std::size_t n;
+    SSL_write_ex(client->ssl, command.data(), command.size(), &n);
+    int got;
+    while ((got = BIO_read(client->out, buffer, sizeof buffer)) > 0)
+      connection.received(std::string_view(buffer, std::size_t(got)), now);
+    const std::string back = take();
+    BIO_write(client->in, back.data(), int(back.size()));
+    std::size_t read;
+    while (SSL_read_ex(client->ssl, buffer, sizeof buffer, &read) == 1) {
+    }
+  }
+  if (!connection.finished() || connection.channel()->session().messages != 1)
+    std::abort();
+}
+
+void BM_SmtpSession(benchmark::State& state) {
+  const bool starttls = state.range(0) == 1;
+  SSL_CTX* client_ctx = client_context(TLS1_3_VERSION);
+  smtpd::DriverOptions options;
+  if (starttls)
+    options.tls = smtpd::tls_sessions(TlsContext::self_signed("bench.example"));
+  for (auto _ : state) smtp_session(client_ctx, starttls, options);
+  SSL_CTX_free(client_ctx);
+}
+BENCHMARK(BM_SmtpSession)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -31,6 +31,8 @@
 #include "smtpd/listener.hpp"
 #include "smtpd/mailman.hpp"
 #include "smtpd/relay.hpp"
+#include "smtpd/tls.hpp"
+#include "socket_activation.hpp"
 
 namespace {
 
@@ -87,11 +89,13 @@ bool delays_data_command(const Options& options) {
 int serve_standalone(const Options& options, const std::vector<int>& listeners,
                      const smtpd::ChannelConfig& config,
                      const smtpd::UpstreamSettings& upstream,
-                     Diagnostics& diagnostics) {
+                     smtpd::TlsFactory tls, Diagnostics& diagnostics) {
   const sigset_t wait_mask = in_smtpd::catch_stop_signals();
   smtpd::ListenerOptions listener;
   listener.channel = config;
   listener.timeouts = in_smtpd::driver_options(options, wait_mask, diagnostics);
+  listener.timeouts.tls = std::move(tls);
+  listener.timeouts.tls_on_connect = options.tls_on_connect;
   in_smtpd::stop_signals_for_listener(listener);
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
@@ -106,6 +110,19 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
     return EX_OSERR;
   }
   return EX_OK;
+}
+
+// The TLS context, made as root: the key may be readable by root only.
+// --tls-self-signed names the certificate after the greeting's host name.
+// Throws TlsError with one line that names the file.
+smtpd::TlsFactory tls_from_options(const Options& options,
+                                   const std::string& hostname) {
+  if (!options.tls_cert.empty())
+    return smtpd::tls_sessions(
+        smtpd::TlsContext::from_files(options.tls_cert, options.tls_key));
+  if (options.tls_self_signed)
+    return smtpd::tls_sessions(smtpd::TlsContext::self_signed(hostname));
+  return {};
 }
 
 }  // namespace
@@ -130,6 +147,21 @@ int main(int argc, char* argv[]) {
     return EX_NOINPUT;
   }
   if ((status = in_smtpd::open_debug_file(options, diagnostics))) return status;
+  smtpd::ChannelConfig config = in_smtpd::channel_config(options);
+  smtpd::TlsFactory tls;
+  const bool standalone =
+      !options.listen.empty() || in_smtpd::systemd_listener_count() > 0;
+  try {
+    tls = tls_from_options(options, config.hostname);
+  } catch (const smtpd::TlsError& error) {
+    diagnostics.error(error.what());
+    // A server that starts once says so and stops; a session started per
+    // connection still takes mail, and answers STARTTLS with 454, as
+    // Postfix does (RFC 3207 4: "TLS not available due to temporary
+    // reason").  Implicit TLS cannot go on without it.
+    if (standalone || options.tls_on_connect) return EX_CONFIG;
+    config.starttls = smtpd::ChannelConfig::StartTls::unavailable;
+  }
   std::vector<int> listeners;
   if (!options.listen.empty()) {
     std::string error;
@@ -145,7 +177,6 @@ int main(int argc, char* argv[]) {
     if ((status = in_smtpd::drop_privileges(options.user, diagnostics)))
       return status;
   }
-  smtpd::ChannelConfig config = in_smtpd::channel_config(options);
   upstream.helo_name = config.hostname;
   if (!listeners.empty() && delays_data_command(options)) {
     diagnostics.error(
@@ -155,10 +186,11 @@ int main(int argc, char* argv[]) {
   }
   if (!listeners.empty()) {
     diagnostics.standalone();
-    return serve_standalone(options, listeners, config, upstream, diagnostics);
+    return serve_standalone(options, listeners, config, upstream,
+                            std::move(tls), diagnostics);
   }
   return in_smtpd::serve_one_session(
       options, config,
       [&] { return make_delivery(options, upstream, diagnostics); },
-      diagnostics);
+      diagnostics, std::move(tls));
 }

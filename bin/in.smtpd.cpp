@@ -30,9 +30,9 @@ using in_smtpd::Options;
 // What only in.smtpd-full can do, and so why a session goes there (nullptr:
 // it stays here).  PureProxy and MailmanProxy relay with libcurl; becoming
 // --user asks the name service (NSS modules are shared libraries); -l
-// resolves host names the same way.  The standalone mode (-l or systemd's
-// listening sockets) lives there too: it starts once, so its start-up cost
-// does not matter.
+// resolves host names the same way; TLS needs OpenSSL.  The standalone mode (-l
+// or systemd's listening sockets) lives there too: it starts once, so its
+// start-up cost does not matter.
 const char* needs_full_program(const Options& options) {
   switch (options.server_class) {
     case in_smtpd::ServerClass::pure_proxy:
@@ -42,6 +42,8 @@ const char* needs_full_program(const Options& options) {
     case in_smtpd::ServerClass::debugging:
       break;
   }
+  // OpenSSL stays out of this program (bench/README.md, "TLS").
+  if (options.wants_tls()) return "TLS (--tls-cert or --tls-self-signed)";
   if (options.setuid && geteuid() == 0) return "started as root, --user";
   if (!options.listen.empty()) return "--listen";
   if (in_smtpd::systemd_listener_count() > 0)

@@ -418,6 +418,22 @@ constexpr OptionSpec kOptions[] = {
      "read a HAProxy PROXY header (v1 or v2) before the greeting; the "
      "client's address is the one it names",
      [](O& o, S v) { o.proxy_protocol = on(v); }},
+    {"tls-cert", 0, "FILE", Occurs::once,
+     "offer STARTTLS with this PEM certificate (its chain after it)",
+     [](O& o, S v) { o.tls_cert = v; }},
+    {"tls-key", 0, "FILE", Occurs::once,
+     "the PEM private key of --tls-cert (read before dropping root)",
+     [](O& o, S v) { o.tls_key = v; }},
+    {"tls-self-signed", 0, nullptr, Occurs::once,
+     "test rigs: offer STARTTLS with a certificate for --hostname made at "
+     "start, no file needed (no client can verify it)",
+     [](O& o, S v) { o.tls_self_signed = on(v); }},
+    {"tls-on-connect", 0, nullptr, Occurs::once,
+     "implicit TLS from the first byte (RFC 8314, port 465), not STARTTLS",
+     [](O& o, S v) { o.tls_on_connect = on(v); }},
+    {"require-tls", 0, nullptr, Occurs::once,
+     "before STARTTLS, serve only EHLO, HELO, STARTTLS, NOOP, RSET, QUIT",
+     [](O& o, S v) { o.require_tls = on(v); }},
     {"log", 0, "WHERE", Occurs::once,
      "transaction log: syslog (default, facility mail) or stderr",
      [](O& o, S v) { o.log_to_stderr = parse_log(v); }},
@@ -752,6 +768,31 @@ void refuse_listen_address(const Collected& given, const Options& options) {
                       remote[0].text);
 }
 
+// The TLS options need one another: a certificate with its key, or the
+// self-signed one, for anything that uses TLS.
+template <typename Refuse>
+void check_tls(const Collected& given, const Refuse& refuse,
+               const Options& options) {
+  const auto first = [&](const char* name) {
+    return given[index_of(name)].front();
+  };
+  if (options.tls_cert.empty() != options.tls_key.empty())
+    throw refuse(first(options.tls_cert.empty() ? "tls-key" : "tls-cert"),
+                 "--tls-cert and --tls-key go together");
+  if (options.tls_self_signed && !options.tls_cert.empty())
+    throw refuse(first("tls-cert"),
+                 "--tls-cert and --tls-self-signed cannot be used together");
+  for (const char* name : {"tls-on-connect", "require-tls"}) {
+    const bool asked = std::string_view(name) == "tls-on-connect"
+                           ? options.tls_on_connect
+                           : options.require_tls;
+    if (asked && !options.wants_tls())
+      throw refuse(first(name), std::string("--") + name +
+                                    " needs --tls-cert and --tls-key, or "
+                                    "--tls-self-signed");
+  }
+}
+
 // Step 2: each handler sets its option's values, then the checks between
 // options.  CONFIG_PATH names the file for the values it gave.  A
 // command line's positional arguments are checked against smtpd.py's
@@ -795,6 +836,7 @@ void apply(const Collected& given, const std::string& config_path,
       throw refuse(given[index_of(name)].front(),
                    "--" + std::string(name) +
                        " needs --auth-checkpassword or --auth-accept-any");
+  check_tls(given, refuse, options);
   if (options.smtputf8 && options.decode_data) {
     // The file's mistake only if both came from it.
     const Value& smtputf8 = given[index_of("smtputf8")].front();

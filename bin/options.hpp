@@ -27,6 +27,14 @@ struct Options {
   bool setuid = true;
   std::string user = "nobody";
   bool proxy_protocol = false;
+  // TLS (RFC 3207, RFC 8314): a certificate and key from files, or one
+  // made at start; implicit TLS; no mail before STARTTLS.
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_self_signed = false;
+  bool tls_on_connect = false;
+  bool require_tls = false;
+  bool wants_tls() const { return !tls_cert.empty() || tls_self_signed; }
   bool log_to_stderr = false;
   std::string hostname;  // empty: the host's name
   std::string debug_file;

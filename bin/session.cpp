@@ -125,6 +125,7 @@ smtpd::ChannelConfig channel_config(const Options& options) {
   config.max_errors = unsigned(options.max_errors);
   config.auth = !options.auth_checkpassword.empty() || options.auth_accept_any;
   config.auth_insecure = options.auth_insecure;
+  config.require_tls = options.require_tls;
   return config;
 }
 
@@ -207,7 +208,7 @@ std::unique_ptr<smtpd::Handler> debugging_delivery(const Options& options,
 
 int serve_one_session(const Options& options, smtpd::ChannelConfig config,
                       const MakeDelivery& make_delivery,
-                      Diagnostics& diagnostics) {
+                      Diagnostics& diagnostics, smtpd::TlsFactory tls) {
   // smtpd.py listened; we serve stdin.  Someone who typed the command at a
   // terminal may have meant to listen: say once what this is.
   if (isatty(0))
@@ -218,8 +219,9 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
   const sigset_t wait_mask = catch_stop_signals();
   delay_wait_mask = &wait_mask;
   const std::unique_ptr<smtpd::Handler> handler = make_delivery();
-  const smtpd::DriverOptions driver =
-      driver_options(options, wait_mask, diagnostics);
+  smtpd::DriverOptions driver = driver_options(options, wait_mask, diagnostics);
+  driver.tls = std::move(tls);
+  driver.tls_on_connect = options.tls_on_connect;
   // With --proxy-protocol the proxy speaks first: its header, then the
   // greeting; a bad one or none in time closes without a greeting.
   smtpd::Connection connection(driver, std::move(config), *handler, peer,

@@ -66,10 +66,11 @@ std::unique_ptr<smtpd::Handler> finish_delivery(
 std::unique_ptr<smtpd::Handler> debugging_delivery(const Options& options,
                                                    Diagnostics& diagnostics);
 
-// inetd style: this process is one session on stdin and stdout.  Returns
+// inetd style: this process is one session on stdin and stdout, under
+// TLS when tls is set (in.smtpd-full only: it links OpenSSL).  Returns
 // the exit status.
 int serve_one_session(const Options& options, smtpd::ChannelConfig config,
                       const MakeDelivery& make_delivery,
-                      Diagnostics& diagnostics);
+                      Diagnostics& diagnostics, smtpd::TlsFactory tls = {});
 
 }  // namespace in_smtpd

@@ -7,7 +7,7 @@
 # clang and libclang-rt-14-dev); without them it is skipped (exit 77).
 #
 #   FUZZ_SECONDS   time per target (default 20)
-#   FUZZ_TARGETS   which targets (default: channel address relay proxy auth lmtp)
+#   FUZZ_TARGETS   which targets (default: channel address relay proxy auth lmtp starttls)
 #   FUZZ_CXX       the compiler (default clang++)
 #
 # Prints one line per target ("fuzz channel: 123456 runs, 0 crashes") and a
@@ -31,7 +31,7 @@ if [ "${SANITIZED_BUILD:-no}" = yes ]; then
   echo "fuzz: run by the plain build already; skipped in the sanitizer build"
   exit 77
 fi
-FUZZ_TARGETS=${FUZZ_TARGETS:-channel address relay proxy auth lmtp}
+FUZZ_TARGETS=${FUZZ_TARGETS:-channel address relay proxy auth lmtp starttls}
 FUZZ_CXX=${FUZZ_CXX:-clang++}
 SRC=$TOP_SRCDIR/lib/smtpd
 FUZZ_DIR=$TOP_SRCDIR/t/fuzz
@@ -74,6 +74,7 @@ sources() {
     proxy) echo "proxy_header" ;;
     auth) echo "auth base64 text" ;;
     lmtp) echo "lmtp_client" ;;
+    starttls) echo "channel handler data_buffer address params text" ;;
   esac
 }
 max_len() {
@@ -85,6 +86,7 @@ max_len() {
     # Past RFC 4954's 12288-octet lines.
     auth) echo 16384 ;;
     lmtp) echo 4096 ;;
+    starttls) echo 4096 ;;
   esac
 }
 extra_flags() {

@@ -17,11 +17,17 @@ setup_file() {
   # A sanitized build's library needs the sanitizers' run-time too.
   sanitizers=""
   [ "${SANITIZED_BUILD:-no}" = yes ] && sanitizers="-fsanitize=address,undefined"
-  for example in minimal_server custom_command event_loop; do
+  for example in minimal_server custom_command event_loop tls_server; do
     # shellcheck disable=SC2046,SC2086
     c++ -std=c++17 -Wall -Wextra -Werror $sanitizers -o "$BATS_FILE_TMPDIR/$example" \
       "$TOP_SRCDIR/examples/$example.cpp" $(pkg-config --cflags --libs libsmtpd)
   done
+}
+
+load helpers
+
+teardown() {
+  [ -z "${BACKGROUND_PIDS+set}" ] || stop_background
 }
 
 crlf() { printf '%s\r\n' "$@"; }
@@ -122,4 +128,31 @@ sys.stdout.buffer.write(data)' "$port")
                   '550 No such user' '250 OK' '354 End data with <CR><LF>.<CR><LF>' \
                   '250 OK' '221 Bye')
   [ "$out" = "$expected" ]
+}
+
+@test "tls_server: STARTTLS through the connection core, mail only inside TLS" {
+  command -v systemd-socket-activate >/dev/null ||
+    skip "systemd-socket-activate is not installed (package systemd)"
+  command -v swaks >/dev/null || skip "swaks is not installed"
+  common_setup
+  local port log=$BATS_TEST_TMPDIR/server.log
+  port=$(free_port)
+  start_background "$log" systemd-socket-activate --inetd -a -E LD_LIBRARY_PATH \
+    -l "127.0.0.1:$port" "$BATS_FILE_TMPDIR/tls_server"
+  wait_for_port "$port"
+  run timeout -k 5 20 swaks --server 127.0.0.1 --port "$port" --timeout 15 \
+    --from a@example.com --to b@example.com
+  stop_background
+  [[ $output == *"<** 530 5.7.0 Must issue a STARTTLS command first"* ]]
+  start_background "$log" systemd-socket-activate --inetd -a -E LD_LIBRARY_PATH \
+    -l "127.0.0.1:$port" "$BATS_FILE_TMPDIR/tls_server"
+  wait_for_port "$port"
+  run timeout -k 5 20 swaks --server 127.0.0.1 --port "$port" --timeout 15 \
+    --from a@example.com --to b@example.com --tls
+  stop_background
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *"=== TLS started with cipher"* ]]
+  grep -q '^from a@example.com, ' "$log"
+  grep -q ' tls=TLSv1\.3 cipher=' "$log"
 }

@@ -37,12 +37,21 @@ std::string_view after_keyword(std::string_view argument,
 // by name; this is the same list, and AUTH (RFC 4954), which is served
 // only when ChannelConfig::auth says so.
 const Channel::Command Channel::commands_[] = {
-    {"HELO", &Channel::smtp_helo}, {"EHLO", &Channel::smtp_ehlo},
-    {"NOOP", &Channel::smtp_noop}, {"QUIT", &Channel::smtp_quit},
-    {"MAIL", &Channel::smtp_mail}, {"RCPT", &Channel::smtp_rcpt},
-    {"RSET", &Channel::smtp_rset}, {"DATA", &Channel::smtp_data},
-    {"HELP", &Channel::smtp_help}, {"VRFY", &Channel::smtp_vrfy},
-    {"EXPN", &Channel::smtp_expn}, {"AUTH", &Channel::smtp_auth},
+    {"HELO", &Channel::smtp_helo},
+    {"EHLO", &Channel::smtp_ehlo},
+    {"NOOP", &Channel::smtp_noop},
+    {"QUIT", &Channel::smtp_quit},
+    {"MAIL", &Channel::smtp_mail},
+    {"RCPT", &Channel::smtp_rcpt},
+    {"RSET", &Channel::smtp_rset},
+    {"DATA", &Channel::smtp_data},
+    {"HELP", &Channel::smtp_help},
+    {"VRFY", &Channel::smtp_vrfy},
+    {"EXPN", &Channel::smtp_expn},
+    // RFC 3207; unknown without TLS configured (smtp_starttls).
+    {"STARTTLS", &Channel::smtp_starttls},
+    // RFC 4954; unknown without ChannelConfig::auth (smtp_auth).
+    {"AUTH", &Channel::smtp_auth},
 };
 
 Channel::Channel(ChannelConfig config, Peer peer, Handler* handler)
@@ -51,6 +60,7 @@ Channel::Channel(ChannelConfig config, Peer peer, Handler* handler)
     throw std::invalid_argument(
         "decode_data and SMTPUTF8 cannot be enabled at the same time");
   session_.peer = std::move(peer);
+  encrypted_ = session_.tls = config_.tls_on_connect;
   reset_transaction();
   if (handler_)
     ask(Hook::connect);
@@ -109,7 +119,16 @@ std::size_t Channel::consume(std::string_view input) {
 }
 
 void Channel::after_input() {
-  if (input_ended_ && (state_ == State::command || state_ == State::data)) {
+  if (state_ == State::starting_tls && !input_.empty()) {
+    // Sent before the client could have seen our 220: it was not meant
+    // for the TLS session and is never answered inside it (the command
+    // injection of CVE-2011-0411).
+    problems_.push_back("discarded " + std::to_string(input_.size()) +
+                        " bytes sent after STARTTLS, before TLS");
+    input_.clear();
+  }
+  if (input_ended_ && (state_ == State::command || state_ == State::data ||
+                       state_ == State::starting_tls)) {
     // Whatever is left is a partial line or an unfinished message: the
     // client gave up on it, so nothing is delivered.
     end(Closing::input_ended);
@@ -194,6 +213,8 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
   Argument argument;
   if (space != std::string_view::npos)
     argument = std::string(text::strip(line.substr(space + 1)));
+  if (config_.require_tls && !encrypted_ && !allowed_before_tls(verb))
+    return push(replies::tls_required);
   if (!extensions_.empty()) {
     const auto extension = extensions_.find(verb);
     if (extension != extensions_.end()) {
@@ -431,6 +452,8 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
       if (!config_.decode_data) push("250-8BITMIME");     // RFC 6152
       if (config_.enable_smtputf8) push("250-SMTPUTF8");  // RFC 6531
       push("250-PIPELINING");                             // RFC 2920
+      if (config_.starttls == ChannelConfig::StartTls::offered && !encrypted_)
+        push("250-STARTTLS");  // RFC 3207 4
       // RFC 4954 section 3: AUTH and its mechanisms, where it is served.
       if (auth_offered())
         push("250-AUTH " + std::string(AuthExchange::mechanisms));
@@ -671,6 +694,46 @@ void Channel::auth_step(const AuthStep& step) {
     case AuthStep::Kind::check:
       return ask(Hook::auth);
   }
+}
+
+// --- STARTTLS (RFC 3207) ----------------------------------------------------
+
+// RFC 3207 4.  Without TLS configured the command is unknown, as in the
+// reference.
+void Channel::smtp_starttls(const std::string* argument) {
+  using StartTls = ChannelConfig::StartTls;
+  if (config_.starttls == StartTls::none && !encrypted_)
+    return unknown_verb("STARTTLS", argument ? Argument(*argument) : Argument());
+  if (argument && !argument->empty())  // 4: no parameters
+    return push(replies::starttls_syntax);
+  if (encrypted_) return push(replies::starttls_again);
+  if (config_.starttls != StartTls::offered)
+    return push(replies::tls_not_available);
+  push(replies::starttls_ready);
+  // Whatever follows in the input is discarded (after_input); the I/O
+  // layer flushes the 220 and starts TLS.
+  state_ = State::starting_tls;
+}
+
+// RFC 3207 4.1: a server that requires TLS still serves what a client
+// needs to get there, or to leave.
+bool Channel::allowed_before_tls(std::string_view verb) const {
+  static constexpr std::string_view allowed[] = {"EHLO", "HELO", "STARTTLS",
+                                                 "NOOP", "RSET", "QUIT"};
+  for (const std::string_view known : allowed)
+    if (verb == known) return true;
+  return false;
+}
+
+void Channel::tls_started() {
+  if (state_ != State::starting_tls) return;
+  encrypted_ = session_.tls = true;
+  // RFC 3207 4.2: nothing learnt from the client before TLS is kept.
+  session_.helo.clear();
+  session_.extended_smtp = false;
+  session_.authenticated.clear();
+  reset_transaction();
+  state_ = State::command;
 }
 
 // --- extension --------------------------------------------------------------

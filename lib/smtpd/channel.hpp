@@ -48,6 +48,18 @@ struct ChannelConfig {
   // Without auth, AUTH is a verb the channel does not know, as in smtpd.py.
   bool auth = false;
   bool auth_insecure = false;
+  // STARTTLS (RFC 3207).  none: an unknown command, as in smtpd.py (the
+  // EHLO reply is the reference's); offered: in the EHLO reply, and
+  // answered 220 for the I/O layer to start TLS (tls_started());
+  // unavailable: TLS was configured but this session has no certificate
+  // (it could not be loaded), so STARTTLS gets 454.  The connection core
+  // sets offered when it has a TLS layer to give (DriverOptions::tls).
+  enum class StartTls { none, unavailable, offered };
+  StartTls starttls = StartTls::none;
+  // The connection is under TLS from its first byte (RFC 8314 3.3).
+  bool tls_on_connect = false;
+  // Before TLS, only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT (530).
+  bool require_tls = false;
 };
 
 // The hooks' Context is the channel itself: a hook that adds commands of
@@ -58,6 +70,9 @@ class SMTPD_API Channel : public Context {
     command,         // reading command lines
     data,            // reading the message after 354
     awaiting_reply,  // a hook's answer (or a message's reply) is awaited
+    starting_tls,    // STARTTLS was answered 220: flush the output, then
+                     // put TLS under the connection and call tls_started();
+                     // input until then is discarded, never answered
     closed,          // nothing more will be read; flush output, then close
   };
 
@@ -96,6 +111,13 @@ class SMTPD_API Channel : public Context {
   // nothing for "250 OK", else the reply line.
   const Envelope* pending_message() const;
   void reply(const Reply& answer) { this->answer(Answer::from(answer)); }
+
+  // The I/O layer put TLS under the connection after STARTTLS's 220: the
+  // session starts over (RFC 3207 4.2: the HELO/EHLO, the transaction and
+  // any authentication are forgotten), and STARTTLS is no longer offered.
+  void tls_started();
+  // The connection runs under TLS (STARTTLS, or from the first byte).
+  bool encrypted() const { return encrypted_; }
 
   // The driver's clock ran out (idle or DATA): 421, then closed.
   void timed_out();
@@ -150,8 +172,6 @@ class SMTPD_API Channel : public Context {
   bool extended_smtp() const { return session_.extended_smtp; }
   const ChannelConfig& config() const { return config_; }
   bool has_sender() const { return has_sender_; }
-  // The session runs under TLS (RFC 3207): AUTH may be offered.
-  bool encrypted() const { return encrypted_; }
   // A line the client sends now is an AUTH exchange's response (RFC 4954
   // section 4), not a command: for a trace that must hide it.
   bool awaiting_auth_response() const { return auth_.awaiting_response(); }
@@ -208,6 +228,8 @@ class SMTPD_API Channel : public Context {
   bool auth_offered() const;
   // A verb with no built-in meaning here: the verb hook, or 500.
   void unknown_verb(std::string_view verb, const Argument& argument);
+  void smtp_starttls(const std::string* argument);
+  bool allowed_before_tls(std::string_view verb) const;
 
   bool greet(const std::string* argument, std::string_view syntax);
   std::string syntax_error(std::string_view verb_syntax) const;
@@ -252,7 +274,8 @@ class SMTPD_API Channel : public Context {
 
   bool has_sender_ = false;
   Envelope transaction_;
-  // Set once a TLS handshake completed (RFC 3207), by the I/O layer.
+  // Under TLS: set by tls_started() or, from the first byte, by
+  // ChannelConfig::tls_on_connect.  AUTH may be offered then.
   bool encrypted_ = false;
   // AUTH (RFC 4954): the exchange under way, if any; its credentials stay
   // here, wiped after the verdict, while the auth hook checks them.

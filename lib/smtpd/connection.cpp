@@ -1,6 +1,8 @@
 // connection.cpp - one client connection (see connection.hpp).
 #include "smtpd/connection.hpp"
 
+#include <stdexcept>
+
 #include "smtpd/proxy_header.hpp"
 #include "smtpd/text.hpp"
 
@@ -26,6 +28,8 @@ std::string_view end_name(Connection::End end) {
       return "closed";
     case Connection::End::bad_proxy:
       return "bad-proxy-header";
+    case Connection::End::tls_failed:
+      return "tls-failed";
   }
   return "?";
 }
@@ -51,6 +55,9 @@ Connection::Connection(const DriverOptions& options, Channel& channel,
   if (options_.session_timeout_seconds != 0)
     session_end_ = now + std::chrono::seconds(options_.session_timeout_seconds);
   deadline_ = now + idle_timeout();
+  // The caller's channel says itself whether it offers STARTTLS, and is
+  // made with tls_on_connect for implicit TLS.
+  if (options_.tls && options_.tls_on_connect) start_tls();
   after_channel(now);
 }
 
@@ -58,11 +65,79 @@ Connection::~Connection() { finish(); }
 
 void Connection::start_channel(std::string_view early_input,
                                Clock::time_point now) {
+  // What the channel says of TLS follows what this connection can do.
+  using StartTls = ChannelConfig::StartTls;
+  const bool implicit_tls = options_.tls && options_.tls_on_connect;
+  config_.tls_on_connect = implicit_tls;
+  if (options_.tls && !implicit_tls && config_.starttls == StartTls::none)
+    config_.starttls = StartTls::offered;
+  if (!options_.tls && config_.starttls == StartTls::offered)
+    config_.starttls = StartTls::unavailable;  // never a 220 with no TLS
   owned_.emplace(std::move(config_), peer_, handler_);
   channel_ = &*owned_;
   if (wake_) channel_->set_wake(wake_);
-  if (!early_input.empty()) channel_->feed(early_input);
+  if (implicit_tls) {
+    // RFC 8314 3.3: the handshake first; the greeting waits inside it.
+    start_tls();
+    if (tls_ && !early_input.empty()) {
+      tls_->feed(early_input);
+      return through_tls(now);
+    }
+  } else if (!early_input.empty()) {
+    channel_->feed(early_input);
+  }
   after_channel(now);
+}
+
+void Connection::start_tls() {
+  try {
+    if (!options_.tls) throw std::runtime_error("no TLS layer configured");
+    tls_ = options_.tls();
+    if (!tls_) throw std::runtime_error("no TLS layer made");
+  } catch (const std::exception& error) {
+    log(std::string("cannot start TLS: ") + error.what());
+    tls_.reset();
+    end_with(End::tls_failed);
+  }
+}
+
+void Connection::through_tls(Clock::time_point now) {
+  if (tls_->state() == TlsLayer::State::failed) return tls_failure();
+  if (!tls_established_ && tls_->state() != TlsLayer::State::handshaking) {
+    tls_established_ = true;
+    channel_->tls_started();  // after STARTTLS: the session starts over
+  }
+  const std::string_view plaintext = tls_->plaintext();
+  if (!plaintext.empty()) {
+    trace_input(plaintext);
+    channel_->feed(plaintext);
+    tls_->consume_plaintext(plaintext.size());
+  }
+  // close_notify, or the connection closed: the client's end of input.
+  if (tls_->state() == TlsLayer::State::closed) channel_->end_of_input();
+  after_channel(now);
+}
+
+void Connection::to_tls() {
+  const std::string_view replies = channel_->output();
+  if (!replies.empty()) {
+    if (options_.trace) options_.trace(">", replies);
+    tls_->write(replies);
+    channel_->consume_output(replies.size());
+  }
+  if (tls_->state() == TlsLayer::State::failed) return tls_failure();
+  // The last reply is out: close_notify after it (RFC 8446 6.1).
+  if (channel_->closed() && tls_->state() == TlsLayer::State::open)
+    tls_->close();
+}
+
+void Connection::tls_failure() {
+  if (tls_failed_) return;
+  tls_failed_ = true;
+  log(std::string(tls_established_ ? "TLS failed: "
+                                   : "TLS handshake failed: ") +
+      tls_->error());
+  if (end_ == End::none) end_ = End::tls_failed;
 }
 
 void Connection::log(std::string_view line) const {
@@ -112,15 +187,24 @@ void Connection::after_channel(Clock::time_point now) {
     return after_channel(now);
   }
   deadline_ = now + idle_timeout();
+  if (tls_ && !tls_failed_) to_tls();
+}
+
+// The client's plaintext, as -d shows it: AUTH's credentials hidden.
+void Connection::trace_input(std::string_view bytes) {
+  if (!options_.trace) return;
+  const std::string shown = trace_filter_.filter(bytes);
+  if (!shown.empty()) options_.trace("<", shown);
 }
 
 void Connection::received(std::string_view bytes, Clock::time_point now) {
-  if (failed_) return;
-  if (options_.trace) {
-    const std::string shown = trace_filter_.filter(bytes);
-    if (!shown.empty()) options_.trace("<", shown);
-  }
+  if (failed_ || tls_failed_) return;
   deadline_ = now + idle_timeout();
+  if (tls_) {
+    tls_->feed(bytes);
+    return through_tls(now);
+  }
+  trace_input(bytes);
   if (channel_) {
     channel_->feed(bytes);
     return after_channel(now);
@@ -141,32 +225,44 @@ void Connection::received(std::string_view bytes, Clock::time_point now) {
 }
 
 void Connection::input_ended(Clock::time_point now) {
-  if (failed_) return;
+  if (failed_ || tls_failed_) return;
   if (!channel_) {
     log("connection closed before the PROXY header");
     return end_with(End::reset);
+  }
+  if (tls_) {
+    tls_->end_of_input();
+    return through_tls(now);
   }
   channel_->end_of_input();
   after_channel(now);
 }
 
 std::string_view Connection::output() const {
-  return channel_ && !failed_ ? channel_->output() : std::string_view();
+  if (!channel_ || failed_) return {};
+  return tls_ ? tls_->output() : channel_->output();
 }
 
 void Connection::sent(std::size_t n, Clock::time_point now) {
   if (n == 0 || !channel_) return;
+  deadline_ = now + idle_timeout();
+  if (tls_) return tls_->consume_output(n);
   if (options_.trace) options_.trace(">", channel_->output().substr(0, n));
   channel_->consume_output(n);
-  deadline_ = now + idle_timeout();
+  // STARTTLS's 220 is out: what the client sends next is its handshake.
+  if (channel_->state() == Channel::State::starting_tls &&
+      channel_->output().empty())
+    start_tls();
 }
 
 bool Connection::wants_input() const {
-  if (failed_) return false;
+  if (failed_ || tls_failed_) return false;
   if (!channel_) return true;
   const Channel::State state = channel_->state();
+  // After STARTTLS, nothing is read until its 220 is out and TLS is there.
+  if (state == Channel::State::starting_tls) return tls_ != nullptr;
   return (state == Channel::State::command || state == Channel::State::data) &&
-         channel_->output().size() < output_high_water;
+         output().size() < output_high_water;
 }
 
 bool Connection::waiting() const {
@@ -186,6 +282,15 @@ void Connection::tick(Clock::time_point now) {
   if (failed_ || waiting() || now < wake_at()) return;
   if (!channel_) {
     log("no PROXY header in time");
+    return end_with(End::timeout);
+  }
+  if (tls_failed_) {
+    failed_ = true;  // the client does not read the alert
+    return;
+  }
+  if (tls_ && tls_->state() == TlsLayer::State::handshaking) {
+    // No reply can reach a client that stalls its handshake.
+    log("TLS handshake failed: timeout");
     return end_with(End::timeout);
   }
   if (channel_->closed()) {
@@ -224,8 +329,10 @@ bool Connection::finished() const {
   // Never while a hook's answer is awaited: a thread may be answering.
   if (channel_ && channel_->state() == Channel::State::awaiting_reply)
     return false;
-  return failed_ ||
-         (channel_ && channel_->closed() && channel_->output().empty());
+  if (failed_) return true;
+  if (tls_failed_) return tls_->output().empty();
+  return channel_ && channel_->closed() && output().empty() &&
+         channel_->output().empty();
 }
 
 Connection::End Connection::end() const { return end_; }
@@ -253,6 +360,12 @@ std::string Connection::end_line() const {
   }
   line += " messages=";
   line += std::to_string(channel_ ? channel_->session().messages : 0);
+  if (tls_established_) {
+    line += " tls=";
+    line += tls_->protocol();
+    line += " cipher=";
+    line += tls_->cipher();
+  }
   line += " end=";
   line += end_name(end_ == End::none ? End::closed : end_);
   // A client gone in the middle of a message: nothing was delivered.

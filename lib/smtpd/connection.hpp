@@ -6,8 +6,11 @@
 // its hooks, the deadlines (idle, DATA, and the whole session's cap, which
 // covers the PROXY header too), the output high-water mark, the -d trace,
 // the log lines (a hook's unusable answer, the end of the session), and a
-// hook's answer that comes later.  The loop brings bytes and the time and
-// takes output: the connection never touches a descriptor or a clock.
+// hook's answer that comes later, and TLS (STARTTLS or from the first
+// byte, when DriverOptions::tls is set): the layer goes between the bytes
+// and the channel, which sees only plaintext.  The loop brings bytes and
+// the time and takes output: the connection never touches a descriptor or
+// a clock, and a loop needs nothing of its own for TLS.
 //
 //   Connection connection(options, config, handler, peer, proxy, now);
 //   loop: if (connection.wants_input()) read -> connection.received(bytes, now)
@@ -46,6 +49,7 @@ class SMTPD_API Connection {
     too_many_errors,  // ChannelConfig::max_errors
     closed,           // a hook closed it (421), or refused the connection
     bad_proxy,        // the PROXY header was not valid
+    tls_failed,       // the TLS handshake or a TLS record failed
   };
 
   // A session that reads a PROXY header first when proxy is set (the
@@ -93,8 +97,10 @@ class SMTPD_API Connection {
 
   Channel* channel() { return channel_; }
   const Channel* channel() const { return channel_; }
+  // The TLS layer, once started (STARTTLS or implicit TLS).
+  const TlsLayer* tls() const { return tls_.get(); }
   // The one line at the end: peer, HELO name, AUTH identity, messages,
-  // why it ended.
+  // the TLS protocol and cipher, why it ended.
   std::string end_line() const;
   // Logs end_line() once (the destructor does, if not called before).
   void finish();
@@ -103,8 +109,15 @@ class SMTPD_API Connection {
   void start_channel(std::string_view early_input, Clock::time_point now);
   void after_channel(Clock::time_point now);  // its log lines, deadline
   void end_with(End why);
+  // TLS: make the layer; pass the client's plaintext to the channel and
+  // the channel's replies to the layer; end the session when it failed.
+  void start_tls();
+  void through_tls(Clock::time_point now);
+  void to_tls();
+  void tls_failure();
   Clock::duration idle_timeout() const;
   void log(std::string_view line) const;
+  void trace_input(std::string_view bytes);
 
   const DriverOptions& options_;
   ChannelConfig config_;
@@ -122,6 +135,9 @@ class SMTPD_API Connection {
   bool failed_ = false;
   bool stop_after_answer_ = false;
   bool logged_ = false;
+  std::unique_ptr<TlsLayer> tls_;
+  bool tls_established_ = false;  // the handshake completed
+  bool tls_failed_ = false;       // flushing the alert, then closed
 };
 
 SMTPD_API std::string_view end_name(Connection::End end);

@@ -18,6 +18,7 @@
 #include "smtpd/channel.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/limits.hpp"
+#include "smtpd/tls_layer.hpp"
 
 namespace smtpd {
 
@@ -40,6 +41,12 @@ struct DriverOptions {
   // One line each: a hook's answer that was not used (and why), a bad
   // PROXY header, and the line that ends every session (connection.hpp).
   std::function<void(std::string_view line)> log;
+  // TLS (RFC 3207, RFC 8314): set, each connection offers STARTTLS and
+  // puts the layer made here under itself when the client starts it;
+  // with tls_on_connect it does so from the first byte instead (implicit
+  // TLS, port 465).  tls_sessions() (tls.hpp) makes OpenSSL's.
+  TlsFactory tls;
+  bool tls_on_connect = false;
 };
 
 enum class SessionEnd {

@@ -297,4 +297,10 @@ std::string TlsSession::cipher() const {
   return name && state_ != State::handshaking ? name : std::string();
 }
 
+TlsFactory tls_sessions(std::shared_ptr<const TlsContext> context) {
+  return [context = std::move(context)]() -> std::unique_ptr<TlsLayer> {
+    return std::make_unique<TlsSession>(context);
+  };
+}
+
 }  // namespace smtpd

@@ -33,6 +33,7 @@
 #include <string_view>
 
 #include "smtpd/export.hpp"
+#include "smtpd/tls_layer.hpp"
 
 // OpenSSL's own types (SSL_CTX, SSL), for those who need the handle.
 struct ssl_ctx_st;
@@ -73,48 +74,42 @@ class SMTPD_API TlsContext {
   ssl_ctx_st* context_ = nullptr;
 };
 
-class SMTPD_API TlsSession {
+// The OpenSSL implementation of TlsLayer (tls_layer.hpp).
+class SMTPD_API TlsSession final : public TlsLayer {
  public:
-  enum class State {
-    handshaking,  // feed() the client's bytes until open or failed
-    open,         // plaintext flows both ways
-    closed,       // the client ended TLS (close_notify) or the connection
-    failed,       // the handshake or a record failed: error() says why
-  };
-
   explicit TlsSession(std::shared_ptr<const TlsContext> context);
-  ~TlsSession();
+  ~TlsSession() override;
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
 
   // Ciphertext from the client, in any chunking.
-  void feed(std::string_view ciphertext);
+  void feed(std::string_view ciphertext) override;
   // The client closed the connection: without close_notify that is the
   // end of the session (a truncation a reader must not take for data).
-  void end_of_input();
+  void end_of_input() override;
 
   // Ciphertext for the client: handshake messages, records, alerts.
-  std::string_view output() const { return output_; }
-  void consume_output(std::size_t n) { output_.erase(0, n); }
+  std::string_view output() const override { return output_; }
+  void consume_output(std::size_t n) override { output_.erase(0, n); }
 
   // What the client sent, decrypted.  It holds whatever was fed: stop
   // reading the connection while it holds more than the channel takes.
-  std::string_view plaintext() const { return plaintext_; }
-  void consume_plaintext(std::size_t n) { plaintext_.erase(0, n); }
+  std::string_view plaintext() const override { return plaintext_; }
+  void consume_plaintext(std::size_t n) override { plaintext_.erase(0, n); }
 
   // Plaintext for the client, encrypted into output().  Written before
   // the handshake is done, it is held and sent once it is.
-  void write(std::string_view plaintext);
+  void write(std::string_view plaintext) override;
   // Sends close_notify; nothing more is read or written.
-  void close();
+  void close() override;
 
-  State state() const { return state_; }
+  State state() const override { return state_; }
   bool open() const { return state_ == State::open; }
-  const std::string& error() const { return error_; }
+  const std::string& error() const override { return error_; }
 
   // For the log line, once open: "TLSv1.3", "TLS_AES_256_GCM_SHA384".
-  std::string protocol() const;
-  std::string cipher() const;
+  std::string protocol() const override;
+  std::string cipher() const override;
 
   ssl_st* native() const { return ssl_; }
 
@@ -134,5 +129,9 @@ class SMTPD_API TlsSession {
   std::string pending_;  // written before the handshake was done
   std::string error_;
 };
+
+// DriverOptions::tls (driver.hpp) for a server with this context: a
+// TlsSession for each connection that starts TLS.
+SMTPD_API TlsFactory tls_sessions(std::shared_ptr<const TlsContext> context);
 
 }  // namespace smtpd

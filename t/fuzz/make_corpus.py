@@ -266,6 +266,25 @@ LMTP = {
     "421": bytes([0x01, 7]) + LMTP_GREETING + b"421 4.3.2 shutting down\r\n",
 }
 
+# starttls_fuzzer.cpp: byte 0 (bit 0 require_tls, bit 1 tls_on_connect,
+# bits 2-3 chunk sizes, bits 4-7 chunks held before tls_started()), byte 1
+# the chunk seed, then the client's bytes.
+STARTTLS = {
+    "pipelined": bytes([0x14, 7]) + b"EHLO a\r\nSTARTTLS\r\nNOOP\r\n"
+    b"MAIL FROM:<evil@x>\r\nRCPT TO:<v@y>\r\nDATA\r\nevil\r\n.\r\n"
+    b"EHLO b\r\nNOOP\r\nQUIT\r\n",
+    "forgotten": bytes([0x04, 3]) + b"EHLO a\r\nMAIL FROM:<a@b>\r\n"
+    b"STARTTLS\r\nRCPT TO:<c@d>\r\nEHLO b\r\nMAIL FROM:<a@b>\r\n"
+    b"RCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nSTARTTLS\r\nQUIT\r\n",
+    "require-tls": bytes([0x09, 1]) + b"EHLO a\r\nMAIL FROM:<a@b>\r\n"
+    b"RCPT TO:<c@d>\r\nDATA\r\nx\r\n.\r\nSTARTTLS\r\nEHLO a\r\n"
+    b"MAIL FROM:<a@b>\r\nQUIT\r\n",
+    "on-connect": bytes([0x03, 0]) + b"EHLO a\r\nSTARTTLS\r\nSTARTTLS x\r\n"
+    b"MAIL FROM:<a@b>\r\nQUIT\r\n",
+    "argument": bytes([0x08, 9]) + b"HELO a\r\nSTARTTLS now\r\nstarttls\n"
+    b"NOOP\n",
+}
+
 
 def write(target, seeds):
     directory = os.path.join(HERE, "corpus", target)
@@ -284,3 +303,4 @@ write("relay", RELAY)
 write("proxy", PROXY)
 write("auth", AUTH)
 write("lmtp", LMTP)
+write("starttls", STARTTLS)
