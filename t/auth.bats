@@ -3,9 +3,10 @@
 # curl and Python's smtplib, in both modes (one process per connection
 # under systemd-socket-activate, and the standalone -l loop); the
 # checkpassword program's edge cases (slow, temporary failure, crash); the
-# refusal of AUTH without TLS; relaying for authenticated clients; and no
-# password in any log or trace.  TLS comes with STARTTLS: here every
-# session is in the clear, with --auth-insecure.
+# refusal of AUTH without TLS; AUTH under STARTTLS and implicit TLS, as
+# a submission client sends it; relaying for authenticated clients; and no
+# password in any log or trace.  Most sessions here are in the clear, with
+# --auth-insecure, so that the exchange is what is tested.
 
 load helpers
 
@@ -290,9 +291,94 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30) as s:
   wait_for_text "$first_out" "login: (235, b'2.7.0 Authentication successful')"
 }
 
+# --- under TLS: no --auth-insecure --------------------------------------------------
+
+# swaks --tls: AUTH offered only after STARTTLS, PLAIN and LOGIN log in inside TLS
+auth_after_starttls() {
+  serve "$1" -d --tls-self-signed --auth-checkpassword "$CHECKER /bin/true"
+  swaks_auth PLAIN "$PASSWORD" --tls
+  expect_status 0
+  # Before TLS the EHLO reply has no AUTH; inside it has.
+  [ "$(grep -c '^<-  250-AUTH PLAIN LOGIN' "$OUT")" -eq 0 ]
+  grep -qF '<~  250-AUTH PLAIN LOGIN' "$OUT"
+  grep -qF '<~  235 2.7.0 Authentication successful' "$OUT"
+  swaks_auth LOGIN "$PASSWORD" --tls
+  expect_status 0
+  grep -qF '<~  235 2.7.0 Authentication successful' "$OUT"
+  wait_for_text "$LOG" 'user=alice from=<a@b.example>'
+  [ "$(grep -c "^b'Subject: swaks'$" "$PRINTOUT")" -eq 2 ]
+  grep -qE 'session peer=127.0.0.1 helo=[^ ]+ user=alice messages=1 tls=TLSv1\.[23] ' "$LOG"
+  # The -d trace shows the plaintext inside TLS, with the credentials hidden.
+  grep -qF '[hidden]' "$PRINTOUT"
+  lacks "$PASSWORD" "$LOG" "$PRINTOUT"
+  lacks "$PASSWORD_B64" "$LOG" "$PRINTOUT"
+  lacks "$PLAIN_B64" "$LOG" "$PRINTOUT"
+}
+
+@test "inetd: swaks --tls: AUTH offered only after STARTTLS, PLAIN and LOGIN log in inside TLS" {
+  auth_after_starttls inetd
+}
+
+@test "standalone: swaks --tls: AUTH offered only after STARTTLS, PLAIN and LOGIN log in inside TLS" {
+  auth_after_starttls standalone
+}
+
+@test "swaks --tls-on-connect: AUTH at once under implicit TLS" {
+  serve inetd --tls-self-signed --tls-on-connect --auth-checkpassword "$CHECKER /bin/true"
+  swaks_auth PLAIN "$PASSWORD" --tls-on-connect
+  expect_status 0
+  grep -qF '<~  235 2.7.0 Authentication successful' "$OUT"
+  wait_for_text "$LOG" 'user=alice from=<a@b.example>'
+}
+
+@test "curl --ssl-reqd --user: STARTTLS, then AUTH, then the message" {
+  serve standalone --tls-self-signed --auth-checkpassword "$CHECKER /bin/true"
+  printf 'Subject: curl\r\n\r\nhello\r\n' >"$IN"
+  status=0
+  # --insecure: the certificate is --tls-self-signed's (t/tls.bats verifies one).
+  timeout -k 5 "$RUN_LIMIT" curl -sS --ssl-reqd --insecure \
+    --user "alice:$PASSWORD" --mail-from a@b.example --mail-rcpt c@d.example \
+    -T "$IN" "smtp://127.0.0.1:$PORT" >"$OUT" 2>&1 || status=$?
+  expect_status 0
+  wait_for_text "$LOG" 'user=alice from=<a@b.example> rcpts=1'
+  grep -qF 'Subject: curl' "$PRINTOUT"
+}
+
+@test "smtplib: login(), then starttls() forgets it (RFC 3207 4.2): a second login() is 235, not 503" {
+  serve standalone --tls-self-signed --auth-insecure --auth-accept-any
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" - "$PORT" "$PASSWORD" >"$OUT" 2>&1 <<'PY' || status=$?
+import smtplib, ssl, sys
+port, password = int(sys.argv[1]), sys.argv[2]
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", port, timeout=15) as s:
+    print("clear:", s.login("alice", password))
+    s.starttls(context=context)
+    s.ehlo("client.example")
+    print("tls:", s.login("alice", password))
+    s.sendmail("a@b.example", ["c@d.example"], "Subject: smtplib\r\n\r\nhi\r\n")
+    print("sent")
+PY
+  expect_status 0
+  grep -qxF "clear: (235, b'2.7.0 Authentication successful')" "$OUT"
+  grep -qxF "tls: (235, b'2.7.0 Authentication successful')" "$OUT"
+  grep -qxF sent "$OUT"
+}
+
+@test "--require-tls: AUTH before STARTTLS gets 530, as MAIL does" {
+  debugging_session "EHLO c.example\r\nAUTH PLAIN $PLAIN_B64\r\nQUIT\r\n" \
+    --tls-self-signed --require-tls --auth-accept-any --auth-insecure
+  expect_status 0
+  expect_replies "220 $HOST in.smtpd ESMTP" "250-$HOST" "250-SIZE 33554432" \
+    "250-8BITMIME" "250-PIPELINING" "250-STARTTLS" "250-AUTH PLAIN LOGIN" \
+    "250 HELP" "530 5.7.0 Must issue a STARTTLS command first" "221 Bye"
+}
+
 # --- one piped session each: replies exactly -------------------------------------
 
-@test "without --auth-insecure AUTH is not offered and gets 538 (no TLS yet)" {
+@test "without --auth-insecure AUTH is not offered before TLS and gets 538" {
   debugging_session "EHLO c.example\r\nAUTH PLAIN $PLAIN_B64\r\nAUTH LOGIN\r\nQUIT\r\n" \
     --auth-accept-any
   expect_status 0
