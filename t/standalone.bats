@@ -5,7 +5,8 @@
 # many connections at once: real clients in parallel (Postfix smtp-source,
 # curl, Python smtplib), stuck and slow clients, the per-connection limits,
 # timeouts and options, PureProxy against real upstreams (Postfix
-# smtp-sink, a silent socket), the connection limit, SIGTERM and its grace
+# smtp-sink, a silent socket), thousands of idle connections beside busy
+# ones, the connection limit, SIGTERM and its grace
 # period, systemd-socket-activate (and the inetd mode beside it), the
 # listen backlog, the file descriptor limit, the conformance harness over
 # TCP, and bad --listen values and where their error goes.
