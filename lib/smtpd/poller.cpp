@@ -9,7 +9,8 @@
 #include <climits>
 #include <ctime>
 
-#if defined(__linux__)
+// configure --disable-epoll defines SMTPD_NO_EPOLL.
+#if defined(__linux__) && !defined(SMTPD_NO_EPOLL)
 #include <sys/epoll.h>
 #define SMTPD_HAVE_EPOLL 1
 #endif

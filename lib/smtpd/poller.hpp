@@ -5,7 +5,8 @@
 // descriptors that are ready: a connection at rest costs nothing per
 // round.  Two implementations behind one interface:
 //
-//   epoll(7)  Linux; what make_poller() returns there.
+//   epoll(7)  Linux; what make_poller() returns there (unless configure
+//             --disable-epoll).
 //   ppoll(2)  everywhere else (the BSDs, macOS): the interest set is kept
 //             in one pollfd array, updated in place, so only the kernel's
 //             scan of it grows with the idle connections.
