@@ -10,6 +10,7 @@
 #   make install  install (PREFIX=/usr/local, DESTDIR for staging)
 #   make distcheck
 #   make bench    benchmarks (bench/README.md)
+#   make bench-idle  the standalone mode with idle connections open
 #   make package  the Debian packages (debian/), into build-deb/, lintian-clean
 #   make check-package
 #                 package, then install, use, remove and purge them (as root)
@@ -26,7 +27,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEB_DIR ?= $(BUILD)-deb
 
 .PHONY: all check test-tools check-sanitizers demo install distcheck clean deps \
-  deps-check bench package check-package
+  deps-check bench bench-idle package check-package
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -72,6 +73,12 @@ demo: all
 bench: all
 	sh tools/deps bench
 	bench/run --build-dir $(abspath $(BUILD)) $(BENCH_FLAGS)
+
+# 20 busy clients beside 0, 1,000 and 5,000 idle connections, standalone,
+# in.smtpd and aiosmtpd (bench/README.md).
+bench-idle: all
+	sh tools/deps bench
+	bench/idle --build-dir $(abspath $(BUILD)) $(BENCH_IDLE_FLAGS)
 
 # The Debian packages, built with dpkg-buildpackage (which runs the plain
 # build's suite) from a copy of the tree in $(DEB_DIR)/src; the .deb files

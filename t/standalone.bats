@@ -5,7 +5,8 @@
 # many connections at once: real clients in parallel (Postfix smtp-source,
 # curl, Python smtplib), stuck and slow clients, the per-connection limits,
 # timeouts and options, PureProxy against real upstreams (Postfix
-# smtp-sink, a silent socket), the connection limit, SIGTERM and its grace
+# smtp-sink, a silent socket), thousands of idle connections beside busy
+# ones, the connection limit, SIGTERM and its grace
 # period, systemd-socket-activate (and the inetd mode beside it), the
 # listen backlog, the file descriptor limit, the conformance harness over
 # TCP, and bad --listen values and where their error goes.
@@ -838,6 +839,93 @@ while True:
   alive "$two"
   touch "$MARKS/release-two"
   expect_client two "$two"
+}
+
+# --- idle connections at scale ---------------------------------------------------------
+
+@test "3000 idle connections: 20 smtp-source clients (200 messages) and a scripted client are served beside them; each idle one gets 421 at --command-timeout" {
+  # One descriptor per connection on each side, and the server's own.
+  local idle=3000
+  ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null ||
+    skip "cannot raise the descriptor limit to 4096 (hard limit $(ulimit -Hn))"
+  require_smtp_source
+  start_server -c DebuggingServer --debug-file "$PRINTOUT" --log stderr \
+    --max-connections 4000 --command-timeout 20
+  # The idle clients: connect, read the greeting, say nothing.  Once all are
+  # greeted it marks open; once the test marks served it reads on, until
+  # every connection has had its 421 and been closed.
+  start_background "$BATS_TEST_TMPDIR/idle.log" "$PYTHON3" -c '
+import os, selectors, socket, sys, time
+port, count, marks, host = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+expected = ("421 %s Error: timeout exceeded\r\n" % host).encode()
+selector = selectors.DefaultSelector()
+received, ended = {}, set()
+for _ in range(count):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.setblocking(False)
+    received[s] = b""
+    selector.register(s, selectors.EVENT_READ)
+def read_until(done, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not done():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            sys.exit("%s: not within %d s" % (what, seconds))
+        for key, _ in selector.select(left):
+            s = key.fileobj
+            try:
+                data = s.recv(4096)
+            except ConnectionResetError:
+                data = b""
+            if data:
+                received[s] += data
+            else:
+                selector.unregister(s)
+                ended.add(s)
+greeted = lambda: all(b"\r\n" in r or s in ended for s, r in received.items())
+read_until(greeted, 60, "the greetings")
+print("greeted: %d of %d" % (sum(r.startswith(b"220 ") for r in received.values()), count))
+open(marks + "/open", "w").close()
+deadline = time.monotonic() + 120
+while not os.path.exists(marks + "/served") and time.monotonic() < deadline:
+    time.sleep(0.05)
+# For the log only: on a very busy machine some may have timed out already.
+print("closed before the others were done: %d" % len(ended))
+read_until(lambda: len(ended) == count, 90, "the 421 replies and closes")
+good = sum(r.startswith(b"220 ") and r.endswith(b"\r\n" + expected) and r.count(b"\r\n") == 2
+           for r in received.values())
+print("greeting, then 421 timeout, then closed: %d of %d" % (good, count))
+for r in received.values():
+    if r.count(b"\r\n") != 2 or not r.endswith(expected):
+        print("unexpected: %r" % r)
+        break
+sys.exit(0 if good == count else 1)
+' "$PORT" "$idle" "$MARKS" "$HOST"
+  local holder=$BACKGROUND_PID
+  wait_for_file "$MARKS/open" 90 "$holder" || {
+    echo "idle clients: $(show "$BATS_TEST_TMPDIR/idle.log")" >&2
+    return 1
+  }
+  smtp_source -s 20 -m 200 -M client.example "127.0.0.1:$PORT" \
+    >"$BATS_TEST_TMPDIR/source.log" 2>&1
+  transaction_steps 'beside the idle'
+  chat 127.0.0.1 "$PORT" '<220 ' '>EHLO busy.example' '<250 ' "${TRANSACTION[@]}" \
+    '>QUIT' '<221 Bye' 'eof'
+  [ "$status" -eq 0 ] || {
+    cat "$OUT" "$ERR" >&2
+    return 1
+  }
+  touch "$MARKS/served"
+  expect_client idle "$holder" 120
+  cat "$BATS_TEST_TMPDIR/idle.log"
+  grep -qx "greeting, then 421 timeout, then closed: $idle of $idle" \
+    "$BATS_TEST_TMPDIR/idle.log"
+  expect_summary "$PRINTOUT" 'smtp-source|127.0.0.1 200' 'beside the idle|127.0.0.1 1'
+  # The server's own account: each idle session ended by the timeout,
+  # with no message.
+  [ "$(grep -c ' messages=0 end=timeout$' "$SERVER_ERR")" -eq "$idle" ]
+  [ "$(grep -c ' end=timeout' "$SERVER_ERR")" -eq "$idle" ]
+  alive "$SERVER_PID"
 }
 
 # --- SIGTERM ------------------------------------------------------------------------------

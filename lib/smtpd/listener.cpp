@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,13 +11,16 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 
 #include "smtpd/connection.hpp"
 #include "smtpd/peer.hpp"
+#include "smtpd/poller.hpp"
 
 namespace smtpd {
 namespace {
@@ -105,9 +107,18 @@ struct Client {
   int fd = -1;
   std::unique_ptr<Handler> handler;
   std::unique_ptr<Connection> connection;
-  bool writable = true;  // false from a short send until POLLOUT
+  bool writable = true;  // false from a short send until the poller says
+  bool touched = false;  // in Loop::touched_
+  unsigned watched = 0;  // what the poller waits for on fd
+  Clock::time_point scheduled = Clock::time_point::max();  // in deadlines_
 };
 
+// The loop costs what the active connections cost: the poller reports only
+// the ready descriptors, the deadlines are kept in time order, and only the
+// connections something happened to (touched: read, answered, timed out,
+// stopped, accepted, writable again) are written to and looked at after a
+// round.  A connection at rest is a registration in the poller and an
+// entry in deadlines_, and nothing is done for it until one of them fires.
 class Loop {
  public:
   Loop(const std::vector<int>& listeners, const ListenerOptions& options,
@@ -115,6 +126,7 @@ class Loop {
       : listeners_(listeners), options_(options), make_handler_(make_handler) {
     timeouts_ = options_.timeouts;
     if (!timeouts_.log) timeouts_.log = options_.log_error;
+    next_id_ = first_client_key + listeners_.size();
   }
 
   ~Loop() {
@@ -132,13 +144,22 @@ class Loop {
   int run();
 
  private:
+  // The poller's keys: the wake-up pipe, the listeners, then the clients.
+  static constexpr std::uint64_t wake_key = 0;
+  static constexpr std::uint64_t first_listener_key = 1;
+  static constexpr std::uint64_t first_client_key = 1 << 16;
+
   void accept_connections(int listener);
+  void watch_listeners(bool accepting);
   void read_from(Client& client);
   void write_to(Client& client);
+  void touch(std::uint64_t id, Client& client);
   void flush();
+  void settle(std::uint64_t id, Client& client);
   void collect_answers();
-  void drop_finished();
+  void run_deadlines(Clock::time_point now);
   void stop_sessions(Clock::time_point now);
+  void stop_all(Clock::time_point now);
   bool stop_requested() const {
     return timeouts_.stop_requested && *timeouts_.stop_requested;
   }
@@ -147,18 +168,23 @@ class Loop {
   const ListenerOptions& options_;
   DriverOptions timeouts_;
   const HandlerFactory& make_handler_;
-  std::map<std::uint64_t, Client> clients_;
-  std::uint64_t next_id_ = 0;
-  int wake_[2] = {-1, -1};  // a Later handle writes a byte here
+  std::unique_ptr<Poller> poller_;
+  std::vector<Poller::Event> events_;
+  std::unordered_map<std::uint64_t, Client> clients_;
+  std::uint64_t next_id_;
+  // When each connection's tick() has something to do, earliest first.
+  std::set<std::pair<Clock::time_point, std::uint64_t>> deadlines_;
+  // The connections to write to and look at before the next wait.
+  std::vector<std::uint64_t> touched_;
+  std::vector<std::uint64_t> flushing_;  // touched_'s storage, swapped
+  int wake_[2] = {-1, -1};               // a Later handle writes a byte here
   std::mutex answered_mutex_;
   std::vector<std::uint64_t> answered_;  // whose Later handle answered
+  bool accepting_ = false;               // the listeners are watched
   bool stopping_ = false;
   bool grace_over_ = false;
   Clock::time_point grace_end_ = Clock::time_point::max();
   Clock::time_point accept_paused_until_;
-  // The poll set, rebuilt every round in the same storage.
-  std::vector<pollfd> fds_;
-  std::vector<Client*> polled_;
 };
 
 // At the stop: after Ctrl-C, sessions with no transaction under way (and
@@ -176,10 +202,12 @@ void Loop::stop_sessions(Clock::time_point now) {
         !connection.waiting() &&
         (!channel || (channel->state() == Channel::State::command &&
                       channel->transaction().mail_from.empty()));
-    if (close_idle && idle)
+    if (close_idle && idle) {
       connection.stop(now);  // 421, or closed if still without its header
-    else
+      touch(id, client);
+    } else {
       ++waiting;
+    }
   }
   if (waiting != 0 && options_.log_error)
     options_.log_error(
@@ -189,6 +217,24 @@ void Loop::stop_sessions(Clock::time_point now) {
         " to end; a second signal (Ctrl-C) ends them at once with 421");
 }
 
+// The grace period is over: every session gets its 421.
+void Loop::stop_all(Clock::time_point now) {
+  for (auto& [id, client] : clients_) {
+    client.connection->stop(now);
+    touch(id, client);
+  }
+}
+
+void Loop::watch_listeners(bool accepting) {
+  if (accepting == accepting_) return;
+  accepting_ = accepting;
+  // Not watched while not accepting: a listener with clients in its
+  // backlog stays readable, and would wake the loop in a spin.
+  for (std::size_t i = 0; i < listeners_.size(); ++i)
+    poller_->watch(listeners_[i], first_listener_key + i,
+                   accepting ? unsigned(Poller::readable) : 0u);
+}
+
 void Loop::accept_connections(int listener) {
   while (clients_.size() < options_.max_connections) {
     sockaddr_storage address{};
@@ -196,7 +242,7 @@ void Loop::accept_connections(int listener) {
     const int fd = accept4(listener, reinterpret_cast<sockaddr*>(&address),
                            &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      // Out of descriptors: the listener stays readable, so stop polling
+      // Out of descriptors: the listener stays readable, so stop watching
       // it for a while rather than spin (the clients wait in the backlog).
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
           errno == ENOMEM)
@@ -227,6 +273,7 @@ void Loop::accept_connections(int listener) {
       }
     });
     if (stopping_ && grace_over_) client.connection->stop(Clock::now());
+    touch(id, client);  // its greeting; settle() registers it
   }
 }
 
@@ -257,21 +304,72 @@ void Loop::write_to(Client& client) {
     client.connection->failed();
     return;
   }
-  // The socket took less than all: its buffer is full, wait for POLLOUT.
+  // The socket took less than all: its buffer is full, wait until the
+  // poller says it is writable.
   if (sent < ssize_t(output.size())) client.writable = false;
 }
 
-// Writes every connection's replies now, before the loop sleeps, not after
-// a poll that would only say the socket is writable: that poll cost one
+void Loop::touch(std::uint64_t id, Client& client) {
+  if (client.touched) return;
+  client.touched = true;
+  touched_.push_back(id);
+}
+
+// Writes the touched connections' replies now, before the loop sleeps, not
+// after a wait that would only say the socket is writable: that cost one
 // system call per reply, 7 of a small session's 35.  All the input read
 // so far has been fed, so a pipelined batch of commands gets its replies
 // in one write (RFC 2920).  A socket that took less than all is left to
-// POLLOUT.
+// the poller.  Connections nothing happened to are not looked at.
 void Loop::flush() {
-  for (auto& [id, client] : clients_) {
-    if (!client.writable || client.connection->output().empty()) continue;
-    write_to(client);
+  flushing_.clear();
+  flushing_.swap(touched_);
+  for (const std::uint64_t id : flushing_) {
+    const auto found = clients_.find(id);
+    if (found == clients_.end()) continue;
+    Client& client = found->second;
+    client.touched = false;
+    if (client.writable && !client.connection->output().empty())
+      write_to(client);
+    settle(id, client);
   }
+}
+
+// After something happened to a connection: close it if it is finished,
+// else tell the poller what to wait for and file its next deadline.
+void Loop::settle(std::uint64_t id, Client& client) {
+  Connection& connection = *client.connection;
+  if (!connection.finished()) {
+    // Output left after a write is what the socket had no room for.
+    const unsigned wanted =
+        (connection.wants_input() ? Poller::readable : 0u) |
+        (connection.output().empty() ? 0u : Poller::writable);
+    if (wanted != client.watched) {
+      if (poller_->watch(client.fd, id, wanted) == 0) {
+        client.watched = wanted;
+      } else {
+        // Not watched, the connection could never go on: over at once
+        // (the poller's table is full: epoll's max_user_watches).
+        connection.failed();
+      }
+    }
+  }
+  if (connection.finished()) {
+    if (client.scheduled != Clock::time_point::max())
+      deadlines_.erase({client.scheduled, id});
+    if (client.watched != 0) poller_->watch(client.fd, id, 0);
+    client.connection.reset();  // its end line
+    client.handler.reset();
+    close(client.fd);
+    clients_.erase(id);
+    return;
+  }
+  const Clock::time_point wake_at = connection.wake_at();
+  if (wake_at == client.scheduled) return;
+  if (client.scheduled != Clock::time_point::max())
+    deadlines_.erase({client.scheduled, id});
+  if (wake_at != Clock::time_point::max()) deadlines_.insert({wake_at, id});
+  client.scheduled = wake_at;
 }
 
 void Loop::collect_answers() {
@@ -288,30 +386,35 @@ void Loop::collect_answers() {
     if (found == clients_.end()) continue;
     found->second.connection->collect(Clock::now());
     if (stopping_ && grace_over_) found->second.connection->stop(Clock::now());
+    touch(id, found->second);
   }
 }
 
-void Loop::drop_finished() {
-  for (auto it = clients_.begin(); it != clients_.end();) {
-    Client& client = it->second;
-    if (client.connection->finished()) {
-      client.connection.reset();  // its end line
-      client.handler.reset();
-      close(client.fd);
-      it = clients_.erase(it);
-    } else {
-      ++it;
-    }
+// The connections whose deadline has come: idle, DATA and session
+// timeouts, and the last replies that a client never read.
+void Loop::run_deadlines(Clock::time_point now) {
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const std::uint64_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    Client& client = clients_.at(id);
+    client.scheduled = Clock::time_point::max();
+    client.connection->tick(now);
+    touch(id, client);  // settle() files its next deadline
   }
 }
 
 int Loop::run() {
+  poller_ = make_poller();
+  if (!poller_) return errno;
   if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return errno;
+  if (const int error = poller_->watch(wake_[0], wake_key, Poller::readable))
+    return error;
   for (;;) {
     Clock::time_point now = Clock::now();
     if (stop_requested() && !stopping_) {
       // Stop accepting; the sessions under way get the grace period.
       stopping_ = true;
+      watch_listeners(false);
       for (const int fd : listeners_) close(fd);
       listeners_.clear();
       grace_end_ = now + std::chrono::seconds(options_.shutdown_grace_seconds);
@@ -321,67 +424,46 @@ int Loop::run() {
       grace_end_ = now;
     if (stopping_ && !grace_over_ && now >= grace_end_) {
       grace_over_ = true;
-      for (auto& [id, client] : clients_) client.connection->stop(now);
+      stop_all(now);
     }
     flush();
-    drop_finished();
     if (stopping_ && clients_.empty()) return 0;
 
-    std::vector<pollfd>& fds = fds_;
-    std::vector<Client*>& polled = polled_;
-    fds.clear();
-    polled.clear();
-    fds.push_back({wake_[0], POLLIN, 0});
-    const bool accepting = clients_.size() < options_.max_connections &&
-                           now >= accept_paused_until_;
-    for (const int fd : listeners_)
-      fds.push_back({fd, short(accepting ? POLLIN : 0), 0});
+    watch_listeners(!stopping_ && clients_.size() < options_.max_connections &&
+                    now >= accept_paused_until_);
     Clock::time_point wake_at =
         stopping_ && !grace_over_ ? grace_end_ : Clock::time_point::max();
     if (now < accept_paused_until_)
       wake_at = std::min(wake_at, accept_paused_until_);
-    for (auto& [id, client] : clients_) {
-      const Connection& connection = *client.connection;
-      short events = 0;
-      if (connection.wants_input()) events |= POLLIN;
-      // Output left after flush() is what the socket had no room for.
-      if (!connection.output().empty()) events |= POLLOUT;
-      fds.push_back({client.fd, events, 0});
-      polled.push_back(&client);
-      wake_at = std::min(wake_at, connection.wake_at());
-    }
-    timespec wait{};
-    const timespec* timeout = nullptr;
-    if (wake_at != Clock::time_point::max()) {
-      const auto left = std::max<std::chrono::nanoseconds::rep>(
-          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - now)
-                 .count());
-      wait = {time_t(left / 1000000000), long(left % 1000000000)};
-      timeout = &wait;
-    }
-    const int ready =
-        ppoll(fds.data(), fds.size(), timeout, timeouts_.wait_mask);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (fds[0].revents) collect_answers();
-    for (std::size_t i = 0; i < listeners_.size(); ++i)
-      if (fds[1 + i].revents & POLLIN) accept_connections(listeners_[i]);
-    const std::size_t first = 1 + listeners_.size();
-    for (std::size_t i = 0; i < polled.size(); ++i) {
-      Client& client = *polled[i];
-      const short revents = fds[first + i].revents;
-      // POLLHUP comes even when not asked for: read only when we meant to.
-      if ((fds[first + i].events & POLLIN) &&
-          (revents & (POLLIN | POLLHUP | POLLERR)))
+    if (!deadlines_.empty())
+      wake_at = std::min(wake_at, deadlines_.begin()->first);
+    if (const int error = poller_->wait(events_, wake_at, timeouts_.wait_mask))
+      return error;
+    for (const Poller::Event& event : events_) {
+      if (event.key == wake_key) {
+        collect_answers();
+        continue;
+      }
+      if (event.key < first_client_key) {
+        const std::size_t i = event.key - first_listener_key;
+        if (i < listeners_.size()) accept_connections(listeners_[i]);
+        continue;
+      }
+      const auto found = clients_.find(event.key);
+      if (found == clients_.end()) continue;
+      Client& client = found->second;
+      // A hang-up comes even when not asked for: read only when we meant
+      // to.
+      if ((client.watched & Poller::readable) &&
+          (event.what & (Poller::readable | Poller::hangup)))
         read_from(client);
       // Written at the top of the next round, with the replies to what
       // was just read.
-      if (revents & (POLLOUT | POLLERR | POLLHUP)) client.writable = true;
+      if (event.what & (Poller::writable | Poller::hangup))
+        client.writable = true;
+      touch(event.key, client);
     }
-    now = Clock::now();
-    for (auto& [id, client] : clients_) client.connection->tick(now);
+    run_deadlines(Clock::now());
   }
 }
 

@@ -2,9 +2,12 @@
 //
 // smtpd.py's SMTPServer bound its own address and served every connection
 // from one asyncore loop; `in.smtpd -l HOST:PORT` does the same.  One
-// poll(2) loop accepts connections and drives a Connection for each
+// event loop accepts connections and drives a Connection for each
 // (connection.hpp: the same PROXY phase, hooks, limits, timeouts and log
-// lines as a per-connection process).  A hook that may block
+// lines as a per-connection process).  It waits with epoll(7) on Linux and
+// ppoll(2) elsewhere (poller.hpp), keeps the deadlines in time order, and
+// looks only at the connections something happened to, so connections at
+// rest cost memory, not time.  A hook that may block
 // (Handler::blocks: a relay waiting for its upstream, a Mailman command, a
 // printout waiting for a lock) runs on a thread of its own and answers
 // later, so that it never holds up the other sessions.
@@ -46,7 +49,7 @@ using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 
 // Serves connections on the listening sockets until stop_requested is set
 // and the sessions have ended (at most shutdown_grace_seconds later, plus
-// the time to flush a 421).  Returns 0, or an errno value when polling
+// the time to flush a 421).  Returns 0, or an errno value when waiting
 // failed.
 SMTPD_API int run_listener(const std::vector<int>& listening_fds,
                            const ListenerOptions& options,
