@@ -456,7 +456,11 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
       push("250-PIPELINING");                             // RFC 2920
       return push("250 HELP");
     case Hook::mail:
-      if (!accepted) return push(checked.line);
+      if (!accepted) {
+        transaction_.mail_options.clear();
+        transaction_.smtputf8 = false;
+        return push(checked.line);
+      }
       has_sender_ = true;
       transaction_.mail_from = std::move(asked_);
       if (!config_.decode_data)
@@ -579,6 +583,8 @@ void Channel::smtp_mail(const std::string* argument) {
   }
   if (!params->empty()) return push(replies::mail_params_unknown);
   asked_ = path.address;
+  // The hook sees the parameters it is asked about: a proxy passes them on.
+  if (!config_.decode_data) transaction_.mail_options = options;
   asked_options_ = std::move(options);
   ask(Hook::mail);
 }
