@@ -155,6 +155,7 @@ int main(int argc, char* argv[]) {
   }
   if (!listeners.empty()) {
     diagnostics.standalone();
+    diagnostics.serving();
     return serve_standalone(options, listeners, config, upstream, diagnostics);
   }
   return in_smtpd::serve_one_session(

@@ -483,7 +483,7 @@ expect_backend_log() {
   start_backend
   raw_session 127.0.0.1 "$BACKEND_PORT" 'EHLO client.example\r\n'
   expect_empty "$OUT"
-  wait_for_text "$LAUNCHER_LOG" "in.smtpd: bad PROXY header: "
+  wait_for_text "$LAUNCHER_LOG" "]: bad PROXY header: "
   [ "$(grep -c '^in\.smtpd: ' "$LAUNCHER_LOG")" -eq 1 ]
 }
 

@@ -622,7 +622,7 @@ PRINT_FAILED='451 Error: the message could not be printed'
   expect_status 74
   expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "221 Bye"
   [ "$(line_count "$ERR")" -eq 3 ]
-  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$ERR"
+  grep -qxE 'in\.smtpd\[[0-9]+\]: cannot write the printout to the debug file: No space left on device' "$ERR"
   grep -q 'session peer=127\.0\.0\.1 helo=[^ ]* messages=0 end=quit$' "$ERR"
   grep -q "reply=\"$PRINT_FAILED\"\$" "$ERR"
 }
@@ -689,7 +689,8 @@ PRINT_FAILED='451 Error: the message could not be printed'
   timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$CLOSED_PIPE" 1 "$IN_SMTPD" -n \
     -c DebuggingServer --hostname "$HOST" <"$IN" 2>"$ERR" || status=$?
   expect_status 74
-  expect_stderr 'in.smtpd: connection failed: Broken pipe\n'
+  grep -qxE 'in\.smtpd\[[0-9]+\]: connection failed: Broken pipe' "$ERR"
+  [ "$(line_count "$ERR")" -eq 1 ]
 }
 
 # --- the line that ends every session ---------------------------------------------

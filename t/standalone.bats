@@ -531,7 +531,7 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
   [ "$status" -ne 0 ]
   grep -q '^< 451 Error: the message could not be printed' <<<"$output"
   alive "$SERVER_PID"
-  [ "$(grep -c '^in.smtpd: cannot write the printout to stdout: Broken pipe$' "$SERVER_ERR")" -eq 2 ]
+  [ "$(grep -cE '^in\.smtpd\[[0-9]+\]: cannot write the printout to stdout: Broken pipe$' "$SERVER_ERR")" -eq 2 ]
   [ "$(grep -c 'reply="451 Error: the message could not be printed"$' "$SERVER_ERR")" -eq 2 ]
 }
 
@@ -540,7 +540,7 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
   start_server -c DebuggingServer --debug-file /dev/full --log stderr
   run timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$SMTPLIB_REPLY" 127.0.0.1 "$PORT"
   [ "$output" = "451 Error: the message could not be printed" ]
-  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$SERVER_ERR"
+  grep -qxE 'in\.smtpd\[[0-9]+\]: cannot write the printout to the debug file: No space left on device' "$SERVER_ERR"
 }
 
 # --- stuck and slow clients ------------------------------------------------------------
@@ -937,7 +937,7 @@ while True:
   kill -INT "$SERVER_PID"
   # Well within the 60 s grace.
   expect_client idle "$idle" 20
-  wait_for_text "$SERVER_ERR" 'in.smtpd: stopping: waiting up to 60 s for 1 session to end; a second signal (Ctrl-C) ends them at once with 421'
+  wait_for_text "$SERVER_ERR" ']: stopping: waiting up to 60 s for 1 session to end; a second signal (Ctrl-C) ends them at once with 421'
   alive "$busy"
   alive "$SERVER_PID"
   kill -INT "$SERVER_PID"

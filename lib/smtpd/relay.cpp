@@ -268,10 +268,9 @@ Answer PureProxy::handle_mail(Context& context, const std::string& address) {
 }
 
 Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
-  if (Reply refused = policy_.check(context.session().peer, address)) {
-    log("RCPT TO:" + path(address) + " refused here: " + *refused);
+  // A recipient outside the policy never goes upstream.
+  if (Reply refused = policy_.check(context.session().peer, address))
     return Answer::reply(*refused);
-  }
   return later(context, [this, address] { return relay_rcpt(address); });
 }
 
