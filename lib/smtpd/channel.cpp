@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "smtpd/address.hpp"
-#include "smtpd/data_buffer.hpp"
+#include "smtpd/data_reader.hpp"
 #include "smtpd/later_state.hpp"
 #include "smtpd/params.hpp"
 #include "smtpd/replies.hpp"
@@ -19,10 +19,6 @@ namespace smtpd {
 namespace {
 
 constexpr std::string_view crlf = "\r\n";
-// RFC 5321 4.1.1.4: the end of mail data.  The CRLF that ends the DATA
-// command line counts as the first CRLF, so "DATA" followed at once by "."
-// is an empty message.
-constexpr std::string_view end_of_data = "\r\n.\r\n";
 
 // "FROM:" / "TO:" at the start of a MAIL / RCPT argument, in any case;
 // what follows, stripped.  Empty when the keyword is not there.
@@ -59,6 +55,8 @@ Channel::Channel(ChannelConfig config, Peer peer, Handler* handler)
   else
     greeting();
 }
+
+Channel::~Channel() = default;
 
 void Channel::greeting() {
   push("220 " + config_.hostname + " " + std::string(replies::banner));
@@ -227,75 +225,23 @@ void Channel::push_unknown(std::string_view verb) {
     push(replies::unknown_command);
 }
 
+// The reader (data_reader.hpp) frames the message: where it ends, its
+// size, its dots.  The channel only asks whether it is complete and too big.
 bool Channel::process_data_input(std::string_view input, std::size_t& used) {
-  // The stream S is CRLF (the DATA line's) followed by the data bytes;
-  // data_tail_ holds the last few bytes of S seen so far, so that a
-  // terminator split across chunks is found.
-  const std::uint64_t seen = 2 + data_length_;
-  std::size_t terminator = std::string_view::npos;  // start, in S
-  std::uint64_t terminator_in_s = 0;
-  const std::string joint =
-      data_tail_ + std::string(input.substr(0, end_of_data.size() - 1));
-  const std::size_t in_joint = joint.find(end_of_data);
-  if (in_joint != std::string::npos && in_joint < data_tail_.size()) {
-    terminator = in_joint;
-    terminator_in_s = seen - data_tail_.size() + in_joint;
-  } else {
-    const std::size_t in_input = input.find(end_of_data);
-    if (in_input != std::string_view::npos) {
-      terminator = in_input;
-      terminator_in_s = seen + in_input;
-    }
-  }
-  used = terminator == std::string_view::npos
-             ? input.size()
-             : static_cast<std::size_t>(terminator_in_s + end_of_data.size() -
-                                        seen);
-  // Keep the bytes while they may still be a message we accept: up to the
-  // limit and the terminator (saturating: a limit near 2^64 is none).
-  const std::uint64_t limit = config_.data_size_limit;
-  const std::string_view chunk = input.substr(0, used);
-  const std::uint64_t keep =
-      limit == 0 || limit > UINT64_MAX - end_of_data.size()
-          ? UINT64_MAX
-          : limit + end_of_data.size();
-  if (raw_data_.size() < keep)
-    append_message_data(
-        raw_data_,
-        chunk.substr(0, std::size_t(std::min<std::uint64_t>(
-                            chunk.size(), keep - raw_data_.size()))),
-        limit);
-  data_length_ += chunk.size();
-  if (terminator == std::string_view::npos) {
-    // The last 4 bytes may begin the terminator.
-    unstuff_lines(raw_data_, unstuffing_,
-                  raw_data_.size() > 4 ? raw_data_.size() - 4 : 0);
-    std::string tail =
-        data_tail_ +
-        std::string(chunk.substr(chunk.size() > 4 ? chunk.size() - 4 : 0));
-    data_tail_ = tail.substr(tail.size() > 4 ? tail.size() - 4 : 0);
-    return false;
-  }
-  finish_data(terminator_in_s >= 2 ? terminator_in_s - 2 : 0);
-  return true;
-}
-
-void Channel::finish_data(std::uint64_t content_length) {
-  const std::uint64_t limit = config_.data_size_limit;
-  if (limit != 0 && content_length > limit) {
+  used = data_->read(input);
+  if (!data_->complete()) return false;
+  if (data_->too_big()) {
     // Deviation: the reference stays in DATA state here; we end the
     // transaction and read commands again.
-    raw_data_.clear();
+    data_->take_message();
     reset_transaction();
     state_ = State::command;
     push(replies::too_much_data);
-    return;
+    return true;
   }
-  finish_unstuffing(raw_data_, unstuffing_,
-                    static_cast<std::size_t>(content_length));
-  transaction_.data = std::move(raw_data_);
-  raw_data_.clear();
+  transaction_.data = data_->take_message();
   ask(Hook::data);
+  return true;
 }
 
 const Envelope* Channel::pending_message() const {
@@ -621,13 +567,8 @@ void Channel::smtp_data(const std::string* argument) {
   if (transaction_.rcpt_tos.empty()) return push(replies::need_rcpt);
   if (argument && !argument->empty()) return push(replies::data_syntax);
   state_ = State::data;
-  raw_data_.clear();
-  unstuffing_ = {};
-  data_length_ = 0;
-  // The DATA line's own line end starts the search for CRLF.CRLF (so
-  // "DATA", then "." at once, is an empty message); a bare LF there is no
-  // CRLF, and cannot make one.
-  data_tail_ = bare_lf_ ? std::string("\n") : std::string(crlf);
+  if (!data_) data_ = std::make_unique<DataReader>();
+  data_->start(config_.data_size_limit, !bare_lf_);
   push(replies::start_data);
 }
 

@@ -25,13 +25,14 @@
 #include <string_view>
 #include <vector>
 
-#include "smtpd/data_buffer.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
+
+class DataReader;  // data_reader.hpp, internal
 
 struct ChannelConfig {
   std::string hostname = "localhost";  // in the greeting and HELO reply
@@ -58,6 +59,9 @@ class SMTPD_API Channel : public Context {
   // The handler must outlive the channel.  Throws std::invalid_argument
   // for a config the reference refuses too (SMTPUTF8 with decode_data).
   Channel(ChannelConfig config, Peer peer, Handler* handler = nullptr);
+  ~Channel() override;
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
 
   // Client bytes, in any chunking: the replies do not depend on it.
   void feed(std::string_view bytes);
@@ -173,7 +177,6 @@ class SMTPD_API Channel : public Context {
   bool process_command_input(std::string_view input, std::size_t& used);
   bool process_data_input(std::string_view input, std::size_t& used);
   void handle_line(std::string_view line, std::size_t length);
-  void finish_data(std::uint64_t content_length);
 
   void smtp_helo(const std::string* argument);
   void smtp_ehlo(const std::string* argument);
@@ -223,13 +226,9 @@ class SMTPD_API Channel : public Context {
   // The line being handled ended with a bare LF, not CRLF.
   bool bare_lf_ = false;
 
-  // DATA: the message as it arrives (kept up to the size limit), unstuffed
-  // in place a line at a time; the count of bytes seen after 354, and the
-  // last bytes seen, to find CRLF.CRLF across chunk boundaries.
-  std::string raw_data_;
-  Unstuffing unstuffing_;
-  std::uint64_t data_length_ = 0;
-  std::string data_tail_;
+  // DATA: the message as it arrives, its end and its size (made at the
+  // first DATA, kept for the next messages).
+  std::unique_ptr<DataReader> data_;
 
   bool has_sender_ = false;
   Envelope transaction_;

@@ -4,8 +4,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstring>
 #include <new>
 
 #include "smtpd/limits.hpp"
@@ -28,11 +26,10 @@ void advise_huge_pages(std::string& buffer) {
 }
 
 void reserve_room(std::string& buffer, std::uint64_t limit) {
-  // The channel keeps at most the limit and the terminator's 5 bytes.
   const std::uint64_t wanted =
       limit == 0 || limit >= limits::max_data_reservation
           ? limits::max_data_reservation
-          : limit + 5;
+          : limit;
   if (buffer.capacity() >= wanted) return;
   try {
     buffer.reserve(std::size_t(wanted));
@@ -40,17 +37,6 @@ void reserve_room(std::string& buffer, std::uint64_t limit) {
     return;  // strict overcommit, say: grow as the bytes come instead
   }
   advise_huge_pages(buffer);
-}
-
-// Moves the line at.in..line_end to the end of the result, without its
-// leading dot.
-void move_line(char* data, Unstuffing& at, std::size_t line_end) {
-  std::size_t start = at.in;
-  if (start < line_end && data[start] == '.') ++start;
-  if (at.out != start)
-    std::memmove(data + at.out, data + start, line_end - start);
-  at.out += line_end - start;
-  at.in = line_end;
 }
 
 }  // namespace
@@ -61,33 +47,6 @@ void append_message_data(std::string& buffer, std::string_view bytes,
   if (needed > buffer.capacity() && needed > limits::small_message)
     reserve_room(buffer, limit);
   buffer.append(bytes);
-}
-
-void unstuff_lines(std::string& buffer, Unstuffing& at, std::size_t end) {
-  char* const data = buffer.data();
-  std::size_t from = std::max(at.scan, at.in);
-  // Only a CR before end - 1 has its LF before end.
-  while (from + 1 < end) {
-    const auto* cr = static_cast<const char*>(
-        std::memchr(data + from, '\r', end - 1 - from));
-    if (!cr) {
-      from = end - 1;
-      break;
-    }
-    const auto line_end = std::size_t(cr - data);
-    from = line_end + 1;
-    if (data[from] != '\n') continue;  // a bare CR stays in the line
-    move_line(data, at, line_end);
-    data[at.out++] = '\n';
-    at.in = from = line_end + 2;
-  }
-  at.scan = from;
-}
-
-void finish_unstuffing(std::string& buffer, Unstuffing& at, std::size_t end) {
-  unstuff_lines(buffer, at, end);
-  if (at.in < end) move_line(buffer.data(), at, end);
-  buffer.resize(at.out);
 }
 
 }  // namespace smtpd
