@@ -572,7 +572,7 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   message_replies "451 Error: relay failed: Couldn't connect to server" "250 OK" "250 OK"
   expect_runs 0
   local failures
-  failures=$(grep -c "^in\.smtpd: relay to $UPSTREAM failed: " "$ERR" || true)
+  failures=$(grep -cE "^in\.smtpd\[[0-9]+\]: relay to $UPSTREAM: message from <[^>]*> failed: " "$ERR" || true)
   [ "$failures" -eq 1 ]
   if grep 'mailman' "$ERR" >&2; then
     echo "a list command ran (or failed) although the relay failed first" >&2

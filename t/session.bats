@@ -709,6 +709,15 @@ PRINT_FAILED='451 Error: the message could not be printed'
   grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=c messages=0 end=too-many-errors$' "$ERR"
 }
 
+@test "a message in.smtpd refuses itself gets a log line: 552 at MAIL (SIZE) and after the message" {
+  debugging_session 'EHLO client.example\r\nMAIL FROM:<a@b.example> SIZE=100\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRCPT TO:<e@d.example>\r\nDATA\r\n0123456789abcdef\r\n.\r\nQUIT\r\n' \
+    --log stderr -s 10
+  expect_status 0
+  grep -qxE 'in\.smtpd\[[0-9]+\]: message refused: peer=127\.0\.0\.1 from=<a@b\.example> rcpts=0 reply="552 Error: message size exceeds fixed maximum message size"' "$ERR"
+  grep -qxE 'in\.smtpd\[[0-9]+\]: message refused: peer=127\.0\.0\.1 from=<a@b\.example> rcpts=2 reply="552 Error: Too much mail data"' "$ERR"
+  [ "$(grep -c 'message refused' "$ERR")" -eq 2 ]
+}
+
 @test "a PROXY header trickled a byte at a time ends at --session-timeout, without a greeting" {
   # Every byte is progress for the idle timeout (300 s here): only the
   # session's cap can end it.  The writer paces its bytes; nothing is timed.
