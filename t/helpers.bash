@@ -471,6 +471,26 @@ EOT
   wait_for_port "$POSTFIX_PORT" 30
 }
 
+# postfix_for_file DOMAIN [MAIN-CF-LINE...]: from setup_file: one Postfix
+# for the whole file (it takes seconds to start), as start_postfix makes
+# it, or $POSTFIX_SKIP saying why there is none (tests skip with it).
+postfix_for_file() {
+  local real
+  real=$("$PYTHON3" -c 'import sys; print(sys.executable)' 2>/dev/null) &&
+    [ -x "$real" ] && export PYTHON3=$real
+  BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+  BACKGROUND_PIDS=()
+  POSTFIX_SKIP=
+  if ! command -v postfix >/dev/null && [ ! -x /usr/sbin/postfix ]; then
+    POSTFIX_SKIP="no postfix (Debian package postfix)"
+  elif [ "$(id -u)" -ne 0 ]; then
+    POSTFIX_SKIP="a private Postfix needs root"
+  else
+    start_postfix "$@"
+  fi
+  export POSTFIX_SKIP POSTFIX_DIR POSTFIX_PORT UPSTREAM
+}
+
 # stop_postfix: TERM the instance's master by its pid (it ends its
 # children), wait at most 10 s, remove its directory.
 stop_postfix() {
@@ -499,4 +519,16 @@ postfix_recipients() {
   find "$POSTFIX_DIR/queue/incoming" -type f | while read -r file; do
     /usr/sbin/postcat -c "$POSTFIX_DIR/conf" -e "$file"
   done | sed -n 's/^recipient: //p' | sort
+}
+
+# expect_queued RCPT...: the instance queued exactly these recipients.
+expect_queued() {
+  local actual expected
+  actual=$(postfix_recipients)
+  expected=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+  if [ "$actual" != "$expected" ]; then
+    echo "Postfix queued: '$actual'" >&2
+    echo "expected:       '$expected'" >&2
+    return 1
+  fi
 }

@@ -15,28 +15,16 @@
 load helpers
 
 setup_file() {
-  local real
-  real=$("$PYTHON3" -c 'import sys; print(sys.executable)' 2>/dev/null) &&
-    [ -x "$real" ] && export PYTHON3=$real
-  BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
-  BACKGROUND_PIDS=()
-  POSTFIX_SKIP=
-  if ! command -v postfix >/dev/null && [ ! -x /usr/sbin/postfix ]; then
-    POSTFIX_SKIP="no postfix (Debian package postfix)"
-  elif [ "$(id -u)" -ne 0 ]; then
-    POSTFIX_SKIP="a private Postfix needs root"
-  else
-    POSTFIX_DIR=$(mktemp -d /tmp/in-smtpd-postfix.XXXXXX)
-    mkdir "$POSTFIX_DIR/conf"
-    cat >"$POSTFIX_DIR/conf/recipients" <<'EOT'
+  # The recipient table, where start_postfix puts its configuration.
+  POSTFIX_DIR=$(mktemp -d /tmp/in-smtpd-postfix.XXXXXX)
+  mkdir "$POSTFIX_DIR/conf"
+  cat >"$POSTFIX_DIR/conf/recipients" <<'EOT'
 bad@dest.test 550 5.1.1 no such user
 busy@dest.test 450 4.2.1 mailbox busy
 slow@dest.test sleep 3
 EOT
-    start_postfix dest.test \
-      "smtpd_recipient_restrictions = check_recipient_access texthash:$POSTFIX_DIR/conf/recipients"
-  fi
-  export POSTFIX_SKIP POSTFIX_DIR POSTFIX_PORT UPSTREAM
+  postfix_for_file dest.test \
+    "smtpd_recipient_restrictions = check_recipient_access texthash:$POSTFIX_DIR/conf/recipients"
 }
 
 teardown_file() {
@@ -57,18 +45,6 @@ setup() {
 
 teardown() {
   stop_background
-}
-
-# expect_queued RCPT...: Postfix queued exactly these recipients (sorted).
-expect_queued() {
-  local actual expected
-  actual=$(postfix_recipients)
-  expected=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
-  if [ "$actual" != "$expected" ]; then
-    echo "Postfix queued: '$actual'" >&2
-    echo "expected:       '$expected'" >&2
-    return 1
-  fi
 }
 
 # queued_ids: the queue IDs of the messages Postfix holds, one a line.

@@ -15,21 +15,7 @@
 load helpers
 
 setup_file() {
-  local real
-  real=$("$PYTHON3" -c 'import sys; print(sys.executable)' 2>/dev/null) &&
-    [ -x "$real" ] && export PYTHON3=$real
-  # One Postfix for the file: it takes seconds to start.
-  BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
-  BACKGROUND_PIDS=()
-  POSTFIX_SKIP=
-  if ! command -v postfix >/dev/null && [ ! -x /usr/sbin/postfix ]; then
-    POSTFIX_SKIP="no postfix (Debian package postfix)"
-  elif [ "$(id -u)" -ne 0 ]; then
-    POSTFIX_SKIP="a private Postfix needs root"
-  else
-    start_postfix local.test
-  fi
-  export POSTFIX_SKIP POSTFIX_DIR POSTFIX_PORT UPSTREAM
+  postfix_for_file local.test
 }
 
 teardown_file() {
@@ -88,18 +74,6 @@ swaks_send() {
   timeout -k 5 "$RUN_LIMIT" swaks --server "127.0.0.1:$1" --helo client.example \
     --from a@example.com --to "$2" --body 'routed?' 2>&1 |
     tr -d '\r' | grep -A1 '^ *-> \.$' | sed -n '2s/^<[-*][-*]* *//p'
-}
-
-# expect_queued RCPT...: Postfix queued exactly these recipients (sorted).
-expect_queued() {
-  local actual expected
-  actual=$(postfix_recipients)
-  expected=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
-  if [ "$actual" != "$expected" ]; then
-    echo "Postfix queued: '$actual'" >&2
-    echo "expected:       '$expected'" >&2
-    return 1
-  fi
 }
 
 # rcpts_to RCPT...: a session (for $IN) with RCPT TO:<RCPT> for each, no

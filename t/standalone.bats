@@ -725,8 +725,10 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
   chat 127.0.0.1 "$PORT" '~HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: first\r\n\r\none\r\n.\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<c@example.net>\r\nDATA\r\nSubject: second\r\n\r\ntwo\r\n.\r\nQUIT\r\n' \
     "rest:$BATS_TEST_TMPDIR/pipelined"
   expect_status 0
-  expect_file "$BATS_TEST_TMPDIR/pipelined" '%s\r\n' "$GREETING" "250 $HOST" '250 OK' \
-    '250 OK' "$DATA_GO" '250 OK' '250 OK' '250 OK' "$DATA_GO" '250 OK' '221 Bye'
+  # PureProxy passes smtp-sink's own replies on.
+  expect_file "$BATS_TEST_TMPDIR/pipelined" '%s\r\n' "$GREETING" "250 $HOST" \
+    '250 2.1.0 Ok' '250 2.1.5 Ok' "$DATA_GO" '250 2.0.0 Ok' '250 2.1.0 Ok' \
+    '250 2.1.5 Ok' "$DATA_GO" '250 2.0.0 Ok' '221 Bye'
   [ "$(sink_dumps)" -eq 32 ]
   [ "$(grep -l '^Subject: first$' "$SINK_DIR"/* | wc -l)" -eq 1 ]
   [ "$(grep -l '^Subject: second$' "$SINK_DIR"/* | wc -l)" -eq 1 ]
@@ -763,7 +765,7 @@ print(sys.stdin.buffer.read().decode("latin-1").encode("unicode_escape").decode(
   closed=$(free_port)
   start_server "${relay[@]}" "127.0.0.1:$closed"
   same_as_inetd "$closed" "$session" "${relay[@]}"
-  grep -qx $'451 Error: relay failed: Couldn\'t connect to server\r' \
+  grep -qx $'451 Error: relay failed, try again later\r' \
     "$BATS_TEST_TMPDIR/standalone.out"
 }
 
@@ -787,10 +789,10 @@ while True:
   start_server -c PureProxy --relay-timeout 3 --relay-connect-timeout 3 \
     "127.0.0.1:$upstream"
   start=$(now_ms)
+  # MAIL opens the upstream transaction: the greeting never comes.
   chat_background waiting 127.0.0.1 "$PORT" '<220 ' '>HELO client.example' '<250 ' \
-    '>MAIL FROM:<a@example.com>' '<250 OK' '>RCPT TO:<b@example.net>' '<250 OK' \
-    '>DATA' '<354 ' '~Subject: s\r\n\r\nbody\r\n.\r\n' "mark:$MARKS/sent" \
-    'within:10' '<451 Error: relay failed: Timeout was reached' '>QUIT' '<221 Bye' 'eof'
+    '>MAIL FROM:<a@example.com>' "mark:$MARKS/sent" \
+    'within:10' '<451 Error: relay failed, try again later' '>QUIT' '<221 Bye' 'eof'
   waiting=$BACKGROUND_PID
   wait_for_file "$MARKS/sent" 10 "$waiting"
   # Every reply of this session within 1 s, while the other one waits.
@@ -892,7 +894,9 @@ while True:
   start_server -c PureProxy --shutdown-grace 1 --relay-connect-timeout 5 \
     --relay-timeout 10 "127.0.0.1:$SINK_PORT"
   local client
-  transaction_steps 'relayed at shutdown'
+  # smtp-sink's own replies, passed on.
+  TRANSACTION=('>MAIL FROM:<a@example.com>' '<250 2.1.0 Ok' '>RCPT TO:<b@example.com>'
+    '<250 2.1.5 Ok' '>DATA' '<354 ' '~Subject: relayed at shutdown\r\n\r\nbody\r\n.\r\n')
   chat_background relaying 127.0.0.1 "$PORT" '<220 ' '>HELO client.example' '<250 ' \
     "${TRANSACTION[@]:0:7}" "mark:$MARKS/sent" 'within:10' '<250 ' \
     "<421 $HOST Error: shutting down" 'eof'
@@ -1180,6 +1184,9 @@ conform() {
   shift
   [ -f "$TOP_SRCDIR/t/conformance-deviations" ] &&
     skips=(--skip-file "$TOP_SRCDIR/t/conformance-deviations")
+  # A before-queue proxy's deliveries: SIZE= is the client's estimate.
+  [[ " $* " == *" --delivery "* ]] &&
+    skips+=(--skip-file "$TOP_SRCDIR/t/conformance-delivery-deviations")
   status=0
   timeout -k 5 60 "$PYTHON3" "$harness" --tcp "127.0.0.1:$PORT" \
     --server-options "$options" "${skips[@]}" "$@" >"$OUT" 2>&1 || status=$?
