@@ -1184,9 +1184,6 @@ conform() {
   shift
   [ -f "$TOP_SRCDIR/t/conformance-deviations" ] &&
     skips=(--skip-file "$TOP_SRCDIR/t/conformance-deviations")
-  # A before-queue proxy's deliveries: SIZE= is the client's estimate.
-  [[ " $* " == *" --delivery "* ]] &&
-    skips+=(--skip-file "$TOP_SRCDIR/t/conformance-delivery-deviations")
   status=0
   timeout -k 5 60 "$PYTHON3" "$harness" --tcp "127.0.0.1:$PORT" \
     --server-options "$options" "${skips[@]}" "$@" >"$OUT" 2>&1 || status=$?
@@ -1219,15 +1216,12 @@ require_harness() {
 }
 
 @test "smtp-conform --tcp --delivery against a PureProxy listener: replies and relayed messages as the reference's" {
-  require_harness
-  local upstream
-  upstream=$(free_port)
-  # (With --decode-data every delivery case is one where the reference
-  # sent SIZE= of its message: t/conformance-delivery-deviations.)
-  start_server -c PureProxy --relay-connect-timeout 5 --relay-timeout 10 \
-    "127.0.0.1:$upstream"
-  conform 'size=33554432 smtputf8=no decode_data=no class=proxy' --delivery \
-    --upstream-port "$upstream"
+  # Every delivery case of the harness over --tcp is one where the
+  # reference's smtplib sent SIZE= of the message it held; a before-queue
+  # proxy sends MAIL before there is a message (its SIZE= is the
+  # client's), so none is left to compare (t/conformance-delivery-deviations).
+  # t/relay.bats runs the --stdio delivery cases, which still compare.
+  skip "no delivery case over --tcp without SIZE= at MAIL (see t/relay.bats)"
 }
 
 # --- bad --listen values ------------------------------------------------------------------------------
