@@ -122,6 +122,21 @@ void on_reply_line(Transfer& transfer, std::string_view line) {
     transfer.upstream_smtputf8 = true;
 }
 
+// The reply lines in a piece of libcurl's trace (HEADER_IN), whole: a
+// line split across two pieces waits in partial.
+template <typename OnLine>
+void each_reply_line(std::string& partial, const char* data, std::size_t size,
+                     OnLine on_line) {
+  partial.append(data, size);
+  std::size_t end;
+  while ((end = partial.find('\n')) != std::string::npos) {
+    std::string_view line(partial.data(), end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    on_line(line);
+    partial.erase(0, end + 1);
+  }
+}
+
 // libcurl's protocol trace: the upstream's replies arrive as HEADER_IN.
 // Also keeps libcurl's verbose text away from stderr, which may be the
 // client's connection.
@@ -132,14 +147,9 @@ int on_trace(CURL*, curl_infotype type, char* data, std::size_t size,
       starts_with_nocase(std::string_view(data, size), "EHLO"))
     transfer.upstream_smtputf8 = false;  // a new EHLO (after STARTTLS)
   if (type != CURLINFO_HEADER_IN) return 0;
-  transfer.partial_line.append(data, size);
-  std::size_t end;
-  while ((end = transfer.partial_line.find('\n')) != std::string::npos) {
-    std::string_view line(transfer.partial_line.data(), end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    on_reply_line(transfer, line);
-    transfer.partial_line.erase(0, end + 1);
-  }
+  each_reply_line(
+      transfer.partial_line, data, size,
+      [&](std::string_view line) { on_reply_line(transfer, line); });
   return 0;
 }
 
@@ -287,11 +297,7 @@ int on_connect_trace(CURL*, curl_infotype type, char* data, std::size_t size,
       starts_with_nocase(std::string_view(data, size), "EHLO"))
     trace.keywords.clear();  // a new EHLO (after STARTTLS)
   if (type != CURLINFO_HEADER_IN) return 0;
-  trace.partial.append(data, size);
-  std::size_t end;
-  while ((end = trace.partial.find('\n')) != std::string::npos) {
-    std::string_view line(trace.partial.data(), end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  each_reply_line(trace.partial, data, size, [&](std::string_view line) {
     trace.last_line = std::string(line);
     // "250-KEYWORD params" or "250 KEYWORD" (RFC 5321 4.1.1.1); the first
     // line is the server's name, which no keyword list needs to skip: it
@@ -304,8 +310,7 @@ int on_connect_trace(CURL*, curl_infotype type, char* data, std::size_t size,
       }
       trace.keywords.push_back(std::move(keyword));
     }
-    trace.partial.erase(0, end + 1);
-  }
+  });
   return 0;
 }
 
