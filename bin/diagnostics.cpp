@@ -126,8 +126,9 @@ void Diagnostics::printout(std::string_view text) {
 
 // To stderr, else (the connection, or stderr cannot be written) syslog.
 void Diagnostics::error(std::string_view message) {
-  if (stderr_usable_ &&
-      write_all(2, "in.smtpd: " + std::string(message) + "\n"))
+  const std::string prefix =
+      serving_ ? "in.smtpd[" + std::to_string(getpid()) + "]: " : "in.smtpd: ";
+  if (stderr_usable_ && write_all(2, prefix + std::string(message) + "\n"))
     return;
   syslog_lines(LOG_ERR, message);
 }

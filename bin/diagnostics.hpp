@@ -51,12 +51,16 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
   bool printout_ever_failed() const { return printout_ever_failed_; }
   bool may_block() const override { return file_ > 2; }
   void printout(std::string_view text);  // a -d trace: begin, write, end
-  void error(std::string_view message);  // "in.smtpd: ..." / LOG_ERR
+  // "in.smtpd: ..." / LOG_ERR; once serving, "in.smtpd[PID]: ...", as the
+  // transaction log's lines: a log with many sessions tells them apart.
+  void error(std::string_view message);
+  void serving() { serving_ = true; }
   void transaction(std::string_view line);
 
  private:
   bool stderr_usable_;
   bool log_to_stderr_ = false;
+  std::atomic<bool> serving_{false};
   bool put(std::string_view piece);  // false, errno set: not written
   void flush_syslog_line();
 

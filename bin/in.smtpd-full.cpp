@@ -186,6 +186,7 @@ int main(int argc, char* argv[]) {
   }
   if (!listeners.empty()) {
     diagnostics.standalone();
+    diagnostics.serving();
     return serve_standalone(options, listeners, config, upstream,
                             std::move(tls), diagnostics);
   }

@@ -297,7 +297,7 @@ constexpr OptionSpec kOptions[] = {
            parse_unsigned("relay-connect-timeout", v, 1, 86400);
      }},
     {"relay-timeout", 0, "SECONDS", Occurs::once,
-     "PureProxy: seconds for the whole upstream exchange (default 600)",
+     "PureProxy: seconds to wait for each upstream reply (default 120)",
      [](O& o, S v) {
        o.upstream.timeout_seconds =
            parse_unsigned("relay-timeout", v, 1, 86400);

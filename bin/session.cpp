@@ -216,6 +216,7 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
         "one SMTP session on this terminal (to listen on a port instead: "
         "-l HOST:PORT, e.g. -l 127.0.0.1:8025)");
   const smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
+  diagnostics.serving();
   const sigset_t wait_mask = catch_stop_signals();
   delay_wait_mask = &wait_mask;
   const std::unique_ptr<smtpd::Handler> handler = make_delivery();

@@ -408,7 +408,7 @@ open(sys.argv[3], "wb").write(rest.split(b"\n", 3)[3])
 
 # --- a private Postfix as the upstream -------------------------------------------
 
-# start_postfix DOMAIN: a Postfix instance of its own (the postfix package's
+# start_postfix DOMAIN [MAIN-CF-LINE...]: a Postfix instance of its own (the postfix package's
 # programs, its own config_directory, queue_directory and data_directory
 # under /tmp) whose smtpd listens on 127.0.0.1:$POSTFIX_PORT ($UPSTREAM)
 # with mydestination = DOMAIN and mynetworks = 127.0.0.1/32: it trusts
@@ -417,15 +417,17 @@ open(sys.argv[3], "wb").write(rest.split(b"\n", 3)[3])
 # no queue manager, so every message it accepts stays in its incoming
 # queue for postfix_recipients to read.  Needs root (Postfix's master);
 # skips otherwise.  Call stop_postfix from teardown (or teardown_file).
+# Each MAIN-CF-LINE is added to its main.cf ($POSTFIX_DIR/conf holds
+# texthash: tables a line names: write them before calling).
 start_postfix() {
-  local domain=$1 dir
+  local domain=$1 dir line
   command -v postfix >/dev/null || [ -x /usr/sbin/postfix ] ||
     skip "no postfix (Debian package postfix)"
   [ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root"
-  dir=$(mktemp -d /tmp/in-smtpd-postfix.XXXXXX)
+  dir=${POSTFIX_DIR:-$(mktemp -d /tmp/in-smtpd-postfix.XXXXXX)}
   POSTFIX_DIR=$dir
   chmod 0755 "$dir"
-  mkdir "$dir/conf" "$dir/queue" "$dir/data"
+  mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
   chown postfix "$dir/data"
   POSTFIX_PORT=$(free_port)
   UPSTREAM=127.0.0.1:$POSTFIX_PORT
@@ -449,6 +451,9 @@ smtputf8_enable = no
 maillog_file_prefixes = /tmp
 maillog_file = $dir/maillog
 EOT
+  for line in "${@:2}"; do
+    printf '%s\n' "$line" >>"$dir/conf/main.cf"
+  done
   # smtpd and what it needs to queue a message; no qmgr, so nothing leaves
   # the incoming queue.  No chroot: the queue is a plain directory.
   cat >"$dir/conf/master.cf" <<EOT
@@ -464,6 +469,26 @@ EOT
     return 1
   }
   wait_for_port "$POSTFIX_PORT" 30
+}
+
+# postfix_for_file DOMAIN [MAIN-CF-LINE...]: from setup_file: one Postfix
+# for the whole file (it takes seconds to start), as start_postfix makes
+# it, or $POSTFIX_SKIP saying why there is none (tests skip with it).
+postfix_for_file() {
+  local real
+  real=$("$PYTHON3" -c 'import sys; print(sys.executable)' 2>/dev/null) &&
+    [ -x "$real" ] && export PYTHON3=$real
+  BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+  BACKGROUND_PIDS=()
+  POSTFIX_SKIP=
+  if ! command -v postfix >/dev/null && [ ! -x /usr/sbin/postfix ]; then
+    POSTFIX_SKIP="no postfix (Debian package postfix)"
+  elif [ "$(id -u)" -ne 0 ]; then
+    POSTFIX_SKIP="a private Postfix needs root"
+  else
+    start_postfix "$@"
+  fi
+  export POSTFIX_SKIP POSTFIX_DIR POSTFIX_PORT UPSTREAM
 }
 
 # stop_postfix: TERM the instance's master by its pid (it ends its
@@ -494,4 +519,16 @@ postfix_recipients() {
   find "$POSTFIX_DIR/queue/incoming" -type f | while read -r file; do
     /usr/sbin/postcat -c "$POSTFIX_DIR/conf" -e "$file"
   done | sed -n 's/^recipient: //p' | sort
+}
+
+# expect_queued RCPT...: the instance queued exactly these recipients.
+expect_queued() {
+  local actual expected
+  actual=$(postfix_recipients)
+  expected=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+  if [ "$actual" != "$expected" ]; then
+    echo "Postfix queued: '$actual'" >&2
+    echo "expected:       '$expected'" >&2
+    return 1
+  fi
 }

@@ -30,6 +30,21 @@ setup() {
   UPSTREAM_DIR=
   UPSTREAM_PORT=
   RELAY_TIMEOUTS=(--relay-connect-timeout 5 --relay-timeout 10)
+  # The upstream's own replies, passed on: smtpd.py's (the Python
+  # upstream); start_relay_sink sets smtp-sink's.
+  MAIL_OK='250 OK'
+  RCPT_OK='250 OK'
+  DOT_OK='250 OK'
+  RELAY_FAILED='451 Error: relay failed, try again later'
+}
+
+# start_relay_sink [SMTP-SINK-OPTION...]: start_sink, and smtp-sink's
+# replies as the ones the client gets.
+start_relay_sink() {
+  start_sink "$@"
+  MAIL_OK='250 2.1.0 Ok'
+  RCPT_OK='250 2.1.5 Ok'
+  DOT_OK='250 2.0.0 Ok'
 }
 
 teardown() {
@@ -179,47 +194,39 @@ one_message() {
 }
 # ... and the replies when the upstream took it (or the one for the dot).
 one_message_replies() {
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "250 OK" \
-    "$DATA_GO" "${1:-250 OK}" "221 Bye"
+  expect_replies "$GREETING" "250 $HOST" "$MAIL_OK" "$RCPT_OK" "$RCPT_OK" \
+    "$DATA_GO" "${1:-$DOT_OK}" "221 Bye"
 }
 
 # expect_failure_log PORT [UPSTREAM-REPLY]: stderr is the one failure line,
-# "in.smtpd: relay to 127.0.0.1:PORT failed: WHY; upstream said: REPLY",
-# without the "upstream said" part when no UPSTREAM-REPLY is given, with
-# anything after "failed: " when it is '*'.
+# "in.smtpd[PID]: relay to 127.0.0.1:PORT: WHAT refused: UPSTREAM-REPLY",
+# or "...: WHAT failed: WHY" (no reply at all) when no UPSTREAM-REPLY is
+# given; anything after "PORT: " when it is '*'.
 expect_failure_log() {
-  local port=$1 line
+  local port=$1 line prefix pid_re='^in\.smtpd\[[0-9]+\]: '
   line=$(cat "$ERR")
   if [ "$(line_count "$ERR")" -ne 1 ]; then
     echo "expected one log line on stderr, got: $(show "$ERR")" >&2
     return 1
   fi
+  prefix="relay to 127.0.0.1:$port: "
   if [ "${2:-}" = '*' ]; then
-    [[ $line == "in.smtpd: relay to 127.0.0.1:$port failed: "?* ]] || {
-      echo "expected: in.smtpd: relay to 127.0.0.1:$port failed: ..." >&2
-      echo "actual:   $line" >&2
-      return 1
-    }
+    [[ $line =~ $pid_re ]] && [[ $line == *"]: $prefix"?* ]]
   elif [ $# -ge 2 ]; then
-    [[ $line == "in.smtpd: relay to 127.0.0.1:$port failed: "?*"; upstream said: $2" ]] || {
-      echo "expected: in.smtpd: relay to 127.0.0.1:$port failed: ...; upstream said: $2" >&2
-      echo "actual:   $line" >&2
-      return 1
-    }
+    [[ $line =~ $pid_re ]] && [[ $line == *"]: $prefix"*" refused: $2" ]]
   else
-    [[ $line == "in.smtpd: relay to 127.0.0.1:$port failed: "?* &&
-      $line != *"upstream said"* ]] || {
-      echo "expected: in.smtpd: relay to 127.0.0.1:$port failed: ... (no upstream reply)" >&2
-      echo "actual:   $line" >&2
-      return 1
-    }
-  fi
+    [[ $line =~ $pid_re ]] && [[ $line == *"]: $prefix"*" failed: "?* ]]
+  fi || {
+    echo "expected: in.smtpd[PID]: $prefix... ${2:-failed: ...}" >&2
+    echo "actual:   $line" >&2
+    return 1
+  }
 }
 
 # --- smtp-sink: what arrives -----------------------------------------------------
 
 @test "smtp-sink gets the envelope and the message, X-Peer: added where the headers end" {
-  start_sink
+  start_relay_sink
   relay_to "$SINK_PORT" "$(one_message 'Subject: hello\r\nTo: b@example.net\r\n\r\nbody line\r\nlast line\r\n')"
   expect_status 0
   one_message_replies
@@ -231,7 +238,7 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: dot-stuffed lines arrive unstuffed, so they were restuffed on the way" {
-  start_sink
+  start_relay_sink
   relay_to "$SINK_PORT" "$(one_message 'Subject: dots\r\n\r\n..leading dot\r\n..\r\n...\r\n.. \r\nend\r\n')"
   expect_status 0
   one_message_replies
@@ -242,7 +249,7 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: bare LF and bare CR in the client's DATA arrive as line ends" {
-  start_sink
+  start_relay_sink
   relay_to "$SINK_PORT" "$(one_message 'Subject: ends\r\n\r\none\ntwo\rthree\r\r\nfour\n\nfive\r\n')"
   expect_status 0
   one_message_replies
@@ -255,7 +262,7 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: a bare LF before a dot line cannot end the message upstream (no smuggling)" {
-  start_sink
+  start_relay_sink
   relay_to "$SINK_PORT" "$(one_message 'Subject: smuggle\r\n\r\nbefore\n.\r\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nsmuggled\r\n')"
   expect_status 0
   one_message_replies
@@ -266,7 +273,7 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: 8-bit bytes and a 2000-byte line arrive intact" {
-  start_sink
+  start_relay_sink
   local long
   long=$(printf '%2000s' '' | tr ' ' 'L')
   relay_to "$SINK_PORT" "$(one_message "Subject: =?utf-8?q?caf=C3=A9?=\r\nX-Raw: caf\xc3\xa9 \xff\x80\xfe\r\n\r\n$long\r\n\xe2\x82\xac end\r\n")"
@@ -277,11 +284,11 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: the null sender <> and many recipients" {
-  start_sink
+  start_relay_sink
   relay_to "$SINK_PORT" 'HELO client.example\r\nMAIL FROM:<>\r\nRCPT TO:<r1@example.net>\r\nRCPT TO:<r2@example.net>\r\nRCPT TO:<r3@example.org>\r\nRCPT TO:<r1@example.net>\r\nDATA\r\nSubject: bounce\r\n\r\nsorry\r\n.\r\nQUIT\r\n'
   expect_status 0
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "250 OK" "250 OK" \
-    "250 OK" "$DATA_GO" "250 OK" "221 Bye"
+  expect_replies "$GREETING" "250 $HOST" "$MAIL_OK" "$RCPT_OK" "$RCPT_OK" "$RCPT_OK" \
+    "$RCPT_OK" "$DATA_GO" "$DOT_OK" "221 Bye"
   sink_message
   expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <>" \
     "X-Rcpt-Args: <r1@example.net>" "X-Rcpt-Args: <r2@example.net>" \
@@ -290,7 +297,7 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: a message without an empty line gets X-Peer: at its end" {
-  start_sink
+  start_relay_sink
   relay_to "$SINK_PORT" "$(one_message 'Subject: no body\r\nX-Other: yes\r\n')"
   expect_status 0
   one_message_replies
@@ -299,7 +306,7 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: an empty message is relayed as the X-Peer: line alone" {
-  start_sink
+  start_relay_sink
   relay_to "$SINK_PORT" "$(one_message '')"
   expect_status 0
   one_message_replies
@@ -308,12 +315,12 @@ expect_failure_log() {
 }
 
 @test "smtp-sink: an outside client allowed by --relay-domain is named in X-Peer:" {
-  start_sink
+  start_relay_sink
   TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 relay_to "$SINK_PORT" \
     'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n' \
     --relay-domain example.org
   expect_status 0
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "$DATA_GO" "250 OK" \
+  expect_replies "$GREETING" "250 $HOST" "$MAIL_OK" "$RCPT_OK" "$DATA_GO" "$DOT_OK" \
     "221 Bye"
   sink_message
   expect_file "$CONTENT" 'Subject: s\nX-Peer: 192.0.2.7\n\nbody\n\n'
@@ -321,7 +328,7 @@ expect_failure_log() {
 
 # --- the Python upstream: envelope, parameters, wire bytes ----------------------
 
-@test "Python upstream: envelope, SIZE=<length> on MAIL, the message and its wire bytes" {
+@test "Python upstream: envelope, no SIZE unless the client gave one, the message and its wire bytes" {
   start_python_upstream
   relay_to "$UPSTREAM_PORT" "$(one_message 'Subject: hello\r\nTo: b@example.net\r\n\r\nbody\r\n..dot\r\n')"
   expect_status 0
@@ -330,12 +337,8 @@ expect_failure_log() {
   [ "$(upstream_messages)" -eq 1 ]
   expect_file "$UPSTREAM_DIR/1.mailfrom" 'a@example.com\n'
   expect_file "$UPSTREAM_DIR/1.rcpttos" 'b@example.net\nc@example.org\n'
-  # What libcurl was given: the message with X-Peer:, CRLF line ends,
-  # unstuffed, no final line end; SIZE is its length.
-  printf 'Subject: hello\r\nTo: b@example.net\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\n.dot' \
-    >"$BATS_TEST_TMPDIR/relayed"
-  expect_file "$UPSTREAM_DIR/1.mail_options" 'SIZE=%d\n' \
-    "$(wc -c <"$BATS_TEST_TMPDIR/relayed")"
+  # HELO: no parameters at all.
+  expect_empty "$UPSTREAM_DIR/1.mail_options"
   expect_empty "$UPSTREAM_DIR/1.rcpt_options"
   expect_file "$UPSTREAM_DIR/1.wire" 'Subject: hello\r\nTo: b@example.net\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\n..dot\r\n.\r\n'
   expect_file "$UPSTREAM_DIR/1.data" 'Subject: hello\nTo: b@example.net\nX-Peer: 127.0.0.1\n\nbody\n.dot'
@@ -349,16 +352,12 @@ expect_failure_log() {
   expect_status 0
   one_message_replies
   expect_file "$UPSTREAM_DIR/1.wire" 'Subject: mix\r\nX-8: \303\251\377\r\nX-Peer: 127.0.0.1\r\n\r\n..\r\n...x\r\nbare\r\nlf\r\ncr\r\n\r\nx\r\nbefore\r\n..\r\n%s\r\nend\r\n.\r\n' "$long"
-  printf 'Subject: mix\r\nX-8: \303\251\377\r\nX-Peer: 127.0.0.1\r\n\r\n.\r\n..x\r\nbare\r\nlf\r\ncr\r\n\r\nx\r\nbefore\r\n.\r\n%s\r\nend' "$long" \
-    >"$BATS_TEST_TMPDIR/relayed"
-  expect_file "$UPSTREAM_DIR/1.mail_options" 'SIZE=%d\n' \
-    "$(wc -c <"$BATS_TEST_TMPDIR/relayed")"
   [ "$(upstream_messages)" -eq 1 ]
 }
 
-@test "Python upstream: the null sender, and two transactions in one session" {
+@test "Python upstream: the null sender, and two transactions in one session, SIZE and BODY passed on" {
   start_python_upstream
-  relay_to "$UPSTREAM_PORT" 'EHLO client.example\r\nMAIL FROM:<>\r\nRCPT TO:<r1@example.net>\r\nDATA\r\nSubject: one\r\n\r\nfirst\r\n.\r\nMAIL FROM:<s@example.com> BODY=8BITMIME\r\nRCPT TO:<r2@example.org>\r\nRCPT TO:<r3@example.org>\r\nDATA\r\nSubject: two\r\n\r\nsecond\r\n.\r\nQUIT\r\n'
+  relay_to "$UPSTREAM_PORT" 'EHLO client.example\r\nMAIL FROM:<>\r\nRCPT TO:<r1@example.net>\r\nDATA\r\nSubject: one\r\n\r\nfirst\r\n.\r\nMAIL FROM:<s@example.com> BODY=8BITMIME SIZE=33\r\nRCPT TO:<r2@example.org>\r\nRCPT TO:<r3@example.org>\r\nDATA\r\nSubject: two\r\n\r\nsecond\r\n.\r\nQUIT\r\n'
   expect_status 0
   expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
     "250-PIPELINING" "250 HELP" "250 OK" "250 OK" "$DATA_GO" "250 OK" \
@@ -367,9 +366,9 @@ expect_failure_log() {
   expect_file "$UPSTREAM_DIR/1.mailfrom" '<>\n'
   expect_file "$UPSTREAM_DIR/1.rcpttos" 'r1@example.net\n'
   expect_file "$UPSTREAM_DIR/1.wire" 'Subject: one\r\nX-Peer: 127.0.0.1\r\n\r\nfirst\r\n.\r\n'
-  printf 'Subject: one\r\nX-Peer: 127.0.0.1\r\n\r\nfirst' >"$BATS_TEST_TMPDIR/relayed"
-  expect_file "$UPSTREAM_DIR/1.mail_options" 'SIZE=%d\n' \
-    "$(wc -c <"$BATS_TEST_TMPDIR/relayed")"
+  expect_empty "$UPSTREAM_DIR/1.mail_options"
+  # The client's own SIZE estimate (RFC 1870), and its BODY (RFC 6152).
+  expect_file "$UPSTREAM_DIR/2.mail_options" 'SIZE=33\nBODY=8BITMIME\n'
   expect_file "$UPSTREAM_DIR/2.mailfrom" 's@example.com\n'
   expect_file "$UPSTREAM_DIR/2.rcpttos" 'r2@example.org\nr3@example.org\n'
   expect_file "$UPSTREAM_DIR/2.wire" 'Subject: two\r\nX-Peer: 127.0.0.1\r\n\r\nsecond\r\n.\r\n'
@@ -389,7 +388,6 @@ expect_failure_log() {
 }
 
 @test "Python upstream with SMTPUTF8: a SMTPUTF8 message with ASCII addresses keeps SMTPUTF8" {
-  skip "libcurl 7.88 sends SMTPUTF8 only when an address is not ASCII (README: Known limitations)"
   # RFC 6531 3.4 / 6532: the client's SMTPUTF8 allows UTF-8 in the header;
   # relaying it without SMTPUTF8 is a silent downgrade.
   start_python_upstream utf8
@@ -407,23 +405,29 @@ expect_failure_log() {
   relay_to "$UPSTREAM_PORT" 'EHLO client.example\r\nMAIL FROM:<j\xc3\xb8ran@example.com> SMTPUTF8\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: h\xc3\xa9\r\n\r\nbody\r\n.\r\nQUIT\r\n' -u
   expect_status 0
   expect_replies "$GREETING" "250-$HOST" "250-SIZE 33554432" "250-8BITMIME" \
-    "250-SMTPUTF8" "250-PIPELINING" "250 HELP" "250 OK" "250 OK" "$DATA_GO" \
-    "553 Error: the upstream server does not support SMTPUTF8" "221 Bye"
+    "250-SMTPUTF8" "250-PIPELINING" "250 HELP" \
+    "553 Error: the upstream server does not support SMTPUTF8" \
+    "503 Error: need MAIL command" "503 Error: need RCPT command" \
+    '500 Error: command "SUBJECT:" not recognized' "500 Error: bad syntax" \
+    '500 Error: command "BODY" not recognized' '500 Error: command "." not recognized' \
+    "221 Bye"
   [ "$(upstream_messages)" -eq 0 ]
   expect_failure_log "$UPSTREAM_PORT" '*'
 }
 
 # --- faults: the client learns the truth --------------------------------------------
 
-@test "Python upstream refuses one of two recipients: the client gets its 550, nothing is delivered" {
-  # All or nothing: delivering to the accepted recipient and answering 250
-  # would lose the mail of the refused one without a word.
+@test "Python upstream refuses one of two recipients: the client gets its 550, the other one the message" {
+  # Reply for reply: the refused recipient is the client's to bounce or
+  # retry; the accepted one gets the message, once.
   start_python_upstream picky
   relay_to "$UPSTREAM_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<ok@example.net>\r\nRCPT TO:<refuse@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n'
   expect_status 0
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "250 OK" "$DATA_GO" \
-    '550 5.1.1 <refuse@example.net>: Recipient address rejected' "221 Bye"
-  [ "$(upstream_messages)" -eq 0 ]
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" \
+    '550 5.1.1 <refuse@example.net>: Recipient address rejected' "$DATA_GO" \
+    "250 OK" "221 Bye"
+  [ "$(upstream_messages)" -eq 1 ]
+  expect_file "$UPSTREAM_DIR/1.rcpttos" 'ok@example.net\n'
   expect_failure_log "$UPSTREAM_PORT" \
     '550 5.1.1 <refuse@example.net>: Recipient address rejected'
 }
@@ -437,16 +441,28 @@ expect_failure_log() {
 }
 
 # sink_fault OPTION COMMAND REPLY: smtp-sink answers COMMAND as OPTION (-r:
-# 4xx, -f: 5xx, -Q: 421) says; the client's reply to its final dot is
-# REPLY, the failure is logged with smtp-sink's answer, and the session
-# goes on.
+# 4xx, -f: 5xx, -Q: 421) says; the client gets REPLY where the upstream
+# refused (MAIL, RCPT, or the final dot for DATA and the dot), the
+# refusal is logged with smtp-sink's answer, and the session goes on.
 sink_fault() {
-  local option=$1 command=$2 reply=$3 said
-  start_sink "$option" "$command"
-  relay_to "$SINK_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n'
+  local option=$1 command=$2 reply=$3 said session expected
+  start_relay_sink "$option" "$command"
+  session='HELO client.example\r\nMAIL FROM:<a@example.com>\r\n'
+  expected=("$GREETING" "250 $HOST")
+  case $command in
+    MAIL) expected+=("$reply") ;;
+    RCPT)
+      session+='RCPT TO:<b@example.net>\r\n'
+      expected+=("$MAIL_OK" "$reply")
+      ;;
+    *)
+      session+='RCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+      expected+=("$MAIL_OK" "$RCPT_OK" "$DATA_GO" "$reply")
+      ;;
+  esac
+  relay_to "$SINK_PORT" "${session}NOOP\r\nQUIT\r\n"
   expect_status 0
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "$DATA_GO" \
-    "$reply" "250 OK" "221 Bye"
+  expect_replies "${expected[@]}" "250 OK" "221 Bye"
   case $option in
     -r) said='450 4.3.0 Error: command failed' ;;
     -f) said='500 5.3.0 Error: command failed' ;;
@@ -509,14 +525,21 @@ sink_fault() {
 }
 
 # sink_disconnect COMMAND: smtp-sink drops the connection without a reply
-# when it gets COMMAND: the client gets 451.
+# when it gets COMMAND: the client gets 451 there.
 sink_disconnect() {
-  start_sink -q "$1"
-  relay_to "$SINK_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n'
+  local session expected
+  start_relay_sink -q "$1"
+  session='HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n'
+  expected=("$GREETING" "250 $HOST" "$MAIL_OK")
+  if [ "$1" = RCPT ]; then
+    expected+=("$RELAY_FAILED")
+  else
+    session+='DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+    expected+=("$RCPT_OK" "$DATA_GO" "$RELAY_FAILED")
+  fi
+  relay_to "$SINK_PORT" "${session}NOOP\r\nQUIT\r\n"
   expect_status 0
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "$DATA_GO" \
-    '451 Error: relay failed: Failure when receiving data from the peer' \
-    "250 OK" "221 Bye"
+  expect_replies "${expected[@]}" "250 OK" "221 Bye"
 }
 
 @test "upstream disconnects at RCPT: 451, nothing delivered, logged" {
@@ -536,13 +559,14 @@ sink_disconnect() {
   expect_failure_log "$SINK_PORT" '*'
 }
 
-@test "connection refused: 451 relay failed, logged without an upstream reply" {
+@test "connection refused: 451 at MAIL, logged without an upstream reply" {
   local port
   port=$(free_port)
-  relay_to "$port" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
+  relay_to "$port" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nQUIT\r\n'
   expect_status 0
-  one_message_replies "451 Error: relay failed: Couldn't connect to server"
+  expect_replies "$GREETING" "250 $HOST" "$RELAY_FAILED" "221 Bye"
   expect_failure_log "$port"
+  grep -qF "MAIL FROM:<a@example.com> failed: cannot connect to the upstream 127.0.0.1:$port: Couldn't connect to server" "$ERR"
 }
 
 @test "a silent upstream: 451 after --relay-timeout, logged" {
@@ -550,10 +574,10 @@ sink_disconnect() {
   local start elapsed
   start=$(now_ms)
   RELAY_TIMEOUTS=(--relay-timeout 2 --relay-connect-timeout 2)
-  relay_to "$UPSTREAM_PORT" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
+  relay_to "$UPSTREAM_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nQUIT\r\n'
   elapsed=$(($(now_ms) - start))
   expect_status 0
-  one_message_replies '451 Error: relay failed: Timeout was reached'
+  expect_replies "$GREETING" "250 $HOST" "$RELAY_FAILED" "221 Bye"
   expect_failure_log "$UPSTREAM_PORT"
   if ((elapsed < 1500 || elapsed > 9000)); then
     echo "took $elapsed ms; expected about 2 s" >&2
@@ -564,15 +588,16 @@ sink_disconnect() {
 @test "an upstream that stalls after the message: 451 within --relay-timeout" {
   # smtp-sink waits 12 s before it answers the final dot; the client must
   # hear from us once the 2 s --relay-timeout is over, not after that.
-  start_sink -W .:12
+  start_relay_sink -W .:12
   local start elapsed
   start=$(now_ms)
   RELAY_TIMEOUTS=(--relay-timeout 2 --relay-connect-timeout 2)
   relay_to "$SINK_PORT" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
   elapsed=$(($(now_ms) - start))
   expect_status 0
-  one_message_replies '451 Error: relay failed: Timeout was reached'
-  expect_failure_log "$SINK_PORT" '*'
+  one_message_replies "$RELAY_FAILED"
+  expect_failure_log "$SINK_PORT"
+  grep -qF 'message from <a@example.com> failed: no reply from the upstream in 2 s' "$ERR"
   if ((elapsed > 9000)); then
     echo "the client waited $elapsed ms for its reply; --relay-timeout is 2 s" >&2
     return 1
@@ -584,7 +609,7 @@ sink_disconnect() {
 # check_rcpts PEER [OPTION...] -- ADDRESS REPLY [ADDRESS REPLY...]: a
 # session from PEER (an address given to in.smtpd as TCPREMOTEIP, or
 # "local": a plain pipe) with RCPT TO:<ADDRESS> for each pair; each must
-# get REPLY.  Nothing is relayed (no DATA).
+# get REPLY ($RCPT_OK: smtp-sink's).  Nothing is relayed (no DATA).
 check_rcpts() {
   local peer=$1 options=() session expected
   shift
@@ -594,7 +619,7 @@ check_rcpts() {
   done
   shift
   session='HELO client.example\r\nMAIL FROM:<a@example.com>\r\n'
-  expected=("$GREETING" "250 $HOST" "250 OK")
+  expected=("$GREETING" "250 $HOST" "$MAIL_OK")
   while [ $# -gt 0 ]; do
     session+="RCPT TO:<$1>\\r\\n"
     expected+=("$2")
@@ -603,9 +628,9 @@ check_rcpts() {
   session+='QUIT\r\n'
   expected+=("221 Bye")
   if [ "$peer" = local ]; then
-    relay_to "$NO_UPSTREAM" "$session" "${options[@]}"
+    relay_to "$SINK_PORT" "$session" "${options[@]}"
   else
-    TCPREMOTEIP=$peer TCPREMOTEPORT=1234 relay_to "$NO_UPSTREAM" "$session" \
+    TCPREMOTEIP=$peer TCPREMOTEPORT=1234 relay_to "$SINK_PORT" "$session" \
       "${options[@]}"
   fi
   expect_status 0
@@ -619,42 +644,47 @@ DENIED='554 Error: relay access denied'
 NO_UPSTREAM=9
 
 @test "policy: a local pipe may relay anywhere (loopback default)" {
+  start_relay_sink
   check_rcpts local -- \
-    x@example.net '250 OK' \
-    y@outside.example '250 OK'
+    x@example.net "$RCPT_OK" \
+    y@outside.example "$RCPT_OK"
 }
 
 @test "policy: an outside client may not relay to an outside domain" {
+  start_relay_sink
   check_rcpts 192.0.2.7 -- \
     x@example.net "$DENIED" \
     y@example.org "$DENIED"
 }
 
 @test "policy: DATA after every recipient was denied needs a recipient" {
-  TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 relay_to "$NO_UPSTREAM" \
+  start_relay_sink
+  TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 relay_to "$SINK_PORT" \
     'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.net>\r\nDATA\r\nQUIT\r\n'
   expect_status 0
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "$DENIED" \
+  expect_replies "$GREETING" "250 $HOST" "$MAIL_OK" "$DENIED" \
     "503 Error: need RCPT command" "221 Bye"
 }
 
 @test "policy: --relay-domain allows that domain (any case), not its subdomains" {
+  start_relay_sink
   check_rcpts 192.0.2.7 --relay-domain example.org -- \
-    x@example.org '250 OK' \
-    X@EXAMPLE.ORG '250 OK' \
-    x@Example.Org '250 OK' \
+    x@example.org "$RCPT_OK" \
+    X@EXAMPLE.ORG "$RCPT_OK" \
+    x@Example.Org "$RCPT_OK" \
     x@sub.example.org "$DENIED" \
     x@notexample.org "$DENIED" \
     x@example.org.evil.example "$DENIED" \
     x@example.net "$DENIED" \
     '"x@example.org"@example.net' "$DENIED" \
     '"x@y"@example.org' "$DENIED" \
-    '"x y"@example.org' '250 OK' \
+    '"x y"@example.org' "$RCPT_OK" \
     'x@[192.0.2.1]' "$DENIED" \
     postmaster "$DENIED"
 }
 
 @test "policy: a domain with a trailing dot is refused by the address syntax" {
+  start_relay_sink
   # The policy ignores a trailing dot (unit tests), but RFC 5321's Domain
   # has none: the channel answers the syntax error first.
   check_rcpts 192.0.2.7 --relay-domain example.org -- \
@@ -662,69 +692,77 @@ NO_UPSTREAM=9
 }
 
 @test "policy: --relay-domain with a trailing dot is refused or means the domain" {
+  start_relay_sink
   # "example.org." is how DNS spells it; a rule that can never match
   # would silently relay nothing.
   status=0
   printf 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.org>\r\nQUIT\r\n' >"$IN"
   TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 smtpd_pipe "$IN" --hostname "$HOST" \
-    --relay-domain example.org. "127.0.0.1:$NO_UPSTREAM"
+    --relay-domain example.org. "127.0.0.1:$SINK_PORT"
   if [ "$status" -eq 64 ]; then
     grep -q -- '--relay-domain' "$ERR"
     return
   fi
   expect_status 0
-  expect_replies "$GREETING" "250 $HOST" "250 OK" "250 OK" "221 Bye"
+  expect_replies "$GREETING" "250 $HOST" "$MAIL_OK" "$RCPT_OK" "221 Bye"
 }
 
 @test "policy: --relay-domain .example.org allows every domain below it" {
+  start_relay_sink
   check_rcpts 192.0.2.7 --relay-domain .example.org -- \
-    x@sub.example.org '250 OK' \
-    x@a.b.EXAMPLE.org '250 OK' \
+    x@sub.example.org "$RCPT_OK" \
+    x@a.b.EXAMPLE.org "$RCPT_OK" \
     x@example.org "$DENIED" \
     x@badexample.org "$DENIED"
 }
 
 @test "policy: --relay-domain is repeatable" {
+  start_relay_sink
   check_rcpts 192.0.2.7 --relay-domain example.org --relay-domain example.com -- \
-    x@example.org '250 OK' \
-    x@example.com '250 OK' \
+    x@example.org "$RCPT_OK" \
+    x@example.com "$RCPT_OK" \
     x@example.net "$DENIED"
 }
 
 @test "policy: --relay-network 192.0.2.0/24 allows anything from 192.0.2.7" {
+  start_relay_sink
   check_rcpts 192.0.2.7 --relay-network 192.0.2.0/24 -- \
-    x@example.net '250 OK' \
-    y@anywhere.example '250 OK'
+    x@example.net "$RCPT_OK" \
+    y@anywhere.example "$RCPT_OK"
   check_rcpts 192.0.3.7 --relay-network 192.0.2.0/24 -- \
     x@example.net "$DENIED"
 }
 
 @test "policy: --relay-network replaces the loopback default" {
+  start_relay_sink
   check_rcpts local --relay-network 192.0.2.0/24 -- \
     x@example.net "$DENIED"
   check_rcpts 127.0.0.1 --relay-network 192.0.2.0/24 -- \
     x@example.net "$DENIED"
   check_rcpts local --relay-network 192.0.2.0/24 --relay-network 127.0.0.1 -- \
-    x@example.net '250 OK'
+    x@example.net "$RCPT_OK"
 }
 
 @test "policy: a single address as --relay-network" {
-  check_rcpts 192.0.2.7 --relay-network 192.0.2.7 -- x@example.net '250 OK'
+  start_relay_sink
+  check_rcpts 192.0.2.7 --relay-network 192.0.2.7 -- x@example.net "$RCPT_OK"
   check_rcpts 192.0.2.8 --relay-network 192.0.2.7 -- x@example.net "$DENIED"
 }
 
 @test "policy: IPv6 clients and networks" {
-  check_rcpts ::1 -- x@example.net '250 OK'
+  start_relay_sink
+  check_rcpts ::1 -- x@example.net "$RCPT_OK"
   check_rcpts 2001:db8::7 -- x@example.net "$DENIED"
-  check_rcpts 2001:db8::7 --relay-network 2001:db8::/32 -- x@example.net '250 OK'
+  check_rcpts 2001:db8::7 --relay-network 2001:db8::/32 -- x@example.net "$RCPT_OK"
   check_rcpts 2001:db8:1::7 --relay-network 2001:db8::/48 -- x@example.net "$DENIED"
   check_rcpts 192.0.2.7 --relay-network 2001:db8::/32 -- x@example.net "$DENIED"
   check_rcpts 2001:db8::7 --relay-network 192.0.2.0/24 -- x@example.net "$DENIED"
 }
 
 @test "policy: domains and networks together" {
+  start_relay_sink
   check_rcpts 198.51.100.1 --relay-network 192.0.2.0/24 --relay-domain example.org -- \
-    x@example.org '250 OK' \
+    x@example.org "$RCPT_OK" \
     x@example.net "$DENIED"
 }
 
@@ -780,8 +818,8 @@ bad_option() {
   fi
 }
 
-@test "a session with transactions but no message does not load libcurl" {
-  LD_DEBUG=files relay_to "$NO_UPSTREAM" 'EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nRSET\r\nQUIT\r\n'
+@test "a session with no transaction does not load libcurl" {
+  LD_DEBUG=files relay_to "$NO_UPSTREAM" 'EHLO client.example\r\nNOOP\r\nVRFY b@example.net\r\nRSET\r\nMAIL FROM:<a@example.com> SIZE=x\r\nQUIT\r\n'
   expect_status 0
   if grep 'libcurl' "$ERR" >&2; then
     echo "libcurl was loaded" >&2
@@ -790,7 +828,7 @@ bad_option() {
 }
 
 @test "a session that relays loads libcurl (and delivers)" {
-  start_sink
+  start_relay_sink
   LD_DEBUG=files relay_to "$SINK_PORT" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
   expect_status 0
   one_message_replies
@@ -848,6 +886,8 @@ bad_option() {
   # Deliberate deviations, listed by the project, are not failures.
   [ -f "$TOP_SRCDIR/t/conformance-deviations" ] &&
     skips=(--skip-file "$TOP_SRCDIR/t/conformance-deviations")
+  # And those of a before-queue proxy's deliveries (SIZE at MAIL).
+  skips+=(--skip-file "$TOP_SRCDIR/t/conformance-delivery-deviations")
   status=0
   timeout -k 5 120 "$PYTHON3" "$harness" \
     --stdio "$IN_SMTPD -n -c {class} -s {size} {smtputf8?-u} {decode_data?--decode-data} --remote={upstream}" \

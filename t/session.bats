@@ -604,8 +604,11 @@ os.execv(program, [program, "-n", "-c", "DebuggingServer", "--hostname", "mx.tes
   smtpd_session "${TRANSACTION}hi\r\n.\r\nQUIT\r\n" -c PureProxy \
     --hostname "$HOST" "127.0.0.1:$(free_port)"
   expect_status 0
-  expect_replies "${TRANSACTION_REPLIES[@]}" \
-    "451 Error: relay failed: Couldn't connect to server" "221 Bye"
+  # The upstream transaction opens at MAIL: the 451 is there.
+  expect_replies "${TRANSACTION_REPLIES[@]:0:2}" \
+    "451 Error: relay failed, try again later" "503 Error: need MAIL command" \
+    "503 Error: need RCPT command" '500 Error: command "HI" not recognized' \
+    '500 Error: command "." not recognized' "221 Bye"
 }
 
 # --- a printout that cannot be written: 451, never 250 ----------------------------
@@ -622,7 +625,7 @@ PRINT_FAILED='451 Error: the message could not be printed'
   expect_status 74
   expect_replies "${TRANSACTION_REPLIES[@]}" "$PRINT_FAILED" "221 Bye"
   [ "$(line_count "$ERR")" -eq 3 ]
-  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$ERR"
+  grep -qxE 'in\.smtpd\[[0-9]+\]: cannot write the printout to the debug file: No space left on device' "$ERR"
   grep -q 'session peer=127\.0\.0\.1 helo=[^ ]* messages=0 end=quit$' "$ERR"
   grep -q "reply=\"$PRINT_FAILED\"\$" "$ERR"
 }
@@ -689,7 +692,8 @@ PRINT_FAILED='451 Error: the message could not be printed'
   timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$CLOSED_PIPE" 1 "$IN_SMTPD" -n \
     -c DebuggingServer --hostname "$HOST" <"$IN" 2>"$ERR" || status=$?
   expect_status 74
-  expect_stderr 'in.smtpd: connection failed: Broken pipe\n'
+  grep -qxE 'in\.smtpd\[[0-9]+\]: connection failed: Broken pipe' "$ERR"
+  [ "$(line_count "$ERR")" -eq 1 ]
 }
 
 # --- the line that ends every session ---------------------------------------------
@@ -706,6 +710,15 @@ PRINT_FAILED='451 Error: the message could not be printed'
   # Too many errors.
   debugging_session 'HELO c\r\nX\r\nX\r\nX\r\n' --log stderr --max-errors 3
   grep -q 'in\.smtpd\[[0-9]*\]: session peer=127\.0\.0\.1 helo=c messages=0 end=too-many-errors$' "$ERR"
+}
+
+@test "a message in.smtpd refuses itself gets a log line: 552 at MAIL (SIZE) and after the message" {
+  debugging_session 'EHLO client.example\r\nMAIL FROM:<a@b.example> SIZE=100\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRCPT TO:<e@d.example>\r\nDATA\r\n0123456789abcdef\r\n.\r\nQUIT\r\n' \
+    --log stderr -s 10
+  expect_status 0
+  grep -qxE 'in\.smtpd\[[0-9]+\]: message refused: peer=127\.0\.0\.1 from=<a@b\.example> rcpts=0 reply="552 Error: message size exceeds fixed maximum message size"' "$ERR"
+  grep -qxE 'in\.smtpd\[[0-9]+\]: message refused: peer=127\.0\.0\.1 from=<a@b\.example> rcpts=2 reply="552 Error: Too much mail data"' "$ERR"
+  [ "$(grep -c 'message refused' "$ERR")" -eq 2 ]
 }
 
 @test "a PROXY header trickled a byte at a time ends at --session-timeout, without a greeting" {
@@ -733,6 +746,6 @@ sys.exit(p.returncode)
     --command-timeout 300 --log stderr >"$OUT" 2>"$ERR" || status=$?
   [ "$status" -eq 76 ]  # EX_PROTOCOL: no session
   [ ! -s "$OUT" ]
-  grep -q 'in\.smtpd: no PROXY header in time$' "$ERR"
+  grep -q 'in\.smtpd\[[0-9]*\]: no PROXY header in time$' "$ERR"
   grep -q 'session peer=127\.0\.0\.1 messages=0 end=timeout$' "$ERR"
 }

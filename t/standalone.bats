@@ -532,7 +532,7 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
   [ "$status" -ne 0 ]
   grep -q '^< 451 Error: the message could not be printed' <<<"$output"
   alive "$SERVER_PID"
-  [ "$(grep -c '^in.smtpd: cannot write the printout to stdout: Broken pipe$' "$SERVER_ERR")" -eq 2 ]
+  [ "$(grep -cE '^in\.smtpd\[[0-9]+\]: cannot write the printout to stdout: Broken pipe$' "$SERVER_ERR")" -eq 2 ]
   [ "$(grep -c 'reply="451 Error: the message could not be printed"$' "$SERVER_ERR")" -eq 2 ]
 }
 
@@ -541,7 +541,7 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
   start_server -c DebuggingServer --debug-file /dev/full --log stderr
   run timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c "$SMTPLIB_REPLY" 127.0.0.1 "$PORT"
   [ "$output" = "451 Error: the message could not be printed" ]
-  grep -qx 'in.smtpd: cannot write the printout to the debug file: No space left on device' "$SERVER_ERR"
+  grep -qxE 'in\.smtpd\[[0-9]+\]: cannot write the printout to the debug file: No space left on device' "$SERVER_ERR"
 }
 
 # --- stuck and slow clients ------------------------------------------------------------
@@ -726,8 +726,10 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as client:
   chat 127.0.0.1 "$PORT" '~HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: first\r\n\r\none\r\n.\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<c@example.net>\r\nDATA\r\nSubject: second\r\n\r\ntwo\r\n.\r\nQUIT\r\n' \
     "rest:$BATS_TEST_TMPDIR/pipelined"
   expect_status 0
-  expect_file "$BATS_TEST_TMPDIR/pipelined" '%s\r\n' "$GREETING" "250 $HOST" '250 OK' \
-    '250 OK' "$DATA_GO" '250 OK' '250 OK' '250 OK' "$DATA_GO" '250 OK' '221 Bye'
+  # PureProxy passes smtp-sink's own replies on.
+  expect_file "$BATS_TEST_TMPDIR/pipelined" '%s\r\n' "$GREETING" "250 $HOST" \
+    '250 2.1.0 Ok' '250 2.1.5 Ok' "$DATA_GO" '250 2.0.0 Ok' '250 2.1.0 Ok' \
+    '250 2.1.5 Ok' "$DATA_GO" '250 2.0.0 Ok' '221 Bye'
   [ "$(sink_dumps)" -eq 32 ]
   [ "$(grep -l '^Subject: first$' "$SINK_DIR"/* | wc -l)" -eq 1 ]
   [ "$(grep -l '^Subject: second$' "$SINK_DIR"/* | wc -l)" -eq 1 ]
@@ -764,7 +766,7 @@ print(sys.stdin.buffer.read().decode("latin-1").encode("unicode_escape").decode(
   closed=$(free_port)
   start_server "${relay[@]}" "127.0.0.1:$closed"
   same_as_inetd "$closed" "$session" "${relay[@]}"
-  grep -qx $'451 Error: relay failed: Couldn\'t connect to server\r' \
+  grep -qx $'451 Error: relay failed, try again later\r' \
     "$BATS_TEST_TMPDIR/standalone.out"
 }
 
@@ -788,10 +790,10 @@ while True:
   start_server -c PureProxy --relay-timeout 3 --relay-connect-timeout 3 \
     "127.0.0.1:$upstream"
   start=$(now_ms)
+  # MAIL opens the upstream transaction: the greeting never comes.
   chat_background waiting 127.0.0.1 "$PORT" '<220 ' '>HELO client.example' '<250 ' \
-    '>MAIL FROM:<a@example.com>' '<250 OK' '>RCPT TO:<b@example.net>' '<250 OK' \
-    '>DATA' '<354 ' '~Subject: s\r\n\r\nbody\r\n.\r\n' "mark:$MARKS/sent" \
-    'within:10' '<451 Error: relay failed: Timeout was reached' '>QUIT' '<221 Bye' 'eof'
+    '>MAIL FROM:<a@example.com>' "mark:$MARKS/sent" \
+    'within:10' '<451 Error: relay failed, try again later' '>QUIT' '<221 Bye' 'eof'
   waiting=$BACKGROUND_PID
   wait_for_file "$MARKS/sent" 10 "$waiting"
   # Every reply of this session within 1 s, while the other one waits.
@@ -980,7 +982,9 @@ sys.exit(0 if good == count else 1)
   start_server -c PureProxy --shutdown-grace 1 --relay-connect-timeout 5 \
     --relay-timeout 10 "127.0.0.1:$SINK_PORT"
   local client
-  transaction_steps 'relayed at shutdown'
+  # smtp-sink's own replies, passed on.
+  TRANSACTION=('>MAIL FROM:<a@example.com>' '<250 2.1.0 Ok' '>RCPT TO:<b@example.com>'
+    '<250 2.1.5 Ok' '>DATA' '<354 ' '~Subject: relayed at shutdown\r\n\r\nbody\r\n.\r\n')
   chat_background relaying 127.0.0.1 "$PORT" '<220 ' '>HELO client.example' '<250 ' \
     "${TRANSACTION[@]:0:7}" "mark:$MARKS/sent" 'within:10' '<250 ' \
     "<421 $HOST Error: shutting down" 'eof'
@@ -1025,7 +1029,7 @@ sys.exit(0 if good == count else 1)
   kill -INT "$SERVER_PID"
   # Well within the 60 s grace.
   expect_client idle "$idle" 20
-  wait_for_text "$SERVER_ERR" 'in.smtpd: stopping: waiting up to 60 s for 1 session to end; a second signal (Ctrl-C) ends them at once with 421'
+  wait_for_text "$SERVER_ERR" ']: stopping: waiting up to 60 s for 1 session to end; a second signal (Ctrl-C) ends them at once with 421'
   alive "$busy"
   alive "$SERVER_PID"
   kill -INT "$SERVER_PID"
@@ -1300,18 +1304,12 @@ require_harness() {
 }
 
 @test "smtp-conform --tcp --delivery against a PureProxy listener: replies and relayed messages as the reference's" {
-  require_harness
-  local upstream
-  upstream=$(free_port)
-  start_server -c PureProxy --decode-data --relay-connect-timeout 5 --relay-timeout 10 \
-    "127.0.0.1:$upstream"
-  conform 'size=33554432 smtputf8=no decode_data=yes class=proxy' --delivery \
-    --upstream-port "$upstream"
-  upstream=$(free_port)
-  start_server -c PureProxy --relay-connect-timeout 5 --relay-timeout 10 \
-    "127.0.0.1:$upstream"
-  conform 'size=33554432 smtputf8=no decode_data=no class=proxy' --delivery \
-    --upstream-port "$upstream"
+  # Every delivery case of the harness over --tcp is one where the
+  # reference's smtplib sent SIZE= of the message it held; a before-queue
+  # proxy sends MAIL before there is a message (its SIZE= is the
+  # client's), so none is left to compare (t/conformance-delivery-deviations).
+  # t/relay.bats runs the --stdio delivery cases, which still compare.
+  skip "no delivery case over --tcp without SIZE= at MAIL (see t/relay.bats)"
 }
 
 # --- bad --listen values ------------------------------------------------------------------------------

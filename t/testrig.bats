@@ -106,7 +106,7 @@ assert message.get_subdir() == "new"
   expect_replies "$GREETING" "250 $HOST" '250 OK' '250 OK' '250 OK' "$DATA_GO" \
     "$KEEP_FAILED" '221 Bye'
   [ "$(kept)" -eq 0 ]
-  grep -q "^in.smtpd: maildir $MAILDIR: tmp/.*: No such file or directory\$" "$ERR"
+  grep -qE "^in\.smtpd\[[0-9]+\]: maildir $MAILDIR: tmp/.*: No such file or directory\$" "$ERR"
   # Refused before the delivery: nothing printed either.
   expect_empty "$PRINTOUT"
 }
@@ -117,7 +117,7 @@ assert message.get_subdir() == "new"
   expect_status 0
   grep -qx "$KEEP_FAILED"$'\r' "$OUT"
   [ "$(left_in_tmp)" -eq 0 ]
-  grep -q "^in.smtpd: maildir $MAILDIR: new/.*: No such file or directory\$" "$ERR"
+  grep -qE "^in\.smtpd\[[0-9]+\]: maildir $MAILDIR: new/.*: No such file or directory\$" "$ERR"
 }
 
 @test "--maildir: a directory that is a file (not writable as one) gets 451" {
@@ -125,7 +125,7 @@ assert message.get_subdir() == "new"
   touch "$MAILDIR/tmp"
   debugging_session "$ONE" --maildir "$MAILDIR"
   grep -qx "$KEEP_FAILED"$'\r' "$OUT"
-  grep -q "^in.smtpd: maildir $MAILDIR: tmp/.*: Not a directory\$" "$ERR"
+  grep -qE "^in\.smtpd\[[0-9]+\]: maildir $MAILDIR: tmp/.*: Not a directory\$" "$ERR"
 }
 
 @test "--maildir: a full disk gets 451, nothing half-written stays in tmp/ or new/" {
@@ -145,7 +145,7 @@ sys.stdout.write("HELO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>
     --debug-file /dev/null
   expect_status 0
   grep -qx "$KEEP_FAILED"$'\r' "$OUT"
-  grep -q "^in.smtpd: maildir $TMPFS: tmp/.*: No space left on device\$" "$ERR"
+  grep -qE "^in\.smtpd\[[0-9]+\]: maildir $TMPFS: tmp/.*: No space left on device\$" "$ERR"
   [ "$(kept "$TMPFS")" -eq 0 ]
   [ "$(left_in_tmp "$TMPFS")" -eq 0 ]
 }

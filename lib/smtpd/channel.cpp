@@ -272,6 +272,7 @@ bool Channel::process_data_input(std::string_view input, std::size_t& used) {
     // Deviation: the reference stays in DATA state here; we end the
     // transaction and read commands again.
     data_->take_message();
+    refused_message(replies::too_much_data);
     reset_transaction();
     state_ = State::command;
     push(replies::too_much_data);
@@ -459,7 +460,11 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
         push("250-AUTH " + std::string(AuthExchange::mechanisms));
       return push("250 HELP");
     case Hook::mail:
-      if (!accepted) return push(checked.line);
+      if (!accepted) {
+        transaction_.mail_options.clear();
+        transaction_.smtputf8 = false;
+        return push(checked.line);
+      }
       has_sender_ = true;
       transaction_.mail_from = std::move(asked_);
       if (!config_.decode_data)
@@ -583,10 +588,17 @@ void Channel::smtp_mail(const std::string* argument) {
     const bool too_big =
         significant.size() > limit_text.size() ||
         (significant.size() == limit_text.size() && significant > limit_text);
-    if (limit != 0 && too_big) return push(replies::size_exceeded);
+    if (limit != 0 && too_big) {
+      transaction_.mail_from = path.address;
+      refused_message(replies::size_exceeded);
+      transaction_.mail_from.clear();
+      return push(replies::size_exceeded);
+    }
   }
   if (!params->empty()) return push(replies::mail_params_unknown);
   asked_ = path.address;
+  // The hook sees the parameters it is asked about: a proxy passes them on.
+  if (!config_.decode_data) transaction_.mail_options = options;
   asked_options_ = std::move(options);
   ask(Hook::mail);
 }
@@ -748,6 +760,18 @@ void Channel::set_peer(Peer peer) {
 }
 
 // --- replies and state ----------------------------------------------------
+
+// A message we refuse ourselves gets a log line, as one a hook answers
+// does (the transaction log): the client was told, the log says so too.
+void Channel::refused_message(std::string_view reply) {
+  std::string line = "message refused: peer=" + session_.peer.address +
+                     " from=<" + text::loggable(transaction_.mail_from) +
+                     "> rcpts=" + std::to_string(transaction_.rcpt_tos.size()) +
+                     " reply=\"";
+  line.append(reply);
+  line += '"';
+  problems_.push_back(std::move(line));
+}
 
 void Channel::reset_transaction() {
   has_sender_ = false;

@@ -234,6 +234,7 @@ class SMTPD_API Channel : public Context {
   bool greet(const std::string* argument, std::string_view syntax);
   std::string syntax_error(std::string_view verb_syntax) const;
   void reset_transaction();
+  void refused_message(std::string_view reply);  // a log line for it
   void push(std::string_view reply);
   void push_unknown(std::string_view verb);
   void end(Closing why);  // closed, for this reason unless closed already

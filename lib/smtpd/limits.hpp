@@ -46,6 +46,13 @@ inline constexpr unsigned default_data_timeout_seconds = 600;
 // hold a process for ever.
 inline constexpr unsigned default_session_timeout_seconds = 3600;
 
+// PureProxy's wait for each upstream reply.  Its client waits for ours at
+// least 5 minutes at MAIL and RCPT and 10 after the final dot (RFC 5321
+// 4.5.3.2; Postfix's smtp_*_timeout are the same): our 451 comes first,
+// so the client never gives up on a message the upstream took, and never
+// sends it twice.
+inline constexpr unsigned default_relay_timeout = 120;
+
 // RFC 4954 section 4: the AUTH command line and each line of the
 // exchange that follows may be up to 12288 octets, CRLF excluded.
 inline constexpr std::size_t auth_line = 12288;

@@ -9,7 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <memory>
+#include <optional>
 
+#include "smtpd/later_state.hpp"
 #include "smtpd/maildir.hpp"
 #include "smtpd/replies.hpp"
 
@@ -155,54 +159,118 @@ void MaildirDelivery::message_answered(const Session& session,
   if (inner_) inner_->message_answered(session, message, reply, detail);
 }
 
-Answer MaildirDelivery::handle_data(Context& context,
-                                    const Envelope& envelope) {
+namespace {
+
+using Log = std::function<void(std::string_view)>;
+
+// The delivery's answer came: the file kept in new/ when it took the
+// message, removed from tmp/ otherwise.
+Answer keep(const Answer& answer, const std::string& directory,
+            const std::string& name, const Log& log) {
+  const std::string temporary = directory + "/tmp/" + name;
   const auto fail = [&](const std::string& what,
                         const std::string& detail) -> Answer {
-    if (log_)
-      log_("maildir " + directory_ + ": " + what + ": " + std::strerror(errno));
+    if (log)
+      log("maildir " + directory + ": " + what + ": " + std::strerror(errno));
     return Answer::reply(std::string(replies::cannot_keep_message), detail);
   };
-  std::string name = maildir_file_name(unique_name(host_));
-  std::string temporary = directory_ + "/tmp/" + name;
-  // O_EXCL: a name already taken (a clock stepped back, a pid reused)
-  // gets the next one rather than another's file.
-  for (int tries = 0; !write_temporary(temporary, envelope); ++tries) {
-    if (errno != EEXIST || tries == 3) return fail("tmp/" + name, {});
-    name = maildir_file_name(unique_name(host_));
-    temporary = directory_ + "/tmp/" + name;
-  }
-  Answer answer = Answer::accept();
-  try {
-    if (inner_) answer = inner_->handle_data(context, envelope);
-  } catch (...) {
-    unlink(temporary.c_str());
-    throw;
-  }
-  // Kept only once the delivery took it: a refusal, a failed hook or an
-  // answer still to come (not taken here) keeps nothing.
+  // Kept only once the delivery took it: a refusal or a failed hook keeps
+  // nothing.
   const bool accepted = !answer.is_failure() &&
                         (answer.kind() == Answer::Kind::accept ||
                          (answer.kind() == Answer::Kind::reply &&
                           !answer.line().empty() && answer.line()[0] == '2'));
   if (!accepted) {
     unlink(temporary.c_str());
-    if (answer.kind() == Answer::Kind::later)
-      return Answer::failed("a delivery inside --maildir answered later");
     return answer;
   }
-  const std::string kept = directory_ + "/new/" + name;
+  const std::string kept = directory + "/new/" + name;
   if (rename(temporary.c_str(), kept.c_str()) != 0) {
     keeping_errno([&] { unlink(temporary.c_str()); });
     return fail("new/" + name, answer.detail());
   }
   // The rename is on disk only once the directory is.  If it cannot be,
   // the client tries again: new/ keeps no message that got 451.
-  if (!sync_directory(directory_ + "/new")) {
+  if (!sync_directory(directory + "/new")) {
     keeping_errno([&] { unlink(kept.c_str()); });
     return fail("fsync new/", answer.detail());
   }
   return answer;
+}
+
+// The delivery's context: the channel's session and transaction, and a
+// Later handle of our own, so that an answer that comes later (PureProxy's
+// upstream reply) is kept or not before it goes on to the channel.
+class KeepingContext : public Context {
+ public:
+  explicit KeepingContext(Context& outer) : outer_(outer) {}
+  const Session& session() const override { return outer_.session(); }
+  const Envelope& transaction() const override { return outer_.transaction(); }
+  Later later() override {
+    if (!state) state = std::make_shared<Later::State>();
+    return Later(state);
+  }
+  std::shared_ptr<Later::State> state;
+
+ private:
+  Context& outer_;
+};
+
+}  // namespace
+
+Answer MaildirDelivery::handle_data(Context& context,
+                                    const Envelope& envelope) {
+  std::string name = maildir_file_name(unique_name(host_));
+  std::string temporary = directory_ + "/tmp/" + name;
+  // O_EXCL: a name already taken (a clock stepped back, a pid reused)
+  // gets the next one rather than another's file.
+  for (int tries = 0; !write_temporary(temporary, envelope); ++tries) {
+    if (errno != EEXIST || tries == 3) {
+      if (log_)
+        log_("maildir " + directory_ + ": tmp/" + name + ": " +
+             std::strerror(errno));
+      return Answer::reply(std::string(replies::cannot_keep_message));
+    }
+    name = maildir_file_name(unique_name(host_));
+    temporary = directory_ + "/tmp/" + name;
+  }
+  Answer answer = Answer::accept();
+  KeepingContext inner_context(context);
+  try {
+    if (inner_) answer = inner_->handle_data(inner_context, envelope);
+  } catch (...) {
+    unlink(temporary.c_str());
+    throw;
+  }
+  if (answer.kind() != Answer::Kind::later)
+    return keep(answer, directory_, name, log_);
+  if (!inner_context.state) {
+    unlink(temporary.c_str());
+    return Answer::failed(
+        "a delivery inside --maildir answered later without its handle");
+  }
+  // The answer comes on the delivery's thread: kept there, then passed on.
+  // Copies, not this: the delivery may answer while it is being destroyed.
+  const std::shared_ptr<Later::State> state = inner_context.state;
+  const Later outer = context.later();
+  const std::string directory = directory_;
+  const Log log = log_;
+  const auto pass_on = [state, outer, directory, name, log] {
+    std::optional<Answer> answer;
+    {
+      const std::lock_guard<std::mutex> lock(state->mutex);
+      answer = state->answer;
+    }
+    if (answer) outer.answer(keep(*answer, directory, name, log));
+  };
+  bool answered;
+  {
+    const std::lock_guard<std::mutex> lock(state->mutex);
+    answered = state->answer.has_value();
+    if (!answered) state->wake = pass_on;
+  }
+  if (answered) pass_on();
+  return Answer::later();
 }
 
 }  // namespace smtpd

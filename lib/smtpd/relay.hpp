@@ -1,19 +1,28 @@
-// relay.hpp - PureProxy: relay each message to an upstream server.
+// relay.hpp - PureProxy: a before-queue proxy to an upstream server.
 //
-// smtpd.py's PureProxy inserts an X-Peer: line where the headers end and
-// hands the message to smtplib.  We do the same, with two differences that
-// keep mail from being lost: the client gets 250 only after the upstream
-// accepted the message, and every failure becomes a 4xx or 5xx reply, so
-// the client keeps the message (the reference answers 250 whatever
-// happened).  Recipients are checked against a RelayPolicy at RCPT time.
+// smtpd.py's PureProxy took each whole message, answered 250, and handed
+// it to smtplib.  Ours is a proxy in the manner of Postfix's
+// smtpd_proxy_filter: the client's transaction is the upstream's, reply
+// for reply.  MAIL opens the upstream transaction (with the SIZE, BODY and
+// SMTPUTF8 parameters the upstream offers); each RCPT the relay policy
+// allows goes upstream and the client gets the upstream's answer; after
+// the final dot the message goes upstream, dot-stuffed, with the X-Peer:
+// line smtpd.py adds, and the client gets the upstream's reply to it, its
+// queue ID included.  So a recipient refused upstream is refused to the
+// client alone, and nothing is answered 250 that the upstream did not
+// answer 250.  Only a 421 is passed on as 451 (ours does not close).
+//
+// The upstream is asked on a thread of the session's own, and the hooks
+// answer later (Answer::later): neither loop waits for the upstream, and
+// a slow upstream holds only its own session.
 #pragma once
-
-#include "smtpd/export.hpp"
 
 #include <functional>
 #include <string>
 #include <string_view>
+#include <thread>
 
+#include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
@@ -27,40 +36,75 @@ namespace smtpd {
 // early (SMTP smuggling).
 SMTPD_API std::string relay_message(const Envelope& envelope);
 
-// The reply to the client for an upstream result: nothing (250 OK) when
-// delivered; the upstream's own 4xx/5xx reply when it refused; 451 when it
-// could not be reached or did not finish; 553 when it lacks SMTPUTF8.
+// The message as relayed, piece by piece (for a message of any size,
+// without a second copy of it): what relay_message returns, in pieces.
+SMTPD_API void write_relay_message(
+    const Envelope& envelope,
+    const std::function<bool(std::string_view piece)>& piece);
+
+// The reply to the client for a whole-message result (send_upstream):
+// nothing (250 OK) when delivered; the upstream's own 4xx/5xx reply when it
+// refused; 451 when it could not be reached or did not finish; 553 when it
+// lacks SMTPUTF8.
 SMTPD_API Reply reply_for(const UpstreamResult& result);
 
 // An upstream result as a hook's answer: reply_for's reply, and the
 // upstream's own last reply as its detail (for the transaction log).
 SMTPD_API Answer answer_for(const UpstreamResult& result);
 
+// An upstream reply passed on to the client: its code and text (printable,
+// bounded), 421 made 451.
+SMTPD_API std::string passed_on(const UpstreamReply& reply);
+
 class SMTPD_API PureProxy : public Handler {
  public:
-  // log receives one line per failed delivery (the upstream's answer).
+  // log receives one line per relay failure and per refusal, in SMTP's
+  // words (the upstream's reply, or why there was none).
   using Log = std::function<void(std::string_view)>;
 
-  // Recipients are accepted as policy says (loopback clients only, by
+  // Recipients are relayed as policy says (loopback clients only, by
   // default).
   PureProxy(UpstreamSettings settings, Log log,
-            RelayPolicy policy = RelayPolicy())
-      : settings_(std::move(settings)),
-        log_(std::move(log)),
-        policy_(std::move(policy)) {}
+            RelayPolicy policy = RelayPolicy());
+  // Waits for an upstream exchange under way (bounded by the relay
+  // timeout), then drops the upstream connection: a transaction it had
+  // not finished is lost to it, never delivered.
+  ~PureProxy() override;
 
+  Answer handle_mail(Context& context, const std::string& address) override;
   Answer handle_rcpt(Context& context, const std::string& address) override;
   Answer handle_data(Context& context, const Envelope& message) override;
-  // The message waits for the upstream; the policy is pure.
-  bool blocks(Hook hook) const override { return hook == Hook::data; }
+  Answer handle_rset(Context& context) override;
+  Answer handle_quit(Context& context) override;
 
-  // Relays one message; the answer's detail is the upstream's reply.
+  // The relay policy alone (MailmanProxy's non-list recipients).
+  Reply check_policy(const Peer& peer, const std::string& address) const {
+    return policy_.check(peer, address);
+  }
+  // The upstream's part of a hook, for a handler that relays some
+  // recipients (MailmanProxy): each answers what the hook of the same
+  // name answers, on the calling thread, blocking.
+  Answer relay_mail(const std::string& address, const Envelope& transaction);
+  Answer relay_rcpt(const std::string& address);
+  Answer relay_data(const Envelope& message);
+  void relay_rset();
+
+  // Relays one whole message in a transaction of its own (send_upstream);
+  // the answer's detail is the upstream's reply.
   Answer deliver(const Envelope& envelope);
 
  private:
+  // Runs job on the session's upstream thread; its answer comes later.
+  Answer later(Context& context, std::function<Answer()> job);
+  void log(const std::string& line) const;
+  Answer failed(const std::string& what, const UpstreamReply& reply);
+
   UpstreamSettings settings_;
   Log log_;
   RelayPolicy policy_;
+  std::unique_ptr<UpstreamSession> upstream_;  // from the first MAIL on
+  bool in_transaction_ = false;  // upstream took MAIL, no final reply yet
+  std::thread worker_;
 };
 
 }  // namespace smtpd

@@ -6,11 +6,14 @@
 // 20 ms libcurl and the libraries it pulls in cost to load.
 #pragma once
 
-#include "smtpd/export.hpp"
-
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "smtpd/export.hpp"
+#include "smtpd/limits.hpp"
 
 namespace smtpd {
 
@@ -21,19 +24,24 @@ struct UpstreamSettings {
   // fail; smtps: TLS from the first byte (RFC 8314).
   enum class Tls { none, try_starttls, starttls, smtps } tls = Tls::none;
   bool verify_certificate = true;
-  std::string ca_file;         // empty: the system's CA store
-  std::string username;        // AUTH when not empty
+  std::string ca_file;   // empty: the system's CA store
+  std::string username;  // AUTH when not empty
   std::string password;
   std::string helo_name = "localhost";
   unsigned connect_timeout_seconds = 30;
-  unsigned timeout_seconds = 600;  // the whole exchange
+  // Each wait for one of the upstream's replies (send_upstream: the whole
+  // exchange).  Well below what clients wait for us (RFC 5321 4.5.3.2: 5
+  // minutes for RCPT, 10 for the final dot; Postfix waits as long): our
+  // 451 reaches the client before it gives up on us, so it never retries
+  // a message the upstream may have taken.
+  unsigned timeout_seconds = limits::default_relay_timeout;
 };
 
 struct UpstreamResult {
   bool delivered = false;
-  int code = 0;                  // the upstream's last reply code, 0 if none
-  std::string reply;             // that reply's last line, as sent
-  std::string error;             // why it failed, when it did
+  int code = 0;       // the upstream's last reply code, 0 if none
+  std::string reply;  // that reply's last line, as sent
+  std::string error;  // why it failed, when it did
   bool smtputf8_unsupported = false;  // needed SMTPUTF8, upstream lacks it
 };
 
@@ -42,8 +50,59 @@ struct UpstreamResult {
 // smtputf8, refuses to send unless the upstream offers SMTPUTF8.  All
 // recipients must be accepted: the first refusal ends the attempt.
 SMTPD_API UpstreamResult send_upstream(const UpstreamSettings& settings,
-                             std::string_view mail_from,
-                             const std::vector<std::string>& rcpt_tos,
-                             std::string_view message, bool smtputf8);
+                                       std::string_view mail_from,
+                                       const std::vector<std::string>& rcpt_tos,
+                                       std::string_view message, bool smtputf8);
+
+// One reply of the upstream's, or why there was none.
+struct UpstreamReply {
+  int code = 0;       // 0: no reply (not connected, timed out, closed)
+  std::string line;   // its last line, as sent (without CRLF)
+  std::string error;  // when code is 0: what happened, in plain words
+  bool positive() const { return code >= 200 && code < 300; }
+};
+
+// One SMTP session with an upstream, reply for reply (a before-queue
+// proxy, as Postfix's smtpd_proxy_filter).  libcurl connects: TCP or TLS,
+// the greeting, EHLO, STARTTLS and AUTH, and stops there
+// (CURLOPT_CONNECT_ONLY); the commands of each transaction then go out with
+// curl_easy_send and their replies come back with curl_easy_recv, through
+// the TLS layer libcurl set up.  Every wait is bounded by
+// UpstreamSettings::timeout_seconds.  Blocking: run it on a thread of the
+// session's own.  Not thread-safe: one thread at a time.
+class SMTPD_API UpstreamSession {
+ public:
+  explicit UpstreamSession(UpstreamSettings settings);
+  // QUIT when the session is idle and well; else just the end of the
+  // connection (the upstream then drops any transaction it had).
+  ~UpstreamSession();
+  UpstreamSession(const UpstreamSession&) = delete;
+  UpstreamSession& operator=(const UpstreamSession&) = delete;
+
+  // Connects unless connected; a reply with code 0 says why it failed,
+  // else it is the EHLO reply's last line.
+  UpstreamReply connect();
+  bool connected() const;
+  // What its EHLO reply offered: "SMTPUTF8", "8BITMIME", "SIZE" ...
+  bool offers(std::string_view keyword) const;
+  // One command line (without CRLF) and its reply.
+  UpstreamReply command(std::string_view line);
+  // After DATA's 354: the message from write_message, dot-stuffed here,
+  // then the final dot; the reply to it.  write_message calls its argument
+  // with each piece of the message (lines end in CRLF; the last one may
+  // lack it); a false return means the upstream is gone.
+  using Pieces = std::function<bool(std::string_view piece)>;
+  UpstreamReply message(
+      const std::function<void(const Pieces&)>& write_message);
+  // QUIT and its reply, then the end of the connection.
+  void quit();
+  // Ends the connection at once, with no QUIT.
+  void drop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace smtpd

@@ -94,6 +94,34 @@ TEST_P(RelayMessage, MatchesTheReferenceAlgorithm) {
             text::repr_bytes(c.relayed));
 }
 
+// The proxy sends the message in pieces, never a second copy of it whole:
+// the pieces are the same bytes.
+TEST_P(RelayMessage, ThePiecesAreTheWholeMessage) {
+  const RelayCase& c = GetParam();
+  std::string joined;
+  std::size_t pieces = 0;
+  write_relay_message(envelope_with(c.data, c.peer),
+                      [&](std::string_view piece) {
+                        EXPECT_FALSE(piece.empty());
+                        joined.append(piece);
+                        ++pieces;
+                        return true;
+                      });
+  EXPECT_EQ(text::repr_bytes(joined), text::repr_bytes(c.relayed));
+  EXPECT_GT(pieces, 0u);
+}
+
+// A writer that says the upstream is gone is given nothing more.
+TEST(RelayMessage, NoPieceAfterTheWriterFailed) {
+  std::size_t pieces = 0;
+  write_relay_message(envelope_with("a\nb\nc\n\nbody\nmore\n", "192.0.2.1"),
+                      [&](std::string_view) {
+                        ++pieces;
+                        return false;
+                      });
+  EXPECT_EQ(pieces, 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Table, RelayMessage, testing::ValuesIn(kRelayCases));
 
 // The reference algorithm of the top of this file, transcribed.
@@ -108,7 +136,8 @@ std::string reference_relay(std::string_view data, std::string_view peer) {
   }
   std::size_t i = 0;
   while (i < lines.size() && !lines[i].empty()) ++i;
-  lines.insert(lines.begin() + std::ptrdiff_t(i), "X-Peer: " + std::string(peer));
+  lines.insert(lines.begin() + std::ptrdiff_t(i),
+               "X-Peer: " + std::string(peer));
   std::string joined;
   for (std::size_t n = 0; n < lines.size(); ++n) {
     if (n > 0) joined += '\n';
@@ -154,8 +183,7 @@ TEST(RelayMessage, EveryShortMessageOverACrLfAlphabet) {
                       << text::repr_bytes(expected) << ", got "
                       << text::repr_bytes(actual);
       std::size_t n = 0;  // the next string of this length
-      while (n < length && ++digits[n] == std::size(kAlphabet))
-        digits[n++] = 0;
+      while (n < length && ++digits[n] == std::size(kAlphabet)) digits[n++] = 0;
       if (n == length) break;
     }
   }
@@ -198,7 +226,8 @@ TEST(RelayMessage, OnlyThePeerAddressAndTheDataMatter) {
   EXPECT_EQ(relay_message(a), relay_message(b));
 }
 
-// --- reply_for -----------------------------------------------------------------
+// --- reply_for
+// -----------------------------------------------------------------
 
 UpstreamResult refused(int code, std::string reply,
                        std::string error = "Failed sending data to the peer") {
@@ -234,8 +263,9 @@ TEST(ReplyFor, TemporaryRefusalsPassTheUpstreamReplyOn) {
 TEST(ReplyFor, PermanentRefusalsPassTheUpstreamReplyOn) {
   EXPECT_EQ(reply_for(refused(500, "500 5.3.0 Error: command failed")),
             "500 5.3.0 Error: command failed");
-  EXPECT_EQ(reply_for(refused(550, "550 5.1.1 <b@example.org>: Recipient "
-                                   "address rejected: User unknown")),
+  EXPECT_EQ(reply_for(refused(550,
+                              "550 5.1.1 <b@example.org>: Recipient "
+                              "address rejected: User unknown")),
             "550 5.1.1 <b@example.org>: Recipient address rejected: User "
             "unknown");
   EXPECT_EQ(reply_for(refused(554, "554 5.7.1 Spam", "Weird server reply")),
@@ -261,12 +291,14 @@ TEST(ReplyFor, NoUpstreamAnswerIs451RelayFailed) {
   EXPECT_EQ(reply_for(failed("Timeout was reached")),
             "451 Error: relay failed: Timeout was reached");
   // Gone after a positive reply: the last code is not a refusal.
-  EXPECT_EQ(reply_for(failed("Failure when receiving data from the peer", 354,
-                             "354 End data with <CR><LF>.<CR><LF>")),
-            "451 Error: relay failed: Failure when receiving data from the peer");
-  EXPECT_EQ(reply_for(failed("Failure when receiving data from the peer", 250,
-                             "250 2.1.5 Ok")),
-            "451 Error: relay failed: Failure when receiving data from the peer");
+  EXPECT_EQ(
+      reply_for(failed("Failure when receiving data from the peer", 354,
+                       "354 End data with <CR><LF>.<CR><LF>")),
+      "451 Error: relay failed: Failure when receiving data from the peer");
+  EXPECT_EQ(
+      reply_for(failed("Failure when receiving data from the peer", 250,
+                       "250 2.1.5 Ok")),
+      "451 Error: relay failed: Failure when receiving data from the peer");
   EXPECT_EQ(reply_for(failed("cannot load libcurl.so.4: not found")),
             "451 Error: relay failed: cannot load libcurl.so.4: not found");
 }
@@ -281,9 +313,9 @@ TEST(ReplyFor, CodesOutsideFourAndFiveHundredAreFailures) {
 }
 
 TEST(ReplyFor, Smtputf8UnsupportedIs553) {
-  UpstreamResult result = failed(
-      "Operation was aborted by an application callback", 354,
-      "354 End data with <CR><LF>.<CR><LF>");
+  UpstreamResult result =
+      failed("Operation was aborted by an application callback", 354,
+             "354 End data with <CR><LF>.<CR><LF>");
   result.smtputf8_unsupported = true;
   EXPECT_EQ(reply_for(result),
             "553 Error: the upstream server does not support SMTPUTF8");
@@ -333,6 +365,36 @@ TEST(ReplyFor, LongUpstreamTextIsBounded) {
   ASSERT_TRUE(failure);
   EXPECT_LE(failure->size(), 510u);
   EXPECT_EQ(failure->rfind("451 Error: relay failed: xxx", 0), 0u);
+}
+
+UpstreamReply upstream_said(int code, std::string line) {
+  UpstreamReply reply;
+  reply.code = code;
+  reply.line = std::move(line);
+  return reply;
+}
+
+// The proxy's replies: the upstream's own code and text.
+TEST(PassedOn, CodeAndTextAsTheUpstreamSentThem) {
+  EXPECT_EQ(
+      passed_on(upstream_said(250, "250 2.0.0 Ok: queued as 8CE79A781AC")),
+      "250 2.0.0 Ok: queued as 8CE79A781AC");
+  EXPECT_EQ(passed_on(upstream_said(550, "550 5.1.1 <bad@dest.test>: no")),
+            "550 5.1.1 <bad@dest.test>: no");
+  EXPECT_EQ(passed_on(upstream_said(450, "450")), "450");
+}
+
+TEST(PassedOn, A421Is451) {
+  EXPECT_EQ(passed_on(upstream_said(421, "421 4.3.2 Shutting down")),
+            "451 4.3.2 Shutting down");
+}
+
+TEST(PassedOn, NothingButPrintableAsciiAndNotTooLong) {
+  EXPECT_EQ(passed_on(upstream_said(554, std::string("554 a\tb\x01\xc3\xa9z"))),
+            "554 abz");
+  const std::string passed =
+      passed_on(upstream_said(550, "550 " + std::string(5000, 'x')));
+  EXPECT_LE(passed.size(), 410u);
 }
 
 }  // namespace
