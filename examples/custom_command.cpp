@@ -14,14 +14,15 @@
 // is honoured only from the addresses given as arguments (a filter or
 // proxy in front of us, as Postfix's smtpd_authorized_xclient_hosts).
 //
-// Build: c++ -std=c++17 custom_command.cpp $(pkg-config --cflags --libs libsmtpd)
-#include <smtpd/channel.hpp>
-#include <smtpd/debugging.hpp>
-#include <smtpd/driver.hpp>
+// Build: c++ -std=c++17 custom_command.cpp $(pkg-config --cflags --libs
+// libsmtpd)
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <smtpd/channel.hpp>
+#include <smtpd/debugging.hpp>
+#include <smtpd/driver.hpp>
 #include <string>
 #include <vector>
 

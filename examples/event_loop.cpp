@@ -16,8 +16,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <smtpd/channel.hpp>
-#include <smtpd/peer.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +23,8 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <smtpd/channel.hpp>
+#include <smtpd/peer.hpp>
 #include <vector>
 
 // Answers to give on the next turn of the loop.
@@ -68,7 +68,8 @@ int main(int argc, char* argv[]) {
   address.sin_family = AF_INET;
   address.sin_port = htons(uint16_t(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+  if (bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) !=
+          0 ||
       listen(listener, 128) != 0) {
     std::perror("listen");
     return 1;
@@ -83,7 +84,8 @@ int main(int argc, char* argv[]) {
     std::vector<Deferred> answers;
     answers.swap(next_turn);
     for (Deferred& deferred : answers) deferred.later.answer(deferred.answer);
-    for (auto& [fd, connection] : connections) connection.channel->collect_later();
+    for (auto& [fd, connection] : connections)
+      connection.channel->collect_later();
 
     std::vector<pollfd> fds{{listener, POLLIN, 0}};
     for (auto& [fd, connection] : connections) {
@@ -99,14 +101,16 @@ int main(int argc, char* argv[]) {
     if (fds[0].revents & POLLIN) {
       sockaddr_storage peer{};
       socklen_t length = sizeof peer;
-      const int fd = accept(listener, reinterpret_cast<sockaddr*>(&peer), &length);
+      const int fd =
+          accept(listener, reinterpret_cast<sockaddr*>(&peer), &length);
       if (fd >= 0) {
         smtpd::ChannelConfig config;
         config.hostname = "loop.example";
         Connection& connection = connections[fd];
         connection.channel = std::make_unique<smtpd::Channel>(
             config,
-            smtpd::peer_from_address(reinterpret_cast<sockaddr*>(&peer), length),
+            smtpd::peer_from_address(reinterpret_cast<sockaddr*>(&peer),
+                                     length),
             &connection.handler);
       }
     }
@@ -122,8 +126,8 @@ int main(int argc, char* argv[]) {
           channel.end_of_input();
       }
       if (fds[i].revents & POLLOUT) {
-        const ssize_t n = send(fd, channel.output().data(), channel.output().size(),
-                               MSG_NOSIGNAL);
+        const ssize_t n = send(fd, channel.output().data(),
+                               channel.output().size(), MSG_NOSIGNAL);
         if (n > 0) channel.consume_output(std::size_t(n));
       }
       // Not while a hook's answer is awaited: the handle would outlive it.

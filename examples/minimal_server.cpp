@@ -3,16 +3,17 @@
 // Subclass smtpd::Server, as smtpd.py's users subclassed SMTPServer, and
 // run one session over stdin/stdout (an inetd-style program):
 //
-//   printf 'HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' |
+//   printf 'HELO x\r\nMAIL FROM:<a@b>\r\nRCPT
+//   TO:<c@d>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n' |
 //       ./minimal_server
 //
-// Build: c++ -std=c++17 minimal_server.cpp $(pkg-config --cflags --libs libsmtpd)
+// Build: c++ -std=c++17 minimal_server.cpp $(pkg-config --cflags --libs
+// libsmtpd)
+#include <cstdio>
+#include <cstdlib>
 #include <smtpd/channel.hpp>
 #include <smtpd/driver.hpp>
 #include <smtpd/peer.hpp>
-
-#include <cstdio>
-#include <cstdlib>
 
 class PrintingServer : public smtpd::Server {
  public:

@@ -7,10 +7,10 @@
 // and returns the path in the same normal form the reference hands on.
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <string>
 #include <string_view>
+
+#include "smtpd/export.hpp"
 
 namespace smtpd {
 

@@ -715,7 +715,8 @@ void Channel::auth_step(const AuthStep& step) {
 void Channel::smtp_starttls(const std::string* argument) {
   using StartTls = ChannelConfig::StartTls;
   if (config_.starttls == StartTls::none && !encrypted_)
-    return unknown_verb("STARTTLS", argument ? Argument(*argument) : Argument());
+    return unknown_verb("STARTTLS",
+                        argument ? Argument(*argument) : Argument());
   if (argument && !argument->empty())  // 4: no parameters
     return push(replies::starttls_syntax);
   if (encrypted_) return push(replies::starttls_again);

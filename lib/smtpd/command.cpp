@@ -21,8 +21,8 @@ constexpr std::size_t output_kept = 1024;
 
 // What the command may rely on, and nothing of ours (RFC-free: the
 // environment of an SMTP server may hold secrets or a client's words).
-const char* const clean_environment[] = {
-    "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C", nullptr};
+const char* const clean_environment[] = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                                         "LANG=C", "LC_ALL=C", nullptr};
 
 // In the child, between fork and exec: only async-signal-safe calls (the
 // parent may have threads), so argv is built before the fork.
@@ -61,7 +61,8 @@ const char* const clean_environment[] = {
 int milliseconds_until(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - Clock::now());
-  return left.count() <= 0 ? 0 : int(std::min<long long>(left.count(), 1 << 30));
+  return left.count() <= 0 ? 0
+                           : int(std::min<long long>(left.count(), 1 << 30));
 }
 
 }  // namespace
@@ -108,7 +109,8 @@ CommandResult run_command(const std::vector<std::string>& argv,
     return result;
   }
   std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0)
@@ -144,8 +146,9 @@ CommandResult run_command(const std::vector<std::string>& argv,
       break;
     }
     if (writer >= 0 && fds[0].revents) {
-      const ssize_t n = write(writer, input.data() + written,
-                              std::min<std::size_t>(input.size() - written, 65536));
+      const ssize_t n =
+          write(writer, input.data() + written,
+                std::min<std::size_t>(input.size() - written, 65536));
       if (n > 0) written += std::size_t(n);
       if (n < 0 && errno != EINTR && errno != EAGAIN) written = input.size();
       if (written == input.size()) {
@@ -157,8 +160,9 @@ CommandResult run_command(const std::vector<std::string>& argv,
       char buffer[4096];
       const ssize_t n = read(reader, buffer, sizeof buffer);
       if (n > 0 && result.output.size() < output_kept)
-        result.output.append(buffer, std::min<std::size_t>(
-                                         std::size_t(n), output_kept - result.output.size()));
+        result.output.append(
+            buffer, std::min<std::size_t>(std::size_t(n),
+                                          output_kept - result.output.size()));
       if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
         close(reader);
         reader = -1;

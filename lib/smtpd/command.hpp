@@ -5,11 +5,11 @@
 // (never our connection); it is killed when it runs out of time.
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "smtpd/export.hpp"
 
 namespace smtpd {
 
@@ -27,7 +27,8 @@ struct CommandResult {
 };
 
 SMTPD_API CommandResult run_command(const std::vector<std::string>& argv,
-                          std::string_view input, unsigned timeout_seconds);
+                                    std::string_view input,
+                                    unsigned timeout_seconds);
 
 // The same with the input on descriptor input_fd of the child instead:
 // 0 is the above; 3 is the checkpassword interface, whose stdin is then

@@ -56,7 +56,8 @@ bool is_list_name(std::string_view name) {
     return false;
   for (const char c : name) {
     const bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                         c == '-' || c == '+' || c == '_' || c == '.' || c == '=';
+                         c == '-' || c == '+' || c == '_' || c == '.' ||
+                         c == '=';
     if (!allowed) return false;
   }
   return true;
@@ -72,7 +73,8 @@ std::optional<ListRecipient> classify_recipient(
   for (const std::string_view command : list_commands) {
     const std::string suffix = "-" + std::string(command);
     if (local.size() > suffix.size() &&
-        local.compare(local.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        local.compare(local.size() - suffix.size(), suffix.size(), suffix) ==
+            0) {
       const std::string list = local.substr(0, local.size() - suffix.size());
       if (is_list_name(list) && list_exists(list))
         return ListRecipient{list, std::string(command)};
@@ -107,7 +109,8 @@ std::string list_message(std::string_view data, std::string_view mail_from,
     std::size_t end = data.find('\n', start);
     if (end == std::string_view::npos || end > headers_end) end = headers_end;
     const std::string_view line = data.substr(start, end - start);
-    const bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+    const bool continuation =
+        !line.empty() && (line[0] == ' ' || line[0] == '\t');
     if (!continuation) dropping = subscription && is_header(line, "subject");
     has_from = has_from || is_header(line, "from");
     has_date = has_date || is_header(line, "date");
@@ -123,7 +126,8 @@ std::string list_message(std::string_view data, std::string_view mail_from,
   if (!has_from) added += "From: " + std::string(mail_from) + "\n";
   if (!has_date) added += "Date: " + std::string(date) + "\n";
   if (subscription)
-    added += command == "join" ? "Subject: subscribe\n" : "Subject: unsubscribe\n";
+    added +=
+        command == "join" ? "Subject: subscribe\n" : "Subject: unsubscribe\n";
   if (!headers.empty() && headers.back() != '\n') headers += '\n';
   std::string out = headers + added;
   out.append(data.substr(headers_end));
@@ -155,8 +159,9 @@ bool MailmanProxy::list_exists(const std::string& list) {
   if (known != known_lists_.end()) return known->second;
   bool exists;
   if (!settings_.check_command.empty()) {
-    const CommandResult result = run_command(
-        substitute(settings_.check_command, "", list), "", settings_.timeout_seconds);
+    const CommandResult result =
+        run_command(substitute(settings_.check_command, "", list), "",
+                    settings_.timeout_seconds);
     const bool answered = result.outcome == CommandResult::Outcome::exited &&
                           (result.status == 0 || result.status == 1);
     if (!answered) {
@@ -177,26 +182,32 @@ bool MailmanProxy::list_exists(const std::string& list) {
 Reply MailmanProxy::check_recipient(const Session& session,
                                     const std::string& recipient) {
   if (mailman3_) return check_recipient3(session, recipient);
-  const auto exists = [this](const std::string& list) { return list_exists(list); };
+  const auto exists = [this](const std::string& list) {
+    return list_exists(list);
+  };
   check_failed_ = false;
   if (classify_recipient(recipient, exists)) return std::nullopt;
   // It may be a list we could not look up: the client should try later
   // rather than have it relayed or refused for good.
   if (check_failed_)
-    return std::string("451 Error: cannot look up mailing lists, try again later");
+    return std::string(
+        "451 Error: cannot look up mailing lists, try again later");
   return policy_.check(session.peer, recipient, session.authenticated);
 }
 
 Answer MailmanProxy::deliver(const Envelope& envelope) {
   if (mailman3_) return deliver3(envelope);
-  const auto exists = [this](const std::string& list) { return list_exists(list); };
+  const auto exists = [this](const std::string& list) {
+    return list_exists(list);
+  };
   std::vector<ListRecipient> lists;
   std::set<std::pair<std::string, std::string>> seen;
   Envelope others = envelope;
   others.rcpt_tos.clear();
   for (const std::string& rcpt : envelope.rcpt_tos) {
     if (const auto list = classify_recipient(rcpt, exists)) {
-      if (seen.insert({list->list, list->command}).second) lists.push_back(*list);
+      if (seen.insert({list->list, list->command}).second)
+        lists.push_back(*list);
     } else {
       others.rcpt_tos.push_back(rcpt);
     }
@@ -215,13 +226,15 @@ Answer MailmanProxy::deliver(const Envelope& envelope) {
     const std::string message =
         list_message(envelope.data, envelope.mail_from, date, list.command);
     const std::string wrapper_command =
-        list.command == "join" || list.command == "leave" ? "request" : list.command;
-    const CommandResult result = run_command(
-        substitute(settings_.command, wrapper_command, list.list), message,
-        settings_.timeout_seconds);
+        list.command == "join" || list.command == "leave" ? "request"
+                                                          : list.command;
+    const CommandResult result =
+        run_command(substitute(settings_.command, wrapper_command, list.list),
+                    message, settings_.timeout_seconds);
     const std::string done = "mailman " + wrapper_command + " " + list.list;
     if (!detail.empty()) detail += "; ";
-    if (result.outcome == CommandResult::Outcome::exited && result.status == 0) {
+    if (result.outcome == CommandResult::Outcome::exited &&
+        result.status == 0) {
       detail += done + ": exit status 0";
       continue;
     }
@@ -230,15 +243,23 @@ Answer MailmanProxy::deliver(const Envelope& envelope) {
     const bool permanent = result.outcome == CommandResult::Outcome::exited &&
                            result.status != 75 && result.status != 127;
     if (log_) {
-      std::string line = "mailman " + wrapper_command + " " + list.list + " failed: ";
+      std::string line =
+          "mailman " + wrapper_command + " " + list.list + " failed: ";
       switch (result.outcome) {
         case CommandResult::Outcome::exited:
-          line += result.error.empty() ? "exit status " + std::to_string(result.status)
-                                       : result.error;
+          line += result.error.empty()
+                      ? "exit status " + std::to_string(result.status)
+                      : result.error;
           break;
-        case CommandResult::Outcome::signaled: line += "killed by signal " + std::to_string(result.status); break;
-        case CommandResult::Outcome::timed_out: line += "timed out"; break;
-        case CommandResult::Outcome::not_run: line += result.error; break;
+        case CommandResult::Outcome::signaled:
+          line += "killed by signal " + std::to_string(result.status);
+          break;
+        case CommandResult::Outcome::timed_out:
+          line += "timed out";
+          break;
+        case CommandResult::Outcome::not_run:
+          line += result.error;
+          break;
       }
       // Its lines joined with " | ", other bytes not printable dropped.
       std::string output;
@@ -258,8 +279,10 @@ Answer MailmanProxy::deliver(const Envelope& envelope) {
                           ? ": exit status " + std::to_string(result.status)
                           : ": failed");
     return Answer::reply(
-        std::string(permanent ? "550 Error: mailing list " : "451 Error: mailing list ") +
-            list.list + (permanent ? " refused the message" : " failed, try again later"),
+        std::string(permanent ? "550 Error: mailing list "
+                              : "451 Error: mailing list ") +
+            list.list +
+            (permanent ? " refused the message" : " failed, try again later"),
         detail);
   }
   return Answer::accept(detail);

@@ -24,7 +24,8 @@ class EsmtpParams {
   static std::vector<std::string> words(std::string_view rest);
 
   // Nothing when a word is not a valid esmtp-param.
-  static std::optional<EsmtpParams> parse(const std::vector<std::string>& words);
+  static std::optional<EsmtpParams> parse(
+      const std::vector<std::string>& words);
 
   // Removes and returns the parameter KEY, if present.
   std::optional<Value> take(std::string_view key);

@@ -18,8 +18,7 @@ bool from_socket(int fd, Peer& peer) {
     return false;
   if (address.ss_family != AF_INET && address.ss_family != AF_INET6)
     return false;  // a UNIX socket: a local peer
-  peer = peer_from_address(reinterpret_cast<const sockaddr*>(&address),
-                           length);
+  peer = peer_from_address(reinterpret_cast<const sockaddr*>(&address), length);
   return true;
 }
 
@@ -57,8 +56,7 @@ Peer peer_from_address(const sockaddr* address, socklen_t length) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(address);
     inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
     peer.port = ntohs(in->sin_port);
-  } else if (address->sa_family == AF_INET6 &&
-             length >= sizeof(sockaddr_in6)) {
+  } else if (address->sa_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
     if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))  // a v4 client on a v6 socket
       inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);

@@ -5,12 +5,11 @@
 // else a local peer (a shell pipe).
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <sys/socket.h>
 
 #include <functional>
 
+#include "smtpd/export.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {

@@ -26,12 +26,11 @@
 //   - v2 TLVs (2.2.1-2.2.8) are skipped unread, as 2.2 permits.
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "smtpd/export.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {

@@ -269,7 +269,8 @@ Answer PureProxy::handle_mail(Context& context, const std::string& address) {
 Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
   // A recipient outside the policy never goes upstream.
   const Session& session = context.session();
-  if (Reply refused = policy_.check(session.peer, address, session.authenticated))
+  if (Reply refused =
+          policy_.check(session.peer, address, session.authenticated))
     return Answer::reply(*refused);
   return later(context, [this, address] { return relay_rcpt(address); });
 }

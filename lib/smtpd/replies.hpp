@@ -21,7 +21,8 @@ inline constexpr std::string_view cannot_vrfy =
 
 inline constexpr std::string_view bad_syntax = "500 Error: bad syntax";
 inline constexpr std::string_view line_too_long = "500 Error: line too long";
-inline constexpr std::string_view unknown_command_prefix = "500 Error: command \"";
+inline constexpr std::string_view unknown_command_prefix =
+    "500 Error: command \"";
 inline constexpr std::string_view unknown_command_suffix = "\" not recognized";
 
 inline constexpr std::string_view helo_syntax = "501 Syntax: HELO hostname";
@@ -32,7 +33,8 @@ inline constexpr std::string_view data_syntax = "501 Syntax: DATA";
 inline constexpr std::string_view vrfy_syntax = "501 Syntax: VRFY <address>";
 inline constexpr std::string_view mail_syntax =
     "501 Syntax: MAIL FROM: <address>";
-inline constexpr std::string_view rcpt_syntax = "501 Syntax: RCPT TO: <address>";
+inline constexpr std::string_view rcpt_syntax =
+    "501 Syntax: RCPT TO: <address>";
 inline constexpr std::string_view params_syntax = " [SP <mail-parameters>]";
 inline constexpr std::string_view bad_body =
     "501 Error: BODY can only be one of 7BIT, 8BITMIME";
@@ -46,9 +48,11 @@ inline constexpr std::string_view help =
 inline constexpr std::string_view cannot_vrfy_prefix = "502 Could not VRFY ";
 inline constexpr std::string_view expn = "502 EXPN not implemented";
 
-inline constexpr std::string_view duplicate_greeting = "503 Duplicate HELO/EHLO";
+inline constexpr std::string_view duplicate_greeting =
+    "503 Duplicate HELO/EHLO";
 inline constexpr std::string_view need_helo = "503 Error: send HELO first";
-inline constexpr std::string_view nested_mail = "503 Error: nested MAIL command";
+inline constexpr std::string_view nested_mail =
+    "503 Error: nested MAIL command";
 inline constexpr std::string_view need_mail = "503 Error: need MAIL command";
 inline constexpr std::string_view need_rcpt = "503 Error: need RCPT command";
 

@@ -2,12 +2,12 @@
 // message's reply.  smtpd::Server, smtpd.py's SMTPServer, is in handler.hpp.
 #pragma once
 
-#include "smtpd/export.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "smtpd/export.hpp"
 
 namespace smtpd {
 
@@ -21,9 +21,9 @@ struct Peer {
 // One accepted message, as SMTPServer.process_message receives it.
 struct Envelope {
   Peer peer;
-  std::string helo;                     // the HELO/EHLO argument
-  std::string mail_from;                // the reverse path; "<>" for null
-  std::vector<std::string> rcpt_tos;    // forward paths, in RCPT order
+  std::string helo;                   // the HELO/EHLO argument
+  std::string mail_from;              // the reverse path; "<>" for null
+  std::vector<std::string> rcpt_tos;  // forward paths, in RCPT order
   // The message: dot-unstuffed (RFC 5321 4.5.2), lines joined with a bare
   // LF and without the final line end, exactly as smtpd.py hands it on.
   std::string data;
@@ -32,7 +32,7 @@ struct Envelope {
   // these stay empty).
   std::vector<std::string> mail_options;
   std::vector<std::string> rcpt_options;
-  bool smtputf8 = false;                // MAIL carried SMTPUTF8 (RFC 6531)
+  bool smtputf8 = false;  // MAIL carried SMTPUTF8 (RFC 6531)
 };
 
 // The reply to an accepted message: nothing means "250 OK", otherwise a

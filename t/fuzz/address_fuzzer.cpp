@@ -55,16 +55,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   FUZZ_CHECK(path.address == again.address && path.rest == again.rest,
              "parse_path is deterministic", describe(argument, path));
 
-  FUZZ_CHECK(path.rest.size() <= argument.size() &&
-                 argument.substr(argument.size() - path.rest.size()) ==
-                     path.rest,
-             "rest is a suffix of the argument", describe(argument, path));
+  FUZZ_CHECK(
+      path.rest.size() <= argument.size() &&
+          argument.substr(argument.size() - path.rest.size()) == path.rest,
+      "rest is a suffix of the argument", describe(argument, path));
   FUZZ_CHECK(path.address.size() <= 2 * argument.size() + 4,
              "the address is at most twice the argument",
              describe(argument, path));
 
   bool in_argument[256] = {};
-  for (const char c : argument) in_argument[static_cast<unsigned char>(c)] = true;
+  for (const char c : argument)
+    in_argument[static_cast<unsigned char>(c)] = true;
   for (const char c : path.address) {
     const auto b = static_cast<unsigned char>(c);
     FUZZ_CHECK(in_argument[b] || b == '"' || b == '\\' || b == ' ',
@@ -101,9 +102,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   const std::string_view left = smtpd::text::lstrip(argument);
   const std::string_view right = smtpd::text::rstrip(argument);
   const auto within = [&](std::string_view part) {
-    return part.empty() || (part.data() >= argument.data() &&
-                            part.data() + part.size() <=
-                                argument.data() + argument.size());
+    return part.empty() ||
+           (part.data() >= argument.data() &&
+            part.data() + part.size() <= argument.data() + argument.size());
   };
   FUZZ_CHECK(within(stripped) && within(left) && within(right) &&
                  (left.empty() || left.data() + left.size() ==
@@ -113,8 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
              "argument " + visible(argument));
   const std::string upper = smtpd::text::upper(argument);
   if (smtpd::text::is_valid_utf8(argument))
-    FUZZ_CHECK(smtpd::text::is_valid_utf8(upper),
-               "upper keeps UTF-8 valid",
+    FUZZ_CHECK(smtpd::text::is_valid_utf8(upper), "upper keeps UTF-8 valid",
                "argument " + visible(argument) + " gave " + visible(upper));
   bool controls_before[32] = {};
   for (const char c : argument)

@@ -258,12 +258,12 @@ class Session {
 
   bool first_line_ = true;
   std::vector<std::string> multiline_;
-  bool final_seen_ = false;       // 221 or 421 was sent
+  bool final_seen_ = false;  // 221 or 421 was sent
   bool expect_error_close_ = false;
   unsigned errors_ = 0;
-  bool last_was_start_ = false;   // the last line was 354
-  std::size_t starts_ = 0;        // 354 replies
-  std::size_t delivered_ = 0;     // messages offered
+  bool last_was_start_ = false;  // the last line was 354
+  std::size_t starts_ = 0;       // 354 replies
+  std::size_t delivered_ = 0;    // messages offered
   bool pending_known_ = false;
   bool was_closed_ = false;
   bool input_ended_ = false;
@@ -369,8 +369,8 @@ void Session::absorb(Channel& channel) {
       start = end + 2;
     }
   }
-  FUZZ_CHECK(multiline_.empty(),
-             "no call leaves a multi-line reply unfinished", where());
+  FUZZ_CHECK(multiline_.empty(), "no call leaves a multi-line reply unfinished",
+             where());
   FUZZ_CHECK(!expect_error_close_,
              "the max_errors-th 5xx reply is followed by 421", where());
   FUZZ_CHECK(!expect_first_, "reply() sends the delivery's answer",
@@ -389,8 +389,8 @@ void Session::check_state(Channel& channel) {
   FUZZ_CHECK(channel.closed() == (state == Channel::State::closed),
              "closed() is state() == closed", where());
   if (was_closed_)
-    FUZZ_CHECK(state == Channel::State::closed,
-               "a closed channel stays closed", where());
+    FUZZ_CHECK(state == Channel::State::closed, "a closed channel stays closed",
+               where());
   if (final_seen_)
     FUZZ_CHECK(state == Channel::State::closed,
                "the channel is closed after 221 or 421", where());
@@ -457,8 +457,7 @@ void Session::check_message(const smtpd::Envelope& message) {
     FUZZ_CHECK(message.mail_options.empty() && message.rcpt_options.empty(),
                "no options with decode_data", what());
   if (!setup_.config.enable_smtputf8)
-    FUZZ_CHECK(!message.smtputf8, "no SMTPUTF8 message unless enabled",
-               what());
+    FUZZ_CHECK(!message.smtputf8, "no SMTPUTF8 message unless enabled", what());
   if (setup_.policy) {
     for (const std::string& to : message.rcpt_tos)
       FUZZ_CHECK(inside_relay_domains(to),
@@ -497,8 +496,8 @@ void Session::answer(Channel& channel, fuzz::Random& random) {
   expect_first_ = !answer.expected.empty();
   pending_known_ = false;  // the next message pending is a new one
   channel.reply(answer.reply);
-  did("reply()", answer.reply ? std::string_view(*answer.reply)
-                              : std::string_view());
+  did("reply()",
+      answer.reply ? std::string_view(*answer.reply) : std::string_view());
   absorb(channel);
 }
 
@@ -519,9 +518,8 @@ void Session::check_memory() {
           : std::min<std::uint64_t>(fed_, config.data_size_limit);
   // A recipient is at most a command line; a thousand may take up as much
   // as the input that named them, and more with their vector.
-  const std::size_t recipients = config.max_recipients <= 5
-                                     ? config.max_recipients * 1200
-                                     : 8 * fed_;
+  const std::size_t recipients =
+      config.max_recipients <= 5 ? config.max_recipients * 1200 : 8 * fed_;
   // The fixed part: the command line being read, the greeting, two lists
   // of ESMTP parameters (a 548-byte line can hold 274 words).
   const std::size_t bound =
@@ -533,8 +531,8 @@ void Session::check_memory() {
   FUZZ_CHECK(used <= bound, "memory stays within the configured limits",
              where() + ": " + std::to_string(used) + " bytes in use, bound " +
                  std::to_string(bound) + " (largest burst " +
-                 std::to_string(burst_max_) + ", fed " +
-                 std::to_string(fed_) + ")");
+                 std::to_string(burst_max_) + ", fed " + std::to_string(fed_) +
+                 ")");
 }
 
 void Session::run(bool chunked) {
@@ -548,7 +546,8 @@ void Session::run(bool chunked) {
     const smtpd::RelayPolicy* policy;
     smtpd::Answer handle_rcpt(smtpd::Context& context,
                               const std::string& address) override {
-      return smtpd::Answer::from(policy->check(context.session().peer, address));
+      return smtpd::Answer::from(
+          policy->check(context.session().peer, address));
     }
     smtpd::Answer handle_data(smtpd::Context& context,
                               const smtpd::Envelope&) override {
@@ -573,8 +572,7 @@ void Session::run(bool chunked) {
   while (position < client_.size() && !input_ended_) {
     const std::size_t left = client_.size() - position;
     const std::size_t size =
-        max_chunk == 0 ? left
-                       : std::min(left, 1 + chunks.below(max_chunk));
+        max_chunk == 0 ? left : std::min(left, 1 + chunks.below(max_chunk));
     const std::string_view chunk = client_.substr(position, size);
     position += size;
     position_ = position - 1;
@@ -598,9 +596,9 @@ void Session::run(bool chunked) {
            at != std::string_view::npos && !ends_here;
            at = around.find("\r\n.\r\n", at + 1))
         ends_here = from + at + 5 > start;
-      FUZZ_CHECK(ends_here, "a message ends only at CRLF.CRLF",
-                 where() + ": message " +
-                     visible(channel.pending_message()->data));
+      FUZZ_CHECK(
+          ends_here, "a message ends only at CRLF.CRLF",
+          where() + ": message " + visible(channel.pending_message()->data));
     }
     if (channel.pending_message()) {
       FUZZ_CHECK(channel.pending_message() == channel.pending_message(),
@@ -647,8 +645,9 @@ void Session::run(bool chunked) {
         2048 + 2 * (config.data_size_limit + 5) + 48 * max_chunk;
     FUZZ_CHECK(quarter_max_[3] <= quarter_max_[1] + slack,
                "memory levels off when the client repeats itself",
-               std::to_string(quarter_max_[1]) + " bytes in use at most in "
-               "the second quarter of the input, " +
+               std::to_string(quarter_max_[1]) +
+                   " bytes in use at most in "
+                   "the second quarter of the input, " +
                    std::to_string(quarter_max_[3]) + " in the last");
   }
 
@@ -749,9 +748,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   std::uint8_t header[4] = {0, 0, 0, 0};
   for (std::size_t i = 0; i < 4 && i < size; ++i) header[i] = data[i];
   const std::string_view once =
-      size > 4 ? std::string_view(reinterpret_cast<const char*>(data) + 4,
-                                  size - 4)
-               : std::string_view();
+      size > 4
+          ? std::string_view(reinterpret_cast<const char*>(data) + 4, size - 4)
+          : std::string_view();
   Setup setup = make_setup(header);
   std::string repeated;
   std::string_view client = once;
@@ -795,8 +794,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
         return i < t.size() ? visible(t[i]) : std::string("(the end)");
       };
       fail("the replies and messages do not depend on the chunking",
-           "item " + std::to_string(i) + " fed in chunks: " +
-               at(a.transcript) + "; fed at once: " + at(b.transcript));
+           "item " + std::to_string(i) + " fed in chunks: " + at(a.transcript) +
+               "; fed at once: " + at(b.transcript));
     }
   }
   return 0;

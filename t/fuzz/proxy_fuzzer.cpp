@@ -41,9 +41,12 @@ constexpr std::string_view kSignature("\r\n\r\n\0\r\nQUIT\n", 12);
 
 const char* name(Status status) {
   switch (status) {
-    case Status::incomplete: return "incomplete";
-    case Status::invalid: return "invalid";
-    case Status::complete: return "complete";
+    case Status::incomplete:
+      return "incomplete";
+    case Status::invalid:
+      return "invalid";
+    case Status::complete:
+      return "complete";
   }
   return "?";
 }
@@ -59,8 +62,7 @@ std::string describe(std::string_view buffer, const ProxyHeader& header) {
 bool same(const ProxyHeader& a, const ProxyHeader& b) {
   return a.status == b.status && a.length == b.length &&
          a.has_address == b.has_address &&
-         a.source.address == b.source.address &&
-         a.source.port == b.source.port;
+         a.source.address == b.source.address && a.source.port == b.source.port;
 }
 
 void check_one(std::string_view buffer, const ProxyHeader& header) {
@@ -68,8 +70,7 @@ void check_one(std::string_view buffer, const ProxyHeader& header) {
              "an error exactly when invalid", describe(buffer, header));
   if (header.status != Status::complete) {
     FUZZ_CHECK(!header.has_address && header.length == 0,
-               "no header, no address and no length",
-               describe(buffer, header));
+               "no header, no address and no length", describe(buffer, header));
     return;
   }
   FUZZ_CHECK(header.length > 0 && header.length <= buffer.size(),
@@ -86,8 +87,7 @@ void check_one(std::string_view buffer, const ProxyHeader& header) {
                describe(buffer, header));
     FUZZ_CHECK(bytes.substr(0, header.length - 2).find_first_of("\r\n") ==
                    std::string_view::npos,
-               "a v1 header holds no other CR or LF",
-               describe(buffer, header));
+               "a v1 header holds no other CR or LF", describe(buffer, header));
   } else {
     FUZZ_CHECK(bytes.substr(0, 12) == kSignature,
                "a v2 header starts with the signature",
@@ -112,7 +112,8 @@ void check_one(std::string_view buffer, const ProxyHeader& header) {
       const std::string_view source = fields.substr(0, fields.find(' '));
       FUZZ_CHECK(source == address, "a v1 TCP4 source is the line's own",
                  describe(buffer, header));
-      for (int skip = 0; skip < 2; ++skip) fields.remove_prefix(fields.find(' ') + 1);
+      for (int skip = 0; skip < 2; ++skip)
+        fields.remove_prefix(fields.find(' ') + 1);
       const std::string_view port = fields.substr(0, fields.find(' '));
       FUZZ_CHECK(port == std::to_string(header.source.port),
                  "a v1 source port is the line's own",

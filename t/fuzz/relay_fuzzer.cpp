@@ -105,12 +105,24 @@ std::optional<std::string> parse_bytes_literal(std::string_view text) {
     }
     if (++i == body.size()) return std::nullopt;
     switch (body[i]) {
-      case '\\': out += '\\'; break;
-      case '\'': out += '\''; break;
-      case '"': out += '"'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
+      case '\\':
+        out += '\\';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
       case 'x': {
         if (i + 2 >= body.size()) return std::nullopt;
         const int high = hex_digit(body[i + 1]);
@@ -134,15 +146,15 @@ void check_relay_message(const smtpd::Envelope& envelope) {
   const auto where = [&] {
     return "message " + visible(data) + " relayed as " + visible(out);
   };
-  FUZZ_CHECK(out.size() >= data.size(),
-             "the relayed message is never shorter", where());
+  FUZZ_CHECK(out.size() >= data.size(), "the relayed message is never shorter",
+             where());
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (out[i] == '\r')
       FUZZ_CHECK(i + 1 < out.size() && out[i + 1] == '\n',
                  "no bare CR in a relayed message", where());
     if (out[i] == '\n')
-      FUZZ_CHECK(i > 0 && out[i - 1] == '\r',
-                 "no bare LF in a relayed message", where());
+      FUZZ_CHECK(i > 0 && out[i - 1] == '\r', "no bare LF in a relayed message",
+                 where());
   }
   // Lines of the output (split on CRLF only, all there is).
   std::vector<std::string_view> lines;
@@ -170,8 +182,7 @@ void check_relay_message(const smtpd::Envelope& envelope) {
       if (j != k) rest.append(lines[j]);
     found = rest == content;
   }
-  FUZZ_CHECK(found, "relay_message loses and adds nothing but X-Peer",
-             where());
+  FUZZ_CHECK(found, "relay_message loses and adds nothing but X-Peer", where());
 }
 
 void check_reply_for(const smtpd::UpstreamResult& result) {
@@ -193,11 +204,10 @@ void check_reply_for(const smtpd::UpstreamResult& result) {
              "a failed relay is never 421 (that would close)", where());
   FUZZ_CHECK(line.size() == 3 || line[3] == ' ',
              "a relay reply is one line: the code, then a space", where());
-  FUZZ_CHECK(line.size() <= 512, "a relay reply is at most 512 bytes",
-             where());
+  FUZZ_CHECK(line.size() <= 512, "a relay reply is at most 512 bytes", where());
   for (const char c : line)
-    FUZZ_CHECK(c >= 0x20 && c < 0x7F,
-               "a relay reply is printable ASCII", where());
+    FUZZ_CHECK(c >= 0x20 && c < 0x7F, "a relay reply is printable ASCII",
+               where());
 }
 
 void check_debugging(const smtpd::Envelope& envelope, bool decode_data) {
@@ -224,9 +234,9 @@ void check_debugging(const smtpd::Envelope& envelope, bool decode_data) {
                "every printed line ends in a newline", where());
     const std::string_view line = body.substr(start, end - start);
     start = end + 1;
-    if (decoded.empty() && (line.substr(0, 14) == "mail options: " ||
-                            line.substr(0, 14) == "rcpt options: " ||
-                            line.empty()))
+    if (decoded.empty() &&
+        (line.substr(0, 14) == "mail options: " ||
+         line.substr(0, 14) == "rcpt options: " || line.empty()))
       continue;  // the options, before the message
     for (const char c : line)
       FUZZ_CHECK(c >= 0x20 && c < 0x7F,
@@ -260,12 +270,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* input,
   std::uint8_t header[5] = {0, 0, 0, 0, 0};
   for (std::size_t i = 0; i < 5 && i < size; ++i) header[i] = input[i];
   const std::string_view data =
-      size > 5 ? std::string_view(reinterpret_cast<const char*>(input) + 5,
-                                  size - 5)
-               : std::string_view();
+      size > 5
+          ? std::string_view(reinterpret_cast<const char*>(input) + 5, size - 5)
+          : std::string_view();
 
-  static const char* const peers[] = {"127.0.0.1", "192.0.2.7",
-                                      "2001:db8::25", "::ffff:198.51.100.1"};
+  static const char* const peers[] = {"127.0.0.1", "192.0.2.7", "2001:db8::25",
+                                      "::ffff:198.51.100.1"};
   smtpd::Envelope envelope;
   envelope.peer.address = peers[header[0] & 3];
   envelope.peer.port = 25;
