@@ -466,14 +466,15 @@ PY
   start_sink
   local session="EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@elsewhere.example>\r\nRSET\r\nAUTH PLAIN $PLAIN_B64\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\nSubject: relayed\r\n\r\nhi\r\n.\r\nQUIT\r\n"
   # Loopback is no relay network here: only authenticated clients relay.
+  # MAIL, RCPT and the final dot get smtp-sink's own replies (before-queue).
   smtpd_session "$session" --hostname "$HOST" --relay-network 192.0.2.0/24 \
     --auth-accept-any --auth-insecure "$UPSTREAM"
   expect_status 0
   expect_replies "220 $HOST in.smtpd ESMTP" "250-$HOST" "250-SIZE 33554432" \
     "250-8BITMIME" "250-PIPELINING" "250-AUTH PLAIN LOGIN" "250 HELP" \
-    "250 OK" "554 Error: relay access denied" "250 OK" \
-    "235 2.7.0 Authentication successful" "250 OK" "250 OK" \
-    "354 End data with <CR><LF>.<CR><LF>" "250 OK" "221 Bye"
+    "250 2.1.0 Ok" "554 Error: relay access denied" "250 OK" \
+    "235 2.7.0 Authentication successful" "250 2.1.0 Ok" "250 2.1.5 Ok" \
+    "354 End data with <CR><LF>.<CR><LF>" "250 2.0.0 Ok" "221 Bye"
   sink_message
   grep -qF "Subject: relayed" "$CONTENT"
   smtpd_session "$session" --hostname "$HOST" --relay-network 192.0.2.0/24 \
