@@ -68,13 +68,13 @@ fi
 # The library sources each target needs, and how long its inputs may be.
 sources() {
   case $1 in
-    channel) echo "channel handler data_reader data_buffer address params text relay_policy" ;;
+    channel) echo "channel handler data_reader data_buffer address params text relay_policy auth base64" ;;
     address) echo "address params text" ;;
     relay) echo "relay relay_policy handler upstream debugging params text" ;;
     proxy) echo "proxy_header" ;;
     auth) echo "auth base64 text" ;;
     lmtp) echo "lmtp_client" ;;
-    starttls) echo "channel handler data_buffer address params text" ;;
+    starttls) echo "channel handler data_reader data_buffer address params text auth base64" ;;
   esac
 }
 max_len() {
