@@ -251,15 +251,20 @@ Answer MaildirDelivery::handle_data(Context& context,
   }
   // The answer comes on the delivery's thread: kept there, then passed on.
   // Copies, not this: the delivery may answer while it is being destroyed.
+  // The state holds pass_on, so pass_on holds it weakly (no cycle: the
+  // state and the outer handle are freed once the delivery is done).
   const std::shared_ptr<Later::State> state = inner_context.state;
+  const std::weak_ptr<Later::State> weak_state = state;
   const Later outer = context.later();
   const std::string directory = directory_;
   const Log log = log_;
-  const auto pass_on = [state, outer, directory, name, log] {
+  const auto pass_on = [weak_state, outer, directory, name, log] {
+    const std::shared_ptr<Later::State> answered_state = weak_state.lock();
+    if (!answered_state) return;
     std::optional<Answer> answer;
     {
-      const std::lock_guard<std::mutex> lock(state->mutex);
-      answer = state->answer;
+      const std::lock_guard<std::mutex> lock(answered_state->mutex);
+      answer = answered_state->answer;
     }
     if (answer) outer.answer(keep(*answer, directory, name, log));
   };
