@@ -23,10 +23,7 @@ teardown_file() {
 }
 
 setup() {
-  common_setup
-  [ -z "$POSTFIX_SKIP" ] || skip "$POSTFIX_SKIP"
-  postfix_clear
-  GREETING="220 $HOST in.smtpd ESMTP"
+  postfix_test_setup
   DENIED='554 Error: relay access denied'
   # Postfix's own replies, passed on by PureProxy (a before-queue proxy).
   MAIL_OK='250 2.1.0 Ok'
