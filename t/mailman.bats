@@ -628,6 +628,21 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   grep -qF "relay to $UPSTREAM: RCPT TO:<b@example.net> refused: $refused" "$ERR"
 }
 
+@test "RSET and the next transactions: the upstream's transaction is the client's, lists-only ones never reach it" {
+  start_sink
+  mailman 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nRSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<test@example.org>\r\nDATA\r\nSubject: one\r\n\r\nx\r\n.\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<c@example.net>\r\nDATA\r\nSubject: two\r\n\r\ny\r\n.\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "$RCPT_OK" "250 OK" \
+    "250 OK" "250 OK" "$DATA_GO" "250 OK" \
+    "250 OK" "$RCPT_OK" "$DATA_GO" "$DOT_OK" "221 Bye"
+  expect_runs 1
+  expect_argv 1 post test
+  # One message upstream: the third transaction's, to its recipient only.
+  sink_message
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <c@example.net>"
+  expect_file "$CONTENT" 'Subject: two\nX-Peer: 127.0.0.1\n\ny\n\n'
+}
+
 # --- the relay policy applies to non-list recipients only ---------------------------
 
 @test "an outside client: list recipients accepted, outside domains refused with 554" {
