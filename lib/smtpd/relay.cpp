@@ -157,7 +157,7 @@ PureProxy::PureProxy(UpstreamSettings settings, Log log, RelayPolicy policy)
       policy_(std::move(policy)) {}
 
 PureProxy::~PureProxy() {
-  if (worker_.joinable()) worker_.join();
+  worker_.wait();
   if (upstream_) upstream_->drop();
 }
 
@@ -167,12 +167,7 @@ void PureProxy::log(const std::string& line) const {
 }
 
 Answer PureProxy::later(Context& context, std::function<Answer()> job) {
-  if (worker_.joinable()) worker_.join();  // it answered already
-  Later handle = context.later();
-  worker_ = std::thread([handle, job = std::move(job)] {
-    handle.answer(call_hook(Hook::data, job));
-  });
-  return Answer::later();
+  return worker_.later(context, Hook::data, std::move(job));
 }
 
 // No reply at all (not connected, timed out, gone): 451, and the upstream

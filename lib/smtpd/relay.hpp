@@ -20,10 +20,10 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
+#include "smtpd/hook_worker.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
 
@@ -104,7 +104,7 @@ class SMTPD_API PureProxy : public Handler {
   RelayPolicy policy_;
   std::unique_ptr<UpstreamSession> upstream_;  // from the first MAIL on
   bool in_transaction_ = false;  // upstream took MAIL, no final reply yet
-  std::thread worker_;
+  HookWorker worker_;
 };
 
 }  // namespace smtpd
