@@ -46,12 +46,14 @@ constexpr std::size_t kOutputHighWater = Connection::output_high_water;
 constexpr int kGuardMs = 10000;
 
 // The driver's options in these tests: timeouts short enough that a test
-// that fails with the session still running does not hang for minutes.
-DriverOptions guarded() {
+// that fails with the session still running does not hang for minutes
+// (a test of one timeout sets it, and the others out of its way).
+DriverOptions guarded(unsigned command_seconds = 10, unsigned data_seconds = 10,
+                      unsigned session_seconds = 30) {
   DriverOptions options;
-  options.command_timeout_seconds = 10;
-  options.data_timeout_seconds = 10;
-  options.session_timeout_seconds = 30;
+  options.command_timeout_seconds = command_seconds;
+  options.data_timeout_seconds = data_seconds;
+  options.session_timeout_seconds = session_seconds;
   return options;
 }
 
@@ -576,10 +578,8 @@ TEST(RunSession, CommandTimeout) {
   auto [client, server_end] = socket_pair();
   write_all(client.get(), "HELO client.example\r\n");
   RecordingServer server;
-  DriverOptions options = guarded();
-  options.command_timeout_seconds = 1;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  options);
+                  guarded(1));
   session.start();
   EXPECT_EQ(std::string(kGreeting) +
                 "250 localhost\r\n"
@@ -596,11 +596,8 @@ TEST(RunSession, DataTimeout) {
   auto [client, server_end] = socket_pair();
   write_all(client.get(), kUpToData + "Subject: x\r\n\r\nbody\r\n");
   RecordingServer server;
-  DriverOptions options = guarded();
-  options.command_timeout_seconds = 3600;
-  options.data_timeout_seconds = 1;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  options);
+                  guarded(3600, 1));
   session.start();
   EXPECT_EQ(kUpToDataReplies + "421 localhost Error: timeout exceeded\r\n",
             read_to_end(client.get()));
@@ -613,11 +610,8 @@ TEST(RunSession, DataTimeout) {
 TEST(RunSession, SessionTimeoutCapsABusyClient) {
   auto [client, server_end] = socket_pair();
   RecordingServer server;
-  DriverOptions options = guarded();
-  options.command_timeout_seconds = 3600;
-  options.session_timeout_seconds = 1;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  options);
+                  guarded(3600, 10, 1));
   session.start();
   std::string replies = read_until(client.get(), kGreeting);
   const std::string_view timeout = "421 localhost Error: timeout exceeded\r\n";
