@@ -52,6 +52,7 @@ setup() {
 
 teardown() {
   stop_background
+  remove_sink
   release_fifo
 }
 
@@ -611,15 +612,8 @@ run_logged() {
 }
 
 @test "--log stderr, PureProxy to smtp-sink: the line ends with upstream=\"...\", the upstream's own reply" {
-  local sink
-  sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-  [ -x "$sink" ] || skip "no smtp-sink (Debian package postfix)"
-  local sink_port user=()
-  pick_port sink_port
-  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
-  start_background "$BATS_TEST_TMPDIR/sink.log" "$sink" "${user[@]}" "127.0.0.1:$sink_port" 16
-  wait_for_port "$sink_port"
-  run_logged "$SESSION" -c PureProxy --hostname "$HOST" --log stderr "127.0.0.1:$sink_port"
+  start_sink
+  run_logged "$SESSION" -c PureProxy --hostname "$HOST" --log stderr "$UPSTREAM"
   expect_status 0
   # smtp-sink's own replies, passed on.
   expect_replies "${SESSION_REPLIES[@]:0:6}" "250 2.1.0 Ok" "250 2.1.5 Ok" \
@@ -634,20 +628,13 @@ run_logged() {
 }
 
 @test "--log stderr, PureProxy, smtp-sink refuses the message: reply and upstream both the 5xx" {
-  local sink
-  sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-  [ -x "$sink" ] || skip "no smtp-sink (Debian package postfix)"
-  local sink_port user=()
-  pick_port sink_port
-  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
   # -f .: a hard error after the final dot.
-  start_background "$BATS_TEST_TMPDIR/sink.log" "$sink" "${user[@]}" -f . "127.0.0.1:$sink_port" 16
-  wait_for_port "$sink_port"
-  run_logged "$SESSION" -c PureProxy --hostname "$HOST" --log stderr "127.0.0.1:$sink_port"
+  start_sink -f .
+  run_logged "$SESSION" -c PureProxy --hostname "$HOST" --log stderr "$UPSTREAM"
   expect_status 0
   log_lines "$ERR" >"$BATS_TEST_TMPDIR/log"
   expect_file "$BATS_TEST_TMPDIR/log" '%s\n' \
-    "in.smtpd[$PID]: relay to 127.0.0.1:$sink_port: message from <a@example.com> refused: 500 5.3.0 Error: command failed" \
+    "in.smtpd[$PID]: relay to $UPSTREAM: message from <a@example.com> refused: 500 5.3.0 Error: command failed" \
     "in.smtpd[$PID]: peer=127.0.0.1 helo=client.example from=<a@example.com> rcpts=1 size=$SESSION_SIZE reply=\"500 5.3.0 Error: command failed\" upstream=\"500 5.3.0 Error: command failed\"" \
     "in.smtpd[$PID]: session peer=127.0.0.1 helo=client.example messages=0 end=quit"
   grep -qx '500 5.3.0 Error: command failed.' "$OUT"
@@ -748,7 +735,6 @@ config_file() {
   # smtp-sink's own replies, passed on, for the recipients the policy allows.
   expect_replies "$GREETING" "250 $HOST" "250 2.1.0 Ok" "250 2.1.5 Ok" "250 2.1.5 Ok" \
     "250 2.1.5 Ok" "554 Error: relay access denied" "221 Bye"
-  remove_sink
 }
 
 # config_error TEXT: a file holding printf %b TEXT makes in.smtpd exit 78

@@ -43,6 +43,8 @@ import subprocess
 import sys
 import time
 
+from case_escapes import CaseError, decode_escapes, encode_escapes
+
 HERE = os.path.dirname(os.path.realpath(__file__))
 TOP = os.path.dirname(HERE)
 HOST = 'deviations.test'
@@ -51,83 +53,8 @@ DEFAULTS = {'size': 33554432, 'smtputf8': False, 'decode_data': False,
             'class': 'debugging'}
 
 
-class CaseError(Exception):
-    pass
-
-
 # ------------------------------------------------------------ case format
-
-_SIMPLE = {'\\': b'\\', 'r': b'\r', 'n': b'\n', 't': b'\t', '0': b'\0',
-           's': b' ', ']': b']'}
-
-
-def decode_escapes(s):
-    """smtp-conform's payload escapes: \\r \\n \\t \\0 \\s \\\\ \\] \\xHH
-    and \\[N*TEXT]; everything else is sent as UTF-8."""
-    out = bytearray()
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c != '\\':
-            j = s.find('\\', i)
-            j = len(s) if j < 0 else j
-            out += s[i:j].encode('utf-8', 'surrogateescape')
-            i = j
-            continue
-        d = s[i + 1:i + 2]
-        if d in _SIMPLE:
-            out += _SIMPLE[d]
-            i += 2
-        elif d == 'x':
-            hh = s[i + 2:i + 4]
-            if not re.fullmatch(r'[0-9A-Fa-f]{2}', hh):
-                raise CaseError('bad \\x escape %r' % s[i:i + 4])
-            out.append(int(hh, 16))
-            i += 4
-        elif d == '[':
-            m = re.match(r'(\d+)\*', s[i + 2:])
-            if not m:
-                raise CaseError('bad repetition %r' % s[i:i + 12])
-            j = k = i + 2 + len(m.group(0))
-            depth = 0
-            while True:
-                if k >= len(s):
-                    raise CaseError('unterminated \\[N*TEXT]')
-                if s[k] == '\\':
-                    if s[k + 1:k + 2] == '[':
-                        depth += 1
-                    k += 2
-                    continue
-                if s[k] == ']':
-                    if depth == 0:
-                        break
-                    depth -= 1
-                k += 1
-            out += decode_escapes(s[j:k]) * int(m.group(1))
-            i = k + 1
-        else:
-            raise CaseError('unknown escape \\%s' % d)
-    return bytes(out)
-
-
-def encode_escapes(b):
-    s = b.decode('utf-8', 'surrogateescape')
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch == '\\':
-            out.append('\\\\')
-        elif ch in '\r\n\t\0':
-            out.append({'\r': '\\r', '\n': '\\n', '\t': '\\t',
-                        '\0': '\\0'}[ch])
-        elif 0xDC80 <= o <= 0xDCFF:
-            out.append('\\x%02x' % (o - 0xDC00))
-        elif o < 0x20 or o == 0x7F:
-            out.append('\\x%02x' % o)
-        else:
-            out.append(ch)
-    t = ''.join(out)
-    return t[:-1] + '\\s' if t.endswith(' ') else t
+# (the payload escapes are case_escapes.py's)
 
 
 class Step:

@@ -67,6 +67,8 @@ import sys
 import threading
 import time
 
+from case_escapes import encode_escapes
+
 HERE = os.path.dirname(os.path.realpath(__file__))
 TOP = os.path.dirname(HERE)
 
@@ -94,48 +96,6 @@ def rand_case(rng, word):
         return word.lower()
     return ''.join(c.upper() if rng.random() < 0.5 else c.lower()
                    for c in word)
-
-
-def encode_escapes(b):
-    """bytes -> case-file payload text (smtp-conform's escapes)."""
-    s = b.decode('utf-8', 'surrogateescape')
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch == '\\':
-            out.append('\\\\')
-        elif ch == '\r':
-            out.append('\\r')
-        elif ch == '\n':
-            out.append('\\n')
-        elif ch == '\t':
-            out.append('\\t')
-        elif ch == '\0':
-            out.append('\\0')
-        elif 0xDC80 <= o <= 0xDCFF:
-            out.append('\\x%02x' % (o - 0xDC00))
-        elif o < 0x20 or 0x7F <= o <= 0xA0 or o == 0xAD or \
-                0x2000 <= o <= 0x200F or 0x2028 <= o <= 0x202F or \
-                o in (0x1680, 0x205F, 0x3000, 0xFEFF):
-            out.append(''.join('\\x%02x' % x for x in ch.encode('utf-8')))
-        else:
-            out.append(ch)
-    res = []
-    i = 0
-    while i < len(out):
-        j = i
-        while j < len(out) and out[j] == out[i]:
-            j += 1
-        if j - i >= 16 and len(out[i]) == 1:
-            res.append('\\[%d*%s]' % (j - i, out[i]))
-        else:
-            res.extend(out[i:j])
-        i = j
-    if res and res[-1] == ' ':
-        res[-1] = '\\s'
-    if res and res[0] == ' ':
-        res[0] = '\\s'
-    return ''.join(res)
 
 
 def show(b, limit=2000):

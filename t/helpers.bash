@@ -69,6 +69,20 @@ smtpd_session() {
   smtpd_pipe "$IN" "$@"
 }
 
+# write_session PART...: the parts one after another into $IN, for
+# smtpd_pipe: a part N*C is the character C N times (a long line without a
+# long literal), any other part is printf %b text.
+write_session() {
+  local part
+  for part; do
+    if [[ $part =~ ^([0-9]+)\*(.)$ ]]; then
+      head -c "${BASH_REMATCH[1]}" /dev/zero | tr '\0' "${BASH_REMATCH[2]}"
+    else
+      printf '%b' "$part"
+    fi
+  done >"$IN"
+}
+
 # debugging_session SESSION [ARGS...]: smtpd_session with the class that
 # prints messages and a fixed host name.
 debugging_session() {

@@ -325,13 +325,9 @@ assert replies[-2:] == [b"221 Bye", b""], replies
 }
 
 @test "-s 1000: a message of 1000 bytes is taken, 1001 gets 552 and the session goes on" {
-  {
-    printf 'HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'
-    head -c 1000 /dev/zero | tr '\0' a
-    printf '\r\n.\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'
-    head -c 1001 /dev/zero | tr '\0' b
-    printf '\r\n.\r\nNOOP\r\nQUIT\r\n'
-  } >"$IN"
+  write_session 'HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n' '1000*a' \
+    '\r\n.\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n' '1001*b' \
+    '\r\n.\r\nNOOP\r\nQUIT\r\n'
   smtpd_pipe "$IN" -c DebuggingServer --hostname "$HOST" -s 1000
   expect_status 0
   # Deviation: after 552 the reference stays in DATA; we read commands.

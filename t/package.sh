@@ -178,24 +178,28 @@ verify_units() {
 }
 check "systemd-analyze verify ${units[*]}: no complaint" verify_units
 
-units_not_enabled() {
-  local unit state bad=0
-  for unit in "${enableable[@]}"; do
-    state=$(systemctl is-enabled "$unit" 2>&1)
-    [ "$state" = disabled ] || {
+# units_in_state QUERY STATE UNIT...: `systemctl QUERY UNIT` answers
+# STATE for each unit; names those that answer otherwise.
+units_in_state() {
+  local query=$1 want=$2 unit state bad=0
+  shift 2
+  for unit; do
+    state=$(systemctl "$query" "$unit" 2>&1)
+    [ "$state" = "$want" ] || {
       echo "$unit: $state"
       bad=1
     }
   done
+  return "$bad"
+}
+
+units_not_enabled() {
+  local bad=0
+  units_in_state is-enabled disabled "${enableable[@]}" || bad=1
   # systemd running (not in a bare root or container): nothing active.
   if [ -d /run/systemd/system ]; then
-    for unit in "${units[@]/in.smtpd@.service/in.smtpd@*.service}"; do
-      state=$(systemctl is-active "$unit" 2>&1)
-      [ "$state" = inactive ] || {
-        echo "$unit: $state"
-        bad=1
-      }
-    done
+    units_in_state is-active inactive \
+      "${units[@]/in.smtpd@.service/in.smtpd@*.service}" || bad=1
   fi
   return "$bad"
 }

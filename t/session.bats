@@ -131,11 +131,7 @@ teardown() {
 }
 
 @test "a message of 1 MB on one line is printed whole" {
-  {
-    printf '%b' "$TRANSACTION"
-    head -c 1048576 /dev/zero | tr '\0' A
-    printf '\r\n.\r\nQUIT\r\n'
-  } >"$IN"
+  write_session "$TRANSACTION" '1048576*A' '\r\n.\r\nQUIT\r\n'
   smtpd_pipe "$IN" -c DebuggingServer --hostname "$HOST"
   expect_status 0
   expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "221 Bye"
@@ -335,13 +331,8 @@ assert received == open(sys.argv[3], "rb").read(), received
 # --- bad input: no crash, no hang, a clear answer ------------------------------
 
 @test "a command line of 1 MB: 500 line too long, and the session goes on" {
-  {
-    printf 'HELO x\r\n'
-    head -c 1048576 /dev/zero | tr '\0' A
-    printf '\r\nNOOP\r\nMAIL FROM:<'
-    head -c 1048576 /dev/zero | tr '\0' a
-    printf '@b>\r\nQUIT\r\n'
-  } >"$IN"
+  write_session 'HELO x\r\n' '1048576*A' '\r\nNOOP\r\nMAIL FROM:<' '1048576*a' \
+    '@b>\r\nQUIT\r\n'
   smtpd_pipe "$IN" -c DebuggingServer --hostname "$HOST"
   expect_status 0
   expect_replies "$GREETING" "250 $HOST" "500 Error: line too long" "250 OK" \

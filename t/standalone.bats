@@ -1136,12 +1136,7 @@ conn.close()
 os.close(3)
 client.settimeout(10)
 client.sendall(b"HELO client.example\r\nQUIT\r\n")
-data = b""
-while True:
-    chunk = client.recv(4096)
-    if not chunk:
-        break
-    data += chunk
+data = b"".join(iter(lambda: client.recv(4096), b""))  # to the close
 sys.stdout.write(data.decode())
 sys.exit(child.wait(timeout=10))
 ' "$PORT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" >"$OUT" 2>"$ERR" ||

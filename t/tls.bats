@@ -253,12 +253,7 @@ context.check_hostname = False
 context.verify_mode = ssl.CERT_NONE
 t = context.wrap_socket(s)  # fails if a plaintext reply came after the 220
 t.sendall(b"QUIT\r\n")
-rest = b""
-while True:
-    chunk = t.recv(4096)
-    if not chunk:
-        break
-    rest += chunk
+rest = b"".join(iter(lambda: t.recv(4096), b""))  # to the close
 print(repr(rest))
 EOF
   echo "$output"

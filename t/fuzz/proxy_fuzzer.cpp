@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "../unit/enum_names.hpp"
 #include "fuzz_common.hpp"
 #include "smtpd/proxy_header.hpp"
 
@@ -35,21 +36,10 @@ namespace {
 
 using fuzz::visible;
 using smtpd::ProxyHeader;
+using smtpd::test::name;
 using Status = ProxyHeader::Status;
 
 constexpr std::string_view kSignature("\r\n\r\n\0\r\nQUIT\n", 12);
-
-const char* name(Status status) {
-  switch (status) {
-    case Status::incomplete:
-      return "incomplete";
-    case Status::invalid:
-      return "invalid";
-    case Status::complete:
-      return "complete";
-  }
-  return "?";
-}
 
 std::string describe(std::string_view buffer, const ProxyHeader& header) {
   return "buffer " + visible(buffer, 200) + " is " + name(header.status) +

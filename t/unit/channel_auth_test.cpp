@@ -370,10 +370,20 @@ std::vector<TraceCase> trace_cases() {
   return {
       {"CommandsPassUnchanged", "EHLO x\r\nMAIL FROM:<a@b>\r\n",
        "EHLO x\r\nMAIL FROM:<a@b>\r\n"},
+      // PLAIN: the initial response or the line after 334, in any form.
       {"PlainInitialResponse", "AUTH PLAIN " + kPlain + "\r\nNOOP\r\n",
        "AUTH PLAIN [hidden]\r\nNOOP\r\n"},
       {"PlainResponse", "AUTH PLAIN\r\n" + kPlain + "\r\nNOOP\r\n",
        "AUTH PLAIN\r\n[hidden]\r\nNOOP\r\n"},
+      {"BareLf", "AUTH PLAIN\n" + kPlain + "\nNOOP\n",
+       "AUTH PLAIN\n[hidden]\nNOOP\n"},
+      {"OddSpacing", "  AuTh\t PLAIN   " + kPlain + "\r\n",
+       "  AuTh\t PLAIN [hidden]\r\n"},
+      {"LongResponseHiddenWhole",
+       "AUTH PLAIN\r\n" + std::string(limits::auth_line + 100, 'c') +
+           "\r\nNOOP\r\n",
+       "AUTH PLAIN\r\n[hidden]\r\nNOOP\r\n"},
+      // LOGIN: the user name and the password, each a line of its own.
       {"Login",
        "auth login\r\n" + b64("alice") + "\r\n" + b64("s3cret") +
            "\r\nNOOP\r\n",
@@ -383,14 +393,6 @@ std::vector<TraceCase> trace_cases() {
        "AUTH LOGIN [hidden]\r\n[hidden]\r\nNOOP\r\n"},
       {"CancelShowsAndEnds", "AUTH LOGIN\r\n*\r\nNOOP\r\n",
        "AUTH LOGIN\r\n*\r\nNOOP\r\n"},
-      {"BareLf", "AUTH PLAIN\n" + kPlain + "\nNOOP\n",
-       "AUTH PLAIN\n[hidden]\nNOOP\n"},
-      {"OddSpacing", "  AuTh\t PLAIN   " + kPlain + "\r\n",
-       "  AuTh\t PLAIN [hidden]\r\n"},
-      {"LongResponseHiddenWhole",
-       "AUTH PLAIN\r\n" + std::string(limits::auth_line + 100, 'c') +
-           "\r\nNOOP\r\n",
-       "AUTH PLAIN\r\n[hidden]\r\nNOOP\r\n"},
   };
 }
 

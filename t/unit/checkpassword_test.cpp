@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 
+#include "enum_names.hpp"
+
 namespace smtpd {
 namespace {
 
@@ -26,18 +28,6 @@ std::string read_file(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-const char* verdict_name(AuthVerdict verdict) {
-  switch (verdict) {
-    case AuthVerdict::good:
-      return "good";
-    case AuthVerdict::bad:
-      return "bad";
-    case AuthVerdict::temporary:
-      return "temporary";
-  }
-  return "?";
 }
 
 class Checkpassword : public ::testing::Test {
@@ -163,7 +153,7 @@ TEST_F(Checkpassword, TemporaryFailures) {
   for (const Case& c : cases) {
     const CheckpasswordResult result = check({program("p", c.body)});
     EXPECT_EQ(result.verdict, AuthVerdict::temporary)
-        << c.name << ": " << verdict_name(result.verdict);
+        << c.name << ": " << test::name(result.verdict);
     EXPECT_EQ(result.detail, c.detail) << c.name;
   }
   expect_no_children();

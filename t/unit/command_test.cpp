@@ -22,28 +22,16 @@
 #include <string>
 #include <vector>
 
+#include "enum_names.hpp"
+
 namespace smtpd {
 namespace {
 
 using Outcome = CommandResult::Outcome;
 using Clock = std::chrono::steady_clock;
 
-const char* outcome_name(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::exited:
-      return "exited";
-    case Outcome::signaled:
-      return "signaled";
-    case Outcome::timed_out:
-      return "timed_out";
-    case Outcome::not_run:
-      return "not_run";
-  }
-  return "?";
-}
-
 std::string describe(const CommandResult& r) {
-  return std::string(outcome_name(r.outcome)) + " status " +
+  return std::string(test::name(r.outcome)) + " status " +
          std::to_string(r.status) + " error \"" + r.error + "\" output \"" +
          r.output.substr(0, 200) + "\"";
 }

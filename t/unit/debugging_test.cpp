@@ -22,11 +22,17 @@ using namespace std::string_literals;
 struct Printout {
   std::string name;
   std::string data;
-  bool decode_data;
-  std::string peer;
-  std::vector<std::string> mail_options, rcpt_options;
   std::string expected;
+  bool decode_data = false;
+  std::string peer = "192.0.2.1";
+  std::vector<std::string> mail_options = {}, rcpt_options = {};
 };
+
+// The reference's banner and closing line around what it prints between.
+std::string printout(const std::string& between) {
+  return "---------- MESSAGE FOLLOWS ----------\n" + between +
+         "------------ END MESSAGE ------------\n";
+}
 
 void PrintTo(const Printout& p, std::ostream* out) { *out << p.name; }
 
@@ -42,6 +48,14 @@ Envelope envelope_of(const Printout& p) {
   return envelope;
 }
 
+// A message with data from the client 192.0.2.1.
+Envelope message(const std::string& data) {
+  Envelope envelope;
+  envelope.peer = Peer{"192.0.2.1", 4242};
+  envelope.data = data;
+  return envelope;
+}
+
 const std::vector<Printout> kPrintouts = {
     {"HeadersThenBody",
      "Subject: hi\n"
@@ -49,226 +63,142 @@ const std::vector<Printout> kPrintouts = {
      "\n"
      "body line\n"
      "last",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'Subject: hi'\n"
-     "b'From: a@b.example'\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "b'body line'\n"
-     "b'last'\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'Subject: hi'\n"
+              "b'From: a@b.example'\n"
+              "b'X-Peer: 192.0.2.1'\n"
+              "b''\n"
+              "b'body line'\n"
+              "b'last'\n")},
     {"MailAndRcptOptions",
      "Subject: hi\n"
      "\n"
      "body",
+     printout("mail options: ['BODY=8BITMIME', 'SIZE=100']\n"
+              "rcpt options: ['NOTIFY=NEVER']\n"
+              "\n"
+              "b'Subject: hi'\n"
+              "b'X-Peer: 192.0.2.1'\n"
+              "b''\n"
+              "b'body'\n"),
      false,
      "192.0.2.1",
      {"BODY=8BITMIME", "SIZE=100"},
-     {"NOTIFY=NEVER"},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "mail options: ['BODY=8BITMIME', 'SIZE=100']\n"
-     "rcpt options: ['NOTIFY=NEVER']\n"
-     "\n"
-     "b'Subject: hi'\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "b'body'\n"
-     "------------ END MESSAGE ------------\n"},
+     {"NOTIFY=NEVER"}},
     {"RcptOptionsOnly",
      "x",
+     printout("rcpt options: [\"A'B\"]\n"
+              "\n"
+              "b'x'\n"),
      false,
      "192.0.2.1",
      {},
-     {"A'B"},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "rcpt options: [\"A'B\"]\n"
-     "\n"
-     "b'x'\n"
-     "------------ END MESSAGE ------------\n"},
+     {"A'B"}},
     {"NoEndOfHeaders",
      "Subject: hi\n"
      "no blank line",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'Subject: hi'\n"
-     "b'no blank line'\n"
-     "------------ END MESSAGE ------------\n"},
-    {"EmptyMessage",
-     "",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'Subject: hi'\n"
+              "b'no blank line'\n")},
+    {"EmptyMessage", "", printout("")},
     {"EmptyFirstLine",
      "\n"
      "body",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "b'body'\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'X-Peer: 192.0.2.1'\n"
+              "b''\n"
+              "b'body'\n")},
     {"OnlyTheFirstBlankLine",
      "H: v\n"
      "\n"
      "\n"
      "after",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'H: v'\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "b''\n"
-     "b'after'\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'H: v'\n"
+              "b'X-Peer: 192.0.2.1'\n"
+              "b''\n"
+              "b''\n"
+              "b'after'\n")},
     {"TrailingLineEnd",
      "H: v\n"
      "\n"
      "body\n"
      "",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'H: v'\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "b'body'\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'H: v'\n"
+              "b'X-Peer: 192.0.2.1'\n"
+              "b''\n"
+              "b'body'\n")},
     {"BlankLastLine",
      "H: v\n"
      "\n"
      "",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'H: v'\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'H: v'\n"
+              "b'X-Peer: 192.0.2.1'\n"
+              "b''\n")},
     {"BytesLineBreaks",
      "H: v\rI: w\r\n"
      "\x0bJ\x0cK\x1cL\r\rbody",
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'H: v'\n"
-     "b'I: w'\n"
-     "b'\\x0bJ\\x0cK\\x1cL'\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "b'body'\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'H: v'\n"
+              "b'I: w'\n"
+              "b'\\x0bJ\\x0cK\\x1cL'\n"
+              "b'X-Peer: 192.0.2.1'\n"
+              "b''\n"
+              "b'body'\n")},
     {"BytesRepr",
      "S: caf\xc3\xa9\n"
      "\n"
      "it's \"q\"\t\\ \x00\x7f\xff"s,
-     false,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'S: caf\\xc3\\xa9'\n"
-     "b'X-Peer: 192.0.2.1'\n"
-     "b''\n"
-     "b'it\\'s \"q\"\\t\\\\ \\x00\\x7f\\xff'\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'S: caf\\xc3\\xa9'\n"
+              "b'X-Peer: 192.0.2.1'\n"
+              "b''\n"
+              "b'it\\'s \"q\"\\t\\\\ \\x00\\x7f\\xff'\n")},
     {"Ipv6Peer",
      "Subject: x\n"
      "\n"
      "b",
-     false,
-     "2001:db8::1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "b'Subject: x'\n"
-     "b'X-Peer: 2001:db8::1'\n"
-     "b''\n"
-     "b'b'\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("b'Subject: x'\n"
+              "b'X-Peer: 2001:db8::1'\n"
+              "b''\n"
+              "b'b'\n"),
+     false, "2001:db8::1"},
     {"DecodedText",
      "Subject: caf\xc3\xa9\n"
      "\n"
      "body \"q\" it's",
-     true,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "Subject: caf\xc3\xa9\n"
-     "X-Peer: 192.0.2.1\n"
-     "\n"
-     "body \"q\" it's\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("Subject: caf\xc3\xa9\n"
+              "X-Peer: 192.0.2.1\n"
+              "\n"
+              "body \"q\" it's\n"),
+     true},
     {"DecodedLineBreaks",
      "H: v\x0bI: w\x0cJ\x1cK\x1dL\x1eM\xc2\x85N\xe2\x80\xa8O\xe2\x80\xa9P\r\n"
      "Q\rR\n"
      "\n"
      "body",
-     true,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "H: v\n"
-     "I: w\n"
-     "J\n"
-     "K\n"
-     "L\n"
-     "M\n"
-     "N\n"
-     "O\n"
-     "P\n"
-     "Q\n"
-     "R\n"
-     "X-Peer: 192.0.2.1\n"
-     "\n"
-     "body\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("H: v\n"
+              "I: w\n"
+              "J\n"
+              "K\n"
+              "L\n"
+              "M\n"
+              "N\n"
+              "O\n"
+              "P\n"
+              "Q\n"
+              "R\n"
+              "X-Peer: 192.0.2.1\n"
+              "\n"
+              "body\n"),
+     true},
     {"DecodedNoEndOfHeaders",
      "a\n"
      "b",
-     true,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "a\n"
-     "b\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("a\n"
+              "b\n"),
+     true},
     {"DecodedEmptyFirstLine",
      "\n"
      "body",
-     true,
-     "192.0.2.1",
-     {},
-     {},
-     "---------- MESSAGE FOLLOWS ----------\n"
-     "X-Peer: 192.0.2.1\n"
-     "\n"
-     "body\n"
-     "------------ END MESSAGE ------------\n"},
+     printout("X-Peer: 192.0.2.1\n"
+              "\n"
+              "body\n"),
+     true},
 };
 
 class DebuggingPrintout : public testing::TestWithParam<Printout> {};
@@ -288,19 +218,14 @@ INSTANTIATE_TEST_SUITE_P(Reference, DebuggingPrintout,
 // With decode_data the reference passes the hook no options, so none are
 // printed even if the envelope has some.
 TEST(DebuggingFormat, DecodeDataPrintsNoOptions) {
-  Envelope envelope;
-  envelope.peer = Peer{"192.0.2.1", 4242};
-  envelope.data = "Subject: x\n\nbody";
+  Envelope envelope = message("Subject: x\n\nbody");
   envelope.mail_options = {"SIZE=10"};
   envelope.rcpt_options = {"X"};
-  EXPECT_EQ(
-      "---------- MESSAGE FOLLOWS ----------\n"
-      "Subject: x\n"
-      "X-Peer: 192.0.2.1\n"
-      "\n"
-      "body\n"
-      "------------ END MESSAGE ------------\n",
-      format_debugging_message(envelope, true));
+  EXPECT_EQ(printout("Subject: x\n"
+                     "X-Peer: 192.0.2.1\n"
+                     "\n"
+                     "body\n"),
+            format_debugging_message(envelope, true));
 }
 
 // Collects each printout whole, checking that its pieces come between
@@ -328,34 +253,26 @@ TEST(DebuggingServer, WritesEachPrintoutOnceAndAnswersOk) {
   Printouts printouts;
   std::vector<std::string>& written = printouts.written;
   DebuggingServer server(printouts, false);
-  Envelope first;
-  first.peer = Peer{"192.0.2.1", 4242};
-  first.data = "Subject: one\n\n1";
+  const Envelope first = message("Subject: one\n\n1");
   Envelope second = first;
   second.data = "Subject: two\n\n2";
   second.mail_options = {"BODY=8BITMIME"};
 
   EXPECT_EQ(Reply{}, server.process_message(first));
   ASSERT_EQ(1u, written.size());
-  EXPECT_EQ(
-      "---------- MESSAGE FOLLOWS ----------\n"
-      "b'Subject: one'\n"
-      "b'X-Peer: 192.0.2.1'\n"
-      "b''\n"
-      "b'1'\n"
-      "------------ END MESSAGE ------------\n",
-      written[0]);
+  EXPECT_EQ(printout("b'Subject: one'\n"
+                     "b'X-Peer: 192.0.2.1'\n"
+                     "b''\n"
+                     "b'1'\n"),
+            written[0]);
   EXPECT_EQ(Reply{}, server.process_message(second));
   ASSERT_EQ(2u, written.size());
-  EXPECT_EQ(
-      "---------- MESSAGE FOLLOWS ----------\n"
-      "mail options: ['BODY=8BITMIME']\n"
-      "b'Subject: two'\n"
-      "b'X-Peer: 192.0.2.1'\n"
-      "b''\n"
-      "b'2'\n"
-      "------------ END MESSAGE ------------\n",
-      written[1]);
+  EXPECT_EQ(printout("mail options: ['BODY=8BITMIME']\n"
+                     "b'Subject: two'\n"
+                     "b'X-Peer: 192.0.2.1'\n"
+                     "b''\n"
+                     "b'2'\n"),
+            written[1]);
 }
 
 // An output that could not write the printout (a full disk, a closed
@@ -368,9 +285,7 @@ struct FailingOutput : Printouts {
 TEST(DebuggingServer, AnUnwrittenPrintoutIs451) {
   FailingOutput output;
   DebuggingServer server(output, false);
-  Envelope envelope;
-  envelope.peer = Peer{"192.0.2.1", 4242};
-  envelope.data = "Subject: lost\n\nbody";
+  const Envelope envelope = message("Subject: lost\n\nbody");
   EXPECT_EQ(Reply{"451 Error: the message could not be printed"},
             server.process_message(envelope));
   output.written_whole = true;
@@ -380,18 +295,13 @@ TEST(DebuggingServer, AnUnwrittenPrintoutIs451) {
 TEST(DebuggingServer, PrintsDecodedTextWithDecodeData) {
   Printouts printouts;
   DebuggingServer server(printouts, true);
-  Envelope envelope;
-  envelope.peer = Peer{"192.0.2.1", 4242};
-  envelope.data = "Subject: caf\xc3\xa9\n\nbody";
-  EXPECT_EQ(Reply{}, server.process_message(envelope));
-  EXPECT_EQ(
-      "---------- MESSAGE FOLLOWS ----------\n"
-      "Subject: caf\xc3\xa9\n"
-      "X-Peer: 192.0.2.1\n"
-      "\n"
-      "body\n"
-      "------------ END MESSAGE ------------\n",
-      printouts.written.at(0));
+  EXPECT_EQ(Reply{},
+            server.process_message(message("Subject: caf\xc3\xa9\n\nbody")));
+  EXPECT_EQ(printout("Subject: caf\xc3\xa9\n"
+                     "X-Peer: 192.0.2.1\n"
+                     "\n"
+                     "body\n"),
+            printouts.written.at(0));
 }
 
 // A large message goes out in pieces of at most 64 KiB (nothing holds a
@@ -447,14 +357,18 @@ TEST(DebuggingServer, ShowEnvelopeAddsMailFromAndEachRcptToAfterTheBanner) {
   envelope.rcpt_tos = {"c@d.example", "bcc@d.example", "e\x01\r@x"};
   envelope.mail_options = {"BODY=8BITMIME"};
   envelope.data = "Subject: hi\n\nbody";
-  const std::string plain = format_debugging_message(envelope, false);
   EXPECT_EQ(format_debugging_message(envelope, false, true),
             "---------- MESSAGE FOLLOWS ----------\n"
             "MAIL FROM: <>\n"
             "RCPT TO: <c@d.example>\n"
             "RCPT TO: <bcc@d.example>\n"
-            "RCPT TO: <e\\x01\\x0d@x>\n" +
-                plain.substr(plain.find('\n') + 1));
+            "RCPT TO: <e\\x01\\x0d@x>\n"
+            "mail options: ['BODY=8BITMIME']\n"
+            "b'Subject: hi'\n"
+            "b'X-Peer: 192.0.2.1'\n"
+            "b''\n"
+            "b'body'\n"
+            "------------ END MESSAGE ------------\n");
   envelope.mail_from = "a@b.example";
   envelope.rcpt_tos.resize(1);
   EXPECT_EQ(format_debugging_message(envelope, true, true),

@@ -46,12 +46,14 @@ constexpr std::size_t kOutputHighWater = Connection::output_high_water;
 constexpr int kGuardMs = 10000;
 
 // The driver's options in these tests: timeouts short enough that a test
-// that fails with the session still running does not hang for minutes.
-DriverOptions guarded() {
+// that fails with the session still running does not hang for minutes
+// (a test of one timeout sets it, and the others out of its way).
+DriverOptions guarded(unsigned command_seconds = 10, unsigned data_seconds = 10,
+                      unsigned session_seconds = 30) {
   DriverOptions options;
-  options.command_timeout_seconds = 10;
-  options.data_timeout_seconds = 10;
-  options.session_timeout_seconds = 30;
+  options.command_timeout_seconds = command_seconds;
+  options.data_timeout_seconds = data_seconds;
+  options.session_timeout_seconds = session_seconds;
   return options;
 }
 
@@ -163,6 +165,39 @@ std::pair<Fd, Fd> make_pipe() {
   return {Fd(fds[0]), Fd(fds[1])};
 }
 
+// How a session is connected to its client: one socket, as inetd gives
+// it, or two pipes, as a shell does.  The session reads session_in and
+// writes session_out (none: it writes to session_in); the client writes
+// to_session and reads from_session (none: it reads to_session).
+struct Wiring {
+  Fd session_in, session_out, to_session, from_session;
+
+  int client_writes() const { return to_session.get(); }
+  int client_reads() const {
+    return from_session.get() >= 0 ? from_session.get() : to_session.get();
+  }
+  // The client's end of input: it shuts its side of the socket, or closes
+  // its pipe.
+  void client_ends_input() {
+    if (from_session.get() >= 0)
+      to_session.reset();
+    else
+      ASSERT_EQ(0, shutdown(to_session.get(), SHUT_WR));
+  }
+};
+
+Wiring over_a_socket() {
+  auto [client, server_end] = socket_pair();
+  return {std::move(server_end), Fd(), std::move(client), Fd()};
+}
+
+Wiring over_two_pipes() {
+  auto [input_read, input_write] = make_pipe();
+  auto [output_read, output_write] = make_pipe();
+  return {std::move(input_read), std::move(output_write),
+          std::move(input_write), std::move(output_read)};
+}
+
 void write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = write(fd, bytes.data(), bytes.size());
@@ -261,29 +296,24 @@ void expect_session_messages(const RecordingServer& server) {
 // A pipelining client sends the whole session at once, then waits: every
 // reply comes back, in order, and the session ends after QUIT without the
 // client closing anything.
-TEST(RunSession, PipelinedSessionOverOneSocket) {
-  auto [client, server_end] = socket_pair();
-  write_all(client.get(), kSession);
+void expect_pipelined_session(Wiring wiring) {
+  write_all(wiring.client_writes(), kSession);
   RecordingServer server({Reply{}, "554 Rejected"});
-  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  Session session(ChannelConfig{}, server, std::move(wiring.session_in),
+                  std::move(wiring.session_out));
   session.start();
-  EXPECT_EQ(kSessionReplies, read_to_end(client.get()));
+  EXPECT_EQ(kSessionReplies, read_to_end(wiring.client_reads()));
   EXPECT_EQ(SessionEnd::closed, session.join());
   expect_session_messages(server);
 }
 
+TEST(RunSession, PipelinedSessionOverOneSocket) {
+  expect_pipelined_session(over_a_socket());
+}
+
 // The same over two pipes: the output is not a socket.
 TEST(RunSession, PipelinedSessionOverTwoPipes) {
-  auto [input_read, input_write] = make_pipe();
-  auto [output_read, output_write] = make_pipe();
-  write_all(input_write.get(), kSession);
-  RecordingServer server({Reply{}, "554 Rejected"});
-  Session session(ChannelConfig{}, server, std::move(input_read),
-                  std::move(output_write));
-  session.start();
-  EXPECT_EQ(kSessionReplies, read_to_end(output_read.get()));
-  EXPECT_EQ(SessionEnd::closed, session.join());
-  expect_session_messages(server);
+  expect_pipelined_session(over_two_pipes());
 }
 
 // The same, written one byte at a time while the session runs.
@@ -335,31 +365,26 @@ const std::string kUpToDataReplies = std::string(kGreeting) +
                                      "250 OK\r\n"
                                      "354 End data with <CR><LF>.<CR><LF>\r\n";
 
-// The client goes away in the middle of its message: it is not delivered.
-TEST(RunSession, ClientClosesMidDataOverASocket) {
-  auto [client, server_end] = socket_pair();
-  write_all(client.get(), kUpToData + "Subject: x\r\n\r\nhalf a body\r\n.");
-  ASSERT_EQ(0, shutdown(client.get(), SHUT_WR));
+// The client goes away in the middle of its message, after sending
+// `part` of it: the message is not delivered.
+void expect_closed_mid_data(Wiring wiring, const std::string& part) {
+  write_all(wiring.client_writes(), kUpToData + part);
+  wiring.client_ends_input();
   RecordingServer server;
-  Session session(ChannelConfig{}, server, std::move(server_end), Fd());
+  Session session(ChannelConfig{}, server, std::move(wiring.session_in),
+                  std::move(wiring.session_out));
   session.start();
-  EXPECT_EQ(kUpToDataReplies, read_to_end(client.get()));
+  EXPECT_EQ(kUpToDataReplies, read_to_end(wiring.client_reads()));
   EXPECT_EQ(SessionEnd::client_closed, session.join());
   EXPECT_TRUE(server.delivered().empty());
 }
 
+TEST(RunSession, ClientClosesMidDataOverASocket) {
+  expect_closed_mid_data(over_a_socket(), "Subject: x\r\n\r\nhalf a body\r\n.");
+}
+
 TEST(RunSession, ClientClosesMidDataOverPipes) {
-  auto [input_read, input_write] = make_pipe();
-  auto [output_read, output_write] = make_pipe();
-  write_all(input_write.get(), kUpToData + "Subject: x\r\n\r\nhalf a body\r\n");
-  input_write.reset();
-  RecordingServer server;
-  Session session(ChannelConfig{}, server, std::move(input_read),
-                  std::move(output_write));
-  session.start();
-  EXPECT_EQ(kUpToDataReplies, read_to_end(output_read.get()));
-  EXPECT_EQ(SessionEnd::client_closed, session.join());
-  EXPECT_TRUE(server.delivered().empty());
+  expect_closed_mid_data(over_two_pipes(), "Subject: x\r\n\r\nhalf a body\r\n");
 }
 
 // Commands complete before the end of input are all answered; a partial
@@ -553,10 +578,8 @@ TEST(RunSession, CommandTimeout) {
   auto [client, server_end] = socket_pair();
   write_all(client.get(), "HELO client.example\r\n");
   RecordingServer server;
-  DriverOptions options = guarded();
-  options.command_timeout_seconds = 1;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  options);
+                  guarded(1));
   session.start();
   EXPECT_EQ(std::string(kGreeting) +
                 "250 localhost\r\n"
@@ -573,11 +596,8 @@ TEST(RunSession, DataTimeout) {
   auto [client, server_end] = socket_pair();
   write_all(client.get(), kUpToData + "Subject: x\r\n\r\nbody\r\n");
   RecordingServer server;
-  DriverOptions options = guarded();
-  options.command_timeout_seconds = 3600;
-  options.data_timeout_seconds = 1;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  options);
+                  guarded(3600, 1));
   session.start();
   EXPECT_EQ(kUpToDataReplies + "421 localhost Error: timeout exceeded\r\n",
             read_to_end(client.get()));
@@ -590,11 +610,8 @@ TEST(RunSession, DataTimeout) {
 TEST(RunSession, SessionTimeoutCapsABusyClient) {
   auto [client, server_end] = socket_pair();
   RecordingServer server;
-  DriverOptions options = guarded();
-  options.command_timeout_seconds = 3600;
-  options.session_timeout_seconds = 1;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  options);
+                  guarded(3600, 10, 1));
   session.start();
   std::string replies = read_until(client.get(), kGreeting);
   const std::string_view timeout = "421 localhost Error: timeout exceeded\r\n";

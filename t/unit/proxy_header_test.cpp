@@ -13,23 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "enum_names.hpp"
+
 namespace smtpd {
 namespace {
 
 using Status = ProxyHeader::Status;
+using test::name;
 using namespace std::string_literals;
-
-std::string name(Status status) {
-  switch (status) {
-    case Status::incomplete:
-      return "incomplete";
-    case Status::invalid:
-      return "invalid";
-    case Status::complete:
-      return "complete";
-  }
-  return "not a status";
-}
 
 // Bytes from a list of numbers.
 std::string bytes(std::initializer_list<int> values) {
