@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
+#include "host_port.hpp"
 #include "socket_activation.hpp"
 
 namespace in_smtpd {
@@ -33,14 +35,13 @@ std::vector<int> open_listeners(const std::vector<std::string>& specs,
   };
   for (const std::string& spec : specs) {
     // HOST:PORT, [ADDRESS]:PORT for IPv6, *:PORT (checked by the option
-    // parser).
-    const std::size_t colon = spec.rfind(':');
-    std::string host = spec.substr(0, colon);
-    const std::string port = spec.substr(colon + 1);
-    if (host.size() > 2 && host.front() == '[')
-      host = host.substr(1, host.size() - 2);
+    // parser already).
+    std::string why;
+    const std::optional<HostPort> address = split_host_port(spec, &why);
+    if (!address) return fail(spec + ": " + why);
+    const std::string& port = address->port;
     // "*": every address, IPv4 and IPv6, each on its own socket.
-    if (host == "*") host.clear();
+    const std::string host = address->host == "*" ? "" : address->host;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
