@@ -93,7 +93,7 @@ int connect_within(const sockaddr* address, socklen_t length, double deadline,
   }
   if (connect(fd, address, length) != 0 && errno != EINPROGRESS) {
     error = std::strerror(errno);
-    close(fd);
+    static_cast<void>(close(fd));  // never connected: nothing to lose
     return -1;
   }
   int failure = 0;
@@ -106,7 +106,7 @@ int connect_within(const sockaddr* address, socklen_t length, double deadline,
   } else {
     return fd;
   }
-  close(fd);
+  static_cast<void>(close(fd));  // never connected: nothing to lose
   return -1;
 }
 
@@ -284,10 +284,13 @@ int main(int argc, char* argv[]) {
   std::string error;
   if (!client.done()) {
     const int fd = connect_to(server, deadline, error);
-    if (fd < 0)
+    if (fd < 0) {
       client.end_of_input("cannot connect to " + server + ": " + error);
-    else
-      exchange(client, fd, deadline), close(fd);
+    } else {
+      exchange(client, fd, deadline);
+      // The replies are in: closing cannot change what they said.
+      static_cast<void>(close(fd));
+    }
   }
   for (const smtpd::LmtpResult& r : client.results())
     say(r.recipient + ": " +

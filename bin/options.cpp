@@ -50,15 +50,24 @@
 #include <vector>
 
 #include "config.h"
+#include "exit_error.hpp"
 #include "host_port.hpp"
 
 namespace in_smtpd {
 namespace {
 
-// A bad value, said in full; where it came from is added by the caller.
-struct BadValue : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// Why the options are refused: the one line to say, and the exit status.
+// A setter says a bad value in full as a usage error; apply() makes it
+// the options file's when the file gave the value.
+ExitError usage_error(const std::string& text) {
+  return ExitError(EX_USAGE, text);
+}
+
+ExitError file_error(const std::string& path, unsigned line,
+                     const std::string& text) {
+  return ExitError(
+      EX_CONFIG, path + (line ? ":" + std::to_string(line) : "") + ": " + text);
+}
 
 std::uint64_t parse_number(const char* option, const std::string& text,
                            std::uint64_t min, std::uint64_t max) {
@@ -66,9 +75,9 @@ std::uint64_t parse_number(const char* option, const std::string& text,
   if (text.empty() || text.size() > 19 ||
       text.find_first_not_of("0123456789") != std::string::npos ||
       (value = std::stoull(text)) > max || value < min)
-    throw BadValue("invalid value for --" + std::string(option) + ": '" + text +
-                   "' (a whole number from " + std::to_string(min) + " to " +
-                   std::to_string(max) + " expected)");
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      text + "' (a whole number from " + std::to_string(min) +
+                      " to " + std::to_string(max) + " expected)");
   return value;
 }
 
@@ -79,15 +88,15 @@ ServerClass parse_class(const std::string& name) {
   if (key == "debuggingserver") return ServerClass::debugging;
   if (key == "pureproxy") return ServerClass::pure_proxy;
   if (key == "mailmanproxy") return ServerClass::mailman_proxy;
-  throw BadValue("unknown class for --class: '" + name +
-                 "' (DebuggingServer, PureProxy or MailmanProxy)");
+  throw usage_error("unknown class for --class: '" + name +
+                    "' (DebuggingServer, PureProxy or MailmanProxy)");
 }
 
 void set_remote(Options& options, const char*, const std::string& spec) {
   const std::optional<HostPort> remote = split_host_port(spec);
   if (!remote)
-    throw BadValue("bad remote spec: '" + spec +
-                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
+    throw usage_error("bad remote spec: '" + spec +
+                      "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
   options.upstream.host = remote->host;
   options.upstream.port = remote->port;
 }
@@ -98,9 +107,10 @@ void add_listen(Options& options, const char* option, const std::string& spec) {
   const std::string full =
       !spec.empty() && spec.front() == ':' ? "*" + spec : spec;
   if (!split_host_port(full))
-    throw BadValue("invalid value for --" + std::string(option) + ": '" + spec +
-                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6, *:PORT "
-                   "for every address)");
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      spec +
+                      "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6, *:PORT "
+                      "for every address)");
   options.listen.push_back(full);
 }
 
@@ -110,8 +120,8 @@ void set_hostname(Options& options, const char* option,
                   const std::string& name) {
   for (const char c : name)
     if (c <= 0x20 || c >= 0x7F)
-      throw BadValue("invalid value for --" + std::string(option) +
-                     " (printable ASCII without spaces expected)");
+      throw usage_error("invalid value for --" + std::string(option) +
+                        " (printable ASCII without spaces expected)");
   options.hostname = name;
 }
 
@@ -131,14 +141,14 @@ void set_relay_tls(Options& options, const char* option,
   else if (mode == "smtps")
     options.upstream.tls = Tls::smtps;
   else
-    throw BadValue("unknown value for --" + std::string(option) + ": '" + mode +
-                   "' (none, try, starttls or smtps)");
+    throw usage_error("unknown value for --" + std::string(option) + ": '" +
+                      mode + "' (none, try, starttls or smtps)");
 }
 
 void set_log(Options& options, const char* option, const std::string& where) {
   if (where != "syslog" && where != "stderr")
-    throw BadValue("unknown value for --" + std::string(option) + ": '" +
-                   where + "' (syslog or stderr)");
+    throw usage_error("unknown value for --" + std::string(option) + ": '" +
+                      where + "' (syslog or stderr)");
   options.log_to_stderr = where == "stderr";
 }
 
@@ -148,8 +158,8 @@ void add_relay_domain(Options& options, const char* option,
   try {
     options.relay_policy.allow_domain(domain);
   } catch (const std::invalid_argument& error) {
-    throw BadValue("invalid value for --" + std::string(option) + ": " +
-                   error.what());
+    throw usage_error("invalid value for --" + std::string(option) + ": " +
+                      error.what());
   }
 }
 
@@ -158,8 +168,8 @@ void add_relay_network(Options& options, const char* option,
   try {
     options.relay_policy.allow_network(network);
   } catch (const std::invalid_argument& error) {
-    throw BadValue("invalid value for --" + std::string(option) + ": " +
-                   error.what());
+    throw usage_error("invalid value for --" + std::string(option) + ": " +
+                      error.what());
   }
 }
 
@@ -177,8 +187,8 @@ std::vector<std::string> parse_command_template(const char* option,
     start = end;
   }
   if (argv.empty() || argv.front().front() != '/')
-    throw BadValue("invalid value for --" + std::string(option) +
-                   ": an absolute path to a program expected first");
+    throw usage_error("invalid value for --" + std::string(option) +
+                      ": an absolute path to a program expected first");
   return argv;
 }
 
@@ -187,8 +197,8 @@ void add_fail_rule(Options& options, const char* option,
   std::string error;
   const std::optional<FailRule> rule = parse_fail_rule(text, &error);
   if (!rule)
-    throw BadValue("invalid value for --" + std::string(option) + ": '" + text +
-                   "': " + error);
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      text + "': " + error);
   options.fail_rules.push_back(*rule);
 }
 
@@ -201,8 +211,8 @@ void set_fail_seed(Options& options, const char* option,
 void set_mailman_version(Options& options, const char* option,
                          const std::string& value) {
   if (value != "2" && value != "3")
-    throw BadValue("invalid value for --" + std::string(option) + ": '" +
-                   value + "' (2 or 3)");
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      value + "' (2 or 3)");
   options.mailman.version = value == "3" ? 3 : 2;
   if (options.mailman.version == 3) options.mailman.command.clear();
 }
@@ -210,16 +220,17 @@ void set_mailman_version(Options& options, const char* option,
 void set_mailman_lmtp(Options& options, const char* option,
                       const std::string& server) {
   if (server.find('/') == std::string::npos && !split_host_port(server))
-    throw BadValue("invalid value for --" + std::string(option) + ": '" +
-                   server + "' (HOST:PORT, [ADDRESS]:PORT or a socket path)");
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      server +
+                      "' (HOST:PORT, [ADDRESS]:PORT or a socket path)");
   options.mailman.lmtp_server = server;
 }
 
 void add_mailman_domain(Options& options, const char* option,
                         const std::string& domain) {
   if (domain.empty() || domain.find_first_of(" \t@/") != std::string::npos)
-    throw BadValue("invalid value for --" + std::string(option) + ": '" +
-                   domain + "'");
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      domain + "'");
   options.mailman.domains.push_back(domain);
 }
 
@@ -288,7 +299,7 @@ enum class Occurs {
 };
 
 // Checks a value of the option (its long name) and sets it in Options;
-// throws BadValue, said in full, when the value is bad.
+// throws usage_error, said in full, when the value is bad.
 using Setter = void (*)(Options& options, const char* option,
                         const std::string& value);
 // The default, as --help shows it in place of "{default}".
@@ -537,20 +548,6 @@ bool from_command_line(const std::vector<Value>& values) {
   return !values.empty() && values.front().line == 0;
 }
 
-// Why the options are refused: the one line to say, and the exit status.
-struct Refusal {
-  int status;
-  std::string text;
-};
-
-Refusal usage_error(std::string text) { return {EX_USAGE, std::move(text)}; }
-
-Refusal file_error(const std::string& path, unsigned line,
-                   const std::string& text) {
-  return {EX_CONFIG,
-          path + (line ? ":" + std::to_string(line) : "") + ": " + text};
-}
-
 namespace po = boost::program_options;
 
 // Whether an argument may name the option: "--NAME[=VALUE]" where the
@@ -623,18 +620,26 @@ std::string parse_switch(const std::string& name, const std::string& value) {
       "' is invalid (yes or no, on or off, true or false, 1 or 0 expected)");
 }
 
-// The whole of a file into contents; 0, or the errno of the failure.
-int read_whole_file(const std::string& path, std::string& contents) {
+// The whole options file; throws file_error when it cannot be read.
+std::string read_options_file(const std::string& path) {
+  const auto refuse = [&path](int error) {
+    return file_error(
+        path, 0,
+        std::string("cannot read the options file: ") + std::strerror(error));
+  };
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
+  if (fd < 0) throw refuse(errno);
+  std::string contents;
   char buffer[4096];
   for (;;) {
     const ssize_t got = read(fd, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      const int error = got < 0 ? errno : 0;
-      close(fd);
-      return error;
+      const int error = errno;
+      // Read-only: closing loses nothing, whatever close says.
+      static_cast<void>(close(fd));
+      if (got < 0) throw refuse(error);
+      return contents;
     }
     contents.append(buffer, std::size_t(got));
   }
@@ -711,11 +716,7 @@ std::vector<FileOption> read_config_file(const std::string& path,
 // The whole file is checked, also where the command line wins: a mistake
 // in it is not left to be found when the command line changes.
 void collect_file(const std::string& path, Collected& given) {
-  std::string text;
-  if (const int error = read_whole_file(path, text))
-    throw file_error(
-        path, 0,
-        std::string("cannot read the options file: ") + std::strerror(error));
+  const std::string text = read_options_file(path);
   std::vector<bool> seen(kOptionCount);
   for (const FileOption& entry : read_config_file(path, text)) {
     const std::string& name = entry.option.string_key;
@@ -872,7 +873,7 @@ void apply(const Collected& given, const std::string& config_path,
     for (const Value& value : given[i]) {
       try {
         spec.set(options, spec.name, value.text);
-      } catch (const BadValue& error) {
+      } catch (const ExitError& error) {
         throw refuse(value, error.what());
       }
     }
@@ -927,59 +928,45 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   Collected given(kOptionCount);
   std::string config_path;
   try {
-    try {
-      collect_command_line(argc, argv, describe_options(argc, argv), given);
-    } catch (const po::error& error) {
-      throw usage_error(error.what());
-    }
-    if (!given[kConfig].empty()) {
-      config_path = given[kConfig].front().text;
-      collect_file(config_path, given);
-    }
-    if (!given[kHelp].empty() && switched_on(given[kHelp].front().text)) {
-      result.text = usage();
-      return result;
-    }
-    if (!given[kVersion].empty() && switched_on(given[kVersion].front().text)) {
-      result.text = "in.smtpd " PACKAGE_VERSION "\n";
-      return result;
-    }
-    apply(given, config_path, true, result.options);
-  } catch (const Refusal& refusal) {
-    result.status = refusal.status;
-    result.text = refusal.text;
+    collect_command_line(argc, argv, describe_options(argc, argv), given);
+  } catch (const po::error& error) {
+    throw usage_error(error.what());
+  }
+  if (!given[kConfig].empty()) {
+    config_path = given[kConfig].front().text;
+    collect_file(config_path, given);
+  }
+  if (!given[kHelp].empty() && switched_on(given[kHelp].front().text)) {
+    result.text = usage();
     return result;
   }
+  if (!given[kVersion].empty() && switched_on(given[kVersion].front().text)) {
+    result.text = "in.smtpd " PACKAGE_VERSION "\n";
+    return result;
+  }
+  apply(given, config_path, true, result.options);
   result.values = values_taken(given);
-  result.run = true;
   return result;
 }
 
 CommandLine parse_values(std::string_view values) {
   CommandLine result;
   Collected given(kOptionCount);
-  try {
-    while (!values.empty()) {
-      const std::size_t name_end = values.find('\0');
-      const std::size_t value_end = values.find('\0', name_end + 1);
-      if (value_end == std::string_view::npos)
-        throw usage_error("the handed-over options are cut short");
-      const std::size_t i = index_of(values.substr(0, name_end));
-      if (i == kOptionCount)
-        throw usage_error("unrecognised handed-over option '" +
-                          std::string(values.substr(0, name_end)) + "'");
-      given[i].push_back(
-          {std::string(values.substr(name_end + 1, value_end - name_end - 1)),
-           0});
-      values.remove_prefix(value_end + 1);
-    }
-    apply(given, "", false, result.options);
-  } catch (const Refusal& refusal) {
-    result.status = refusal.status;
-    result.text = refusal.text;
-    return result;
+  while (!values.empty()) {
+    const std::size_t name_end = values.find('\0');
+    const std::size_t value_end = values.find('\0', name_end + 1);
+    if (value_end == std::string_view::npos)
+      throw usage_error("the handed-over options are cut short");
+    const std::size_t i = index_of(values.substr(0, name_end));
+    if (i == kOptionCount)
+      throw usage_error("unrecognised handed-over option '" +
+                        std::string(values.substr(0, name_end)) + "'");
+    given[i].push_back(
+        {std::string(values.substr(name_end + 1, value_end - name_end - 1)),
+         0});
+    values.remove_prefix(value_end + 1);
   }
-  result.run = true;
+  apply(given, "", false, result.options);
   return result;
 }
 

@@ -77,21 +77,22 @@ struct Options {
 };
 
 // What the command line asks for: run a session with options, or print
-// text and exit with status (help, version, a usage error).
+// text on stdout and exit 0 (--help, --version).
 struct CommandLine {
   Options options;
-  bool run = false;
-  int status = 0;
-  std::string text;  // for stdout (help, version) or the one-line error
+  std::string text;  // --help's or --version's; empty: run a session
   // When run: every value taken, from the command line and the file, as
   // NAME NUL VALUE NUL: what in.smtpd hands to in.smtpd-full, so that the
   // options are read once per session.
   std::string values;
 };
 
+// Throws ExitError with the one line that names the option: EX_USAGE, or
+// EX_CONFIG with the file's name and line when the options file gave it.
 CommandLine parse_command_line(int argc, const char* const argv[]);
 
-// The options from values as CommandLine::values holds them.
+// The options from values as CommandLine::values holds them; throws as
+// parse_command_line does.
 CommandLine parse_values(std::string_view values);
 
 }  // namespace in_smtpd

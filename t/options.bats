@@ -111,6 +111,14 @@ help_default() {
   [ "$(tail -n 1 "$OUT" | cut -c1-4)" = "421 " ]
 }
 
+@test "--help that cannot be written: exit 74 (EX_IOERR), one line saying so" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  status=0
+  "$IN_SMTPD" -n --help >/dev/full 2>"$ERR" || status=$?
+  expect_status 74
+  [ "$(cat "$ERR")" = "in.smtpd: cannot write to stdout: No space left on device" ]
+}
+
 # --- mistakes: one line naming the option, exit 64, nothing to the client -
 
 @test "an unknown option" {
