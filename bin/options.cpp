@@ -2,7 +2,8 @@
 //
 // One table, kOptions, holds every option: its long name, its letter, the
 // name of its value (none for a switch), how often it may be given, its
-// help, and the handler that checks a value and sets it.  An
+// help (with its default, taken from a default-made Options), and the
+// setter that checks a value and sets it.  An
 // options_description made from it lets Boost.Program_options read the
 // command line (a long name may be shortened to any unambiguous prefix;
 // --name=VALUE and --name VALUE are the same) and the options file (full
@@ -11,17 +12,17 @@
 //      command line left unset (lists add up from both).  An unknown
 //      option, a missing value, an option given twice stop here, before
 //      --help and --version are looked at;
-//   2. unless --help or --version, each handler checks and sets its
+//   2. unless --help or --version, each setter checks and sets its
 //      option's values, in table order, then the checks between options;
 //   3. the values taken are kept as NAME NUL VALUE NUL, so that
 //      in.smtpd-full, when it is handed the session, sets them without
 //      reading the command line and the file again.
-// Every mistake is one line naming the option and exit status EX_USAGE,
-// or EX_CONFIG and the file's name and line when the file gave the value;
-// all before any byte goes to the client.
+// Every mistake is an ExitError: one line naming the option and exit
+// status EX_USAGE, or EX_CONFIG and the file's name and line when the
+// file gave the value; all before any byte goes to the client.
 //
 // Start-up cost (every connection starts a process): every value is held
-// as a string and converted by the handlers below, so that Boost's
+// as a string and converted by the setters below, so that Boost's
 // lexical_cast never builds a stream; the options_description holds no
 // help (usage() prints the table's); Boost's store() and variables_map
 // are not used, the parsed options are read directly; no stream is made
@@ -565,7 +566,7 @@ bool may_name(std::string_view argument, const OptionSpec& spec) {
 }
 
 // What Boost's parsers need to know of the options: their names, and
-// whether they take a value.  Values are strings: the handlers convert.
+// whether they take a value.  Values are strings: the setters convert.
 // Each option costs Boost a string stream to split its names, so a
 // command line's description holds only the options its arguments may
 // name.
@@ -851,7 +852,7 @@ void check_tls(const Collected& given, const Refuse& refuse,
   }
 }
 
-// Step 2: each handler sets its option's values, then the checks between
+// Step 2: each setter sets its option's values, then the checks between
 // options.  CONFIG_PATH names the file for the values it gave.  A
 // command line's positional arguments are checked against smtpd.py's
 // habits; handed-over values were checked by in.smtpd already.
