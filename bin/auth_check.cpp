@@ -5,7 +5,7 @@
 
 #include <ctime>
 
-#include "diagnostics.hpp"
+#include "mail_log.hpp"
 #include "options.hpp"
 #include "smtpd/checkpassword.hpp"
 #include "smtpd/replies.hpp"
@@ -13,13 +13,13 @@
 
 namespace in_smtpd {
 
-AuthCheck::AuthCheck(const Options& options, Diagnostics& diagnostics,
+AuthCheck::AuthCheck(const Options& options, MailLog& log,
                      std::unique_ptr<smtpd::Handler> delivery)
     : HandlerWrapper(std::move(delivery)),
       checkpassword_(options.auth_checkpassword),
       timeout_seconds_(options.auth_timeout),
       hostname_(options.hostname),
-      diagnostics_(diagnostics) {
+      log_(log) {
   if (hostname_.empty()) {
     char name[256] = "";
     hostname_ = gethostname(name, sizeof name - 1) == 0 && name[0] != '\0'
@@ -38,7 +38,7 @@ smtpd::Answer AuthCheck::handle_auth(
   std::string line = "auth peer=" + context.session().peer.address +
                      " user=" + smtpd::text::loggable(credentials.user);
   if (checkpassword_.empty()) {
-    diagnostics_.transaction(line + " result=good check=\"accept-any\"");
+    log_.say(line + " result=good check=\"accept-any\"");
     return smtpd::Answer::accept();
   }
   // qmail-smtpd's timestamp, <pid.time@host>: unique per attempt, for a
@@ -59,8 +59,7 @@ smtpd::Answer AuthCheck::handle_auth(
       line += " result=temporary";
       break;
   }
-  diagnostics_.transaction(line + " check=\"" +
-                           smtpd::text::loggable(result.detail) + "\"");
+  log_.say(line + " check=\"" + smtpd::text::loggable(result.detail) + "\"");
   switch (result.verdict) {
     case smtpd::AuthVerdict::good:
       return smtpd::Answer::accept(result.detail);

@@ -25,12 +25,12 @@
 
 namespace in_smtpd {
 
-class Diagnostics;
+class MailLog;
 struct Options;
 
 class AuthCheck : public smtpd::HandlerWrapper {
  public:
-  AuthCheck(const Options& options, Diagnostics& diagnostics,
+  AuthCheck(const Options& options, MailLog& log,
             std::unique_ptr<smtpd::Handler> delivery);
 
   smtpd::Answer handle_auth(smtpd::Context& context,
@@ -41,7 +41,7 @@ class AuthCheck : public smtpd::HandlerWrapper {
   std::vector<std::string> checkpassword_;  // empty: accept any
   unsigned timeout_seconds_;
   std::string hostname_;  // for the checkpassword timestamp
-  Diagnostics& diagnostics_;
+  MailLog& log_;
 };
 
 }  // namespace in_smtpd

@@ -4,15 +4,15 @@
 
 #include <string>
 
-#include "diagnostics.hpp"
+#include "mail_log.hpp"
 
 namespace in_smtpd {
 FailureInjector::FailureInjector(std::vector<FailRule> rules,
-                                 std::uint64_t seed, Diagnostics& diagnostics,
+                                 std::uint64_t seed, MailLog& log,
                                  std::function<void(unsigned)> wait)
     : rules_(std::move(rules)),
       rolls_(seed),
-      diagnostics_(diagnostics),
+      log_(log),
       wait_(std::move(wait)) {}
 
 const FailRule* FailureInjector::roll(FailStage stage) {
@@ -21,7 +21,7 @@ const FailRule* FailureInjector::roll(FailStage stage) {
     const std::lock_guard<std::mutex> lock(mutex_);
     rule = choose_failure(rules_, stage, rolls_);
   }
-  if (rule) diagnostics_.transaction(failure_log_line(*rule));
+  if (rule) log_.say(failure_log_line(*rule));
   return rule;
 }
 

@@ -24,7 +24,7 @@
 
 namespace in_smtpd {
 
-class Diagnostics;
+class MailLog;
 
 // The rules and the rolls of one process, shared by its sessions (the
 // standalone mode rolls for many, from the delivery threads too).
@@ -32,8 +32,7 @@ class FailureInjector {
  public:
   // wait: sleeps for a delay rule, and may return early when the process
   // is asked to stop.
-  FailureInjector(std::vector<FailRule> rules, std::uint64_t seed,
-                  Diagnostics& diagnostics,
+  FailureInjector(std::vector<FailRule> rules, std::uint64_t seed, MailLog& log,
                   std::function<void(unsigned seconds)> wait);
 
   // The rule that fires at stage, if any; its log line is written.
@@ -46,7 +45,7 @@ class FailureInjector {
   const std::vector<FailRule> rules_;
   std::mutex mutex_;
   FailureRolls rolls_;
-  Diagnostics& diagnostics_;
+  MailLog& log_;
   std::function<void(unsigned)> wait_;
 };
 

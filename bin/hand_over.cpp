@@ -10,9 +10,10 @@
 #include <cstring>
 #include <vector>
 
-#include "diagnostics.hpp"
+#include "debug_file.hpp"
+#include "exit_error.hpp"
+#include "logs.hpp"
 #include "program_path.hpp"
-#include "session.hpp"
 
 #ifndef IN_SMTPD_FULL_PATH
 #define IN_SMTPD_FULL_PATH "in.smtpd-full"
@@ -31,13 +32,12 @@ std::string full_program_path() {
   return beside_self_or("in.smtpd-full", IN_SMTPD_FULL_PATH);
 }
 
-int hand_over(const std::string& values, const char* reason,
-              const Options& options, char* argv[], Diagnostics& diagnostics) {
+void hand_over(const std::string& values, const char* reason,
+               const Options& options, char* argv[], Logs& logs) {
   const std::string path = full_program_path();
   const auto fail = [&](const char* what) {
-    diagnostics.error("cannot hand the session over to " + path + ": " + what +
-                      ": " + std::strerror(errno));
-    return EX_OSERR;
+    return ExitError(EX_OSERR, "cannot hand the session over to " + path +
+                                   ": " + what + ": " + std::strerror(errno));
   };
   // Not close-on-exec: in.smtpd-full reads it, then closes it.  Where a
   // sandbox refuses memfd_create, in.smtpd-full reads the arguments again.
@@ -49,10 +49,10 @@ int hand_over(const std::string& values, const char* reason,
       const ssize_t wrote =
           write(fd, values.data() + done, values.size() - done);
       if (wrote < 0 && errno == EINTR) continue;
-      if (wrote <= 0) return fail("write");
+      if (wrote <= 0) throw fail("write");
       done += std::size_t(wrote);
     }
-    if (lseek(fd, 0, SEEK_SET) != 0) return fail("lseek");
+    if (lseek(fd, 0, SEEK_SET) != 0) throw fail("lseek");
     fd_argument = options_fd_prefix + std::to_string(fd);
     args.push_back(const_cast<char*>(fd_argument.c_str()));
     args.push_back(const_cast<char*>("--"));
@@ -60,13 +60,13 @@ int hand_over(const std::string& values, const char* reason,
   for (char** arg = argv + 1; *argv && *arg; ++arg) args.push_back(*arg);
   args.push_back(nullptr);
   if (options.debug) {
-    if (const int status = open_debug_file(options, diagnostics)) return status;
-    diagnostics.printout("in.smtpd: handing the session over to " + path +
-                         " (" + reason + ")\n");
+    open_debug_file(options, logs.printout);
+    logs.trace.line("in.smtpd: handing the session over to " + path + " (" +
+                    reason + ")");
   }
   execv(path.c_str(), args.data());
-  diagnostics.error("cannot run " + path + ": " + std::strerror(errno));
-  return EX_OSFILE;
+  throw ExitError(EX_OSFILE,
+                  "cannot run " + path + ": " + std::strerror(errno));
 }
 
 CommandLine take_over(int argc, char* argv[]) {
@@ -79,17 +79,15 @@ CommandLine take_over(int argc, char* argv[]) {
   for (;;) {
     const ssize_t got = read(fd, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      CommandLine refused;
-      refused.status = EX_OSERR;
-      refused.text = std::string("cannot read the handed-over options: ") +
-                     std::strerror(errno);
-      return refused;
-    }
+    if (got < 0)
+      throw ExitError(EX_OSERR,
+                      std::string("cannot read the handed-over options: ") +
+                          std::strerror(errno));
     if (got == 0) break;
     values.append(buffer, std::size_t(got));
   }
-  close(fd);
+  // Read to the end: closing loses nothing, whatever close says.
+  static_cast<void>(close(fd));
   return parse_values(values);
 }
 

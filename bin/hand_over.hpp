@@ -14,7 +14,7 @@
 
 namespace in_smtpd {
 
-class Diagnostics;
+class Logs;
 
 // Where in.smtpd-full is: $IN_SMTPD_FULL when set (a test's copy of
 // in.smtpd, elsewhere), else beside in.smtpd (the build tree), else the
@@ -23,13 +23,14 @@ std::string full_program_path();
 
 // Replaces this process with in.smtpd-full, handing it values (see
 // CommandLine::values).  With -d, one trace line says so and why.
-// Returns only when it cannot, with a sysexits status, after one line
-// that names the program's path.
-int hand_over(const std::string& values, const char* reason,
-              const Options& options, char* argv[], Diagnostics& diagnostics);
+// Throws ExitError, with one line that names the program's path, when it
+// cannot.
+[[noreturn]] void hand_over(const std::string& values, const char* reason,
+                            const Options& options, char* argv[], Logs& logs);
 
 // in.smtpd-full's options: handed over by in.smtpd, or read from its own
-// command line when it was started directly.
+// command line when it was started directly.  Throws ExitError as
+// parse_command_line does, or when the handed-over ones cannot be read.
 CommandLine take_over(int argc, char* argv[]);
 
 }  // namespace in_smtpd

@@ -13,30 +13,35 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <climits>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "diagnostics.hpp"
+#include "debug_file.hpp"
+#include "delivery_stack.hpp"
+#include "driver_settings.hpp"
+#include "exit_error.hpp"
 #include "failure_injection.hpp"
 #include "hand_over.hpp"
+#include "inetd_session.hpp"
 #include "listen_sockets.hpp"
+#include "logs.hpp"
 #include "options.hpp"
+#include "password_file.hpp"
+#include "privileges.hpp"
 #include "program_path.hpp"
-#include "session.hpp"
-#include "session_setup.hpp"
+#include "program_start.hpp"
 #include "smtpd/listener.hpp"
 #include "smtpd/mailman.hpp"
 #include "smtpd/relay.hpp"
 #include "smtpd/tls.hpp"
 #include "socket_activation.hpp"
+#include "stop_signals.hpp"
 
 namespace {
 
-using in_smtpd::Diagnostics;
+using in_smtpd::Logs;
 using in_smtpd::Options;
 
 // lmtp-deliver, for Mailman 3.
@@ -50,13 +55,13 @@ std::string lmtp_deliver_path() {
 // policy allows (their RCPT hook).  Made once per session.
 std::unique_ptr<smtpd::Handler> make_delivery(
     const Options& options, const smtpd::UpstreamSettings& upstream,
-    Diagnostics& diagnostics) {
-  const auto log = [&](std::string_view line) { diagnostics.error(line); };
+    Logs& logs) {
+  const auto log = [&](std::string_view line) { logs.errors.say(line); };
   switch (options.server_class) {
     case in_smtpd::ServerClass::debugging:
       break;
     case in_smtpd::ServerClass::pure_proxy:
-      return in_smtpd::finish_delivery(options, diagnostics,
+      return in_smtpd::finish_delivery(options, logs,
                                        std::make_unique<smtpd::PureProxy>(
                                            upstream, log, options.relay_policy),
                                        "upstream");
@@ -64,13 +69,13 @@ std::unique_ptr<smtpd::Handler> make_delivery(
       smtpd::MailmanSettings settings = options.mailman;
       settings.lmtp_program = lmtp_deliver_path();
       return in_smtpd::finish_delivery(
-          options, diagnostics,
+          options, logs,
           std::make_unique<smtpd::MailmanProxy>(std::move(settings), upstream,
                                                 options.relay_policy, log),
           "delivery");
     }
   }
-  return in_smtpd::debugging_delivery(options, diagnostics);
+  return in_smtpd::debugging_delivery(options, logs);
 }
 
 // Whether a --fail rule delays the DATA command.  The other stages are
@@ -86,30 +91,28 @@ bool delays_data_command(const Options& options) {
 }
 
 // The standalone mode: one process, every connection (listener.hpp).
-int serve_standalone(const Options& options, const std::vector<int>& listeners,
-                     const smtpd::ChannelConfig& config,
-                     const smtpd::UpstreamSettings& upstream,
-                     smtpd::TlsFactory tls, Diagnostics& diagnostics) {
+// Throws ExitError (EX_OSERR) when listening fails.
+void serve_standalone(const Options& options, const std::vector<int>& listeners,
+                      const smtpd::ChannelConfig& config,
+                      const smtpd::UpstreamSettings& upstream,
+                      smtpd::TlsFactory tls, Logs& logs) {
   const sigset_t wait_mask = in_smtpd::catch_stop_signals();
   smtpd::ListenerOptions listener;
   listener.channel = config;
-  listener.timeouts = in_smtpd::driver_options(options, wait_mask, diagnostics);
+  listener.timeouts = in_smtpd::driver_options(options, wait_mask, logs);
   listener.timeouts.tls = std::move(tls);
   listener.timeouts.tls_on_connect = options.tls_on_connect;
   in_smtpd::stop_signals_for_listener(listener);
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;
-  listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
+  listener.log_error = [&](std::string_view line) { logs.errors.say(line); };
   const int status = smtpd::run_listener(listeners, listener, [&] {
-    return make_delivery(options, upstream, diagnostics);
+    return make_delivery(options, upstream, logs);
   });
-  if (status != 0) {
-    diagnostics.error(std::string("listening failed: ") +
-                      std::strerror(status));
-    return EX_OSERR;
-  }
-  return EX_OK;
+  if (status != 0)
+    throw in_smtpd::ExitError(
+        EX_OSERR, std::string("listening failed: ") + std::strerror(status));
 }
 
 // The TLS context, made as root: the key may be readable by root only.
@@ -125,28 +128,19 @@ smtpd::TlsFactory tls_from_options(const Options& options,
   return {};
 }
 
-}  // namespace
-
-int main(int argc, char* argv[]) {
-  Diagnostics diagnostics;
+// The program; run_program says what it throws.
+int run(int argc, char* argv[], Logs& logs) {
   Options options;
-  int status = 0;
-  if (!in_smtpd::start_program(in_smtpd::take_over(argc, argv), diagnostics,
-                               options, &status))
-    return status;
+  if (!in_smtpd::start_program(in_smtpd::take_over(argc, argv), logs, options))
+    return EX_OK;
 
   // Everything that needs root happens before privileges are dropped:
   // secrets, the debug file, listening sockets (port 25).
   smtpd::UpstreamSettings upstream = options.upstream;
-  if (!options.relay_password_file.empty() &&
-      !in_smtpd::read_first_line(options.relay_password_file,
-                                 upstream.password)) {
-    diagnostics.error("cannot read --relay-password-file " +
-                      options.relay_password_file + ": " +
-                      std::strerror(errno));
-    return EX_NOINPUT;
-  }
-  if ((status = in_smtpd::open_debug_file(options, diagnostics))) return status;
+  if (!options.relay_password_file.empty())
+    upstream.password = in_smtpd::read_password_file(
+        "relay-password-file", options.relay_password_file);
+  in_smtpd::open_debug_file(options, logs.printout);
   smtpd::ChannelConfig config = in_smtpd::channel_config(options);
   smtpd::TlsFactory tls;
   const bool standalone =
@@ -154,44 +148,39 @@ int main(int argc, char* argv[]) {
   try {
     tls = tls_from_options(options, config.hostname);
   } catch (const smtpd::TlsError& error) {
-    diagnostics.error(error.what());
     // A server that starts once says so and stops; a session started per
     // connection still takes mail, and answers STARTTLS with 454, as
     // Postfix does (RFC 3207 4: "TLS not available due to temporary
     // reason").  Implicit TLS cannot go on without it.
-    if (standalone || options.tls_on_connect) return EX_CONFIG;
+    if (standalone || options.tls_on_connect)
+      throw in_smtpd::ExitError(EX_CONFIG, error.what());
+    logs.errors.say(error.what());
     config.starttls = smtpd::ChannelConfig::StartTls::unavailable;
   }
-  std::vector<int> listeners;
-  if (!options.listen.empty()) {
-    std::string error;
-    listeners = in_smtpd::open_listeners(options.listen, error);
-    if (listeners.empty()) {
-      diagnostics.error("cannot listen on " + error);
-      return EX_UNAVAILABLE;
-    }
-  } else {
-    listeners = in_smtpd::systemd_listeners();
-  }
-  if (options.setuid) {
-    if ((status = in_smtpd::drop_privileges(options.user, diagnostics)))
-      return status;
-  }
+  const std::vector<int> listeners =
+      !options.listen.empty() ? in_smtpd::open_listeners(options.listen)
+                              : in_smtpd::systemd_listeners();
+  if (options.setuid) in_smtpd::drop_privileges(options.user);
   upstream.helo_name = config.hostname;
-  if (!listeners.empty() && delays_data_command(options)) {
-    diagnostics.error(
+  if (!listeners.empty() && delays_data_command(options))
+    throw in_smtpd::ExitError(
+        EX_USAGE,
         "--fail data:delay=SECONDS works only per connection: in the "
         "standalone mode it would hold up every session");
-    return EX_USAGE;
-  }
   if (!listeners.empty()) {
-    diagnostics.standalone();
-    diagnostics.serving();
-    return serve_standalone(options, listeners, config, upstream,
-                            std::move(tls), diagnostics);
+    logs.standalone();
+    logs.errors.serving();
+    serve_standalone(options, listeners, config, upstream, std::move(tls),
+                     logs);
+    return EX_OK;
   }
   return in_smtpd::serve_one_session(
-      options, config,
-      [&] { return make_delivery(options, upstream, diagnostics); },
-      diagnostics, std::move(tls));
+      options, config, [&] { return make_delivery(options, upstream, logs); },
+      logs, std::move(tls));
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  return in_smtpd::run_program(run, argc, argv);
 }

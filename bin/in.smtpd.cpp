@@ -11,20 +11,23 @@
 // them, an internal program under libexecdir (in.smtpd-full.cpp), given
 // the options as read here (hand_over.hpp).  What stays here is the
 // common case: a DebuggingServer session by an unprivileged user.
-// Nothing but SMTP is ever written to the connection (see diagnostics.hpp
-// for where everything else goes).
+// Nothing but SMTP is ever written to the connection (see logs.hpp for
+// where everything else goes).
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "diagnostics.hpp"
+#include "debug_file.hpp"
+#include "delivery_stack.hpp"
 #include "hand_over.hpp"
+#include "inetd_session.hpp"
+#include "logs.hpp"
 #include "options.hpp"
-#include "session.hpp"
+#include "program_start.hpp"
 #include "socket_activation.hpp"
 
 namespace {
 
-using in_smtpd::Diagnostics;
+using in_smtpd::Logs;
 using in_smtpd::Options;
 
 // What only in.smtpd-full can do, and so why a session goes there (nullptr:
@@ -51,23 +54,24 @@ const char* needs_full_program(const Options& options) {
   return nullptr;
 }
 
+// The program; run_program says what it throws.
+int run(int argc, char* argv[], Logs& logs) {
+  Options options;
+  in_smtpd::CommandLine command_line = in_smtpd::parse_command_line(argc, argv);
+  const std::string values = std::move(command_line.values);
+  if (!in_smtpd::start_program(std::move(command_line), logs, options))
+    return EX_OK;
+  if (const char* reason = needs_full_program(options))
+    in_smtpd::hand_over(values, reason, options, argv, logs);
+
+  in_smtpd::open_debug_file(options, logs.printout);
+  return in_smtpd::serve_one_session(
+      options, in_smtpd::channel_config(options),
+      [&] { return in_smtpd::debugging_delivery(options, logs); }, logs);
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  Diagnostics diagnostics;
-  Options options;
-  int status = 0;
-  in_smtpd::CommandLine command_line = in_smtpd::parse_command_line(argc, argv);
-  const std::string values = std::move(command_line.values);
-  if (!in_smtpd::start_program(std::move(command_line), diagnostics, options,
-                               &status))
-    return status;
-  if (const char* reason = needs_full_program(options))
-    return in_smtpd::hand_over(values, reason, options, argv, diagnostics);
-
-  if ((status = in_smtpd::open_debug_file(options, diagnostics))) return status;
-  return in_smtpd::serve_one_session(
-      options, in_smtpd::channel_config(options),
-      [&] { return in_smtpd::debugging_delivery(options, diagnostics); },
-      diagnostics);
+  return in_smtpd::run_program(run, argc, argv);
 }

@@ -32,9 +32,11 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "host_port.hpp"
 #include "smtpd/lmtp_client.hpp"
 
 namespace {
@@ -91,7 +93,7 @@ int connect_within(const sockaddr* address, socklen_t length, double deadline,
   }
   if (connect(fd, address, length) != 0 && errno != EINPROGRESS) {
     error = std::strerror(errno);
-    close(fd);
+    static_cast<void>(close(fd));  // never connected: nothing to lose
     return -1;
   }
   int failure = 0;
@@ -104,7 +106,7 @@ int connect_within(const sockaddr* address, socklen_t length, double deadline,
   } else {
     return fd;
   }
-  close(fd);
+  static_cast<void>(close(fd));  // never connected: nothing to lose
   return -1;
 }
 
@@ -120,11 +122,11 @@ int connect_to(const std::string& server, double deadline, std::string& error) {
     return connect_within(reinterpret_cast<sockaddr*>(&address), sizeof address,
                           deadline, error);
   }
-  const std::size_t colon = server.rfind(':');
-  std::string host = server.substr(0, colon);
-  const std::string port = server.substr(colon + 1);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  const std::optional<in_smtpd::HostPort> address =
+      in_smtpd::split_host_port(server, &error);
+  if (!address) return -1;  // valid_server let it through: never
+  const std::string& host = address->host;
+  const std::string& port = address->port;
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
@@ -142,13 +144,8 @@ int connect_to(const std::string& server, double deadline, std::string& error) {
 }
 
 bool valid_server(const std::string& server) {
-  if (server.find('/') != std::string::npos) return true;
-  const std::size_t colon = server.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  const std::string port = server.substr(colon + 1);
-  return !port.empty() && port.size() <= 5 &&
-         port.find_first_not_of("0123456789") == std::string::npos &&
-         std::stoul(port) > 0 && std::stoul(port) <= 65535;
+  return server.find('/') != std::string::npos ||
+         in_smtpd::split_host_port(server).has_value();
 }
 
 bool read_stdin(std::string& message) {
@@ -287,10 +284,13 @@ int main(int argc, char* argv[]) {
   std::string error;
   if (!client.done()) {
     const int fd = connect_to(server, deadline, error);
-    if (fd < 0)
+    if (fd < 0) {
       client.end_of_input("cannot connect to " + server + ": " + error);
-    else
-      exchange(client, fd, deadline), close(fd);
+    } else {
+      exchange(client, fd, deadline);
+      // The replies are in: closing cannot change what they said.
+      static_cast<void>(close(fd));
+    }
   }
   for (const smtpd::LmtpResult& r : client.results())
     say(r.recipient + ": " +

@@ -2,7 +2,8 @@
 //
 // One table, kOptions, holds every option: its long name, its letter, the
 // name of its value (none for a switch), how often it may be given, its
-// help, and the handler that checks a value and sets it.  An
+// help (with its default, taken from a default-made Options), and the
+// setter that checks a value and sets it.  An
 // options_description made from it lets Boost.Program_options read the
 // command line (a long name may be shortened to any unambiguous prefix;
 // --name=VALUE and --name VALUE are the same) and the options file (full
@@ -11,17 +12,17 @@
 //      command line left unset (lists add up from both).  An unknown
 //      option, a missing value, an option given twice stop here, before
 //      --help and --version are looked at;
-//   2. unless --help or --version, each handler checks and sets its
+//   2. unless --help or --version, each setter checks and sets its
 //      option's values, in table order, then the checks between options;
 //   3. the values taken are kept as NAME NUL VALUE NUL, so that
 //      in.smtpd-full, when it is handed the session, sets them without
 //      reading the command line and the file again.
-// Every mistake is one line naming the option and exit status EX_USAGE,
-// or EX_CONFIG and the file's name and line when the file gave the value;
-// all before any byte goes to the client.
+// Every mistake is an ExitError: one line naming the option and exit
+// status EX_USAGE, or EX_CONFIG and the file's name and line when the
+// file gave the value; all before any byte goes to the client.
 //
 // Start-up cost (every connection starts a process): every value is held
-// as a string and converted by the handlers below, so that Boost's
+// as a string and converted by the setters below, so that Boost's
 // lexical_cast never builds a stream; the options_description holds no
 // help (usage() prints the table's); Boost's store() and variables_map
 // are not used, the parsed options are read directly; no stream is made
@@ -46,17 +47,28 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "config.h"
+#include "exit_error.hpp"
+#include "host_port.hpp"
 
 namespace in_smtpd {
 namespace {
 
-// A bad value, said in full; where it came from is added by the caller.
-struct BadValue : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// Why the options are refused: the one line to say, and the exit status.
+// A setter says a bad value in full as a usage error; apply() makes it
+// the options file's when the file gave the value.
+ExitError usage_error(const std::string& text) {
+  return ExitError(EX_USAGE, text);
+}
+
+ExitError file_error(const std::string& path, unsigned line,
+                     const std::string& text) {
+  return ExitError(
+      EX_CONFIG, path + (line ? ":" + std::to_string(line) : "") + ": " + text);
+}
 
 std::uint64_t parse_number(const char* option, const std::string& text,
                            std::uint64_t min, std::uint64_t max) {
@@ -64,15 +76,10 @@ std::uint64_t parse_number(const char* option, const std::string& text,
   if (text.empty() || text.size() > 19 ||
       text.find_first_not_of("0123456789") != std::string::npos ||
       (value = std::stoull(text)) > max || value < min)
-    throw BadValue("invalid value for --" + std::string(option) + ": '" + text +
-                   "' (a whole number from " + std::to_string(min) + " to " +
-                   std::to_string(max) + " expected)");
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      text + "' (a whole number from " + std::to_string(min) +
+                      " to " + std::to_string(max) + " expected)");
   return value;
-}
-
-unsigned parse_unsigned(const char* option, const std::string& text,
-                        unsigned min, unsigned max) {
-  return unsigned(parse_number(option, text, min, max));
 }
 
 ServerClass parse_class(const std::string& name) {
@@ -82,89 +89,88 @@ ServerClass parse_class(const std::string& name) {
   if (key == "debuggingserver") return ServerClass::debugging;
   if (key == "pureproxy") return ServerClass::pure_proxy;
   if (key == "mailmanproxy") return ServerClass::mailman_proxy;
-  throw BadValue("unknown class for --class: '" + name +
-                 "' (DebuggingServer, PureProxy or MailmanProxy)");
+  throw usage_error("unknown class for --class: '" + name +
+                    "' (DebuggingServer, PureProxy or MailmanProxy)");
 }
 
-// HOST:PORT, with [v6-address]:PORT for IPv6; false if it is not.
-bool split_host_port(const std::string& spec, std::string& host,
-                     std::string& port) {
-  const std::size_t colon = spec.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = spec.substr(0, colon);
-  port = spec.substr(colon + 1);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  else if (host.find(':') != std::string::npos)
-    return false;
-  return !host.empty() && !port.empty() && port.size() <= 5 &&
-         port.find_first_not_of("0123456789") == std::string::npos &&
-         std::stoul(port) != 0 && std::stoul(port) <= 65535;
+void set_remote(Options& options, const char*, const std::string& spec) {
+  const std::optional<HostPort> remote = split_host_port(spec);
+  if (!remote)
+    throw usage_error("bad remote spec: '" + spec +
+                      "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
+  options.upstream.host = remote->host;
+  options.upstream.port = remote->port;
 }
 
-void set_remote(Options& options, const std::string& spec) {
-  if (!split_host_port(spec, options.upstream.host, options.upstream.port))
-    throw BadValue("bad remote spec: '" + spec +
-                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6)");
-}
-
-void add_listen(Options& options, const std::string& spec) {
+void add_listen(Options& options, const char* option, const std::string& spec) {
   // ":PORT", as in Postfix's master.cf, is "*:PORT": every address, IPv4
   // and IPv6.
   const std::string full =
       !spec.empty() && spec.front() == ':' ? "*" + spec : spec;
-  std::string host, port;
-  if (!split_host_port(full, host, port))
-    throw BadValue("invalid value for --listen: '" + spec +
-                   "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6, *:PORT "
-                   "for every address)");
+  if (!split_host_port(full))
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      spec +
+                      "' (HOST:PORT expected, [ADDRESS]:PORT for IPv6, *:PORT "
+                      "for every address)");
   options.listen.push_back(full);
 }
 
 // The name goes into replies: printable ASCII without spaces, so that it
 // cannot break the framing of the SMTP stream.
-void set_hostname(Options& options, const std::string& name) {
+void set_hostname(Options& options, const char* option,
+                  const std::string& name) {
   for (const char c : name)
     if (c <= 0x20 || c >= 0x7F)
-      throw BadValue(
-          "invalid value for --hostname (printable ASCII without spaces "
-          "expected)");
+      throw usage_error("invalid value for --" + std::string(option) +
+                        " (printable ASCII without spaces expected)");
   options.hostname = name;
 }
 
-smtpd::UpstreamSettings::Tls parse_tls(const std::string& mode) {
-  using Tls = smtpd::UpstreamSettings::Tls;
-  if (mode == "none") return Tls::none;
-  if (mode == "try") return Tls::try_starttls;
-  if (mode == "starttls") return Tls::starttls;
-  if (mode == "smtps") return Tls::smtps;
-  throw BadValue("unknown value for --relay-tls: '" + mode +
-                 "' (none, try, starttls or smtps)");
+void set_class(Options& options, const char*, const std::string& name) {
+  options.server_class = parse_class(name);
 }
 
-bool parse_log(const std::string& where) {  // true: stderr
+void set_relay_tls(Options& options, const char* option,
+                   const std::string& mode) {
+  using Tls = smtpd::UpstreamSettings::Tls;
+  if (mode == "none")
+    options.upstream.tls = Tls::none;
+  else if (mode == "try")
+    options.upstream.tls = Tls::try_starttls;
+  else if (mode == "starttls")
+    options.upstream.tls = Tls::starttls;
+  else if (mode == "smtps")
+    options.upstream.tls = Tls::smtps;
+  else
+    throw usage_error("unknown value for --" + std::string(option) + ": '" +
+                      mode + "' (none, try, starttls or smtps)");
+}
+
+void set_log(Options& options, const char* option, const std::string& where) {
   if (where != "syslog" && where != "stderr")
-    throw BadValue("unknown value for --log: '" + where +
-                   "' (syslog or stderr)");
-  return where == "stderr";
+    throw usage_error("unknown value for --" + std::string(option) + ": '" +
+                      where + "' (syslog or stderr)");
+  options.log_to_stderr = where == "stderr";
 }
 
 // RelayPolicy says what is wrong with a domain or a network.
-void add_relay_domain(Options& options, const std::string& domain) {
+void add_relay_domain(Options& options, const char* option,
+                      const std::string& domain) {
   try {
     options.relay_policy.allow_domain(domain);
   } catch (const std::invalid_argument& error) {
-    throw BadValue(std::string("invalid value for --relay-domain: ") +
-                   error.what());
+    throw usage_error("invalid value for --" + std::string(option) + ": " +
+                      error.what());
   }
 }
 
-void add_relay_network(Options& options, const std::string& network) {
+void add_relay_network(Options& options, const char* option,
+                       const std::string& network) {
   try {
     options.relay_policy.allow_network(network);
   } catch (const std::invalid_argument& error) {
-    throw BadValue(std::string("invalid value for --relay-network: ") +
-                   error.what());
+    throw usage_error("invalid value for --" + std::string(option) + ": " +
+                      error.what());
   }
 }
 
@@ -182,21 +188,107 @@ std::vector<std::string> parse_command_template(const char* option,
     start = end;
   }
   if (argv.empty() || argv.front().front() != '/')
-    throw BadValue("invalid value for --" + std::string(option) +
-                   ": an absolute path to a program expected first");
+    throw usage_error("invalid value for --" + std::string(option) +
+                      ": an absolute path to a program expected first");
   return argv;
 }
 
-void add_fail_rule(Options& options, const std::string& text) {
+void add_fail_rule(Options& options, const char* option,
+                   const std::string& text) {
   std::string error;
   const std::optional<FailRule> rule = parse_fail_rule(text, &error);
   if (!rule)
-    throw BadValue("invalid value for --fail: '" + text + "': " + error);
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      text + "': " + error);
   options.fail_rules.push_back(*rule);
 }
 
+void set_fail_seed(Options& options, const char* option,
+                   const std::string& value) {
+  options.fail_seed = parse_number(option, value, 0, UINT64_MAX / 2);
+  options.fail_seeded = true;
+}
+
+void set_mailman_version(Options& options, const char* option,
+                         const std::string& value) {
+  if (value != "2" && value != "3")
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      value + "' (2 or 3)");
+  options.mailman.version = value == "3" ? 3 : 2;
+  if (options.mailman.version == 3) options.mailman.command.clear();
+}
+
+void set_mailman_lmtp(Options& options, const char* option,
+                      const std::string& server) {
+  if (server.find('/') == std::string::npos && !split_host_port(server))
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      server +
+                      "' (HOST:PORT, [ADDRESS]:PORT or a socket path)");
+  options.mailman.lmtp_server = server;
+}
+
+void add_mailman_domain(Options& options, const char* option,
+                        const std::string& domain) {
+  if (domain.empty() || domain.find_first_of(" \t@/") != std::string::npos)
+    throw usage_error("invalid value for --" + std::string(option) + ": '" +
+                      domain + "'");
+  options.mailman.domains.push_back(domain);
+}
+
 // A switch's value is "true" or "false" once collected.
-bool on(const std::string& value) { return value == "true"; }
+bool switched_on(const std::string& value) { return value == "true"; }
+
+// Where a value goes in Options: a member, or a member of a member
+// (&Options::upstream, &smtpd::UpstreamSettings::timeout_seconds).
+template <auto... path, typename Settings>
+auto& member_of(Settings& options) {
+  return (options.*....*path);
+}
+
+// The setters most options need: a whole number from min to max, a text
+// taken as given, a switch, a switch that turns something off, a command
+// template.
+template <std::uint64_t min, std::uint64_t max, auto... path>
+void set_number(Options& options, const char* option,
+                const std::string& value) {
+  auto& member = member_of<path...>(options);
+  member = static_cast<std::remove_reference_t<decltype(member)>>(
+      parse_number(option, value, min, max));
+}
+
+template <auto... path>
+void set_text(Options& options, const char*, const std::string& value) {
+  member_of<path...>(options) = value;
+}
+
+template <auto... path>
+void set_switch(Options& options, const char*, const std::string& value) {
+  member_of<path...>(options) = switched_on(value);
+}
+
+template <auto... path>
+void clear_switch(Options& options, const char*, const std::string& value) {
+  member_of<path...>(options) = !switched_on(value);
+}
+
+template <auto... path>
+void set_command(Options& options, const char* option,
+                 const std::string& value) {
+  member_of<path...>(options) = parse_command_template(option, value);
+}
+
+// How --help shows a default: from a default-made Options, whose
+// members start from lib/smtpd/limits.hpp and the library's settings, so
+// that the help says what a session does.
+template <auto... path>
+std::string shown_number(const Options& defaults) {
+  return std::to_string(member_of<path...>(defaults));
+}
+
+template <auto... path>
+std::string shown_text(const Options& defaults) {
+  return member_of<path...>(defaults);
+}
 
 // How often an option may be given.
 enum class Occurs {
@@ -207,7 +299,12 @@ enum class Occurs {
   positional,
 };
 
-using Handler = void (*)(Options&, const std::string& value);
+// Checks a value of the option (its long name) and sets it in Options;
+// throws usage_error, said in full, when the value is bad.
+using Setter = void (*)(Options& options, const char* option,
+                        const std::string& value);
+// The default, as --help shows it in place of "{default}".
+using ShownDefault = std::string (*)(const Options& defaults);
 
 struct OptionSpec {
   const char* name;        // the long option, and the name in the file
@@ -215,58 +312,54 @@ struct OptionSpec {
   const char* value_name;  // nullptr: a switch, which takes no value
   Occurs occurs;
   const char* help;  // nullptr: not in --help
-  Handler set;       // nullptr: acted on when read (help, version, config)
+  Setter set;        // nullptr: acted on when read (help, version, config)
+  ShownDefault shown_default = nullptr;  // for "{default}" in help
 };
 
-// The handlers' parameters, short so that most fit on a line.
-using O = Options;
-using S = const std::string&;
+using Upstream = smtpd::UpstreamSettings;
+using Mailman = smtpd::MailmanSettings;
 
 // In the order of --help; values are checked in this order too.
 constexpr OptionSpec kOptions[] = {
     {"class", 'c', "CLASS", Occurs::once,
      "delivery class: DebuggingServer, PureProxy (default), MailmanProxy",
-     [](O& o, S v) { o.server_class = parse_class(v); }},
+     set_class},
     {"size", 's', "BYTES", Occurs::once,
-     "largest message accepted, in bytes; 0 for no limit (default 33554432)",
-     [](O& o, S v) { o.size = parse_number("size", v, 0, UINT64_MAX / 2); }},
+     "largest message accepted, in bytes; 0 for no limit (default {default})",
+     set_number<0, UINT64_MAX / 2, &Options::size>,
+     shown_number<&Options::size>},
     {"smtputf8", 'u', nullptr, Occurs::once, "enable SMTPUTF8 (RFC 6531)",
-     [](O& o, S v) { o.smtputf8 = on(v); }},
+     set_switch<&Options::smtputf8>},
     {"decode-data", 0, nullptr, Occurs::once,
      "smtpd.py's decode_data: no 8BITMIME, data taken as UTF-8 text",
-     [](O& o, S v) { o.decode_data = on(v); }},
+     set_switch<&Options::decode_data>},
     {"hostname", 0, "NAME", Occurs::once,
      "name in the greeting and HELO reply (default: this host's name)",
      set_hostname},
     {"debug-file", 0, "FILE", Occurs::once,
      "append DebuggingServer's printout and -d traces to this file",
-     [](O& o, S v) { o.debug_file = v; }},
+     set_text<&Options::debug_file>},
     {"command-timeout", 0, "SECONDS", Occurs::once,
-     "seconds to wait for a command (default 300)",
-     [](O& o, S v) {
-       o.command_timeout = parse_unsigned("command-timeout", v, 1, 86400);
-     }},
+     "seconds to wait for a command (default {default})",
+     set_number<1, 86400, &Options::command_timeout>,
+     shown_number<&Options::command_timeout>},
     {"data-timeout", 0, "SECONDS", Occurs::once,
-     "seconds DATA may make no progress (default 600)",
-     [](O& o, S v) {
-       o.data_timeout = parse_unsigned("data-timeout", v, 1, 86400);
-     }},
+     "seconds DATA may make no progress (default {default})",
+     set_number<1, 86400, &Options::data_timeout>,
+     shown_number<&Options::data_timeout>},
     {"session-timeout", 0, "SECONDS", Occurs::once,
-     "seconds a whole session may last, 0 for no limit (default 3600)",
-     [](O& o, S v) {
-       o.session_timeout = parse_unsigned("session-timeout", v, 0, 864000);
-     }},
+     "seconds a whole session may last, 0 for no limit (default {default})",
+     set_number<0, 864000, &Options::session_timeout>,
+     shown_number<&Options::session_timeout>},
     {"max-recipients", 0, "N", Occurs::once,
-     "recipients per message (default 1000)",
-     [](O& o, S v) {
-       o.max_recipients = parse_number("max-recipients", v, 1, 1000000);
-     }},
+     "recipients per message (default {default})",
+     set_number<1, 1000000, &Options::max_recipients>,
+     shown_number<&Options::max_recipients>},
     {"max-errors", 0, "N", Occurs::once,
      "error replies before the session is ended, 0 for no limit "
-     "(default 20)",
-     [](O& o, S v) {
-       o.max_errors = parse_number("max-errors", v, 0, 1000000);
-     }},
+     "(default {default})",
+     set_number<0, 1000000, &Options::max_errors>,
+     shown_number<&Options::max_errors>},
     {"relay-domain", 0, "DOMAIN", Occurs::list,
      "PureProxy: relay to this domain (.DOMAIN: every domain below it); "
      "repeatable",
@@ -277,132 +370,107 @@ constexpr OptionSpec kOptions[] = {
      add_relay_network},
     {"relay-tls", 0, "MODE", Occurs::once,
      "PureProxy: TLS to the upstream: none (default), try, starttls, smtps",
-     [](O& o, S v) { o.upstream.tls = parse_tls(v); }},
+     set_relay_tls},
     {"relay-ca-file", 0, "FILE", Occurs::once,
      "PureProxy: CA certificates for the upstream's (default: the system's)",
-     [](O& o, S v) { o.upstream.ca_file = v; }},
+     set_text<&Options::upstream, &Upstream::ca_file>},
     {"relay-no-verify", 0, nullptr, Occurs::once,
      "PureProxy: do not verify the upstream's certificate",
-     [](O& o, S v) { o.upstream.verify_certificate = !on(v); }},
+     clear_switch<&Options::upstream, &Upstream::verify_certificate>},
     {"relay-user", 0, "USER", Occurs::once,
      "PureProxy: AUTH to the upstream as this user",
-     [](O& o, S v) { o.upstream.username = v; }},
+     set_text<&Options::upstream, &Upstream::username>},
     {"relay-password-file", 0, "FILE", Occurs::once,
      "PureProxy: the AUTH password is the first line of this file",
-     [](O& o, S v) { o.relay_password_file = v; }},
+     set_text<&Options::relay_password_file>},
     {"relay-connect-timeout", 0, "SECONDS", Occurs::once,
-     "PureProxy: seconds to connect to the upstream (default 30)",
-     [](O& o, S v) {
-       o.upstream.connect_timeout_seconds =
-           parse_unsigned("relay-connect-timeout", v, 1, 86400);
-     }},
+     "PureProxy: seconds to connect to the upstream (default {default})",
+     set_number<1, 86400, &Options::upstream,
+                &Upstream::connect_timeout_seconds>,
+     shown_number<&Options::upstream, &Upstream::connect_timeout_seconds>},
     {"relay-timeout", 0, "SECONDS", Occurs::once,
-     "PureProxy: seconds to wait for each upstream reply (default 120)",
-     [](O& o, S v) {
-       o.upstream.timeout_seconds =
-           parse_unsigned("relay-timeout", v, 1, 86400);
-     }},
+     "PureProxy: seconds to wait for each upstream reply (default {default})",
+     set_number<1, 86400, &Options::upstream, &Upstream::timeout_seconds>,
+     shown_number<&Options::upstream, &Upstream::timeout_seconds>},
     {"listen", 'l', "HOST:PORT", Occurs::list,
      "standalone mode: listen on HOST:PORT ([ADDRESS]:PORT for IPv6) and "
      "serve every connection from this process; repeatable",
      add_listen},
     {"max-connections", 0, "N", Occurs::once,
-     "standalone mode: sessions at once (default 256)",
-     [](O& o, S v) {
-       o.max_connections = parse_unsigned("max-connections", v, 1, 100000);
-     }},
+     "standalone mode: sessions at once (default {default})",
+     set_number<1, 100000, &Options::max_connections>,
+     shown_number<&Options::max_connections>},
     {"shutdown-grace", 0, "SECONDS", Occurs::once,
      "standalone mode: seconds sessions may go on after SIGTERM, then 421 "
-     "(default 30)",
-     [](O& o, S v) {
-       o.shutdown_grace = parse_unsigned("shutdown-grace", v, 0, 86400);
-     }},
+     "(default {default})",
+     set_number<0, 86400, &Options::shutdown_grace>,
+     shown_number<&Options::shutdown_grace>},
     {"mailman-version", 0, "2|3", Occurs::once,
-     "MailmanProxy: the Mailman it feeds (default 2); 3 delivers over LMTP "
-     "with lmtp-deliver unless --mailman-command says otherwise",
-     [](O& o, S v) {
-       if (v != "2" && v != "3")
-         throw BadValue("invalid value for --mailman-version: '" + v +
-                        "' (2 or 3)");
-       o.mailman.version = v == "3" ? 3 : 2;
-       if (o.mailman.version == 3) o.mailman.command.clear();
-     }},
+     "MailmanProxy: the Mailman it feeds (default {default}); 3 delivers "
+     "over LMTP with lmtp-deliver unless --mailman-command says otherwise",
+     set_mailman_version, shown_number<&Options::mailman, &Mailman::version>},
     {"mailman-lmtp", 0, "HOST:PORT", Occurs::once,
      "MailmanProxy, Mailman 3: its LMTP runner, HOST:PORT, [ADDRESS]:PORT "
-     "or a socket path (default 127.0.0.1:8024)",
-     [](O& o, S v) {
-       std::string host, port;
-       if (v.find('/') == std::string::npos && !split_host_port(v, host, port))
-         throw BadValue("invalid value for --mailman-lmtp: '" + v +
-                        "' (HOST:PORT, [ADDRESS]:PORT or a socket path)");
-       o.mailman.lmtp_server = v;
-     }},
+     "or a socket path (default {default})",
+     set_mailman_lmtp, shown_text<&Options::mailman, &Mailman::lmtp_server>},
     {"mailman-domain", 0, "DOMAIN", Occurs::list,
      "MailmanProxy, Mailman 3: a domain of Mailman's lists; its unknown "
      "lists are refused, never relayed; repeatable",
-     [](O& o, S v) {
-       if (v.empty() || v.find_first_of(" \t@/") != std::string::npos)
-         throw BadValue("invalid value for --mailman-domain: '" + v + "'");
-       o.mailman.domains.push_back(v);
-     }},
+     add_mailman_domain},
     {"mailman-data-dir", 0, "DIR", Occurs::once,
      "MailmanProxy, Mailman 3: where it writes postfix_lmtp and "
-     "postfix_domains (default /var/lib/mailman3/data)",
-     [](O& o, S v) { o.mailman.data_dir = v; }},
+     "postfix_domains (default {default})",
+     set_text<&Options::mailman, &Mailman::data_dir>,
+     shown_text<&Options::mailman, &Mailman::data_dir>},
     {"mailman-command", 0, "COMMAND", Occurs::once,
      "MailmanProxy: the delivery command, run without a shell; {command} "
      "and {list} are replaced, with Mailman 3 also {domain}, {sender} and "
      "{recipient} (default: \"/var/lib/mailman/mail/mailman {command} "
      "{list}\"; Mailman 3: lmtp-deliver)",
-     [](O& o, S v) {
-       o.mailman.command = parse_command_template("mailman-command", v);
-     }},
+     set_command<&Options::mailman, &Mailman::command>},
     {"mailman-lists-dir", 0, "DIR", Occurs::once,
      "MailmanProxy: a list exists when DIR/LIST/config.pck does "
-     "(default /var/lib/mailman/lists)",
-     [](O& o, S v) { o.mailman.lists_dir = v; }},
+     "(default {default})",
+     set_text<&Options::mailman, &Mailman::lists_dir>,
+     shown_text<&Options::mailman, &Mailman::lists_dir>},
     {"mailman-check", 0, "COMMAND", Occurs::once,
      "MailmanProxy: instead, a list exists when this command exits 0 "
      "({list} replaced)",
-     [](O& o, S v) {
-       o.mailman.check_command = parse_command_template("mailman-check", v);
-     }},
+     set_command<&Options::mailman, &Mailman::check_command>},
     {"mailman-timeout", 0, "SECONDS", Occurs::once,
-     "MailmanProxy: seconds a command may run (default 120)",
-     [](O& o, S v) {
-       o.mailman.timeout_seconds =
-           parse_unsigned("mailman-timeout", v, 1, 86400);
-     }},
+     "MailmanProxy: seconds a command may run (default {default})",
+     set_number<1, 86400, &Options::mailman, &Mailman::timeout_seconds>,
+     shown_number<&Options::mailman, &Mailman::timeout_seconds>},
     {"auth-checkpassword", 0, "COMMAND", Occurs::once,
      "offer AUTH PLAIN and LOGIN, checked by this checkpassword program "
      "(\"PROGRAM ARGS\", run without a shell; exit 0 good, 1 bad, "
      "111 try later)",
-     [](O& o, S v) {
-       o.auth_checkpassword = parse_command_template("auth-checkpassword", v);
-     }},
+     set_command<&Options::auth_checkpassword>},
     {"auth-accept-any", 0, nullptr, Occurs::once,
      "test rigs: offer AUTH and take every user name and password (logged)",
-     [](O& o, S v) { o.auth_accept_any = on(v); }},
+     set_switch<&Options::auth_accept_any>},
     {"auth-insecure", 0, nullptr, Occurs::once,
      "offer AUTH without TLS too (the password crosses the network in "
      "the clear)",
-     [](O& o, S v) { o.auth_insecure = on(v); }},
+     set_switch<&Options::auth_insecure>},
     {"auth-timeout", 0, "SECONDS", Occurs::once,
-     "seconds the checkpassword program may take, then 454 (default 30)",
-     [](O& o, S v) {
-       o.auth_timeout = parse_unsigned("auth-timeout", v, 1, 3600);
-     }},
+     "seconds the checkpassword program may take, then 454 (default "
+     "{default})",
+     set_number<1, 3600, &Options::auth_timeout>,
+     shown_number<&Options::auth_timeout>},
     {"auth-no-relay", 0, nullptr, Occurs::once,
      "PureProxy, MailmanProxy: an authenticated client relays no more "
      "than any other (default: it relays to any domain)",
-     [](O& o, S v) { o.relay_policy.relay_authenticated(!on(v)); }},
+     [](Options& options, const char*, const std::string& value) {
+       options.relay_policy.relay_authenticated(!switched_on(value));
+     }},
     {"maildir", 0, "DIR", Occurs::once,
      "keep every accepted message as a file in the Maildir DIR (DIR/tmp "
      "and DIR/new must exist); any class",
-     [](O& o, S v) { o.maildir = v; }},
+     set_text<&Options::maildir>},
     {"show-envelope", 0, nullptr, Occurs::once,
      "DebuggingServer: print MAIL FROM and RCPT TO before each message",
-     [](O& o, S v) { o.show_envelope = on(v); }},
+     set_switch<&Options::show_envelope>},
     {"fail", 0, "STAGE:REPLY[:PERCENT]", Occurs::list,
      "fail on purpose: STAGE connect, helo, mail, rcpt, data, message or "
      "auth; REPLY a 4xx/5xx reply line, drop or delay=SECONDS; PERCENT of "
@@ -410,41 +478,36 @@ constexpr OptionSpec kOptions[] = {
      add_fail_rule},
     {"fail-seed", 0, "N", Occurs::once,
      "seed the --fail choices, to replay the same run (default: random)",
-     [](O& o, S v) {
-       o.fail_seed = parse_number("fail-seed", v, 0, UINT64_MAX / 2);
-       o.fail_seeded = true;
-     }},
+     set_fail_seed},
     {"proxy-protocol", 0, nullptr, Occurs::once,
      "read a HAProxy PROXY header (v1 or v2) before the greeting; the "
      "client's address is the one it names",
-     [](O& o, S v) { o.proxy_protocol = on(v); }},
+     set_switch<&Options::proxy_protocol>},
     {"tls-cert", 0, "FILE", Occurs::once,
      "offer STARTTLS with this PEM certificate (its chain after it)",
-     [](O& o, S v) { o.tls_cert = v; }},
+     set_text<&Options::tls_cert>},
     {"tls-key", 0, "FILE", Occurs::once,
      "the PEM private key of --tls-cert (read before dropping root)",
-     [](O& o, S v) { o.tls_key = v; }},
+     set_text<&Options::tls_key>},
     {"tls-self-signed", 0, nullptr, Occurs::once,
      "test rigs: offer STARTTLS with a certificate for --hostname made at "
      "start, no file needed (no client can verify it)",
-     [](O& o, S v) { o.tls_self_signed = on(v); }},
+     set_switch<&Options::tls_self_signed>},
     {"tls-on-connect", 0, nullptr, Occurs::once,
      "implicit TLS from the first byte (RFC 8314, port 465), not STARTTLS",
-     [](O& o, S v) { o.tls_on_connect = on(v); }},
+     set_switch<&Options::tls_on_connect>},
     {"require-tls", 0, nullptr, Occurs::once,
      "before STARTTLS, serve only EHLO, HELO, STARTTLS, NOOP, RSET, QUIT",
-     [](O& o, S v) { o.require_tls = on(v); }},
+     set_switch<&Options::require_tls>},
     {"log", 0, "WHERE", Occurs::once,
-     "transaction log: syslog (default, facility mail) or stderr",
-     [](O& o, S v) { o.log_to_stderr = parse_log(v); }},
+     "transaction log: syslog (default, facility mail) or stderr", set_log},
     {"debug", 'd', nullptr, Occurs::once, "trace the session",
-     [](O& o, S v) { o.debug = on(v); }},
+     set_switch<&Options::debug>},
     {"user", 0, "USER", Occurs::once,
-     "user to become when started as root (default nobody)",
-     [](O& o, S v) { o.user = v; }},
+     "user to become when started as root (default {default})",
+     set_text<&Options::user>, shown_text<&Options::user>},
     {"nosetuid", 'n', nullptr, Occurs::once,
-     "keep the user in.smtpd was started as",
-     [](O& o, S v) { o.setuid = !on(v); }},
+     "keep the user in.smtpd was started as", clear_switch<&Options::setuid>},
     {"config", 0, "FILE", Occurs::once,
      "read options from this file (NAME = VALUE lines, as the long "
      "options); the command line wins, lists add up",
@@ -486,20 +549,6 @@ bool from_command_line(const std::vector<Value>& values) {
   return !values.empty() && values.front().line == 0;
 }
 
-// Why the options are refused: the one line to say, and the exit status.
-struct Refusal {
-  int status;
-  std::string text;
-};
-
-Refusal usage_error(std::string text) { return {EX_USAGE, std::move(text)}; }
-
-Refusal file_error(const std::string& path, unsigned line,
-                   const std::string& text) {
-  return {EX_CONFIG,
-          path + (line ? ":" + std::to_string(line) : "") + ": " + text};
-}
-
 namespace po = boost::program_options;
 
 // Whether an argument may name the option: "--NAME[=VALUE]" where the
@@ -517,7 +566,7 @@ bool may_name(std::string_view argument, const OptionSpec& spec) {
 }
 
 // What Boost's parsers need to know of the options: their names, and
-// whether they take a value.  Values are strings: the handlers convert.
+// whether they take a value.  Values are strings: the setters convert.
 // Each option costs Boost a string stream to split its names, so a
 // command line's description holds only the options its arguments may
 // name.
@@ -572,18 +621,26 @@ std::string parse_switch(const std::string& name, const std::string& value) {
       "' is invalid (yes or no, on or off, true or false, 1 or 0 expected)");
 }
 
-// The whole of a file into contents; 0, or the errno of the failure.
-int read_whole_file(const std::string& path, std::string& contents) {
+// The whole options file; throws file_error when it cannot be read.
+std::string read_options_file(const std::string& path) {
+  const auto refuse = [&path](int error) {
+    return file_error(
+        path, 0,
+        std::string("cannot read the options file: ") + std::strerror(error));
+  };
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
+  if (fd < 0) throw refuse(errno);
+  std::string contents;
   char buffer[4096];
   for (;;) {
     const ssize_t got = read(fd, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      const int error = got < 0 ? errno : 0;
-      close(fd);
-      return error;
+      const int error = errno;
+      // Read-only: closing loses nothing, whatever close says.
+      static_cast<void>(close(fd));
+      if (got < 0) throw refuse(error);
+      return contents;
     }
     contents.append(buffer, std::size_t(got));
   }
@@ -660,11 +717,7 @@ std::vector<FileOption> read_config_file(const std::string& path,
 // The whole file is checked, also where the command line wins: a mistake
 // in it is not left to be found when the command line changes.
 void collect_file(const std::string& path, Collected& given) {
-  std::string text;
-  if (const int error = read_whole_file(path, text))
-    throw file_error(
-        path, 0,
-        std::string("cannot read the options file: ") + std::strerror(error));
+  const std::string text = read_options_file(path);
   std::vector<bool> seen(kOptionCount);
   for (const FileOption& entry : read_config_file(path, text)) {
     const std::string& name = entry.option.string_key;
@@ -725,8 +778,14 @@ std::string usage() {
   // "  -c, --class=CLASS   help...": the help from this column on, on the
   // next line after a longer option.
   constexpr std::size_t column = 34;
+  const Options defaults;
   for (const OptionSpec& spec : kOptions) {
     if (!spec.help) continue;
+    std::string help = spec.help;
+    if (spec.shown_default) {
+      constexpr std::string_view mark = "{default}";
+      help.replace(help.find(mark), mark.size(), spec.shown_default(defaults));
+    }
     std::string option = spec.letter ? std::string("  -") + spec.letter + ", "
                                      : std::string(6, ' ');
     option.append("--").append(spec.name);
@@ -734,7 +793,7 @@ std::string usage() {
     option += option.size() + 2 > column
                   ? "\n" + std::string(column, ' ')
                   : std::string(column - option.size(), ' ');
-    text += option + fold(spec.help, 79 - column, column);
+    text += option + fold(help, 79 - column, column);
   }
   return text +
          "\nA long option may be shortened to any unambiguous prefix.  An "
@@ -793,7 +852,7 @@ void check_tls(const Collected& given, const Refuse& refuse,
   }
 }
 
-// Step 2: each handler sets its option's values, then the checks between
+// Step 2: each setter sets its option's values, then the checks between
 // options.  CONFIG_PATH names the file for the values it gave.  A
 // command line's positional arguments are checked against smtpd.py's
 // habits; handed-over values were checked by in.smtpd already.
@@ -814,8 +873,8 @@ void apply(const Collected& given, const std::string& config_path,
                    "too many arguments: only one REMOTEHOST:REMOTEPORT");
     for (const Value& value : given[i]) {
       try {
-        spec.set(options, value.text);
-      } catch (const BadValue& error) {
+        spec.set(options, spec.name, value.text);
+      } catch (const ExitError& error) {
         throw refuse(value, error.what());
       }
     }
@@ -870,59 +929,45 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   Collected given(kOptionCount);
   std::string config_path;
   try {
-    try {
-      collect_command_line(argc, argv, describe_options(argc, argv), given);
-    } catch (const po::error& error) {
-      throw usage_error(error.what());
-    }
-    if (!given[kConfig].empty()) {
-      config_path = given[kConfig].front().text;
-      collect_file(config_path, given);
-    }
-    if (!given[kHelp].empty() && on(given[kHelp].front().text)) {
-      result.text = usage();
-      return result;
-    }
-    if (!given[kVersion].empty() && on(given[kVersion].front().text)) {
-      result.text = "in.smtpd " PACKAGE_VERSION "\n";
-      return result;
-    }
-    apply(given, config_path, true, result.options);
-  } catch (const Refusal& refusal) {
-    result.status = refusal.status;
-    result.text = refusal.text;
+    collect_command_line(argc, argv, describe_options(argc, argv), given);
+  } catch (const po::error& error) {
+    throw usage_error(error.what());
+  }
+  if (!given[kConfig].empty()) {
+    config_path = given[kConfig].front().text;
+    collect_file(config_path, given);
+  }
+  if (!given[kHelp].empty() && switched_on(given[kHelp].front().text)) {
+    result.text = usage();
     return result;
   }
+  if (!given[kVersion].empty() && switched_on(given[kVersion].front().text)) {
+    result.text = "in.smtpd " PACKAGE_VERSION "\n";
+    return result;
+  }
+  apply(given, config_path, true, result.options);
   result.values = values_taken(given);
-  result.run = true;
   return result;
 }
 
 CommandLine parse_values(std::string_view values) {
   CommandLine result;
   Collected given(kOptionCount);
-  try {
-    while (!values.empty()) {
-      const std::size_t name_end = values.find('\0');
-      const std::size_t value_end = values.find('\0', name_end + 1);
-      if (value_end == std::string_view::npos)
-        throw usage_error("the handed-over options are cut short");
-      const std::size_t i = index_of(values.substr(0, name_end));
-      if (i == kOptionCount)
-        throw usage_error("unrecognised handed-over option '" +
-                          std::string(values.substr(0, name_end)) + "'");
-      given[i].push_back(
-          {std::string(values.substr(name_end + 1, value_end - name_end - 1)),
-           0});
-      values.remove_prefix(value_end + 1);
-    }
-    apply(given, "", false, result.options);
-  } catch (const Refusal& refusal) {
-    result.status = refusal.status;
-    result.text = refusal.text;
-    return result;
+  while (!values.empty()) {
+    const std::size_t name_end = values.find('\0');
+    const std::size_t value_end = values.find('\0', name_end + 1);
+    if (value_end == std::string_view::npos)
+      throw usage_error("the handed-over options are cut short");
+    const std::size_t i = index_of(values.substr(0, name_end));
+    if (i == kOptionCount)
+      throw usage_error("unrecognised handed-over option '" +
+                        std::string(values.substr(0, name_end)) + "'");
+    given[i].push_back(
+        {std::string(values.substr(name_end + 1, value_end - name_end - 1)),
+         0});
+    values.remove_prefix(value_end + 1);
   }
-  result.run = true;
+  apply(given, "", false, result.options);
   return result;
 }
 

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "failures.hpp"
+#include "smtpd/limits.hpp"
+#include "smtpd/listener.hpp"
 #include "smtpd/mailman.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
@@ -18,9 +20,11 @@ namespace in_smtpd {
 
 enum class ServerClass { debugging, pure_proxy, mailman_proxy };
 
+// Every default is here, or in what it comes from (lib/smtpd/limits.hpp,
+// the library's settings): --help shows these values (options.cpp).
 struct Options {
-  ServerClass server_class = ServerClass::pure_proxy;  // smtpd.py's default
-  std::uint64_t size = 33554432;  // data_size_limit; 0 = none
+  ServerClass server_class = ServerClass::pure_proxy;     // smtpd.py's default
+  std::uint64_t size = smtpd::limits::default_data_size;  // 0: none
   bool smtputf8 = false;
   bool decode_data = false;
   bool debug = false;
@@ -38,11 +42,11 @@ struct Options {
   bool log_to_stderr = false;
   std::string hostname;  // empty: the host's name
   std::string debug_file;
-  unsigned command_timeout = 300;
-  unsigned data_timeout = 600;
-  unsigned session_timeout = 3600;
-  std::uint64_t max_recipients = 1000;
-  std::uint64_t max_errors = 20;
+  unsigned command_timeout = smtpd::limits::default_command_timeout_seconds;
+  unsigned data_timeout = smtpd::limits::default_data_timeout_seconds;
+  unsigned session_timeout = smtpd::limits::default_session_timeout_seconds;
+  std::uint64_t max_recipients = smtpd::limits::default_max_recipients;
+  std::uint64_t max_errors = smtpd::limits::default_max_errors;
   // PureProxy: where to relay (host and port from REMOTEHOST:REMOTEPORT),
   // and for whom.
   smtpd::UpstreamSettings upstream;
@@ -51,8 +55,8 @@ struct Options {
   // Standalone mode: listen on these (HOST:PORT) and serve every
   // connection from one process.
   std::vector<std::string> listen;
-  unsigned max_connections = 256;
-  unsigned shutdown_grace = 30;
+  unsigned max_connections = smtpd::ListenerOptions().max_connections;
+  unsigned shutdown_grace = smtpd::ListenerOptions().shutdown_grace_seconds;
   // MailmanProxy.
   smtpd::MailmanSettings mailman;
   // AUTH (RFC 4954): offered when a checker is given, the checkpassword
@@ -62,7 +66,7 @@ struct Options {
   std::vector<std::string> auth_checkpassword;
   bool auth_accept_any = false;
   bool auth_insecure = false;
-  unsigned auth_timeout = 30;
+  unsigned auth_timeout = smtpd::limits::default_checkpassword_timeout_seconds;
   // For test rigs: keep every accepted message in this Maildir; show the
   // envelope in DebuggingServer's printout; fail on demand.
   std::string maildir;
@@ -73,21 +77,22 @@ struct Options {
 };
 
 // What the command line asks for: run a session with options, or print
-// text and exit with status (help, version, a usage error).
+// text on stdout and exit 0 (--help, --version).
 struct CommandLine {
   Options options;
-  bool run = false;
-  int status = 0;
-  std::string text;  // for stdout (help, version) or the one-line error
+  std::string text;  // --help's or --version's; empty: run a session
   // When run: every value taken, from the command line and the file, as
   // NAME NUL VALUE NUL: what in.smtpd hands to in.smtpd-full, so that the
   // options are read once per session.
   std::string values;
 };
 
+// Throws ExitError with the one line that names the option: EX_USAGE, or
+// EX_CONFIG with the file's name and line when the options file gave it.
 CommandLine parse_command_line(int argc, const char* const argv[]);
 
-// The options from values as CommandLine::values holds them.
+// The options from values as CommandLine::values holds them; throws as
+// parse_command_line does.
 CommandLine parse_values(std::string_view values);
 
 }  // namespace in_smtpd

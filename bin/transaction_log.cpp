@@ -23,7 +23,7 @@ void TransactionLog::message_answered(const smtpd::Session& session,
       loggable(reply) + "\"";
   if (!detail_name_.empty() && !detail.empty())
     line += " " + detail_name_ + "=\"" + loggable(detail) + "\"";
-  diagnostics_.transaction(line);
+  log_.say(line);
 }
 
 }  // namespace in_smtpd

@@ -11,7 +11,7 @@
 
 #include <memory>
 
-#include "diagnostics.hpp"
+#include "mail_log.hpp"
 #include "smtpd/handler.hpp"
 
 namespace in_smtpd {
@@ -21,10 +21,10 @@ class TransactionLog : public smtpd::HandlerWrapper {
   // detail_name: what the detail is called in the line ("upstream",
   // "mailman"), or empty when the delivery gives none.
   TransactionLog(std::unique_ptr<smtpd::Handler> delivery,
-                 std::string detail_name, Diagnostics& diagnostics)
+                 std::string detail_name, MailLog& log)
       : HandlerWrapper(std::move(delivery)),
         detail_name_(std::move(detail_name)),
-        diagnostics_(diagnostics) {}
+        log_(log) {}
 
   void message_answered(const smtpd::Session& session,
                         const smtpd::Envelope& message, std::string_view reply,
@@ -32,7 +32,7 @@ class TransactionLog : public smtpd::HandlerWrapper {
 
  private:
   std::string detail_name_;
-  Diagnostics& diagnostics_;
+  MailLog& log_;
 };
 
 }  // namespace in_smtpd

@@ -85,6 +85,39 @@ ehlo_with() {
   done
 }
 
+# help_default OPTION: the default --help gives for OPTION, "(default N)".
+help_default() {
+  "$IN_SMTPD" --help | tr '\n' ' ' | tr -s ' ' |
+    sed -n "s/.* $1=[A-Z]* [^(]*(default \([0-9]*\)).*/\1/p"
+}
+
+@test "--help's defaults are the session's: --size in EHLO, --max-errors before the 421" {
+  local size
+  size=$(help_default --size)
+  [ -n "$size" ]
+  ehlo_with
+  expect_replies "$GREETING" "250-$HOST" "250-SIZE $size" "250-8BITMIME" \
+    "250-PIPELINING" "250 HELP" "221 Bye"
+  local errors
+  errors=$(help_default --max-errors)
+  [ "$errors" -gt 0 ]
+  # One bad command more than the default: the last error reply is the
+  # default's, then 421 ends the session before the extra one is read.
+  local session="HELO c\r\n" i
+  for ((i = 0; i <= errors; i++)); do session+="X\r\n"; done
+  debugging_session "$session"
+  expect_status 0
+  [ "$(grep -c '^500 ' "$OUT")" -eq "$errors" ]
+  [ "$(tail -n 1 "$OUT" | cut -c1-4)" = "421 " ]
+}
+
+@test "--help that cannot be written: exit 74 (EX_IOERR), one line saying so" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  status=0
+  "$IN_SMTPD" -n --help >/dev/full 2>"$ERR" || status=$?
+  expect_status 74
+  [ "$(cat "$ERR")" = "in.smtpd: cannot write to stdout: No space left on device" ]
+}
 
 # --- mistakes: one line naming the option, exit 64, nothing to the client -
 

@@ -1,11 +1,7 @@
-// diagnostics.hpp - where everything but SMTP goes.
-//
-// stdout is the SMTP stream, and under inetd stderr is the same socket.
-// So DebuggingServer's printout and -d traces go to --debug-file if one
-// is given, else to stderr when stderr is not the connection, else to
-// syslog; errors go to stderr when it is not the connection, else to
-// syslog; the transaction log goes to syslog (LOG_MAIL) or, when asked
-// and possible, to stderr.
+// printout.hpp - where DebuggingServer's printout and -d traces go:
+// --debug-file if one is given, else stderr when it is not the
+// connection, else syslog (LOG_DEBUG).  In the standalone mode, stdout,
+// as `python -m smtpd -c DebuggingServer` printed it.
 #pragma once
 
 #include <atomic>
@@ -17,22 +13,21 @@
 
 namespace in_smtpd {
 
-class Diagnostics : public smtpd::DebuggingServer::Output {
+class ErrorLog;
+
+class Printout : public smtpd::DebuggingServer::Output {
  public:
-  Diagnostics();
+  // errors: where a printout that could not be written is said.
+  Printout(bool stderr_usable, ErrorLog& errors)
+      : stderr_usable_(stderr_usable), errors_(errors) {}
 
   // Opens --debug-file; false with errno set when it cannot.
   bool use_file(const std::string& path);
-  // In the standalone mode stdout is no connection: the printout goes
-  // there, as `python -m smtpd -c DebuggingServer` printed it.
-  // Nor is stderr (systemd may share one journal stream for both).
+  // The standalone mode: stdout is no connection, nor is stderr.
   void standalone() {
     if (file_ < 0) file_ = 1;
     stderr_usable_ = true;
   }
-  // Transaction log lines to stderr rather than syslog; false (and
-  // syslog kept) when stderr is the connection.
-  bool log_to_stderr();
 
   // DebuggingServer's printouts, in pieces.  A debug file is locked from
   // begin() to end(): per-connection processes share it, and their
@@ -50,20 +45,20 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
   // exits with EX_IOERR.
   bool printout_ever_failed() const { return printout_ever_failed_; }
   bool may_block() const override { return file_ > 2; }
-  void printout(std::string_view text);  // a -d trace: begin, write, end
-  // "in.smtpd: ..." / LOG_ERR; once serving, "in.smtpd[PID]: ...", as the
-  // transaction log's lines: a log with many sessions tells them apart.
-  void error(std::string_view message);
-  void serving() { serving_ = true; }
-  void transaction(std::string_view line);
+
+  // A whole text at once, under the lock like a printout (a -d trace
+  // line); one that cannot be written is lost without failing anything:
+  // the trace is for whoever watches, the session goes on.
+  void whole(std::string_view text);
 
  private:
-  bool stderr_usable_;
-  bool log_to_stderr_ = false;
-  std::atomic<bool> serving_{false};
   bool put(std::string_view piece);  // false, errno set: not written
   void flush_syslog_line();
+  void lock_file();
+  void unlock_file();
 
+  bool stderr_usable_;
+  ErrorLog& errors_;
   int file_ = -1;
   std::string syslog_line_;  // a printout line not yet whole
   // Of the printout under way or the last one on this thread.
@@ -71,9 +66,5 @@ class Diagnostics : public smtpd::DebuggingServer::Output {
   std::atomic<bool> printout_ever_failed_{false};
   std::mutex printing_;  // held from begin() to end()
 };
-
-// write(2) until done or failed, through EINTR; false (errno set) when it
-// failed.
-bool write_all(int fd, std::string_view bytes);
 
 }  // namespace in_smtpd
