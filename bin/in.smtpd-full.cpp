@@ -90,13 +90,13 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
                      const smtpd::ChannelConfig& config,
                      const smtpd::UpstreamSettings& upstream,
                      smtpd::TlsFactory tls, Diagnostics& diagnostics) {
-  const sigset_t wait_mask = in_smtpd::catch_stop_signals();
   smtpd::ListenerOptions listener;
   listener.channel = config;
-  listener.timeouts = in_smtpd::driver_options(options, wait_mask, diagnostics);
-  listener.timeouts.tls = std::move(tls);
-  listener.timeouts.tls_on_connect = options.tls_on_connect;
-  in_smtpd::stop_signals_for_listener(listener);
+  listener.stop = in_smtpd::catch_stop_signals();
+  listener.connection =
+      in_smtpd::driver_options(options, listener.stop, diagnostics);
+  listener.connection.tls = std::move(tls);
+  listener.connection.tls_on_connect = options.tls_on_connect;
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;

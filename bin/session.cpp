@@ -28,20 +28,9 @@
 namespace in_smtpd {
 namespace {
 
-// Set by SIGTERM, SIGHUP or SIGINT; the driver and the listener end on it.
-volatile std::sig_atomic_t stop_requested = 0;
-// SIGINT: Ctrl-C at a terminal, where someone waits for the prompt.
-volatile std::sig_atomic_t interrupted = 0;
-// A second stop signal: no grace period.
-volatile std::sig_atomic_t stop_now = 0;
-
-void request_stop(int signal_number) {
-  if (stop_requested) stop_now = 1;
-  stop_requested = 1;
-  if (signal_number == SIGINT) interrupted = 1;
-}
-
-constexpr int stop_signals[] = {SIGTERM, SIGHUP, SIGINT};
+// SIGTERM, SIGHUP or SIGINT (Ctrl-C at a terminal, where someone waits
+// for the prompt); the driver and the listener end on them.
+smtpd::StopSignals stop_signals;
 
 // While a --fail delay waits: the mask the driver waits with, in the
 // per-connection mode (a stop signal ends the wait at once).  In the
@@ -52,7 +41,7 @@ const sigset_t* delay_wait_mask = nullptr;
 void wait_for_delay(unsigned seconds) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point end = Clock::now() + std::chrono::seconds(seconds);
-  while (!stop_requested) {
+  while (!stop_signals.stop_requested()) {
     auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
         end - Clock::now());
     if (left.count() <= 0) return;
@@ -129,36 +118,20 @@ smtpd::ChannelConfig channel_config(const Options& options) {
   return config;
 }
 
-sigset_t catch_stop_signals() {
-  sigset_t blocked, wait_mask;
-  sigemptyset(&blocked);
-  for (const int signal_number : stop_signals) {
-    sigaddset(&blocked, signal_number);
-    struct sigaction action = {};
-    action.sa_handler = request_stop;
-    sigemptyset(&action.sa_mask);
-    sigaction(signal_number, &action, nullptr);
-  }
-  sigprocmask(SIG_BLOCK, &blocked, &wait_mask);
-  for (const int signal_number : stop_signals)
-    sigdelset(&wait_mask, signal_number);
-  return wait_mask;
-}
-
-void stop_signals_for_listener(smtpd::ListenerOptions& listener) {
-  listener.close_idle_at_stop = &interrupted;
-  listener.stop_now = &stop_now;
+smtpd::StopSignals catch_stop_signals() {
+  stop_signals =
+      smtpd::StopSignals::catch_signals({SIGTERM, SIGHUP, SIGINT}, SIGINT);
+  return stop_signals;
 }
 
 smtpd::DriverOptions driver_options(const Options& options,
-                                    const sigset_t& wait_mask,
+                                    const smtpd::StopSignals& stop,
                                     Diagnostics& diagnostics) {
   smtpd::DriverOptions driver;
   driver.command_timeout_seconds = options.command_timeout;
   driver.data_timeout_seconds = options.data_timeout;
   driver.session_timeout_seconds = options.session_timeout;
-  driver.stop_requested = &stop_requested;
-  driver.wait_mask = &wait_mask;
+  driver.stop = stop;
   driver.log = [&](std::string_view line) {
     // The end of a session goes where the transaction log goes.
     if (line.rfind("session ", 0) == 0)
@@ -217,10 +190,10 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
         "-l HOST:PORT, e.g. -l 127.0.0.1:8025)");
   const smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
   diagnostics.serving();
-  const sigset_t wait_mask = catch_stop_signals();
-  delay_wait_mask = &wait_mask;
+  const smtpd::StopSignals stop = catch_stop_signals();
+  delay_wait_mask = stop.wait_mask();
   const std::unique_ptr<smtpd::Handler> handler = make_delivery();
-  smtpd::DriverOptions driver = driver_options(options, wait_mask, diagnostics);
+  smtpd::DriverOptions driver = driver_options(options, stop, diagnostics);
   driver.tls = std::move(tls);
   driver.tls_on_connect = options.tls_on_connect;
   // With --proxy-protocol the proxy speaks first: its header, then the

@@ -4,8 +4,6 @@
 // shared libraries (see in.smtpd.cpp).
 #pragma once
 
-#include <signal.h>
-
 #include <functional>
 #include <memory>
 
@@ -34,19 +32,16 @@ int open_debug_file(const Options& options, Diagnostics& diagnostics);
 // here, once per process.
 smtpd::ChannelConfig channel_config(const Options& options);
 
-// SIGTERM, SIGHUP and SIGINT ask the driver (or the listener) to stop.
-// They stay blocked except while it waits, so that a delivery is never cut
-// short; returns the mask to wait with.
-sigset_t catch_stop_signals();
+// SIGTERM, SIGHUP and SIGINT ask the driver (or the listener) to stop;
+// SIGINT (Ctrl-C) also ends the listener's idle sessions at once, and a
+// second signal ends its grace period.  They stay blocked except while it
+// waits, so that a delivery is never cut short.
+smtpd::StopSignals catch_stop_signals();
 
-// For the listener: a stop by SIGINT (Ctrl-C) ends idle sessions at once,
-// and a second stop signal ends every session at once.
-void stop_signals_for_listener(smtpd::ListenerOptions& listener);
-
-// The driver's timeouts, -d trace, stop request (catch_stop_signals) and
-// log: a hook's unusable answer, a bad PROXY header, each session's end.
+// The driver's timeouts, -d trace, stop signals and log: a hook's
+// unusable answer, a bad PROXY header, each session's end.
 smtpd::DriverOptions driver_options(const Options& options,
-                                    const sigset_t& wait_mask,
+                                    const smtpd::StopSignals& stop,
                                     Diagnostics& diagnostics);
 
 // The hooks of a session: its delivery class.

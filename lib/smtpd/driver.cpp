@@ -82,8 +82,7 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
 
   bool input_open = true;
   for (;;) {
-    if (options.stop_requested && *options.stop_requested)
-      connection.stop(Clock::now());
+    if (options.stop.stop_requested()) connection.stop(Clock::now());
     if (output_is_socket && !connection.output().empty() && !flush(false))
       connection.failed();
     if (connection.finished()) break;
@@ -116,10 +115,10 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
       wait = {time_t(left / 1000000000), long(left % 1000000000)};
       timeout = &wait;
     }
-    const int ready =
-        timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0
-            ? 0
-            : ppoll(fds, wake.fds[0] < 0 ? 2 : 3, timeout, options.wait_mask);
+    const int ready = timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0
+                          ? 0
+                          : ppoll(fds, wake.fds[0] < 0 ? 2 : 3, timeout,
+                                  options.stop.wait_mask());
     if (ready < 0) {
       if (errno == EINTR) continue;
       connection.failed();

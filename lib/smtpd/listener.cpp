@@ -124,8 +124,8 @@ class Loop {
   Loop(const std::vector<int>& listeners, const ListenerOptions& options,
        const HandlerFactory& make_handler)
       : listeners_(listeners), options_(options), make_handler_(make_handler) {
-    timeouts_ = options_.timeouts;
-    if (!timeouts_.log) timeouts_.log = options_.log_error;
+    connection_ = options_.connection;
+    if (!connection_.log) connection_.log = options_.log_error;
     next_id_ = first_client_key + listeners_.size();
   }
 
@@ -160,13 +160,10 @@ class Loop {
   void run_deadlines(Clock::time_point now);
   void stop_sessions(Clock::time_point now);
   void stop_all(Clock::time_point now);
-  bool stop_requested() const {
-    return timeouts_.stop_requested && *timeouts_.stop_requested;
-  }
 
   std::vector<int> listeners_;
   const ListenerOptions& options_;
-  DriverOptions timeouts_;
+  DriverOptions connection_;  // options_.connection, with the log
   const HandlerFactory& make_handler_;
   std::unique_ptr<Poller> poller_;
   std::vector<Poller::Event> events_;
@@ -191,8 +188,7 @@ class Loop {
 // connections still without their PROXY header) end at once, since nobody
 // waits for them; whoever pressed it is told what the others hold up.
 void Loop::stop_sessions(Clock::time_point now) {
-  const bool close_idle =
-      options_.close_idle_at_stop && *options_.close_idle_at_stop;
+  const bool close_idle = options_.stop.close_idle();
   std::size_t waiting = 0;
   for (auto& [id, client] : clients_) {
     Connection& connection = *client.connection;
@@ -260,7 +256,7 @@ void Loop::accept_connections(int listener) {
     client.fd = fd;
     client.handler = std::make_unique<OffThread>(make_handler_());
     client.connection = std::make_unique<Connection>(
-        timeouts_, options_.channel, *client.handler,
+        connection_, options_.channel, *client.handler,
         peer_from_address(reinterpret_cast<const sockaddr*>(&address), length),
         options_.proxy_protocol, Clock::now());
     client.connection->set_wake([this, id] {
@@ -411,7 +407,7 @@ int Loop::run() {
     return error;
   for (;;) {
     Clock::time_point now = Clock::now();
-    if (stop_requested() && !stopping_) {
+    if (options_.stop.stop_requested() && !stopping_) {
       // Stop accepting; the sessions under way get the grace period.
       stopping_ = true;
       watch_listeners(false);
@@ -420,8 +416,7 @@ int Loop::run() {
       grace_end_ = now + std::chrono::seconds(options_.shutdown_grace_seconds);
       stop_sessions(now);
     }
-    if (stopping_ && !grace_over_ && options_.stop_now && *options_.stop_now)
-      grace_end_ = now;
+    if (stopping_ && !grace_over_ && options_.stop.stop_now()) grace_end_ = now;
     if (stopping_ && !grace_over_ && now >= grace_end_) {
       grace_over_ = true;
       stop_all(now);
@@ -437,7 +432,8 @@ int Loop::run() {
       wake_at = std::min(wake_at, accept_paused_until_);
     if (!deadlines_.empty())
       wake_at = std::min(wake_at, deadlines_.begin()->first);
-    if (const int error = poller_->wait(events_, wake_at, timeouts_.wait_mask))
+    if (const int error =
+            poller_->wait(events_, wake_at, options_.stop.wait_mask()))
       return error;
     for (const Poller::Event& event : events_) {
       if (event.key == wake_key) {
