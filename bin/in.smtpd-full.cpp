@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "diagnostics.hpp"
@@ -101,12 +102,13 @@ int serve_standalone(const Options& options, const std::vector<int>& listeners,
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;
   listener.log_error = [&](std::string_view line) { diagnostics.error(line); };
-  const int status = smtpd::run_listener(listeners, listener, [&] {
-    return make_delivery(options, upstream, diagnostics);
-  });
-  if (status != 0) {
+  try {
+    smtpd::run_listener(listeners, listener, [&] {
+      return make_delivery(options, upstream, diagnostics);
+    });
+  } catch (const std::system_error& failure) {
     diagnostics.error(std::string("listening failed: ") +
-                      std::strerror(status));
+                      failure.code().message());
     return EX_OSERR;
   }
   return EX_OK;

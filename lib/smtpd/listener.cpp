@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -141,7 +142,7 @@ class Loop {
       if (fd >= 0) close(fd);
   }
 
-  int run();
+  void run();
 
  private:
   // The poller's keys: the wake-up pipe, the listeners, then the clients.
@@ -341,9 +342,10 @@ void Loop::settle(std::uint64_t id, Client& client) {
         (connection.wants_input() ? Poller::readable : 0u) |
         (connection.output().empty() ? 0u : Poller::writable);
     if (wanted != client.watched) {
-      if (poller_->watch(client.fd, id, wanted) == 0) {
+      try {
+        poller_->watch(client.fd, id, wanted);
         client.watched = wanted;
-      } else {
+      } catch (const std::system_error&) {
         // Not watched, the connection could never go on: over at once
         // (the poller's table is full: epoll's max_user_watches).
         connection.failed();
@@ -399,12 +401,11 @@ void Loop::run_deadlines(Clock::time_point now) {
   }
 }
 
-int Loop::run() {
+void Loop::run() {
   poller_ = make_poller();
-  if (!poller_) return errno;
-  if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return errno;
-  if (const int error = poller_->watch(wake_[0], wake_key, Poller::readable))
-    return error;
+  if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  poller_->watch(wake_[0], wake_key, Poller::readable);
   for (;;) {
     Clock::time_point now = Clock::now();
     if (options_.stop.stop_requested() && !stopping_) {
@@ -422,7 +423,7 @@ int Loop::run() {
       stop_all(now);
     }
     flush();
-    if (stopping_ && clients_.empty()) return 0;
+    if (stopping_ && clients_.empty()) return;
 
     watch_listeners(!stopping_ && clients_.size() < options_.max_connections &&
                     now >= accept_paused_until_);
@@ -432,9 +433,7 @@ int Loop::run() {
       wake_at = std::min(wake_at, accept_paused_until_);
     if (!deadlines_.empty())
       wake_at = std::min(wake_at, deadlines_.begin()->first);
-    if (const int error =
-            poller_->wait(events_, wake_at, options_.stop.wait_mask()))
-      return error;
+    poller_->wait(events_, wake_at, options_.stop.wait_mask());
     for (const Poller::Event& event : events_) {
       if (event.key == wake_key) {
         collect_answers();
@@ -465,11 +464,11 @@ int Loop::run() {
 
 }  // namespace
 
-int run_listener(const std::vector<int>& listening_fds,
-                 const ListenerOptions& options,
-                 const HandlerFactory& make_handler) {
+void run_listener(const std::vector<int>& listening_fds,
+                  const ListenerOptions& options,
+                  const HandlerFactory& make_handler) {
   Loop loop(listening_fds, options, make_handler);
-  return loop.run();
+  loop.run();
 }
 
 }  // namespace smtpd

@@ -50,10 +50,10 @@ using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 
 // Serves connections on the listening sockets until a stop is requested
 // and the sessions have ended (at most shutdown_grace_seconds later, plus
-// the time to flush a 421).  Returns 0, or an errno value when waiting
-// failed.
-SMTPD_API int run_listener(const std::vector<int>& listening_fds,
-                           const ListenerOptions& options,
-                           const HandlerFactory& make_handler);
+// the time to flush a 421).  Throws std::system_error when waiting
+// failed (the sessions under way end with it).
+SMTPD_API void run_listener(const std::vector<int>& listening_fds,
+                            const ListenerOptions& options,
+                            const HandlerFactory& make_handler);
 
 }  // namespace smtpd
