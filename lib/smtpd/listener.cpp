@@ -250,8 +250,10 @@ void Loop::accept_connections(int listener) {
     // has nothing to coalesce; it would only hold a reply back until the
     // client acknowledges the previous one (RFC 2920's batches, split over
     // reads, would wait for the client's delayed ACK).
+    // A socket that refuses it (not TCP: a Unix socket from systemd)
+    // answers as well, only sometimes later.
     const int yes = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     const std::uint64_t id = next_id_++;
     Client& client = clients_[id];
     client.fd = fd;
