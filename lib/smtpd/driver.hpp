@@ -52,7 +52,8 @@ enum class SessionEnd {
   client_closed,  // the client closed the connection
   timed_out,      // no progress within the timeout, or the session's cap
   stopped,        // stop.stop_requested()
-  io_error,       // reading or writing failed; errno says why
+  io_error,       // reading or writing failed; errno says why (the first
+                  // failure's, on return)
 };
 
 // Runs connection until it is finished.

@@ -125,6 +125,7 @@ class Session {
       end_ = run_session(channel_, input_.get(),
                          output_.get() < 0 ? input_.get() : output_.get(),
                          options_);
+      error_ = errno;
       finish_time_ = Clock::now();
       output_.reset();
       input_.reset();
@@ -133,6 +134,11 @@ class Session {
   SessionEnd join() {
     if (thread_.joinable()) thread_.join();
     return end_;
+  }
+  // errno as run_session left it: why, after io_error.
+  int error() {
+    join();
+    return error_;
   }
   Clock::duration duration() const { return finish_time_ - start_time_; }
   Channel& channel() { return channel_; }
@@ -146,6 +152,7 @@ class Session {
   DriverOptions options_;
   std::thread thread_;
   SessionEnd end_ = SessionEnd::io_error;
+  int error_ = 0;
   Clock::time_point start_time_, finish_time_;
 };
 
@@ -433,6 +440,8 @@ TEST(RunSession, WriteToAClosedPipeIsAnIoError) {
                   std::move(output_write));
   session.start();
   EXPECT_EQ(SessionEnd::io_error, session.join());
+  // The write's own error, after the end line was logged.
+  EXPECT_EQ(EPIPE, session.error()) << std::strerror(session.error());
   sigaction(SIGPIPE, &saved, nullptr);
 }
 
