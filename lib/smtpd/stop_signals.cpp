@@ -24,9 +24,10 @@ struct Requests {
   std::atomic<bool> again{false};
   int interrupt_signal = 0;
 
+  // interrupted first: whoever sees requested sees it too.
   void request(bool interrupt) {
-    if (requested.exchange(true)) again = true;
     if (interrupt) interrupted = true;
+    if (requested.exchange(true)) again = true;
   }
 };
 
