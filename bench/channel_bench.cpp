@@ -11,6 +11,9 @@
 //   BM_SmallSession          EHLO, MAIL, RCPT, DATA, a 1 KB message, QUIT,
 //                            one command per feed as a non-pipelining
 //                            client sends them: sessions/s
+//   BM_GreetingOnly          a channel made, its greeting taken, and
+//                            destroyed: the fixed cost of a session, where
+//                            the allocation of Channel::Impl shows most
 //   BM_DebuggingPrintout     not the channel but what in.smtpd -c
 //                            DebuggingServer does next with a 10 MB
 //                            message: print_debugging_message, its
@@ -126,6 +129,17 @@ void BM_SmallSession(benchmark::State& state) {
       double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SmallSession)->Unit(benchmark::kMicrosecond);
+
+void BM_GreetingOnly(benchmark::State& state) {
+  for (auto _ : state) {
+    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000});
+    benchmark::DoNotOptimize(channel.output().size());
+    channel.consume_output(channel.output().size());
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_GreetingOnly)->Unit(benchmark::kNanosecond);
 
 void BM_DebuggingPrintout(benchmark::State& state) {
   smtpd::Envelope envelope;

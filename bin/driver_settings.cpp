@@ -5,18 +5,17 @@
 #include <string_view>
 
 #include "logs.hpp"
-#include "stop_signals.hpp"
 
 namespace in_smtpd {
 
 smtpd::DriverOptions driver_options(const Options& options,
-                                    const sigset_t& wait_mask, Logs& logs) {
+                                    const smtpd::StopSignals& stop,
+                                    Logs& logs) {
   smtpd::DriverOptions driver;
   driver.command_timeout_seconds = options.command_timeout;
   driver.data_timeout_seconds = options.data_timeout;
   driver.session_timeout_seconds = options.session_timeout;
-  driver.stop_requested = &stop_requested;
-  driver.wait_mask = &wait_mask;
+  driver.stop = stop;
   driver.log = [&](std::string_view line) {
     // The end of a session goes where the transaction log goes.
     if (line.rfind("session ", 0) == 0)

@@ -2,18 +2,17 @@
 // for one session (inetd_session.hpp) and for each of the listener's.
 #pragma once
 
-#include <signal.h>
-
 #include "options.hpp"
 #include "smtpd/driver.hpp"
+#include "smtpd/stop_signals.hpp"
 
 namespace in_smtpd {
 
 class Logs;
 
-// The driver's timeouts, -d trace, stop request (catch_stop_signals) and
+// The driver's timeouts, -d trace, stop signals (catch_stop_signals) and
 // log: a hook's unusable answer, a bad PROXY header, each session's end.
 smtpd::DriverOptions driver_options(const Options& options,
-                                    const sigset_t& wait_mask, Logs& logs);
+                                    const smtpd::StopSignals& stop, Logs& logs);
 
 }  // namespace in_smtpd

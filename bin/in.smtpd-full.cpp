@@ -13,9 +13,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "debug_file.hpp"
@@ -96,23 +96,23 @@ void serve_standalone(const Options& options, const std::vector<int>& listeners,
                       const smtpd::ChannelConfig& config,
                       const smtpd::UpstreamSettings& upstream,
                       smtpd::TlsFactory tls, Logs& logs) {
-  const sigset_t wait_mask = in_smtpd::catch_stop_signals();
   smtpd::ListenerOptions listener;
   listener.channel = config;
-  listener.timeouts = in_smtpd::driver_options(options, wait_mask, logs);
-  listener.timeouts.tls = std::move(tls);
-  listener.timeouts.tls_on_connect = options.tls_on_connect;
-  in_smtpd::stop_signals_for_listener(listener);
+  listener.stop = in_smtpd::catch_stop_signals();
+  listener.connection = in_smtpd::driver_options(options, listener.stop, logs);
+  listener.connection.tls = std::move(tls);
+  listener.connection.tls_on_connect = options.tls_on_connect;
   listener.max_connections = options.max_connections;
   listener.shutdown_grace_seconds = options.shutdown_grace;
   listener.proxy_protocol = options.proxy_protocol;
   listener.log_error = [&](std::string_view line) { logs.errors.say(line); };
-  const int status = smtpd::run_listener(listeners, listener, [&] {
-    return make_delivery(options, upstream, logs);
-  });
-  if (status != 0)
+  try {
+    smtpd::run_listener(listeners, listener,
+                        [&] { return make_delivery(options, upstream, logs); });
+  } catch (const std::system_error& failure) {
     throw in_smtpd::ExitError(
-        EX_OSERR, std::string("listening failed: ") + std::strerror(status));
+        EX_OSERR, std::string("listening failed: ") + failure.code().message());
+  }
 }
 
 // The TLS context, made as root: the key may be readable by root only.

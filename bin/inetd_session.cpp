@@ -31,10 +31,10 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
         "-l HOST:PORT, e.g. -l 127.0.0.1:8025)");
   const smtpd::Peer peer = smtpd::find_peer(0, std::getenv);
   logs.errors.serving();
-  const sigset_t wait_mask = catch_stop_signals();
-  wait_for_delays_with(&wait_mask);
+  const smtpd::StopSignals stop = catch_stop_signals();
+  wait_for_delays_with_mask();
   const std::unique_ptr<smtpd::Handler> handler = make_delivery();
-  smtpd::DriverOptions driver = driver_options(options, wait_mask, logs);
+  smtpd::DriverOptions driver = driver_options(options, stop, logs);
   driver.tls = std::move(tls);
   driver.tls_on_connect = options.tls_on_connect;
   // With --proxy-protocol the proxy speaks first: its header, then the

@@ -7,7 +7,9 @@
 // next turn of the loop, after the other connections had theirs.  A hook
 // that answers later takes a Later handle from its context; answering it
 // (from any thread) and then calling Channel::collect_later() on the
-// loop's thread goes on with the session.
+// loop's thread goes on with the session.  SIGTERM or Ctrl-C stops the
+// loop: StopSignals keeps them blocked but while it waits, so that a
+// signal ends the wait and never cuts a turn short.
 //
 //   ./event_loop 8025 &        # serve 127.0.0.1:8025
 //   curl smtp://127.0.0.1:8025 --mail-from a@b --mail-rcpt c@d -T msg.txt
@@ -16,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@
 #include <memory>
 #include <smtpd/channel.hpp>
 #include <smtpd/peer.hpp>
+#include <smtpd/stop_signals.hpp>
 #include <vector>
 
 // Answers to give on the next turn of the loop.
@@ -77,8 +81,10 @@ int main(int argc, char* argv[]) {
   std::printf("listening on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
 
+  const smtpd::StopSignals stop =
+      smtpd::StopSignals::catch_signals({SIGTERM, SIGINT}, SIGINT);
   std::map<int, Connection> connections;
-  for (;;) {
+  while (!stop.stop_requested()) {
     // Answer what the hooks deferred on the previous turn, then let each
     // channel go on with its answer.
     std::vector<Deferred> answers;
@@ -96,7 +102,10 @@ int main(int argc, char* argv[]) {
         events |= POLLIN;
       fds.push_back({fd, events, 0});
     }
-    poll(fds.data(), fds.size(), next_turn.empty() ? -1 : 0);
+    const timespec now{0, 0};
+    if (ppoll(fds.data(), fds.size(), next_turn.empty() ? nullptr : &now,
+              stop.wait_mask()) < 0)
+      continue;  // a stop signal (EINTR)
 
     if (fds[0].revents & POLLIN) {
       sockaddr_storage peer{};
@@ -138,4 +147,5 @@ int main(int argc, char* argv[]) {
       }
     }
   }
+  std::printf("stopped, %zu connection(s) open\n", connections.size());
 }

@@ -122,7 +122,13 @@ while not data.endswith(b"221 Bye\r\n"):
     if not chunk: break
     data += chunk
 sys.stdout.buffer.write(data)' "$port")
-  kill "$pid"; wait "$pid" || true
+  # SIGTERM (StopSignals) ends the loop between turns: exit 0, and every
+  # session had ended.
+  kill "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 0 ]
+  grep -qx 'stopped, 0 connection(s) open' "$BATS_TEST_TMPDIR/out"
   [ "$(grep -c 'for 1 recipient(s), 17 bytes' "$BATS_TEST_TMPDIR/err")" -eq 5 ]
   expected=$(crlf '220 loop.example in.smtpd ESMTP' '250 loop.example' '250 OK' \
                   '550 No such user' '250 OK' '354 End data with <CR><LF>.<CR><LF>' \

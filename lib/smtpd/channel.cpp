@@ -7,9 +7,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <stdexcept>
 
 #include "smtpd/address.hpp"
+#include "smtpd/auth.hpp"
 #include "smtpd/data_reader.hpp"
 #include "smtpd/later_state.hpp"
 #include "smtpd/params.hpp"
@@ -33,29 +36,182 @@ std::string_view after_keyword(std::string_view argument,
 
 }  // namespace
 
+// Not exported: no program sees it (libsmtpd(3), ABI POLICY).
+struct __attribute__((visibility("hidden"))) Channel::Impl {
+  Impl(Channel& self, ChannelConfig config, Handler* handler);
+  void start(Peer peer);  // the constructor's work, once impl_ is set
+
+  void feed(std::string_view bytes);
+  void end_of_input();
+  std::optional<Hook> waiting_for() const;
+  void answer(const Answer& answer);
+  void set_wake(std::function<void()> wake);
+  bool collect_later();
+  const Envelope* pending_message() const;
+  void tls_started();
+  void timed_out();
+  void shut_down();
+  void set_command(std::string verb, CommandHandler handler);
+  void run_builtin(std::string_view verb, const Argument& argument);
+  void send_reply(std::string_view line);
+  void set_peer(Peer peer);
+  std::vector<std::string> take_problems() { return std::move(problems_); }
+  void reply(const Reply& answer) { this->answer(Answer::from(answer)); }
+  bool encrypted() const { return encrypted_; }
+  std::string_view output() const { return output_; }
+  void consume_output(std::size_t n) { output_.erase(0, n); }
+  State state() const { return state_; }
+  bool closed() const { return state_ == State::closed; }
+  Closing closing() const { return closing_; }
+  bool closed_in_data() const { return closed_in_data_; }
+  bool awaits_later() const { return later_ != nullptr; }
+  void close() { end(Closing::by_hook); }
+  const Peer& peer() const { return session_.peer; }
+  const std::string& seen_greeting() const { return session_.helo; }
+  bool extended_smtp() const { return session_.extended_smtp; }
+  const ChannelConfig& config() const { return config_; }
+  bool has_sender() const { return has_sender_; }
+  bool awaiting_auth_response() const { return auth_.awaiting_response(); }
+  const Envelope& transaction() const { return transaction_; }
+  const Session& session() const { return session_; }
+
+  Channel& self_;  // what the hooks and command handlers are given
+
+  using Builtin = void (Impl::*)(const std::string* argument);
+  struct Command {
+    std::string_view verb;
+    Builtin handler;
+  };
+  static const Command commands_[];
+  std::map<std::string, CommandHandler, std::less<>> extensions_;
+
+  // Runs the commands and messages in the input held back (process) or
+  // in input (consume: returns how much of it was used), then closes the
+  // channel if the input ended with a command or message unfinished.
+  // The hooks: ask() calls one and, unless it answers later, settle()
+  // checks the answer and proceed() does what it says.
+  Later later();
+  void ask(Hook hook);
+  Answer call(Hook hook);
+  void settle(Hook hook, const Answer& answer);
+  void proceed(Hook hook, const CheckedAnswer& checked,
+               const std::string& detail);
+  void greeting();
+  void answered(std::string_view reply, const std::string& detail);
+
+  void process();
+  std::size_t consume(std::string_view input);
+  void after_input();
+  // Each consumes a prefix of input (used); true when it completed a
+  // command or a message and the next one may follow.
+  bool process_command_input(std::string_view input, std::size_t& used);
+  bool process_data_input(std::string_view input, std::size_t& used);
+  void handle_line(std::string_view line, std::size_t length);
+
+  void smtp_helo(const std::string* argument);
+  void smtp_ehlo(const std::string* argument);
+  void smtp_noop(const std::string* argument);
+  void smtp_quit(const std::string* argument);
+  void smtp_mail(const std::string* argument);
+  void smtp_rcpt(const std::string* argument);
+  void smtp_rset(const std::string* argument);
+  void smtp_data(const std::string* argument);
+  void smtp_help(const std::string* argument);
+  void smtp_vrfy(const std::string* argument);
+  void smtp_expn(const std::string* argument);
+  void smtp_auth(const std::string* argument);
+
+  // AUTH: what the exchange's next step says.
+  void auth_step(const AuthStep& step);
+  bool auth_offered() const;
+  // A verb with no built-in meaning here: the verb hook, or 500.
+  void unknown_verb(std::string_view verb, const Argument& argument);
+  void smtp_starttls(const std::string* argument);
+  bool allowed_before_tls(std::string_view verb) const;
+
+  bool greet(const std::string* argument, std::string_view syntax);
+  std::string syntax_error(std::string_view verb_syntax) const;
+  void reset_transaction();
+  void refused_message(std::string_view reply);  // a log line for it
+  void push(std::string_view reply);
+  void push_unknown(std::string_view verb);
+  void end(Closing why);  // closed, for this reason unless closed already
+  void close_with(std::string_view reason);  // 421 <host> reason, closed
+  void close_with_reply(std::string_view reply);
+  std::size_t mail_line_limit() const;
+  std::size_t input_line_limit() const;  // the longest line kept
+
+  ChannelConfig config_;
+  Handler* handler_;
+  Session session_;
+  State state_ = State::command;
+  Closing closing_ = Closing::open;
+  bool closed_in_data_ = false;
+  // The hook asked, and what it was asked about, until it answers.
+  Hook waiting_ = Hook::data;
+  std::string asked_;  // HELO name, MAIL/RCPT address, verb
+  std::vector<std::string> asked_options_;
+  Argument asked_argument_;      // a verb's
+  bool asked_extended_ = false;  // EHLO rather than HELO
+  std::shared_ptr<Later::State> later_;
+  std::function<void()> wake_;
+  std::vector<std::string> problems_;
+  std::string output_;
+
+  // Input not yet consumed (held while a message awaits its reply).
+  std::string input_;
+  bool input_ended_ = false;
+  // The command line being read, cut at the longest limit; its full length.
+  std::string line_;
+  std::size_t line_length_ = 0;
+  // The line being handled ended with a bare LF, not CRLF.
+  bool bare_lf_ = false;
+
+  // DATA: the message as it arrives, its end and its size (made at the
+  // first DATA, kept for the next messages).
+  std::unique_ptr<DataReader> data_;
+
+  bool has_sender_ = false;
+  Envelope transaction_;
+  // Under TLS: set by tls_started() or, from the first byte, by
+  // ChannelConfig::tls_on_connect.  AUTH may be offered then.
+  bool encrypted_ = false;
+  // AUTH (RFC 4954): the exchange under way, if any; its credentials stay
+  // here, wiped after the verdict, while the auth hook checks them.
+  AuthExchange auth_;
+  unsigned errors_ = 0;
+};
+
 // The command table: verb -> handler.  smtpd.py finds smtp_<VERB> methods
 // by name; this is the same list, and AUTH (RFC 4954), which is served
 // only when ChannelConfig::auth says so.
-const Channel::Command Channel::commands_[] = {
-    {"HELO", &Channel::smtp_helo},
-    {"EHLO", &Channel::smtp_ehlo},
-    {"NOOP", &Channel::smtp_noop},
-    {"QUIT", &Channel::smtp_quit},
-    {"MAIL", &Channel::smtp_mail},
-    {"RCPT", &Channel::smtp_rcpt},
-    {"RSET", &Channel::smtp_rset},
-    {"DATA", &Channel::smtp_data},
-    {"HELP", &Channel::smtp_help},
-    {"VRFY", &Channel::smtp_vrfy},
-    {"EXPN", &Channel::smtp_expn},
+const Channel::Impl::Command Channel::Impl::commands_[] = {
+    {"HELO", &Impl::smtp_helo},
+    {"EHLO", &Impl::smtp_ehlo},
+    {"NOOP", &Impl::smtp_noop},
+    {"QUIT", &Impl::smtp_quit},
+    {"MAIL", &Impl::smtp_mail},
+    {"RCPT", &Impl::smtp_rcpt},
+    {"RSET", &Impl::smtp_rset},
+    {"DATA", &Impl::smtp_data},
+    {"HELP", &Impl::smtp_help},
+    {"VRFY", &Impl::smtp_vrfy},
+    {"EXPN", &Impl::smtp_expn},
     // RFC 3207; unknown without TLS configured (smtp_starttls).
-    {"STARTTLS", &Channel::smtp_starttls},
+    {"STARTTLS", &Impl::smtp_starttls},
     // RFC 4954; unknown without ChannelConfig::auth (smtp_auth).
-    {"AUTH", &Channel::smtp_auth},
+    {"AUTH", &Impl::smtp_auth},
 };
 
 Channel::Channel(ChannelConfig config, Peer peer, Handler* handler)
-    : config_(std::move(config)), handler_(handler) {
+    : impl_(std::make_unique<Impl>(*this, std::move(config), handler)) {
+  impl_->start(std::move(peer));
+}
+
+Channel::Impl::Impl(Channel& self, ChannelConfig config, Handler* handler)
+    : self_(self), config_(std::move(config)), handler_(handler) {}
+
+void Channel::Impl::start(Peer peer) {
   if (config_.enable_smtputf8 && config_.decode_data)
     throw std::invalid_argument(
         "decode_data and SMTPUTF8 cannot be enabled at the same time");
@@ -70,13 +226,13 @@ Channel::Channel(ChannelConfig config, Peer peer, Handler* handler)
 
 Channel::~Channel() = default;
 
-void Channel::greeting() {
+void Channel::Impl::greeting() {
   push("220 " + config_.hostname + " " + std::string(replies::banner));
 }
 
 // --- input ----------------------------------------------------------------
 
-void Channel::feed(std::string_view bytes) {
+void Channel::Impl::feed(std::string_view bytes) {
   if (state_ == State::closed) return;
   if (input_.empty()) {
     // The usual case: nothing held back, so work on the caller's bytes
@@ -89,17 +245,17 @@ void Channel::feed(std::string_view bytes) {
   }
 }
 
-void Channel::end_of_input() {
+void Channel::Impl::end_of_input() {
   input_ended_ = true;
   process();
 }
 
-void Channel::process() {
+void Channel::Impl::process() {
   input_.erase(0, consume(input_));
   after_input();
 }
 
-std::size_t Channel::consume(std::string_view input) {
+std::size_t Channel::Impl::consume(std::string_view input) {
   std::size_t consumed = 0;
   for (;;) {
     std::size_t used = 0;
@@ -118,7 +274,7 @@ std::size_t Channel::consume(std::string_view input) {
   return consumed;
 }
 
-void Channel::after_input() {
+void Channel::Impl::after_input() {
   if (state_ == State::starting_tls && !input_.empty()) {
     // Sent before the client could have seen our 220: it was not meant
     // for the TLS session and is never answered inside it (the command
@@ -136,7 +292,8 @@ void Channel::after_input() {
   if (state_ == State::closed) input_.clear();
 }
 
-bool Channel::process_command_input(std::string_view input, std::size_t& used) {
+bool Channel::Impl::process_command_input(std::string_view input,
+                                          std::size_t& used) {
   // Keep no more of a line than the longest line we may accept: the rest
   // is only counted (memory stays bounded whatever the client sends).
   const std::size_t keep = input_line_limit();
@@ -183,7 +340,7 @@ bool Channel::process_command_input(std::string_view input, std::size_t& used) {
   return true;
 }
 
-void Channel::handle_line(std::string_view line, std::size_t length) {
+void Channel::Impl::handle_line(std::string_view line, std::size_t length) {
   if (length == 0) {
     push(replies::bad_syntax);
     return;
@@ -219,7 +376,7 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
     const auto extension = extensions_.find(verb);
     if (extension != extensions_.end()) {
       if (extension->second)
-        extension->second(*this, argument);
+        extension->second(self_, argument);
       else
         push_unknown(verb);
       return;
@@ -228,7 +385,8 @@ void Channel::handle_line(std::string_view line, std::size_t length) {
   run_builtin(verb, argument);
 }
 
-void Channel::run_builtin(std::string_view verb, const Argument& argument) {
+void Channel::Impl::run_builtin(std::string_view verb,
+                                const Argument& argument) {
   for (const Command& command : commands_) {
     if (command.verb == verb) {
       (this->*command.handler)(argument ? &*argument : nullptr);
@@ -238,14 +396,15 @@ void Channel::run_builtin(std::string_view verb, const Argument& argument) {
   unknown_verb(verb, argument);
 }
 
-void Channel::unknown_verb(std::string_view verb, const Argument& argument) {
+void Channel::Impl::unknown_verb(std::string_view verb,
+                                 const Argument& argument) {
   if (!handler_) return push_unknown(verb);
   asked_ = std::string(verb);
   asked_argument_ = argument;
   ask(Hook::verb);
 }
 
-void Channel::send_reply(std::string_view line) {
+void Channel::Impl::send_reply(std::string_view line) {
   const CheckedAnswer checked =
       check_answer(Hook::verb, Answer::reply(std::string(line)));
   if (!checked.problem.empty()) problems_.push_back(checked.problem);
@@ -254,7 +413,7 @@ void Channel::send_reply(std::string_view line) {
   push(checked.line);
 }
 
-void Channel::push_unknown(std::string_view verb) {
+void Channel::Impl::push_unknown(std::string_view verb) {
   // Deviation: never echo bytes that could break the reply's framing.
   if (text::echoable(verb, transaction_.smtputf8))
     push(std::string(replies::unknown_command_prefix) + std::string(verb) +
@@ -265,7 +424,8 @@ void Channel::push_unknown(std::string_view verb) {
 
 // The reader (data_reader.hpp) frames the message: where it ends, its
 // size, its dots.  The channel only asks whether it is complete and too big.
-bool Channel::process_data_input(std::string_view input, std::size_t& used) {
+bool Channel::Impl::process_data_input(std::string_view input,
+                                       std::size_t& used) {
   used = data_->read(input);
   if (!data_->complete()) return false;
   if (data_->too_big()) {
@@ -283,18 +443,18 @@ bool Channel::process_data_input(std::string_view input, std::size_t& used) {
   return true;
 }
 
-const Envelope* Channel::pending_message() const {
+const Envelope* Channel::Impl::pending_message() const {
   return state_ == State::awaiting_reply && waiting_ == Hook::data
              ? &transaction_
              : nullptr;
 }
 
-std::optional<Hook> Channel::waiting_for() const {
+std::optional<Hook> Channel::Impl::waiting_for() const {
   if (state_ != State::awaiting_reply) return std::nullopt;
   return waiting_;
 }
 
-void Channel::answer(const Answer& answer) {
+void Channel::Impl::answer(const Answer& answer) {
   if (state_ != State::awaiting_reply || answer.kind() == Answer::Kind::later)
     return;
   settle(waiting_, answer);
@@ -303,7 +463,7 @@ void Channel::answer(const Answer& answer) {
 
 // --- hooks ------------------------------------------------------------------
 
-Later Channel::later() {
+Later Channel::Impl::later() {
   if (!later_) {
     later_ = std::make_shared<Later::State>();
     later_->wake = wake_;
@@ -311,7 +471,7 @@ Later Channel::later() {
   return Later(later_);
 }
 
-void Channel::set_wake(std::function<void()> wake) {
+void Channel::Impl::set_wake(std::function<void()> wake) {
   wake_ = std::move(wake);
   if (!later_) return;
   bool answered;
@@ -323,7 +483,7 @@ void Channel::set_wake(std::function<void()> wake) {
   if (answered && wake_) wake_();  // it came before the loop was ready
 }
 
-bool Channel::collect_later() {
+bool Channel::Impl::collect_later() {
   if (!later_ || state_ != State::awaiting_reply) return false;
   std::optional<Answer> answer;
   {
@@ -335,7 +495,7 @@ bool Channel::collect_later() {
   return true;
 }
 
-void Channel::ask(Hook hook) {
+void Channel::Impl::ask(Hook hook) {
   waiting_ = hook;
   if (!handler_) {
     // Nothing to ask: the built-in answer, but a message waits for
@@ -360,31 +520,31 @@ void Channel::ask(Hook hook) {
   settle(hook, answer);
 }
 
-Answer Channel::call(Hook hook) {
+Answer Channel::Impl::call(Hook hook) {
   switch (hook) {
     case Hook::connect:
-      return handler_->handle_connect(*this);
+      return handler_->handle_connect(self_);
     case Hook::helo:
-      return handler_->handle_helo(*this, asked_, asked_extended_);
+      return handler_->handle_helo(self_, asked_, asked_extended_);
     case Hook::mail:
-      return handler_->handle_mail(*this, asked_);
+      return handler_->handle_mail(self_, asked_);
     case Hook::rcpt:
-      return handler_->handle_rcpt(*this, asked_);
+      return handler_->handle_rcpt(self_, asked_);
     case Hook::data:
-      return handler_->handle_data(*this, transaction_);
+      return handler_->handle_data(self_, transaction_);
     case Hook::rset:
-      return handler_->handle_rset(*this);
+      return handler_->handle_rset(self_);
     case Hook::quit:
-      return handler_->handle_quit(*this);
+      return handler_->handle_quit(self_);
     case Hook::verb:
-      return handler_->handle_verb(*this, asked_, asked_argument_);
+      return handler_->handle_verb(self_, asked_, asked_argument_);
     case Hook::auth:
-      return handler_->handle_auth(*this, auth_.credentials());
+      return handler_->handle_auth(self_, auth_.credentials());
   }
   return Answer::accept();
 }
 
-void Channel::settle(Hook hook, const Answer& answer) {
+void Channel::Impl::settle(Hook hook, const Answer& answer) {
   if (later_) {
     // A handle still held answers nothing from now on.
     const std::lock_guard<std::mutex> lock(later_->mutex);
@@ -397,7 +557,8 @@ void Channel::settle(Hook hook, const Answer& answer) {
   proceed(hook, checked, answer.detail());
 }
 
-void Channel::answered(std::string_view reply, const std::string& detail) {
+void Channel::Impl::answered(std::string_view reply,
+                             const std::string& detail) {
   if (!handler_) return;
   try {
     handler_->message_answered(session_, transaction_, reply, detail);
@@ -409,8 +570,8 @@ void Channel::answered(std::string_view reply, const std::string& detail) {
 // What each hook's answer does (OpenSMTPD's "proceed").  Whatever the
 // answer, the envelope holds exactly what the client was told: a
 // recipient answered 2xx is on it, one refused is not.
-void Channel::proceed(Hook hook, const CheckedAnswer& checked,
-                      const std::string& detail) {
+void Channel::Impl::proceed(Hook hook, const CheckedAnswer& checked,
+                            const std::string& detail) {
   using Verdict = CheckedAnswer::Verdict;
   const bool accepted = checked.verdict == Verdict::accept;
   std::string user;  // AUTH: who logged in, if the answer says so
@@ -501,19 +662,20 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
   }
 }
 
-void Channel::timed_out() {
+void Channel::Impl::timed_out() {
   if (state_ != State::closed) closing_ = Closing::timeout;
   close_with(replies::timeout);
 }
 
-void Channel::shut_down() {
+void Channel::Impl::shut_down() {
   if (state_ != State::closed) closing_ = Closing::shutdown;
   close_with(replies::shutting_down);
 }
 
 // --- commands -------------------------------------------------------------
 
-bool Channel::greet(const std::string* argument, std::string_view syntax) {
+bool Channel::Impl::greet(const std::string* argument,
+                          std::string_view syntax) {
   if (!argument || argument->empty()) {
     push(syntax);
     return false;
@@ -527,31 +689,31 @@ bool Channel::greet(const std::string* argument, std::string_view syntax) {
   return true;
 }
 
-void Channel::smtp_helo(const std::string* argument) {
+void Channel::Impl::smtp_helo(const std::string* argument) {
   if (!greet(argument, replies::helo_syntax)) return;
   asked_extended_ = false;
   ask(Hook::helo);
 }
 
-void Channel::smtp_ehlo(const std::string* argument) {
+void Channel::Impl::smtp_ehlo(const std::string* argument) {
   if (!greet(argument, replies::ehlo_syntax)) return;
   asked_extended_ = true;
   ask(Hook::helo);
 }
 
-void Channel::smtp_noop(const std::string* argument) {
+void Channel::Impl::smtp_noop(const std::string* argument) {
   push(argument && !argument->empty() ? replies::noop_syntax : replies::ok);
 }
 
-void Channel::smtp_quit(const std::string*) { ask(Hook::quit); }
+void Channel::Impl::smtp_quit(const std::string*) { ask(Hook::quit); }
 
-std::string Channel::syntax_error(std::string_view verb_syntax) const {
+std::string Channel::Impl::syntax_error(std::string_view verb_syntax) const {
   std::string reply(verb_syntax);
   if (session_.extended_smtp) reply += replies::params_syntax;
   return reply;
 }
 
-void Channel::smtp_mail(const std::string* argument) {
+void Channel::Impl::smtp_mail(const std::string* argument) {
   if (session_.helo.empty()) return push(replies::need_helo);
   const std::string syntax = syntax_error(replies::mail_syntax);
   if (!argument) return push(syntax);
@@ -603,7 +765,7 @@ void Channel::smtp_mail(const std::string* argument) {
   ask(Hook::mail);
 }
 
-void Channel::smtp_rcpt(const std::string* argument) {
+void Channel::Impl::smtp_rcpt(const std::string* argument) {
   if (session_.helo.empty()) return push(replies::need_helo);
   if (!has_sender_) return push(replies::need_mail);
   const std::string syntax = syntax_error(replies::rcpt_syntax);
@@ -625,12 +787,12 @@ void Channel::smtp_rcpt(const std::string* argument) {
   ask(Hook::rcpt);
 }
 
-void Channel::smtp_rset(const std::string* argument) {
+void Channel::Impl::smtp_rset(const std::string* argument) {
   if (argument && !argument->empty()) return push(replies::rset_syntax);
   ask(Hook::rset);
 }
 
-void Channel::smtp_data(const std::string* argument) {
+void Channel::Impl::smtp_data(const std::string* argument) {
   if (session_.helo.empty()) return push(replies::need_helo);
   if (transaction_.rcpt_tos.empty()) return push(replies::need_rcpt);
   if (argument && !argument->empty()) return push(replies::data_syntax);
@@ -640,7 +802,7 @@ void Channel::smtp_data(const std::string* argument) {
   push(replies::start_data);
 }
 
-void Channel::smtp_help(const std::string* argument) {
+void Channel::Impl::smtp_help(const std::string* argument) {
   if (!argument || argument->empty()) return push(replies::help);
   struct Topic {
     std::string_view verb;
@@ -669,7 +831,7 @@ void Channel::smtp_help(const std::string* argument) {
   push(replies::help_unknown);
 }
 
-void Channel::smtp_vrfy(const std::string* argument) {
+void Channel::Impl::smtp_vrfy(const std::string* argument) {
   if (!argument || argument->empty()) return push(replies::vrfy_syntax);
   if (!parse_path(*argument).address.empty()) return push(replies::cannot_vrfy);
   if (text::echoable(*argument, transaction_.smtputf8))
@@ -678,15 +840,15 @@ void Channel::smtp_vrfy(const std::string* argument) {
     push(replies::cannot_vrfy_that);
 }
 
-void Channel::smtp_expn(const std::string*) { push(replies::expn); }
+void Channel::Impl::smtp_expn(const std::string*) { push(replies::expn); }
 
 // --- AUTH (RFC 4954) --------------------------------------------------------
 
-bool Channel::auth_offered() const {
+bool Channel::Impl::auth_offered() const {
   return config_.auth && (encrypted_ || config_.auth_insecure);
 }
 
-void Channel::smtp_auth(const std::string* argument) {
+void Channel::Impl::smtp_auth(const std::string* argument) {
   if (!config_.auth)
     return unknown_verb("AUTH", argument ? Argument(*argument) : Argument());
   AuthContext context;
@@ -698,7 +860,7 @@ void Channel::smtp_auth(const std::string* argument) {
   auth_step(auth_.begin(argument ? *argument : std::string(), context));
 }
 
-void Channel::auth_step(const AuthStep& step) {
+void Channel::Impl::auth_step(const AuthStep& step) {
   switch (step.kind) {
     case AuthStep::Kind::reply:  // a 5xx counts towards max_errors
     case AuthStep::Kind::challenge:
@@ -712,7 +874,7 @@ void Channel::auth_step(const AuthStep& step) {
 
 // RFC 3207 4.  Without TLS configured the command is unknown, as in the
 // reference.
-void Channel::smtp_starttls(const std::string* argument) {
+void Channel::Impl::smtp_starttls(const std::string* argument) {
   using StartTls = ChannelConfig::StartTls;
   if (config_.starttls == StartTls::none && !encrypted_)
     return unknown_verb("STARTTLS",
@@ -730,7 +892,7 @@ void Channel::smtp_starttls(const std::string* argument) {
 
 // RFC 3207 4.1: a server that requires TLS still serves what a client
 // needs to get there, or to leave.
-bool Channel::allowed_before_tls(std::string_view verb) const {
+bool Channel::Impl::allowed_before_tls(std::string_view verb) const {
   static constexpr std::string_view allowed[] = {"EHLO", "HELO", "STARTTLS",
                                                  "NOOP", "RSET", "QUIT"};
   for (const std::string_view known : allowed)
@@ -738,7 +900,7 @@ bool Channel::allowed_before_tls(std::string_view verb) const {
   return false;
 }
 
-void Channel::tls_started() {
+void Channel::Impl::tls_started() {
   if (state_ != State::starting_tls) return;
   encrypted_ = session_.tls = true;
   // RFC 3207 4.2: nothing learnt from the client before TLS is kept.
@@ -751,11 +913,11 @@ void Channel::tls_started() {
 
 // --- extension --------------------------------------------------------------
 
-void Channel::set_command(std::string verb, CommandHandler handler) {
+void Channel::Impl::set_command(std::string verb, CommandHandler handler) {
   extensions_[text::upper(verb)] = std::move(handler);  // as lines are read
 }
 
-void Channel::set_peer(Peer peer) {
+void Channel::Impl::set_peer(Peer peer) {
   session_.peer = std::move(peer);
   transaction_.peer = session_.peer;
 }
@@ -764,7 +926,7 @@ void Channel::set_peer(Peer peer) {
 
 // A message we refuse ourselves gets a log line, as one a hook answers
 // does (the transaction log): the client was told, the log says so too.
-void Channel::refused_message(std::string_view reply) {
+void Channel::Impl::refused_message(std::string_view reply) {
   std::string line = "message refused: peer=" + session_.peer.address +
                      " from=<" + text::loggable(transaction_.mail_from) +
                      "> rcpts=" + std::to_string(transaction_.rcpt_tos.size()) +
@@ -774,28 +936,28 @@ void Channel::refused_message(std::string_view reply) {
   problems_.push_back(std::move(line));
 }
 
-void Channel::reset_transaction() {
+void Channel::Impl::reset_transaction() {
   has_sender_ = false;
   transaction_ = Envelope{};
   transaction_.peer = session_.peer;
   transaction_.helo = session_.helo;
 }
 
-std::size_t Channel::input_line_limit() const {
+std::size_t Channel::Impl::input_line_limit() const {
   // One byte more than an AUTH line may have, so that a longer one is
   // seen to be too long.
   return config_.auth ? std::max(mail_line_limit(), limits::auth_line + 1)
                       : mail_line_limit();
 }
 
-std::size_t Channel::mail_line_limit() const {
+std::size_t Channel::Impl::mail_line_limit() const {
   std::size_t limit = limits::command_line;
   if (config_.data_size_limit != 0) limit += limits::mail_extra_for_size;
   if (config_.enable_smtputf8) limit += limits::mail_extra_for_smtputf8;
   return limit;
 }
 
-void Channel::push(std::string_view reply) {
+void Channel::Impl::push(std::string_view reply) {
   output_.append(reply);
   output_.append(crlf);
   if (reply.front() == '5' && config_.max_errors != 0 &&
@@ -805,20 +967,20 @@ void Channel::push(std::string_view reply) {
   }
 }
 
-void Channel::end(Closing why) {
+void Channel::Impl::end(Closing why) {
   if (state_ == State::closed) return;
   closed_in_data_ = state_ == State::data;
   state_ = State::closed;
   closing_ = why;
 }
 
-void Channel::close_with_reply(std::string_view reply) {
+void Channel::Impl::close_with_reply(std::string_view reply) {
   output_.append(reply);
   output_.append(crlf);
   end(Closing::by_hook);
 }
 
-void Channel::close_with(std::string_view reason) {
+void Channel::Impl::close_with(std::string_view reason) {
   if (state_ == State::closed) return;
   closed_in_data_ = state_ == State::data;
   state_ = State::closed;
@@ -827,5 +989,58 @@ void Channel::close_with(std::string_view reason) {
   output_.append(reason);
   output_.append(crlf);
 }
+
+// --- the interface: each call is the Impl's -------------------------------
+
+void Channel::feed(std::string_view bytes) { impl_->feed(bytes); }
+void Channel::end_of_input() { impl_->end_of_input(); }
+std::optional<Hook> Channel::waiting_for() const {
+  return impl_->waiting_for();
+}
+void Channel::answer(const Answer& answer) { impl_->answer(answer); }
+void Channel::set_wake(std::function<void()> wake) {
+  impl_->set_wake(std::move(wake));
+}
+bool Channel::collect_later() { return impl_->collect_later(); }
+const Envelope* Channel::pending_message() const {
+  return impl_->pending_message();
+}
+void Channel::tls_started() { impl_->tls_started(); }
+void Channel::timed_out() { impl_->timed_out(); }
+void Channel::shut_down() { impl_->shut_down(); }
+void Channel::set_command(std::string verb, CommandHandler handler) {
+  impl_->set_command(std::move(verb), std::move(handler));
+}
+void Channel::run_builtin(std::string_view verb, const Argument& argument) {
+  impl_->run_builtin(verb, argument);
+}
+void Channel::send_reply(std::string_view line) { impl_->send_reply(line); }
+void Channel::set_peer(Peer peer) { impl_->set_peer(std::move(peer)); }
+Later Channel::later() { return impl_->later(); }
+std::vector<std::string> Channel::take_problems() {
+  return impl_->take_problems();
+}
+void Channel::reply(const Reply& answer) { impl_->reply(answer); }
+bool Channel::encrypted() const { return impl_->encrypted(); }
+std::string_view Channel::output() const { return impl_->output(); }
+void Channel::consume_output(std::size_t n) { impl_->consume_output(n); }
+Channel::State Channel::state() const { return impl_->state(); }
+bool Channel::closed() const { return impl_->closed(); }
+Channel::Closing Channel::closing() const { return impl_->closing(); }
+bool Channel::closed_in_data() const { return impl_->closed_in_data(); }
+bool Channel::awaits_later() const { return impl_->awaits_later(); }
+void Channel::close() { impl_->close(); }
+const Peer& Channel::peer() const { return impl_->peer(); }
+const std::string& Channel::seen_greeting() const {
+  return impl_->seen_greeting();
+}
+bool Channel::extended_smtp() const { return impl_->extended_smtp(); }
+const ChannelConfig& Channel::config() const { return impl_->config(); }
+bool Channel::has_sender() const { return impl_->has_sender(); }
+bool Channel::awaiting_auth_response() const {
+  return impl_->awaiting_auth_response();
+}
+const Envelope& Channel::transaction() const { return impl_->transaction(); }
+const Session& Channel::session() const { return impl_->session(); }
 
 }  // namespace smtpd

@@ -18,22 +18,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "smtpd/auth.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
-
-class DataReader;  // data_reader.hpp, internal
 
 struct ChannelConfig {
   std::string hostname = "localhost";  // in the greeting and HELO reply
@@ -104,31 +100,31 @@ class SMTPD_API Channel : public Context {
   bool collect_later();
   // Why answers were not used since the last call (hook problems), one
   // line each, for the log.
-  std::vector<std::string> take_problems() { return std::move(problems_); }
+  std::vector<std::string> take_problems();
 
   // The message that waits for its reply, with no handler (or a DATA
   // hook that answers later); reply() is answer() in smtpd.py's terms:
   // nothing for "250 OK", else the reply line.
   const Envelope* pending_message() const;
-  void reply(const Reply& answer) { this->answer(Answer::from(answer)); }
+  void reply(const Reply& answer);
 
   // The I/O layer put TLS under the connection after STARTTLS's 220: the
   // session starts over (RFC 3207 4.2: the HELO/EHLO, the transaction and
   // any authentication are forgotten), and STARTTLS is no longer offered.
   void tls_started();
   // The connection runs under TLS (STARTTLS, or from the first byte).
-  bool encrypted() const { return encrypted_; }
+  bool encrypted() const;
 
   // The driver's clock ran out (idle or DATA): 421, then closed.
   void timed_out();
   // The process is asked to stop (SIGTERM): 421, then closed.
   void shut_down();
 
-  std::string_view output() const { return output_; }
-  void consume_output(std::size_t n) { output_.erase(0, n); }
+  std::string_view output() const;
+  void consume_output(std::size_t n);
 
-  State state() const { return state_; }
-  bool closed() const { return state_ == State::closed; }
+  State state() const;
+  bool closed() const;
   // Why the channel closed, once it has.
   enum class Closing {
     open,             // not closed
@@ -139,12 +135,12 @@ class SMTPD_API Channel : public Context {
     too_many_errors,  // ChannelConfig::max_errors
     by_hook,          // a hook's 421 or refusal to connect, or close()
   };
-  Closing closing() const { return closing_; }
+  Closing closing() const;
   // It closed while a message was being read: the message is lost to us
   // (nothing was answered 250 for it).
-  bool closed_in_data() const { return closed_in_data_; }
+  bool closed_in_data() const;
   // A hook that answers later took its handle (Context::later).
-  bool awaits_later() const { return later_ != nullptr; }
+  bool awaits_later() const;
 
   // Extension, as smtpd.py's users added smtp_<VERB> methods: a handler
   // for VERB (upper case) that replaces the built-in one or adds a new
@@ -162,126 +158,28 @@ class SMTPD_API Channel : public Context {
   // checked as a hook's answer is (a 421 closes, a malformed one is 451).
   void send_reply(std::string_view line);
   // Ends the session after the replies so far (as QUIT does).
-  void close() { end(Closing::by_hook); }
+  void close();
   // Makes the peer what a command such as XCLIENT says it is.
   void set_peer(Peer peer);
 
   // What SMTPChannel exposes.
-  const Peer& peer() const { return session_.peer; }
-  const std::string& seen_greeting() const { return session_.helo; }
-  bool extended_smtp() const { return session_.extended_smtp; }
-  const ChannelConfig& config() const { return config_; }
-  bool has_sender() const { return has_sender_; }
+  const Peer& peer() const;
+  const std::string& seen_greeting() const;
+  bool extended_smtp() const;
+  const ChannelConfig& config() const;
+  bool has_sender() const;
   // A line the client sends now is an AUTH exchange's response (RFC 4954
   // section 4), not a command: for a trace that must hide it.
-  bool awaiting_auth_response() const { return auth_.awaiting_response(); }
-  const Envelope& transaction() const override { return transaction_; }
-  const Session& session() const override { return session_; }
+  bool awaiting_auth_response() const;
+  const Envelope& transaction() const override;
+  const Session& session() const override;
 
  private:
-  using Builtin = void (Channel::*)(const std::string* argument);
-  struct Command {
-    std::string_view verb;
-    Builtin handler;
-  };
-  static const Command commands_[];
-  std::map<std::string, CommandHandler, std::less<>> extensions_;
-
-  // Runs the commands and messages in the input held back (process) or
-  // in input (consume: returns how much of it was used), then closes the
-  // channel if the input ended with a command or message unfinished.
-  // The hooks: ask() calls one and, unless it answers later, settle()
-  // checks the answer and proceed() does what it says.
+  // Everything else is the channel's own (channel.cpp): the installed
+  // header holds the interface only (libsmtpd(3), ABI POLICY).
+  struct Impl;
   Later later() override;
-  void ask(Hook hook);
-  Answer call(Hook hook);
-  void settle(Hook hook, const Answer& answer);
-  void proceed(Hook hook, const CheckedAnswer& checked,
-               const std::string& detail);
-  void greeting();
-  void answered(std::string_view reply, const std::string& detail);
-
-  void process();
-  std::size_t consume(std::string_view input);
-  void after_input();
-  // Each consumes a prefix of input (used); true when it completed a
-  // command or a message and the next one may follow.
-  bool process_command_input(std::string_view input, std::size_t& used);
-  bool process_data_input(std::string_view input, std::size_t& used);
-  void handle_line(std::string_view line, std::size_t length);
-
-  void smtp_helo(const std::string* argument);
-  void smtp_ehlo(const std::string* argument);
-  void smtp_noop(const std::string* argument);
-  void smtp_quit(const std::string* argument);
-  void smtp_mail(const std::string* argument);
-  void smtp_rcpt(const std::string* argument);
-  void smtp_rset(const std::string* argument);
-  void smtp_data(const std::string* argument);
-  void smtp_help(const std::string* argument);
-  void smtp_vrfy(const std::string* argument);
-  void smtp_expn(const std::string* argument);
-  void smtp_auth(const std::string* argument);
-
-  // AUTH: what the exchange's next step says.
-  void auth_step(const AuthStep& step);
-  bool auth_offered() const;
-  // A verb with no built-in meaning here: the verb hook, or 500.
-  void unknown_verb(std::string_view verb, const Argument& argument);
-  void smtp_starttls(const std::string* argument);
-  bool allowed_before_tls(std::string_view verb) const;
-
-  bool greet(const std::string* argument, std::string_view syntax);
-  std::string syntax_error(std::string_view verb_syntax) const;
-  void reset_transaction();
-  void refused_message(std::string_view reply);  // a log line for it
-  void push(std::string_view reply);
-  void push_unknown(std::string_view verb);
-  void end(Closing why);  // closed, for this reason unless closed already
-  void close_with(std::string_view reason);  // 421 <host> reason, closed
-  void close_with_reply(std::string_view reply);
-  std::size_t mail_line_limit() const;
-  std::size_t input_line_limit() const;  // the longest line kept
-
-  ChannelConfig config_;
-  Handler* handler_;
-  Session session_;
-  State state_ = State::command;
-  Closing closing_ = Closing::open;
-  bool closed_in_data_ = false;
-  // The hook asked, and what it was asked about, until it answers.
-  Hook waiting_ = Hook::data;
-  std::string asked_;  // HELO name, MAIL/RCPT address, verb
-  std::vector<std::string> asked_options_;
-  Argument asked_argument_;      // a verb's
-  bool asked_extended_ = false;  // EHLO rather than HELO
-  std::shared_ptr<Later::State> later_;
-  std::function<void()> wake_;
-  std::vector<std::string> problems_;
-  std::string output_;
-
-  // Input not yet consumed (held while a message awaits its reply).
-  std::string input_;
-  bool input_ended_ = false;
-  // The command line being read, cut at the longest limit; its full length.
-  std::string line_;
-  std::size_t line_length_ = 0;
-  // The line being handled ended with a bare LF, not CRLF.
-  bool bare_lf_ = false;
-
-  // DATA: the message as it arrives, its end and its size (made at the
-  // first DATA, kept for the next messages).
-  std::unique_ptr<DataReader> data_;
-
-  bool has_sender_ = false;
-  Envelope transaction_;
-  // Under TLS: set by tls_started() or, from the first byte, by
-  // ChannelConfig::tls_on_connect.  AUTH may be offered then.
-  bool encrypted_ = false;
-  // AUTH (RFC 4954): the exchange under way, if any; its credentials stay
-  // here, wiped after the verdict, while the auth hook checks them.
-  AuthExchange auth_;
-  unsigned errors_ = 0;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace smtpd

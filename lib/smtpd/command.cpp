@@ -34,26 +34,29 @@ const char* const clean_environment[] = {"PATH=/usr/local/bin:/usr/bin:/bin",
   // particular not our fds 0 and 1, the client's connection.
   // A process group of its own, so that a timeout kills what it started
   // too.
-  setpgid(0, 0);
-  dup2(output_fd, 1);
-  dup2(output_fd, 2);
+  // A step that fails would run the program on the wrong input or
+  // output, or out of reach of the timeout: it is not run then (127, as
+  // when execve fails).
+  if (setpgid(0, 0) != 0) _exit(127);
+  if (dup2(output_fd, 1) < 0 || dup2(output_fd, 2) < 0) _exit(127);
   if (target == 0) {
-    dup2(input_fd, 0);
+    if (dup2(input_fd, 0) < 0) _exit(127);
   } else {
-    dup2(null_fd, 0);
+    if (dup2(null_fd, 0) < 0) _exit(127);
     // dup2 onto itself keeps close-on-exec: clear it by hand then.
-    if (input_fd == target)
-      fcntl(target, F_SETFD, 0);
-    else
-      dup2(input_fd, target);
+    if (input_fd == target ? fcntl(target, F_SETFD, 0) != 0
+                           : dup2(input_fd, target) < 0)
+      _exit(127);
   }
+  // Closing what is not open (EBADF) is the usual case here.
   const int first_closed = target + 1 > 3 ? target + 1 : 3;
   if (close_range(unsigned(first_closed), ~0U, 0) != 0)
     for (int fd = first_closed; fd < 1024; ++fd) close(fd);
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  signal(SIGPIPE, SIG_DFL);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0 ||
+      signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+    _exit(127);
   execve(argv[0], argv, const_cast<char* const*>(clean_environment));
   _exit(127);
 }

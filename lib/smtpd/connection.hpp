@@ -123,7 +123,7 @@ class SMTPD_API Connection {
   ChannelConfig config_;
   Handler* handler_ = nullptr;
   Peer peer_;
-  std::optional<Channel> owned_;  // made here: no allocation of its own
+  std::optional<Channel> owned_;  // made here, in place
   Channel* channel_ = nullptr;    // null while the PROXY header is read
   std::string header_;
   // The -d trace never shows AUTH credentials (RFC 4954 section 14).

@@ -80,16 +80,23 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
     return true;
   };
 
+  // The first failure's errno, which the session's end reports: what the
+  // loop does after it (a last flush, the log line) may set errno again.
+  int first_error = 0;
+  const auto fail = [&] {
+    if (first_error == 0) first_error = errno;
+    connection.failed();
+  };
+
   bool input_open = true;
   for (;;) {
-    if (options.stop_requested && *options.stop_requested)
-      connection.stop(Clock::now());
+    if (options.stop.stop_requested()) connection.stop(Clock::now());
     if (output_is_socket && !connection.output().empty() && !flush(false))
-      connection.failed();
+      fail();
     if (connection.finished()) break;
     if (connection.waiting() && wake.fds[0] < 0) {
       if (pipe2(wake.fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        connection.failed();
+        fail();
         continue;
       }
       const int to = wake.fds[1];
@@ -116,13 +123,13 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
       wait = {time_t(left / 1000000000), long(left % 1000000000)};
       timeout = &wait;
     }
-    const int ready =
-        timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0
-            ? 0
-            : ppoll(fds, wake.fds[0] < 0 ? 2 : 3, timeout, options.wait_mask);
+    const int ready = timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0
+                          ? 0
+                          : ppoll(fds, wake.fds[0] < 0 ? 2 : 3, timeout,
+                                  options.stop.wait_mask());
     if (ready < 0) {
       if (errno == EINTR) continue;
-      connection.failed();
+      fail();
       continue;
     }
     if (ready == 0) {
@@ -145,19 +152,27 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
         input_open = false;
         connection.input_ended(Clock::now());
       } else if (errno != EINTR && errno != EAGAIN) {
-        connection.failed();
+        fail();
       }
     }
     if ((fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) && !flush(true))
-      connection.failed();
+      fail();
   }
+  if (first_error != 0) errno = first_error;
   return session_end(connection.end());
 }
 
 SessionEnd run_session(Channel& channel, int input_fd, int output_fd,
                        const DriverOptions& options) {
   Connection connection(options, channel, Clock::now());
-  return run_connection(connection, input_fd, output_fd, options);
+  const SessionEnd end =
+      run_connection(connection, input_fd, output_fd, options);
+  // The end's log line, before the errno that io_error reports is handed
+  // back: writing it may set errno.
+  const int error = errno;
+  connection.finish();
+  errno = error;
+  return end;
 }
 
 }  // namespace smtpd

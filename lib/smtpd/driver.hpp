@@ -9,15 +9,13 @@
 // later is waited for here too: its Later handle wakes the loop.
 #pragma once
 
-#include <signal.h>
-
-#include <csignal>
 #include <functional>
 #include <string_view>
 
 #include "smtpd/channel.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/limits.hpp"
+#include "smtpd/stop_signals.hpp"
 #include "smtpd/tls_layer.hpp"
 
 namespace smtpd {
@@ -31,11 +29,11 @@ struct DriverOptions {
   // The whole session, whatever progress it makes, the PROXY header
   // included; 0 for no limit.
   unsigned session_timeout_seconds = limits::default_session_timeout_seconds;
-  // Set by a signal handler (SIGTERM): the session ends with 421 once the
-  // message being delivered, if any, is answered.  To see the signal while
-  // waiting, block it and pass here the mask to wait with (ppoll(2)).
-  const volatile std::sig_atomic_t* stop_requested = nullptr;
-  const sigset_t* wait_mask = nullptr;
+  // A stop (SIGTERM, say: stop_signals.hpp) ends the session with 421
+  // once the message being delivered, if any, is answered; the driver
+  // waits with its mask, so that the signal ends the wait.  run_listener
+  // takes ListenerOptions::stop instead.
+  StopSignals stop;
   // With -d: each chunk read and written, for a protocol trace.
   std::function<void(std::string_view direction, std::string_view bytes)> trace;
   // One line each: a hook's answer that was not used (and why), a bad
@@ -53,8 +51,9 @@ enum class SessionEnd {
   closed,         // QUIT, or the channel ended the session (421)
   client_closed,  // the client closed the connection
   timed_out,      // no progress within the timeout, or the session's cap
-  stopped,        // stop_requested
-  io_error,       // reading or writing failed; errno says why
+  stopped,        // stop.stop_requested()
+  io_error,       // reading or writing failed; errno says why (the first
+                  // failure's, on return)
 };
 
 // Runs connection until it is finished.

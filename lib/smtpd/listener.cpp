@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -124,8 +125,8 @@ class Loop {
   Loop(const std::vector<int>& listeners, const ListenerOptions& options,
        const HandlerFactory& make_handler)
       : listeners_(listeners), options_(options), make_handler_(make_handler) {
-    timeouts_ = options_.timeouts;
-    if (!timeouts_.log) timeouts_.log = options_.log_error;
+    connection_ = options_.connection;
+    if (!connection_.log) connection_.log = options_.log_error;
     next_id_ = first_client_key + listeners_.size();
   }
 
@@ -141,7 +142,7 @@ class Loop {
       if (fd >= 0) close(fd);
   }
 
-  int run();
+  void run();
 
  private:
   // The poller's keys: the wake-up pipe, the listeners, then the clients.
@@ -160,13 +161,10 @@ class Loop {
   void run_deadlines(Clock::time_point now);
   void stop_sessions(Clock::time_point now);
   void stop_all(Clock::time_point now);
-  bool stop_requested() const {
-    return timeouts_.stop_requested && *timeouts_.stop_requested;
-  }
 
   std::vector<int> listeners_;
   const ListenerOptions& options_;
-  DriverOptions timeouts_;
+  DriverOptions connection_;  // options_.connection, with the log
   const HandlerFactory& make_handler_;
   std::unique_ptr<Poller> poller_;
   std::vector<Poller::Event> events_;
@@ -191,8 +189,7 @@ class Loop {
 // connections still without their PROXY header) end at once, since nobody
 // waits for them; whoever pressed it is told what the others hold up.
 void Loop::stop_sessions(Clock::time_point now) {
-  const bool close_idle =
-      options_.close_idle_at_stop && *options_.close_idle_at_stop;
+  const bool close_idle = options_.stop.close_idle();
   std::size_t waiting = 0;
   for (auto& [id, client] : clients_) {
     Connection& connection = *client.connection;
@@ -253,14 +250,16 @@ void Loop::accept_connections(int listener) {
     // has nothing to coalesce; it would only hold a reply back until the
     // client acknowledges the previous one (RFC 2920's batches, split over
     // reads, would wait for the client's delayed ACK).
+    // A socket that refuses it (not TCP: a Unix socket from systemd)
+    // answers as well, only sometimes later.
     const int yes = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     const std::uint64_t id = next_id_++;
     Client& client = clients_[id];
     client.fd = fd;
     client.handler = std::make_unique<OffThread>(make_handler_());
     client.connection = std::make_unique<Connection>(
-        timeouts_, options_.channel, *client.handler,
+        connection_, options_.channel, *client.handler,
         peer_from_address(reinterpret_cast<const sockaddr*>(&address), length),
         options_.proxy_protocol, Clock::now());
     client.connection->set_wake([this, id] {
@@ -345,9 +344,10 @@ void Loop::settle(std::uint64_t id, Client& client) {
         (connection.wants_input() ? Poller::readable : 0u) |
         (connection.output().empty() ? 0u : Poller::writable);
     if (wanted != client.watched) {
-      if (poller_->watch(client.fd, id, wanted) == 0) {
+      try {
+        poller_->watch(client.fd, id, wanted);
         client.watched = wanted;
-      } else {
+      } catch (const std::system_error&) {
         // Not watched, the connection could never go on: over at once
         // (the poller's table is full: epoll's max_user_watches).
         connection.failed();
@@ -403,15 +403,14 @@ void Loop::run_deadlines(Clock::time_point now) {
   }
 }
 
-int Loop::run() {
+void Loop::run() {
   poller_ = make_poller();
-  if (!poller_) return errno;
-  if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return errno;
-  if (const int error = poller_->watch(wake_[0], wake_key, Poller::readable))
-    return error;
+  if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  poller_->watch(wake_[0], wake_key, Poller::readable);
   for (;;) {
     Clock::time_point now = Clock::now();
-    if (stop_requested() && !stopping_) {
+    if (options_.stop.stop_requested() && !stopping_) {
       // Stop accepting; the sessions under way get the grace period.
       stopping_ = true;
       watch_listeners(false);
@@ -420,14 +419,13 @@ int Loop::run() {
       grace_end_ = now + std::chrono::seconds(options_.shutdown_grace_seconds);
       stop_sessions(now);
     }
-    if (stopping_ && !grace_over_ && options_.stop_now && *options_.stop_now)
-      grace_end_ = now;
+    if (stopping_ && !grace_over_ && options_.stop.stop_now()) grace_end_ = now;
     if (stopping_ && !grace_over_ && now >= grace_end_) {
       grace_over_ = true;
       stop_all(now);
     }
     flush();
-    if (stopping_ && clients_.empty()) return 0;
+    if (stopping_ && clients_.empty()) return;
 
     watch_listeners(!stopping_ && clients_.size() < options_.max_connections &&
                     now >= accept_paused_until_);
@@ -437,8 +435,7 @@ int Loop::run() {
       wake_at = std::min(wake_at, accept_paused_until_);
     if (!deadlines_.empty())
       wake_at = std::min(wake_at, deadlines_.begin()->first);
-    if (const int error = poller_->wait(events_, wake_at, timeouts_.wait_mask))
-      return error;
+    poller_->wait(events_, wake_at, options_.stop.wait_mask());
     for (const Poller::Event& event : events_) {
       if (event.key == wake_key) {
         collect_answers();
@@ -469,11 +466,11 @@ int Loop::run() {
 
 }  // namespace
 
-int run_listener(const std::vector<int>& listening_fds,
-                 const ListenerOptions& options,
-                 const HandlerFactory& make_handler) {
+void run_listener(const std::vector<int>& listening_fds,
+                  const ListenerOptions& options,
+                  const HandlerFactory& make_handler) {
   Loop loop(listening_fds, options, make_handler);
-  return loop.run();
+  loop.run();
 }
 
 }  // namespace smtpd

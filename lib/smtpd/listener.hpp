@@ -13,9 +13,6 @@
 // later, so that it never holds up the other sessions.
 #pragma once
 
-#include <signal.h>
-
-#include <csignal>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -25,34 +22,38 @@
 #include "smtpd/driver.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
+#include "smtpd/stop_signals.hpp"
 
 namespace smtpd {
 
 struct ListenerOptions {
-  ChannelConfig channel;                 // for every connection
-  DriverOptions timeouts;                // timeouts, stop flag, trace, log
+  ChannelConfig channel;  // for every connection
+  // Every connection's timeouts, TLS, -d trace and log lines (its stop
+  // member is not used: the listener's is stop, below).
+  DriverOptions connection;
+  // The first stop (stop_requested()) closes the listening sockets and
+  // gives the sessions under way the grace period; a stop by the interrupt
+  // signal (close_idle(), Ctrl-C at a terminal) ends at once the sessions
+  // with no transaction under way; a second one (stop_now()) ends the
+  // grace period.
+  StopSignals stop;
   unsigned max_connections = 256;        // more wait in the kernel's backlog
   unsigned shutdown_grace_seconds = 30;  // after a stop, before 421
   bool proxy_protocol = false;           // a PROXY header precedes each session
-  // Where timeouts.log is unset: a bad PROXY header, a hook's unusable
+  // Where connection.log is unset: a bad PROXY header, a hook's unusable
   // answer, each session's last line.
   std::function<void(std::string_view)> log_error;
-  // When set at the stop (Ctrl-C at a terminal), sessions with no
-  // transaction under way get 421 at once, not after the grace period.
-  const volatile std::sig_atomic_t* close_idle_at_stop = nullptr;
-  // When set after the stop (a second signal), the grace period ends now.
-  const volatile std::sig_atomic_t* stop_now = nullptr;
 };
 
 // Makes the hooks for one connection.
 using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 
-// Serves connections on the listening sockets until stop_requested is set
+// Serves connections on the listening sockets until a stop is requested
 // and the sessions have ended (at most shutdown_grace_seconds later, plus
-// the time to flush a 421).  Returns 0, or an errno value when waiting
-// failed.
-SMTPD_API int run_listener(const std::vector<int>& listening_fds,
-                           const ListenerOptions& options,
-                           const HandlerFactory& make_handler);
+// the time to flush a 421).  Throws std::system_error when waiting
+// failed (the sessions under way end with it).
+SMTPD_API void run_listener(const std::vector<int>& listening_fds,
+                            const ListenerOptions& options,
+                            const HandlerFactory& make_handler);
 
 }  // namespace smtpd

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <system_error>
 
 #include "smtpd/later_state.hpp"
 #include "smtpd/maildir.hpp"
@@ -45,13 +46,17 @@ MaildirName unique_name(const std::string& host) {
   return name;
 }
 
-// Writes every byte of the pieces, through partial writes and EINTR.
-bool write_pieces(int fd, iovec* pieces, int count) {
+// errno, now: the error of the system call that just failed.
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+// Writes every byte of the pieces, through partial writes and EINTR;
+// empty, or why not.
+std::error_code write_pieces(int fd, iovec* pieces, int count) {
   while (count > 0) {
     const ssize_t written = writev(fd, pieces, count);
     if (written < 0) {
       if (errno == EINTR) continue;
-      return false;
+      return last_error();
     }
     std::size_t left = std::size_t(written);
     while (count > 0 && left >= pieces->iov_len) {
@@ -64,52 +69,45 @@ bool write_pieces(int fd, iovec* pieces, int count) {
       pieces->iov_len -= left;
     }
   }
-  return true;
+  return {};
 }
 
-bool sync_directory(const std::string& path) {
+// Empty once the directory is on disk, or why not.
+std::error_code sync_directory(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool synced = fsync(fd) == 0;
-  const int saved = errno;
+  if (fd < 0) return last_error();
+  const std::error_code error =
+      fsync(fd) == 0 ? std::error_code() : last_error();
   close(fd);
-  errno = saved;
-  return synced;
+  return error;
 }
 
-// Runs f() keeping errno as it was: for the clean-up after a failure.
-template <typename F>
-void keeping_errno(F f) {
-  const int saved = errno;
-  f();
-  errno = saved;
-}
-
-// The file in tmp/, written whole and on disk; false with errno set, and
-// no file left behind but one that was there before (EEXIST).
-bool write_temporary(const std::string& path, const Envelope& envelope) {
+// The file in tmp/, written whole and on disk: empty, or why not, with no
+// file left behind but one that was there before (EEXIST).
+std::error_code write_temporary(const std::string& path,
+                                const Envelope& envelope) {
   const int fd =
       open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
+  if (fd < 0) return last_error();
   std::string header = maildir_header(envelope);
   const std::string_view trailer = maildir_trailer(envelope.data);
   iovec pieces[3] = {
       {header.data(), header.size()},
       {const_cast<char*>(envelope.data.data()), envelope.data.size()},
       {const_cast<char*>(trailer.data()), trailer.size()}};
-  if (!write_pieces(fd, pieces, 3) || fsync(fd) != 0) {
-    keeping_errno([&] {
-      close(fd);
-      unlink(path.c_str());
-    });
-    return false;
+  std::error_code error = write_pieces(fd, pieces, 3);
+  if (!error && fsync(fd) != 0) error = last_error();
+  if (error) {
+    close(fd);
+    unlink(path.c_str());
+    return error;
   }
   // close() reports what a network file system kept back until then.
   if (close(fd) != 0) {
-    keeping_errno([&] { unlink(path.c_str()); });
-    return false;
+    error = last_error();
+    unlink(path.c_str());
   }
-  return true;
+  return error;
 }
 
 }  // namespace
@@ -168,10 +166,9 @@ using Log = std::function<void(std::string_view)>;
 Answer keep(const Answer& answer, const std::string& directory,
             const std::string& name, const Log& log) {
   const std::string temporary = directory + "/tmp/" + name;
-  const auto fail = [&](const std::string& what,
+  const auto fail = [&](const std::string& what, const std::error_code& error,
                         const std::string& detail) -> Answer {
-    if (log)
-      log("maildir " + directory + ": " + what + ": " + std::strerror(errno));
+    if (log) log("maildir " + directory + ": " + what + ": " + error.message());
     return Answer::reply(std::string(replies::cannot_keep_message), detail);
   };
   // Kept only once the delivery took it: a refusal or a failed hook keeps
@@ -186,14 +183,15 @@ Answer keep(const Answer& answer, const std::string& directory,
   }
   const std::string kept = directory + "/new/" + name;
   if (rename(temporary.c_str(), kept.c_str()) != 0) {
-    keeping_errno([&] { unlink(temporary.c_str()); });
-    return fail("new/" + name, answer.detail());
+    const std::error_code error = last_error();
+    unlink(temporary.c_str());
+    return fail("new/" + name, error, answer.detail());
   }
   // The rename is on disk only once the directory is.  If it cannot be,
   // the client tries again: new/ keeps no message that got 451.
-  if (!sync_directory(directory + "/new")) {
-    keeping_errno([&] { unlink(kept.c_str()); });
-    return fail("fsync new/", answer.detail());
+  if (const std::error_code error = sync_directory(directory + "/new")) {
+    unlink(kept.c_str());
+    return fail("fsync new/", error, answer.detail());
   }
   return answer;
 }
@@ -224,11 +222,13 @@ Answer MaildirDelivery::handle_data(Context& context,
   std::string temporary = directory_ + "/tmp/" + name;
   // O_EXCL: a name already taken (a clock stepped back, a pid reused)
   // gets the next one rather than another's file.
-  for (int tries = 0; !write_temporary(temporary, envelope); ++tries) {
-    if (errno != EEXIST || tries == 3) {
+  for (int tries = 0;; ++tries) {
+    const std::error_code error = write_temporary(temporary, envelope);
+    if (!error) break;
+    if (error != std::errc::file_exists || tries == 3) {
       if (log_)
         log_("maildir " + directory_ + ": tmp/" + name + ": " +
-             std::strerror(errno));
+             error.message());
       return Answer::reply(std::string(replies::cannot_keep_message));
     }
     name = maildir_file_name(unique_name(host_));

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
+#include <system_error>
 
 // configure --disable-epoll defines SMTPD_NO_EPOLL.
 #if defined(__linux__) && !defined(SMTPD_NO_EPOLL)
@@ -19,6 +20,10 @@ namespace smtpd {
 namespace {
 
 using Clock = Poller::Clock;
+
+[[noreturn]] void throw_system_error(int error, const char* what) {
+  throw std::system_error(error, std::generic_category(), what);
+}
 
 // How long until deadline, rounded up: waking a little late is harmless
 // (the deadlines are seconds), waking early would only sleep again.
@@ -39,11 +44,11 @@ T& slot(std::vector<T>& table, int fd, T fill) {
 
 class PollPoller : public Poller {
  public:
-  int watch(int fd, std::uint64_t key, unsigned interest) override {
-    if (fd < 0) return EBADF;
+  void watch(int fd, std::uint64_t key, unsigned interest) override {
+    if (fd < 0) throw_system_error(EBADF, "watching a descriptor");
     int& index = slot(index_, fd, -1);
     if (interest == 0) {
-      if (index < 0) return 0;
+      if (index < 0) return;
       // The last entry takes the place of the one that goes.
       const std::size_t last = fds_.size() - 1;
       fds_[std::size_t(index)] = fds_[last];
@@ -52,7 +57,7 @@ class PollPoller : public Poller {
       fds_.pop_back();
       keys_.pop_back();
       index = -1;
-      return 0;
+      return;
     }
     if (index < 0) {
       index = int(fds_.size());
@@ -63,11 +68,10 @@ class PollPoller : public Poller {
         short(((interest & readable) ? POLLIN : 0) |
               ((interest & writable) ? POLLOUT : 0));
     keys_[std::size_t(index)] = key;
-    return 0;
   }
 
-  int wait(std::vector<Event>& events, Clock::time_point deadline,
-           const sigset_t* mask) override {
+  void wait(std::vector<Event>& events, Clock::time_point deadline,
+            const sigset_t* mask) override {
     events.clear();
     timespec left{};
     const timespec* timeout = nullptr;
@@ -76,7 +80,8 @@ class PollPoller : public Poller {
       timeout = &left;
     }
     const int ready = ppoll(fds_.data(), fds_.size(), timeout, mask);
-    if (ready < 0) return errno == EINTR ? 0 : errno;
+    if (ready < 0 && errno == EINTR) return;
+    if (ready < 0) throw_system_error(errno, "ppoll");
     for (std::size_t i = 0;
          i < fds_.size() && events.size() < std::size_t(ready); ++i) {
       const short revents = fds_[i].revents;
@@ -87,7 +92,6 @@ class PollPoller : public Poller {
       if (revents & (POLLERR | POLLHUP | POLLNVAL)) what |= hangup;
       events.push_back({keys_[i], what});
     }
-    return 0;
   }
 
   const char* name() const override { return "poll"; }
@@ -106,13 +110,17 @@ class EpollPoller : public Poller {
   EpollPoller(const EpollPoller&) = delete;
   EpollPoller& operator=(const EpollPoller&) = delete;
 
-  int watch(int fd, std::uint64_t key, unsigned interest) override {
-    if (fd < 0) return EBADF;
+  void watch(int fd, std::uint64_t key, unsigned interest) override {
+    if (fd < 0) throw_system_error(EBADF, "watching a descriptor");
     char& watched = slot(watched_, fd, char(0));
     if (interest == 0) {
-      if (!watched) return 0;
+      if (!watched) return;
       watched = false;
-      return epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr) == 0 ? 0 : errno;
+      // It can fail only for a descriptor that is not registered (ENOENT,
+      // EBADF): then nothing is left to remove, and the close(2) that
+      // follows removes it anyway (epoll(7)).
+      (void)epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      return;
     }
     epoll_event event{};
     event.events = ((interest & readable) ? EPOLLIN : 0u) |
@@ -120,13 +128,12 @@ class EpollPoller : public Poller {
     event.data.u64 = key;
     if (epoll_ctl(epoll_fd_, watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
                   &event) != 0)
-      return errno;
+      throw_system_error(errno, "epoll_ctl");
     watched = true;
-    return 0;
   }
 
-  int wait(std::vector<Event>& events, Clock::time_point deadline,
-           const sigset_t* mask) override {
+  void wait(std::vector<Event>& events, Clock::time_point deadline,
+            const sigset_t* mask) override {
     events.clear();
     int timeout = -1;
     if (deadline != Clock::time_point::max()) {
@@ -138,7 +145,8 @@ class EpollPoller : public Poller {
     }
     const int ready = epoll_pwait(
         epoll_fd_, ready_, int(sizeof ready_ / sizeof *ready_), timeout, mask);
-    if (ready < 0) return errno == EINTR ? 0 : errno;
+    if (ready < 0 && errno == EINTR) return;
+    if (ready < 0) throw_system_error(errno, "epoll_pwait");
     for (int i = 0; i < ready; ++i) {
       unsigned what = 0;
       if (ready_[i].events & EPOLLIN) what |= readable;
@@ -146,7 +154,6 @@ class EpollPoller : public Poller {
       if (ready_[i].events & (EPOLLERR | EPOLLHUP)) what |= hangup;
       events.push_back({ready_[i].data.u64, what});
     }
-    return 0;
   }
 
   const char* name() const override { return "epoll"; }
@@ -169,7 +176,7 @@ std::unique_ptr<Poller> make_poll_poller() {
 std::unique_ptr<Poller> make_poller() {
 #if SMTPD_HAVE_EPOLL
   const int fd = epoll_create1(EPOLL_CLOEXEC);
-  if (fd < 0) return nullptr;
+  if (fd < 0) throw_system_error(errno, "epoll_create1");
   return std::make_unique<EpollPoller>(fd);
 #else
   return make_poll_poller();

@@ -43,22 +43,24 @@ class Poller {
 
   virtual ~Poller() = default;
   // Waits on fd for interest (readable | writable), naming it key in the
-  // events; interest 0 stops watching it.  Call with 0 before closing fd.
-  // Returns 0, or an errno value.
-  virtual int watch(int fd, std::uint64_t key, unsigned interest) = 0;
+  // events; interest 0 stops watching it.  Call with 0 before closing fd:
+  // that never throws.  Throws std::system_error when the kernel refuses
+  // (epoll's table is full: max_user_watches).
+  virtual void watch(int fd, std::uint64_t key, unsigned interest) = 0;
   // Sleeps until a watched descriptor is ready, until deadline
   // (Clock::time_point::max(): no deadline), or until a signal that mask
   // lets through (null: the thread's mask).  events is refilled with the
-  // ready ones.  Returns 0 (on EINTR too, with no events), or an errno
-  // value.
-  virtual int wait(std::vector<Event>& events, Clock::time_point deadline,
-                   const sigset_t* mask) = 0;
+  // ready ones (none after a signal).  Throws std::system_error when
+  // waiting failed.
+  virtual void wait(std::vector<Event>& events, Clock::time_point deadline,
+                    const sigset_t* mask) = 0;
   // "epoll" or "poll", for the log and the tests.
   virtual const char* name() const = 0;
 };
 
-// epoll(7) where the build has it, else ppoll(2).  Null, with errno set,
-// when the kernel refuses (no descriptor left for the epoll instance).
+// epoll(7) where the build has it, else ppoll(2).  Throws
+// std::system_error when the kernel refuses (no descriptor left for the
+// epoll instance).
 std::unique_ptr<Poller> make_poller();
 // The ppoll(2) one, on every system (tested beside epoll on Linux).
 std::unique_ptr<Poller> make_poll_poller();

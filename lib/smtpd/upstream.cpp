@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #ifndef LIBCURL_SONAME
@@ -33,6 +34,8 @@ struct Curl {
   decltype(&curl_global_init) global_init = nullptr;
   decltype(&curl_easy_send) easy_send = nullptr;
   decltype(&curl_easy_recv) easy_recv = nullptr;
+  // libcurl 7.73 and later: an option's name, for a refusal to name it.
+  decltype(&curl_easy_option_by_id) option_by_id = nullptr;
   std::string error;  // why it could not be loaded
 };
 
@@ -66,6 +69,8 @@ const Curl& curl() {
     // the standalone mode relays from several threads.
     else if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
       api.error = "curl_global_init failed";
+    // Optional: without it, a refused option is named by its number.
+    resolve(library, "curl_easy_option_by_id", api.option_by_id);
     return api;
   }();
   return loaded;
@@ -153,6 +158,35 @@ int on_trace(CURL*, curl_infotype type, char* data, std::size_t size,
   return 0;
 }
 
+// Sets one handle's options.  The first that libcurl refuses (one it does
+// not know, CURLE_UNKNOWN_OPTION, or no memory for it) is kept as a named
+// failure, and the handle is then not used: a relay without its timeout
+// or its TLS setting is worse than none.
+class HandleOptions {
+ public:
+  HandleOptions(const Curl& api, CURL* handle) : api_(api), handle_(handle) {}
+
+  template <typename Value>
+  void set(CURLoption option, Value value) {
+    if (!failure_.empty()) return;
+    const CURLcode status = api_.easy_setopt(handle_, option, value);
+    if (status == CURLE_OK) return;
+    const curl_easyoption* known =
+        api_.option_by_id ? api_.option_by_id(option) : nullptr;
+    failure_ = "libcurl refused the option " +
+               (known ? "CURLOPT_" + std::string(known->name)
+                      : std::to_string(int(option))) +
+               ": " + api_.easy_strerror(status);
+  }
+  // Empty while every option was taken.
+  const std::string& failure() const { return failure_; }
+
+ private:
+  const Curl& api_;
+  CURL* handle_;
+  std::string failure_;
+};
+
 std::string url_for(const UpstreamSettings& settings) {
   const bool ipv6 = settings.host.find(':') != std::string::npos;
   std::string url =
@@ -166,10 +200,10 @@ std::string url_for(const UpstreamSettings& settings) {
 // What both ways of relaying set alike: the trace (which is how we see
 // the upstream's replies, and keeps libcurl's verbose text away from
 // stderr, which may be the client's connection), the timeouts, TLS, AUTH.
-void set_connection_options(const Curl& api, CURL* handle,
+void set_connection_options(HandleOptions& options,
                             const UpstreamSettings& settings) {
   const auto set = [&](CURLoption option, auto value) {
-    api.easy_setopt(handle, option, value);
+    options.set(option, value);
   };
   set(CURLOPT_VERBOSE, 1L);
   set(CURLOPT_NOSIGNAL, 1L);
@@ -229,8 +263,9 @@ UpstreamResult send_upstream(const UpstreamSettings& settings,
                                : "<" + std::string(mail_from) + ">";
 
   CURL* curl_handle = handle.get();
+  HandleOptions options(api, curl_handle);
   const auto set = [&](CURLoption option, auto value) {
-    api.easy_setopt(curl_handle, option, value);
+    options.set(option, value);
   };
   set(CURLOPT_URL, url.c_str());
   set(CURLOPT_MAIL_FROM, from.c_str());
@@ -242,7 +277,11 @@ UpstreamResult send_upstream(const UpstreamSettings& settings,
   set(CURLOPT_DEBUGFUNCTION, on_trace);
   set(CURLOPT_DEBUGDATA, &transfer);
   set(CURLOPT_TIMEOUT, long(settings.timeout_seconds));  // the whole exchange
-  set_connection_options(api, curl_handle, settings);
+  set_connection_options(options, settings);
+  if (!options.failure().empty()) {
+    result.error = options.failure();
+    return result;
+  }
 
   const CURLcode status = api.easy_perform(curl_handle);
   long code = 0;
@@ -473,13 +512,19 @@ UpstreamReply UpstreamSession::connect() {
   if (!s.handle) return no_reply("curl_easy_init failed");
   s.trace = {};
   const std::string url = url_for(s.settings);
-  api.easy_setopt(s.handle, CURLOPT_URL, url.c_str());
+  HandleOptions options(api, s.handle);
+  options.set(CURLOPT_URL, url.c_str());
   // libcurl's connect phase for smtp:// is the greeting, EHLO, STARTTLS
   // (and EHLO again) and AUTH; CONNECT_ONLY stops it there, before MAIL.
-  api.easy_setopt(s.handle, CURLOPT_CONNECT_ONLY, 1L);
-  api.easy_setopt(s.handle, CURLOPT_DEBUGFUNCTION, on_connect_trace);
-  api.easy_setopt(s.handle, CURLOPT_DEBUGDATA, &s.trace);
-  set_connection_options(api, s.handle, s.settings);
+  options.set(CURLOPT_CONNECT_ONLY, 1L);
+  options.set(CURLOPT_DEBUGFUNCTION, on_connect_trace);
+  options.set(CURLOPT_DEBUGDATA, &s.trace);
+  set_connection_options(options, s.settings);
+  if (!options.failure().empty()) {
+    s.close(false);
+    return no_reply("cannot connect to the upstream " + s.settings.host + ":" +
+                    s.settings.port + ": " + options.failure());
+  }
   const CURLcode status = api.easy_perform(s.handle);
   curl_socket_t socket = CURL_SOCKET_BAD;
   if (status == CURLE_OK &&
@@ -490,9 +535,12 @@ UpstreamReply UpstreamSession::connect() {
     ready.code = 250;
     ready.line = s.trace.last_line;
     // No one will read the trace again: commands go around libcurl now.
-    api.easy_setopt(s.handle, CURLOPT_DEBUGFUNCTION, nullptr);
-    api.easy_setopt(s.handle, CURLOPT_VERBOSE, 0L);
-    return ready;
+    options.set(CURLOPT_DEBUGFUNCTION, nullptr);
+    options.set(CURLOPT_VERBOSE, 0L);
+    if (options.failure().empty()) return ready;
+    s.close(false);
+    return no_reply("upstream " + s.settings.host + ":" + s.settings.port +
+                    ": " + options.failure());
   }
   // Connect, TLS or AUTH failed: in libcurl's words, with the upstream's
   // own last reply when it gave one (a 554 greeting, a 535 to AUTH).

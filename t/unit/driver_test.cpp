@@ -127,6 +127,7 @@ class Session {
       end_ = run_session(channel_, input_.get(),
                          output_.get() < 0 ? input_.get() : output_.get(),
                          options_);
+      error_ = errno;
       finish_time_ = Clock::now();
       output_.reset();
       input_.reset();
@@ -135,6 +136,11 @@ class Session {
   SessionEnd join() {
     if (thread_.joinable()) thread_.join();
     return end_;
+  }
+  // errno as run_session left it: why, after io_error.
+  int error() {
+    join();
+    return error_;
   }
   Clock::duration duration() const { return finish_time_ - start_time_; }
   Channel& channel() { return channel_; }
@@ -148,6 +154,7 @@ class Session {
   DriverOptions options_;
   std::thread thread_;
   SessionEnd end_ = SessionEnd::io_error;
+  int error_ = 0;
   Clock::time_point start_time_, finish_time_;
 };
 
@@ -458,6 +465,8 @@ TEST(RunSession, WriteToAClosedPipeIsAnIoError) {
                   std::move(output_write));
   session.start();
   EXPECT_EQ(SessionEnd::io_error, session.join());
+  // The write's own error, after the end line was logged.
+  EXPECT_EQ(EPIPE, session.error()) << std::strerror(session.error());
   sigaction(SIGPIPE, &saved, nullptr);
 }
 
@@ -653,15 +662,12 @@ TEST(RunSession, SessionTimeoutCapsABusyClient) {
 // --- stopping
 // -----------------------------------------------------------------
 
-volatile std::sig_atomic_t stop_flag = 0;
-
 TEST(RunSession, StopRequestedBeforeTheSession) {
   auto [client, server_end] = socket_pair();
   write_all(client.get(), "NOOP\r\n");
   RecordingServer server;
-  volatile std::sig_atomic_t stop = 1;
   DriverOptions options = guarded();
-  options.stop_requested = &stop;
+  options.stop.request();
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
                   options);
   session.start();
@@ -677,10 +683,10 @@ TEST(RunSession, StopRequestedBeforeTheSession) {
 TEST(RunSession, StopRequestedDuringDeliveryLetsItFinish) {
   auto [client, server_end] = socket_pair();
   write_all(client.get(), kUpToData + "body\r\n.\r\nNOOP\r\n");
-  volatile std::sig_atomic_t stop = 0;
-  RecordingServer server({"250 Queued"}, [&] { stop = 1; });
+  StopSignals stop;
+  RecordingServer server({"250 Queued"}, [&] { stop.request(); });
   DriverOptions options = guarded();
-  options.stop_requested = &stop;
+  options.stop = stop;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
                   options);
   session.start();
@@ -695,28 +701,23 @@ TEST(RunSession, StopRequestedDuringDeliveryLetsItFinish) {
   EXPECT_EQ(std::string::npos, replies.find("221"));
 }
 
-// A signal while the driver waits: with the signal blocked and wait_mask
-// letting it through, the wait ends at once and the session stops.
+// A signal while the driver waits: caught, it is blocked but for the wait,
+// which it ends at once; the session stops.
 TEST(RunSession, StopSignalWakesTheWait) {
-  struct sigaction handler {
-  }, saved{};
-  handler.sa_handler = [](int) { stop_flag = 1; };
-  ASSERT_EQ(0, sigaction(SIGUSR1, &handler, &saved));
-  stop_flag = 0;
-  sigset_t blocked, old, wait_mask;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGUSR1);
-  // The session's thread starts with SIGUSR1 blocked; it waits with it
-  // unblocked.
-  ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &blocked, &old));
-  wait_mask = old;
-  sigdelset(&wait_mask, SIGUSR1);
+  struct sigaction saved {};
+  ASSERT_EQ(0, sigaction(SIGUSR1, nullptr, &saved));
+  sigset_t old;
+  ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, nullptr, &old));
+  // The session's thread starts with SIGUSR1 blocked, as this one now.
+  const StopSignals stop = StopSignals::catch_signals({SIGUSR1});
+  ASSERT_NE(nullptr, stop.wait_mask());
+  EXPECT_FALSE(sigismember(stop.wait_mask(), SIGUSR1));
+  EXPECT_FALSE(stop.stop_requested());
 
   auto [client, server_end] = socket_pair();
   RecordingServer server;
   DriverOptions options = guarded();
-  options.stop_requested = &stop_flag;
-  options.wait_mask = &wait_mask;
+  options.stop = stop;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
                   options);
   session.start();
@@ -728,7 +729,54 @@ TEST(RunSession, StopSignalWakesTheWait) {
   EXPECT_EQ(SessionEnd::stopped, session.join());
   EXPECT_EQ(std::string(kGreeting) + "421 localhost Error: shutting down\r\n",
             replies);
+  EXPECT_TRUE(stop.stop_requested());
+  EXPECT_FALSE(stop.close_idle());
+  EXPECT_FALSE(stop.stop_now());
   sigaction(SIGUSR1, &saved, nullptr);
+}
+
+// The three steps of a stop, by hand and by signal: the first asks, the
+// interrupt signal also closes idle sessions, a second one ends the grace.
+TEST(StopSignals, RequestsByHand) {
+  StopSignals stop;
+  const StopSignals copy = stop;
+  EXPECT_EQ(nullptr, stop.wait_mask());
+  EXPECT_FALSE(copy.stop_requested());
+  stop.request();
+  EXPECT_TRUE(copy.stop_requested());
+  EXPECT_FALSE(copy.close_idle());
+  EXPECT_FALSE(copy.stop_now());
+  stop.request(true);
+  EXPECT_TRUE(copy.close_idle());
+  EXPECT_TRUE(copy.stop_now());
+}
+
+TEST(StopSignals, CaughtSignalsAskInSteps) {
+  struct sigaction saved_usr1 {
+  }, saved_usr2{};
+  ASSERT_EQ(0, sigaction(SIGUSR1, nullptr, &saved_usr1));
+  ASSERT_EQ(0, sigaction(SIGUSR2, nullptr, &saved_usr2));
+  sigset_t old;
+  ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, nullptr, &old));
+  const StopSignals stop =
+      StopSignals::catch_signals({SIGUSR1, SIGUSR2}, SIGUSR2);
+  // Blocked: a signal waits until the thread waits with the mask.
+  ASSERT_EQ(0, pthread_kill(pthread_self(), SIGUSR2));
+  EXPECT_FALSE(stop.stop_requested());
+  ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, stop.wait_mask(), nullptr));
+  EXPECT_TRUE(stop.stop_requested());
+  EXPECT_TRUE(stop.close_idle());
+  EXPECT_FALSE(stop.stop_now());
+  ASSERT_EQ(0, pthread_kill(pthread_self(), SIGUSR1));
+  EXPECT_TRUE(stop.stop_now());
+  ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, &old, nullptr));
+  // Caught again: the requests start over.
+  const StopSignals again = StopSignals::catch_signals({SIGUSR1});
+  EXPECT_FALSE(again.stop_requested());
+  EXPECT_FALSE(stop.stop_requested());
+  ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, &old, nullptr));
+  sigaction(SIGUSR1, &saved_usr1, nullptr);
+  sigaction(SIGUSR2, &saved_usr2, nullptr);
 }
 
 }  // namespace

@@ -583,10 +583,8 @@ TEST(ThrowingHook, InTheListenerOnAThreadOfItsOwn) {
       0, getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length));
   ASSERT_EQ(0, fcntl(listener, F_SETFL, O_NONBLOCK));
   Logged log;
-  volatile std::sig_atomic_t stop = 0;
   ListenerOptions options;
-  options.timeouts.stop_requested = &stop;
-  options.timeouts.log = log.sink();
+  options.connection.log = log.sink();
   options.shutdown_grace_seconds = 0;
   std::thread loop([&] {
     run_listener({listener}, options, [] {
@@ -601,7 +599,7 @@ TEST(ThrowingHook, InTheListenerOnAThreadOfItsOwn) {
             write(client, kThrowingSession.data(), kThrowingSession.size()));
   const std::string replies = read_all(client);
   close(client);
-  stop = 1;
+  options.stop.request();
   // The loop sees the flag on its next wake: a connection that closes.
   const int nudge = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   connect(nudge, reinterpret_cast<sockaddr*>(&address), length);

@@ -8,14 +8,18 @@
 // ahead; none of them is timed.
 #include "smtpd/poller.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace smtpd {
@@ -46,9 +50,8 @@ class PollerTest : public ::testing::TestWithParam<std::string> {
   // Waits with a deadline soon after now; returns the events.
   std::vector<Poller::Event> wait_briefly() {
     std::vector<Poller::Event> events;
-    EXPECT_EQ(
-        0, poller_->wait(events, Clock::now() + std::chrono::milliseconds(20),
-                         nullptr));
+    EXPECT_NO_THROW(poller_->wait(
+        events, Clock::now() + std::chrono::milliseconds(20), nullptr));
     return events;
   }
   std::unique_ptr<Poller> poller_;
@@ -68,7 +71,7 @@ TEST_P(PollerTest, DefaultIsEpollOnLinux) {
 TEST_P(PollerTest, ReportsOnlyTheReadyDescriptorUnderItsKey) {
   std::vector<Pair> pairs(50);
   for (std::size_t i = 0; i < pairs.size(); ++i)
-    ASSERT_EQ(0, poller_->watch(pairs[i].ours, 1000 + i, Poller::readable));
+    ASSERT_NO_THROW(poller_->watch(pairs[i].ours, 1000 + i, Poller::readable));
   EXPECT_TRUE(wait_briefly().empty());
   ASSERT_EQ(1, write(pairs[17].theirs, "x", 1));
   const std::vector<Poller::Event> events = wait_briefly();
@@ -84,14 +87,14 @@ TEST_P(PollerTest, ReportsOnlyTheReadyDescriptorUnderItsKey) {
 
 TEST_P(PollerTest, InterestChangesAndIsDropped) {
   Pair a, b;
-  ASSERT_EQ(0, poller_->watch(a.ours, 1, Poller::writable));
-  ASSERT_EQ(0, poller_->watch(b.ours, 2, Poller::readable));
+  ASSERT_NO_THROW(poller_->watch(a.ours, 1, Poller::writable));
+  ASSERT_NO_THROW(poller_->watch(b.ours, 2, Poller::readable));
   std::vector<Poller::Event> events = wait_briefly();
   ASSERT_EQ(1u, events.size());
   EXPECT_EQ(1u, events[0].key);
   EXPECT_EQ(unsigned(Poller::writable), events[0].what);
   // From writable to readable, under a new key.
-  ASSERT_EQ(0, poller_->watch(a.ours, 3, Poller::readable));
+  ASSERT_NO_THROW(poller_->watch(a.ours, 3, Poller::readable));
   EXPECT_TRUE(wait_briefly().empty());
   ASSERT_EQ(1, write(a.theirs, "x", 1));
   ASSERT_EQ(1, write(b.theirs, "y", 1));
@@ -101,21 +104,21 @@ TEST_P(PollerTest, InterestChangesAndIsDropped) {
   std::sort(keys.begin(), keys.end());
   EXPECT_EQ((std::vector<std::uint64_t>{2, 3}), keys);
   // Dropped (twice is harmless): no longer reported, the other still is.
-  ASSERT_EQ(0, poller_->watch(a.ours, 3, 0));
-  ASSERT_EQ(0, poller_->watch(a.ours, 3, 0));
+  ASSERT_NO_THROW(poller_->watch(a.ours, 3, 0));
+  ASSERT_NO_THROW(poller_->watch(a.ours, 3, 0));
   events = wait_briefly();
   ASSERT_EQ(1u, events.size());
   EXPECT_EQ(2u, events[0].key);
   // Watched again.
-  ASSERT_EQ(0, poller_->watch(a.ours, 4, Poller::readable));
+  ASSERT_NO_THROW(poller_->watch(a.ours, 4, Poller::readable));
   EXPECT_EQ(2u, wait_briefly().size());
 }
 
 TEST_P(PollerTest, AHangUpWakesOnlyAWatchedDescriptor) {
   Pair watched, unwatched;
-  ASSERT_EQ(0, poller_->watch(watched.ours, 1, Poller::readable));
-  ASSERT_EQ(0, poller_->watch(unwatched.ours, 2, Poller::readable));
-  ASSERT_EQ(0, poller_->watch(unwatched.ours, 2, 0));
+  ASSERT_NO_THROW(poller_->watch(watched.ours, 1, Poller::readable));
+  ASSERT_NO_THROW(poller_->watch(unwatched.ours, 2, Poller::readable));
+  ASSERT_NO_THROW(poller_->watch(unwatched.ours, 2, 0));
   close(watched.theirs);
   watched.theirs = -1;
   close(unwatched.theirs);
@@ -130,7 +133,7 @@ TEST_P(PollerTest, ManyReadyAtOnceAreAllReportedOverRounds) {
   // More than one round of epoll_wait takes: none is starved.
   std::vector<Pair> pairs(300);  // 600 descriptors: under the usual 1024
   for (std::size_t i = 0; i < pairs.size(); ++i) {
-    ASSERT_EQ(0, poller_->watch(pairs[i].ours, i, Poller::readable));
+    ASSERT_NO_THROW(poller_->watch(pairs[i].ours, i, Poller::readable));
     ASSERT_EQ(1, write(pairs[i].theirs, "x", 1));
   }
   std::vector<bool> seen(pairs.size());
@@ -150,12 +153,29 @@ TEST_P(PollerTest, ManyReadyAtOnceAreAllReportedOverRounds) {
 
 TEST_P(PollerTest, NoDeadlineAndNothingReadyWaitsForTheDescriptor) {
   Pair a;
-  ASSERT_EQ(0, poller_->watch(a.ours, 7, Poller::readable));
+  ASSERT_NO_THROW(poller_->watch(a.ours, 7, Poller::readable));
   ASSERT_EQ(1, write(a.theirs, "x", 1));
   std::vector<Poller::Event> events;
-  ASSERT_EQ(0, poller_->wait(events, Clock::time_point::max(), nullptr));
+  ASSERT_NO_THROW(poller_->wait(events, Clock::time_point::max(), nullptr));
   ASSERT_EQ(1u, events.size());
   EXPECT_EQ(7u, events[0].key);
+}
+
+// What the kernel refuses is an exception, never a silent gap in the
+// watched set: epoll takes no regular file (EPERM), and no backend takes a
+// closed descriptor.
+TEST_P(PollerTest, RefusalsThrow) {
+  EXPECT_THROW(poller_->watch(-1, 1, Poller::readable), std::system_error);
+  if (std::string_view(poller_->name()) != "epoll") return;
+  const int file = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_LE(0, file);
+  try {
+    poller_->watch(file, 2, Poller::readable);
+    ADD_FAILURE() << "epoll took a regular file";
+  } catch (const std::system_error& refused) {
+    EXPECT_EQ(EPERM, refused.code().value());
+  }
+  close(file);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PollerTest,
