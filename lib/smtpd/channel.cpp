@@ -267,18 +267,26 @@ void Channel::push_unknown(std::string_view verb) {
 // size, its dots.  The channel only asks whether it is complete and too big.
 bool Channel::process_data_input(std::string_view input, std::size_t& used) {
   used = data_->read(input);
+  if (streaming_ && !data_->message().empty()) {
+    // The bytes decided so far go to the handler, and are forgotten.
+    if (!stream_refused_) ask(Hook::data_piece);
+    data_->forget_message();
+    if (state_ != State::data) return false;  // later, or closed
+  }
   if (!data_->complete()) return false;
   if (data_->too_big()) {
     // Deviation: the reference stays in DATA state here; we end the
     // transaction and read commands again.
     data_->take_message();
+    abandon_stream();
     refused_message(replies::too_much_data);
     reset_transaction();
     state_ = State::command;
     push(replies::too_much_data);
     return true;
   }
-  transaction_.data = data_->take_message();
+  transaction_.data = data_->take_message();  // empty when streamed
+  streaming_ = false;
   ask(Hook::data);
   return true;
 }
@@ -307,8 +315,16 @@ Later Channel::later() {
   if (!later_) {
     later_ = std::make_shared<Later::State>();
     later_->wake = wake_;
+    later_->client_gone = client_gone_;
   }
   return Later(later_);
+}
+
+void Channel::client_gone() {
+  client_gone_ = true;
+  if (!later_) return;
+  const std::lock_guard<std::mutex> lock(later_->mutex);
+  later_->client_gone = true;
 }
 
 void Channel::set_wake(std::function<void()> wake) {
@@ -380,6 +396,10 @@ Answer Channel::call(Hook hook) {
       return handler_->handle_verb(*this, asked_, asked_argument_);
     case Hook::auth:
       return handler_->handle_auth(*this, auth_.credentials());
+    case Hook::data_command:
+      return handler_->handle_data_command(*this);
+    case Hook::data_piece:
+      return handler_->handle_data_piece(*this, data_->message());
   }
   return Answer::accept();
 }
@@ -391,7 +411,9 @@ void Channel::settle(Hook hook, const Answer& answer) {
     later_->detached = true;
   }
   later_.reset();
-  if (state_ == State::awaiting_reply) state_ = State::command;
+  // A piece's answer returns to the message, whatever it says.
+  if (state_ == State::awaiting_reply)
+    state_ = hook == Hook::data_piece ? State::data : State::command;
   const CheckedAnswer checked = check_answer(hook, answer);
   if (!checked.problem.empty()) problems_.push_back(checked.problem);
   proceed(hook, checked, answer.detail());
@@ -498,6 +520,15 @@ void Channel::proceed(Hook hook, const CheckedAnswer& checked,
       if (!accepted) return push(checked.line);
       session_.authenticated = std::move(user);
       return push(checked.line.rfind("235", 0) == 0 ? own : replies::auth_ok);
+    case Hook::data_command:
+      // The 354 is ours: a proxy answers accept once its upstream's came.
+      if (!accepted) return push(checked.line);
+      return start_data();
+    case Hook::data_piece:
+      // A refusal stops the pieces; the message is read to its end, and
+      // its reply is the DATA hook's.
+      if (!accepted) stream_refused_ = true;
+      return;
   }
 }
 
@@ -634,10 +665,27 @@ void Channel::smtp_data(const std::string* argument) {
   if (session_.helo.empty()) return push(replies::need_helo);
   if (transaction_.rcpt_tos.empty()) return push(replies::need_rcpt);
   if (argument && !argument->empty()) return push(replies::data_syntax);
+  if (handler_ && handler_->streams_data()) return ask(Hook::data_command);
+  start_data();
+}
+
+void Channel::start_data() {
   state_ = State::data;
   if (!data_) data_ = std::make_unique<DataReader>();
   data_->start(config_.data_size_limit, !bare_lf_);
+  streaming_ = handler_ && handler_->streams_data();
+  stream_refused_ = false;
   push(replies::start_data);
+}
+
+void Channel::abandon_stream() {
+  if (!streaming_) return;
+  streaming_ = false;
+  try {
+    handler_->data_abandoned(*this);
+  } catch (...) {
+    problems_.push_back(answer_for_exception(Hook::data_piece).detail());
+  }
 }
 
 void Channel::smtp_help(const std::string* argument) {
@@ -808,6 +856,7 @@ void Channel::push(std::string_view reply) {
 void Channel::end(Closing why) {
   if (state_ == State::closed) return;
   closed_in_data_ = state_ == State::data;
+  abandon_stream();
   state_ = State::closed;
   closing_ = why;
 }
@@ -821,6 +870,7 @@ void Channel::close_with_reply(std::string_view reply) {
 void Channel::close_with(std::string_view reason) {
   if (state_ == State::closed) return;
   closed_in_data_ = state_ == State::data;
+  abandon_stream();
   state_ = State::closed;
   if (closing_ == Closing::open) closing_ = Closing::by_hook;
   output_ += "421 " + config_.hostname + " ";

@@ -145,6 +145,9 @@ class SMTPD_API Channel : public Context {
   bool closed_in_data() const { return closed_in_data_; }
   // A hook that answers later took its handle (Context::later).
   bool awaits_later() const { return later_ != nullptr; }
+  // The loop saw the client close the connection while a hook's answer
+  // was awaited: the Later handles say so (Later::client_gone).
+  void client_gone();
 
   // Extension, as smtpd.py's users added smtp_<VERB> methods: a handler
   // for VERB (upper case) that replaces the built-in one or adds a new
@@ -272,6 +275,13 @@ class SMTPD_API Channel : public Context {
   // DATA: the message as it arrives, its end and its size (made at the
   // first DATA, kept for the next messages).
   std::unique_ptr<DataReader> data_;
+  // A handler that streams the message (Handler::streams_data) gets it
+  // piece by piece, and it is not kept here.
+  void start_data();        // 354, and the message is read
+  void abandon_stream();    // data_abandoned, once, for a message cut short
+  bool streaming_ = false;  // this message goes to the piece hook
+  bool stream_refused_ = false;  // a piece was refused: the rest is dropped
+  bool client_gone_ = false;     // client_gone(), for the next handles too
 
   bool has_sender_ = false;
   Envelope transaction_;

@@ -85,6 +85,16 @@ class OffThread : public Handler {
                         std::string_view detail) override {
     inner_->message_answered(session, message, reply, detail);
   }
+  bool streams_data() const override { return inner_->streams_data(); }
+  Answer handle_data_command(Context& c) override {
+    return run(Hook::data_command, c,
+               [=, &c] { return inner_->handle_data_command(c); });
+  }
+  Answer handle_data_piece(Context& c, std::string_view piece) override {
+    // The piece is the channel's until the call returns: never off thread.
+    return inner_->handle_data_piece(c, piece);
+  }
+  void data_abandoned(Context& c) override { inner_->data_abandoned(c); }
 
  private:
   template <typename Call>
