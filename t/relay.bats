@@ -440,10 +440,16 @@ expect_failure_log() {
   expect_failure_log "$UPSTREAM_PORT" '554 5.7.1 Message refused as spam'
 }
 
+# The replies to "Subject: s", "", "body" and "." read as commands, after
+# DATA was refused.
+MESSAGE_AS_COMMANDS=('500 Error: command "SUBJECT:" not recognized' '500 Error: bad syntax'
+  '500 Error: command "BODY" not recognized' '500 Error: command "." not recognized')
+
 # sink_fault OPTION COMMAND REPLY: smtp-sink answers COMMAND as OPTION (-r:
 # 4xx, -f: 5xx, -Q: 421) says; the client gets REPLY where the upstream
-# refused (MAIL, RCPT, or the final dot for DATA and the dot), the
-# refusal is logged with smtp-sink's answer, and the session goes on.
+# refused (MAIL, RCPT, DATA: no 354 then, and the message's lines are
+# commands; or the final dot), the refusal is logged with smtp-sink's
+# answer, and the session goes on.
 sink_fault() {
   local option=$1 command=$2 reply=$3 said session expected
   start_relay_sink "$option" "$command"
@@ -454,6 +460,10 @@ sink_fault() {
     RCPT)
       session+='RCPT TO:<b@example.net>\r\n'
       expected+=("$MAIL_OK" "$reply")
+      ;;
+    DATA)
+      session+='RCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+      expected+=("$MAIL_OK" "$RCPT_OK" "$reply" "${MESSAGE_AS_COMMANDS[@]}")
       ;;
     *)
       session+='RCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
@@ -533,6 +543,10 @@ sink_disconnect() {
   expected=("$GREETING" "250 $HOST" "$MAIL_OK")
   if [ "$1" = RCPT ]; then
     expected+=("$RELAY_FAILED")
+  elif [ "$1" = DATA ]; then
+    # Never a 354 the upstream did not give.
+    session+='DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+    expected+=("$RCPT_OK" "$RELAY_FAILED" "${MESSAGE_AS_COMMANDS[@]}")
   else
     session+='DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
     expected+=("$RCPT_OK" "$DATA_GO" "$RELAY_FAILED")
