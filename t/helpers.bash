@@ -408,6 +408,55 @@ open(sys.argv[3], "wb").write(rest.split(b"\n", 3)[3])
 
 # --- a private Postfix as the upstream -------------------------------------------
 
+# postfix_dirs DIR: an instance's config_directory (DIR/conf),
+# queue_directory (DIR/queue) and data_directory (DIR/data), and the
+# main.cf lines every instance here has: its own directories and its own
+# log (DIR/maillog), IPv4 loopback only, no SMTPUTF8, no aliases.  Two
+# instances on one host share nothing but the postfix user.
+postfix_dirs() {
+  local dir=$1
+  chmod 0755 "$dir"
+  mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
+  chown postfix "$dir/data"
+  cat >"$dir/conf/main.cf" <<EOT
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+local_recipient_maps =
+alias_maps =
+alias_database =
+smtputf8_enable = no
+maillog_file_prefixes = /tmp
+maillog_file = $dir/maillog
+EOT
+}
+
+# postfix_start DIR: starts the instance configured in DIR/conf.
+postfix_start() {
+  /usr/sbin/postfix -c "$1/conf" start >"$1/start.log" 2>&1 3>&- || {
+    echo "postfix did not start: $(cat "$1/start.log" "$1/maillog" 2>/dev/null)" >&2
+    return 1
+  }
+}
+
+# postfix_stop DIR: TERM the instance's master by its pid (it ends its
+# children), wait at most 10 s, remove DIR.
+postfix_stop() {
+  local dir=$1 pid tries=200
+  pid=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null) || pid=
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    while ((tries-- > 0)) && kill -0 "$pid" 2>/dev/null; do
+      sleep 0.05
+    done
+  fi
+  rm -rf "$dir"
+}
+
 # start_postfix DOMAIN [MAIN-CF-LINE...]: a Postfix instance of its own (the postfix package's
 # programs, its own config_directory, queue_directory and data_directory
 # under /tmp) whose smtpd listens on 127.0.0.1:$POSTFIX_PORT ($UPSTREAM)
@@ -426,30 +475,15 @@ start_postfix() {
   [ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root"
   dir=${POSTFIX_DIR:-$(mktemp -d /tmp/in-smtpd-postfix.XXXXXX)}
   POSTFIX_DIR=$dir
-  chmod 0755 "$dir"
-  mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
-  chown postfix "$dir/data"
+  postfix_dirs "$dir"
   POSTFIX_PORT=$(free_port)
   UPSTREAM=127.0.0.1:$POSTFIX_PORT
-  cat >"$dir/conf/main.cf" <<EOT
-compatibility_level = 3.6
-queue_directory = $dir/queue
-data_directory = $dir/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
+  cat >>"$dir/conf/main.cf" <<EOT
 myhostname = postfix.$domain
 mydestination = $domain
 mynetworks = 127.0.0.1/32
 relay_domains =
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-local_recipient_maps =
-alias_maps =
-alias_database =
-smtputf8_enable = no
-maillog_file_prefixes = /tmp
-maillog_file = $dir/maillog
 EOT
   for line in "${@:2}"; do
     printf '%s\n' "$line" >>"$dir/conf/main.cf"
@@ -464,10 +498,7 @@ proxymap unix - - n - - proxymap
 anvil unix - - n - 1 anvil
 postlog unix-dgram n - n - 1 postlogd
 EOT
-  /usr/sbin/postfix -c "$dir/conf" start >"$dir/start.log" 2>&1 3>&- || {
-    echo "postfix did not start: $(cat "$dir/start.log" "$dir/maillog" 2>/dev/null)" >&2
-    return 1
-  }
+  postfix_start "$dir" || return 1
   wait_for_port "$POSTFIX_PORT" 30
 }
 
@@ -491,20 +522,21 @@ postfix_for_file() {
   export POSTFIX_SKIP POSTFIX_DIR POSTFIX_PORT UPSTREAM
 }
 
-# stop_postfix: TERM the instance's master by its pid (it ends its
-# children), wait at most 10 s, remove its directory.
+# stop_postfix: stops the instance start_postfix started (postfix_stop).
 stop_postfix() {
   [ -n "${POSTFIX_DIR:-}" ] || return 0
-  local pid tries=200
-  pid=$(tr -d ' ' <"$POSTFIX_DIR/queue/pid/master.pid" 2>/dev/null) || pid=
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    while ((tries-- > 0)) && kill -0 "$pid" 2>/dev/null; do
-      sleep 0.05
-    done
-  fi
-  rm -rf "$POSTFIX_DIR"
+  postfix_stop "$POSTFIX_DIR"
   POSTFIX_DIR=
+}
+
+# postfix_test_setup: setup for a file with one Postfix (postfix_for_file):
+# common_setup, the test skipped when there is no Postfix, the instance's
+# queue emptied, and in.smtpd's greeting in $GREETING.
+postfix_test_setup() {
+  common_setup
+  [ -z "$POSTFIX_SKIP" ] || skip "$POSTFIX_SKIP"
+  postfix_clear
+  GREETING="220 $HOST in.smtpd ESMTP"
 }
 
 # postfix_clear: forget the messages the instance has queued so far.
@@ -531,4 +563,90 @@ expect_queued() {
     echo "expected:       '$expected'" >&2
     return 1
   fi
+}
+
+# --- a private Postfix as the client ---------------------------------------------
+
+# start_postfix_client RELAYHOST: a second Postfix instance of its own
+# ($CLIENT_DIR, set up as postfix_dirs does) that sends all mail through
+# its queue manager and smtp client to relayhost = RELAYHOST
+# ([127.0.0.1]:PORT), as a Postfix in front of in.smtpd does.  It listens
+# on no port: mail comes in through its sendmail (client_sendmail).
+# mydestination = client.test, whose mail (the bounces to a sender there)
+# is discarded.  Its log is $CLIENT_DIR/maillog.  Needs root; stop it with
+# stop_postfix_client.
+start_postfix_client() {
+  command -v postfix >/dev/null || [ -x /usr/sbin/postfix ] ||
+    skip "no postfix (Debian package postfix)"
+  [ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root"
+  CLIENT_DIR=$(mktemp -d /tmp/in-smtpd-postfix-client.XXXXXX)
+  postfix_dirs "$CLIENT_DIR"
+  cat >>"$CLIENT_DIR/conf/main.cf" <<EOT
+myhostname = postfix.client.test
+mydomain = client.test
+myorigin = client.test
+mydestination = client.test
+mynetworks = 127.0.0.1/32
+relayhost = $1
+local_transport = discard:
+smtp_tls_security_level = none
+EOT
+  # The queue manager, the smtp client and what they need to send, defer
+  # and bounce; no smtpd.  No chroot: the queue is a plain directory.
+  cat >"$CLIENT_DIR/conf/master.cf" <<EOT
+pickup fifo n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr fifo n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+EOT
+  postfix_start "$CLIENT_DIR"
+}
+
+stop_postfix_client() {
+  [ -n "${CLIENT_DIR:-}" ] || return 0
+  postfix_stop "$CLIENT_DIR"
+  CLIENT_DIR=
+}
+
+# client_sendmail SENDER RCPT... <MESSAGE: the client instance's sendmail.
+client_sendmail() {
+  local sender=$1
+  shift
+  timeout -k 5 "$RUN_LIMIT" /usr/sbin/sendmail -C "$CLIENT_DIR/conf" -f "$sender" "$@"
+}
+
+# wait_client_status N: polls (at most 60 s) until the client instance has
+# logged N delivery statuses (sent, deferred, bounced) for recipients at
+# dest.test (not the bounces it sends its sender); the status lines
+# go to $CLIENT_STATUS.
+wait_client_status() {
+  local tries=1200
+  CLIENT_STATUS=$BATS_TEST_TMPDIR/client-status
+  while ((tries-- > 0)); do
+    grep -E ' to=<[^>]*@dest\.test>, .* status=(sent|deferred|bounced) ' \
+      "$CLIENT_DIR/maillog" >"$CLIENT_STATUS" 2>/dev/null || true
+    [ "$(wc -l <"$CLIENT_STATUS")" -ge "$1" ] && return 0
+    sleep 0.05
+  done
+  echo "the client Postfix logged $(wc -l <"$CLIENT_STATUS") of $1 statuses: $(tail -20 "$CLIENT_DIR/maillog" 2>/dev/null)" >&2
+  return 1
+}
+
+# client_status RCPT: the client instance's status line for RCPT.
+client_status() {
+  grep -F " to=<$1>, " "$CLIENT_STATUS"
 }

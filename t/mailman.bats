@@ -39,6 +39,10 @@ setup() {
   MM_OPTIONS=()
   # Nothing listens there: a test that relays nothing proves it by a 250.
   UPSTREAM=127.0.0.1:$(unused_port)
+  # smtp-sink's replies, which the relayed part passes on (before-queue).
+  RCPT_OK='250 2.1.5 Ok'
+  DOT_OK='250 2.0.0 Ok'
+  RELAY_FAILED='451 Error: relay failed, try again later'
 }
 
 teardown() {
@@ -544,8 +548,10 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   start_sink
   deliver 'Subject: mixed\r\n\r\nbody\r\n' test@example.org b@example.net \
     Test-Request@example.org nolist@example.org c@example.org test-bounces@example.org
-  message_replies "250 OK" "250 OK" "250 OK" "250 OK" "250 OK" "250 OK" "250 OK"
-  expect_log "250 OK"
+  # Each relayed recipient gets the upstream's reply, and so does the
+  # message, since every part took it.
+  message_replies "$DOT_OK" "250 OK" "$RCPT_OK" "250 OK" "$RCPT_OK" "$RCPT_OK" "$RCPT_OK"
+  expect_log "$DOT_OK"
   sink_message
   expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" \
     "X-Rcpt-Args: <b@example.net>" "X-Rcpt-Args: <nolist@example.org>" \
@@ -559,17 +565,26 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   expect_input_with_date 2 'Subject: mixed\nFrom: a@example.com\nDate: DATE\n\nbody'
 }
 
-@test "only list recipients: nothing is relayed" {
-  start_sink
+@test "only list recipients: the upstream is never connected to" {
+  start_sink -v
   deliver "$FULL_DATA" test@example.org my-list-owner@example.net
   message_replies "250 OK" "250 OK" "250 OK"
   expect_runs 2
   [ "$(sink_dumps)" -eq 0 ]
+  # smtp-sink -v logs every command it gets; in.smtpd has ended, so a
+  # connection it made would be in the log by now.
+  if grep -i 'ehlo\|mail from' "$BATS_TEST_TMPDIR/sink.log" >&2; then
+    echo "the upstream was connected to" >&2
+    return 1
+  fi
 }
 
-@test "the relay goes first: when the upstream is down, no list gets the message" {
+@test "the relay goes first: when the upstream fails the final dot, no list gets the message" {
+  # The upstream took the recipient at RCPT, then drops the connection
+  # after the final dot without a reply.
+  start_sink -q .
   deliver "$FULL_DATA" test@example.org b@example.net
-  message_replies "451 Error: relay failed: Couldn't connect to server" "250 OK" "250 OK"
+  message_replies "$RELAY_FAILED" "250 OK" "$RCPT_OK"
   expect_runs 0
   local failures
   failures=$(grep -cE "^in\.smtpd\[[0-9]+\]: relay to $UPSTREAM: message from <[^>]*> failed: " "$ERR" || true)
@@ -584,10 +599,48 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   start_sink
   echo 75 >"$MM/exit"
   deliver "$FULL_DATA" b@example.net test@example.org
-  message_replies "451 Error: mailing list test failed, try again later" "250 OK" "250 OK"
+  message_replies "451 Error: mailing list test failed, try again later" "$RCPT_OK" "250 OK"
   expect_runs 1
   sink_message
   expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <b@example.net>"
+}
+
+@test "the upstream down at RCPT: the relayed recipients alone get 451, asked once; the list gets the message" {
+  deliver "$FULL_DATA" b@example.net test@example.org c@example.net
+  message_replies "250 OK" "$RELAY_FAILED" "250 OK" "$RELAY_FAILED"
+  expect_runs 1
+  expect_argv 1 post test
+  # One attempt to open the upstream transaction for the whole transaction.
+  expect_log "250 OK" \
+    "in.smtpd: relay to $UPSTREAM: MAIL FROM:<a@example.com> failed: cannot connect to the upstream $UPSTREAM: Couldn't connect to server"
+}
+
+@test "a relayed recipient refused upstream is refused alone, in the upstream's words; the list gets the message" {
+  start_sink -f RCPT
+  deliver "$FULL_DATA" test@example.org b@example.net
+  local refused
+  refused=$(sed -n 5p "$OUT" | tr -d '\r')
+  [[ $refused == 5[0-9][0-9]" "* ]]
+  message_replies "250 OK" "250 OK" "$refused"
+  expect_runs 1
+  # The upstream had no recipient: it got no DATA, and kept nothing.
+  [ "$(sink_dumps)" -eq 0 ]
+  grep -qF "relay to $UPSTREAM: RCPT TO:<b@example.net> refused: $refused" "$ERR"
+}
+
+@test "RSET and the next transactions: the upstream's transaction is the client's, lists-only ones never reach it" {
+  start_sink
+  mailman 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nRSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<test@example.org>\r\nDATA\r\nSubject: one\r\n\r\nx\r\n.\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<c@example.net>\r\nDATA\r\nSubject: two\r\n\r\ny\r\n.\r\nQUIT\r\n'
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" "250 OK" "$RCPT_OK" "250 OK" \
+    "250 OK" "250 OK" "$DATA_GO" "250 OK" \
+    "250 OK" "$RCPT_OK" "$DATA_GO" "$DOT_OK" "221 Bye"
+  expect_runs 1
+  expect_argv 1 post test
+  # One message upstream: the third transaction's, to its recipient only.
+  sink_message
+  expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <c@example.net>"
+  expect_file "$CONTENT" 'Subject: two\nX-Peer: 127.0.0.1\n\ny\n\n'
 }
 
 # --- the relay policy applies to non-list recipients only ---------------------------
@@ -610,7 +663,7 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   MM_OPTIONS=(--relay-domain example.net)
   TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 deliver 'Subject: s\r\n\r\nbody\r\n' \
     b@example.net c@example.org my-list@example.org
-  message_replies "250 OK" "250 OK" "$DENIED" "250 OK"
+  message_replies "$DOT_OK" "$RCPT_OK" "$DENIED" "250 OK"
   sink_message
   expect_lines "$ENVELOPE" "X-Helo-Args: $HOST" "X-Mail-Args: <a@example.com>" "X-Rcpt-Args: <b@example.net>"
   expect_file "$CONTENT" 'Subject: s\nX-Peer: 192.0.2.7\n\nbody\n\n'
@@ -656,10 +709,10 @@ HOSTILE=('../x@example.org' '-x@example.org' '.x@example.org' 'a/b@example.org'
   start_sink
   local rcpt replies=()
   for rcpt in "${HOSTILE[@]}"; do
-    replies+=("250 OK")
+    replies+=("$RCPT_OK")
   done
   deliver "$FULL_DATA" "${HOSTILE[@]}"
-  message_replies "250 OK" "${replies[@]}"
+  message_replies "$DOT_OK" "${replies[@]}"
   expect_runs 0
   sink_message
   # Quoted local parts are handed on in the channel's normal form.
@@ -722,7 +775,7 @@ HOSTILE=('../x@example.org' '-x@example.org' '.x@example.org' 'a/b@example.org'
   printf 'alpha\n' >"$MM/check.yes"
   MM_OPTIONS=(--mailman-check "$CHECK {list}")
   deliver 'Subject: s\r\n\r\nbody\r\n' alpha@example.org test@example.org
-  message_replies "250 OK" "250 OK" "250 OK"
+  message_replies "$DOT_OK" "250 OK" "$RCPT_OK"
   expect_runs 1
   expect_argv 1 post alpha
   sink_message

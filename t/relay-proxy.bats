@@ -8,7 +8,10 @@
 # the message; the client gets Postfix's own reply to the final dot, its
 # queue ID included; SMTPUTF8 is refused at MAIL (Postfix here lacks it);
 # BODY=8BITMIME is passed on; a late upstream gives 451 and nothing is
-# queued, so the client's retry makes no second copy.
+# queued, so the client's retry makes no second copy.  And a second
+# private Postfix as the client (relayhost = in.smtpd): its log shows
+# the upstream's queue ID for each sent recipient, and a refused
+# recipient bounced or deferred alone.
 #
 # Run (as root: Postfix's master needs it):
 #   IN_SMTPD=/path/to/in.smtpd TOP_SRCDIR=/path/to/tree bats t/relay-proxy.bats
@@ -36,10 +39,7 @@ teardown_file() {
 }
 
 setup() {
-  common_setup
-  [ -z "$POSTFIX_SKIP" ] || skip "$POSTFIX_SKIP"
-  postfix_clear
-  GREETING="220 $HOST in.smtpd ESMTP"
+  postfix_test_setup
   DATA_GO='354 End data with <CR><LF>.<CR><LF>'
   BAD='550 5.1.1 <bad@dest.test>: Recipient address rejected: no such user'
   BUSY='450 4.2.1 <busy@dest.test>: Recipient address rejected: mailbox busy'
@@ -48,6 +48,7 @@ setup() {
 }
 
 teardown() {
+  stop_postfix_client
   stop_background
 }
 
@@ -218,6 +219,44 @@ session() {
   tr -d '\r' <"$BATS_TEST_TMPDIR/quick" | grep -q '^<-  250 2.0.0 Ok: queued as '
   tr -d '\r' <"$BATS_TEST_TMPDIR/slow" | grep -q '^<-  250 2.0.0 Ok: queued as '
   expect_queued good1@dest.test slow@dest.test
+}
+
+@test "Postfix as the client: status=sent carries the upstream's queue ID; a 550 bounces and a 450 defers only its recipient" {
+  local port id
+  port=$(free_port)
+  start_background "$BATS_TEST_TMPDIR/server.log" "$IN_SMTPD" -n -l "127.0.0.1:$port" \
+    --hostname "$HOST" --log stderr "$UPSTREAM"
+  wait_for_port "$port"
+  start_postfix_client "[127.0.0.1]:$port"
+  local said="host 127.0.0.1[127.0.0.1] said:"
+  # Three recipients, one refused upstream with 550.
+  printf 'Subject: three\n\nthree recipients\n' |
+    client_sendmail a@client.test good1@dest.test bad@dest.test good2@dest.test
+  wait_client_status 3
+  id=$(queued_ids)
+  [ -n "$id" ] && [ "$(printf '%s\n' "$id" | wc -l)" -eq 1 ]
+  expect_queued good1@dest.test good2@dest.test
+  client_status good1@dest.test | grep -qF "status=sent (250 2.0.0 Ok: queued as $id)"
+  client_status good2@dest.test | grep -qF "status=sent (250 2.0.0 Ok: queued as $id)"
+  client_status bad@dest.test |
+    grep -qF "status=bounced ($said $BAD (in reply to RCPT TO command))"
+  # Two recipients, one refused upstream with 450: it alone is deferred,
+  # and stays in the client's queue.
+  postfix_clear
+  printf 'Subject: two\n\ntwo recipients\n' |
+    client_sendmail a@client.test good3@dest.test busy@dest.test
+  wait_client_status 5
+  id=$(queued_ids)
+  [ -n "$id" ] && [ "$(printf '%s\n' "$id" | wc -l)" -eq 1 ]
+  expect_queued good3@dest.test
+  client_status good3@dest.test | grep -qF "status=sent (250 2.0.0 Ok: queued as $id)"
+  client_status busy@dest.test |
+    grep -qF "status=deferred ($said $BUSY (in reply to RCPT TO command))"
+  [ "$(grep -c 'status=' "$CLIENT_STATUS")" -eq 5 ]
+  timeout -k 5 "$RUN_LIMIT" /usr/sbin/postqueue -c "$CLIENT_DIR/conf" -p \
+    >"$BATS_TEST_TMPDIR/postqueue"
+  grep -qF 'busy@dest.test' "$BATS_TEST_TMPDIR/postqueue"
+  ! grep -q 'good[0-9]@dest.test' "$BATS_TEST_TMPDIR/postqueue"
 }
 
 @test "a client gone before the upstream answered the final dot: logged, with the upstream's reply" {

@@ -146,12 +146,79 @@ MailmanProxy::MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
 
 MailmanProxy::~MailmanProxy() = default;
 
-Answer MailmanProxy::handle_rcpt(Context& context, const std::string& address) {
-  return Answer::from(check_recipient(context.session(), address));
+namespace {
+
+// An answer the client takes as a yes.
+bool positive(const Answer& answer) {
+  return answer.kind() == Answer::Kind::accept ||
+         (answer.kind() == Answer::Kind::reply && !answer.line().empty() &&
+          answer.line()[0] == '2');
 }
 
-Answer MailmanProxy::handle_data(Context&, const Envelope& message) {
-  return deliver(message);
+}  // namespace
+
+bool MailmanProxy::route_waits() const {
+  return !settings_.check_command.empty() || mailman3_;
+}
+
+Answer MailmanProxy::handle_mail(Context&, const std::string&) {
+  // A new transaction: its relayed part opens with its first relayed
+  // recipient (relay_mail ends one the client left unfinished upstream).
+  relay_open_ = false;
+  relay_refused_.reset();
+  return Answer::accept();
+}
+
+Answer MailmanProxy::handle_rcpt(Context& context, const std::string& address) {
+  // What the hook is given stays put until it is answered.
+  const Session* session = &context.session();
+  const Envelope* transaction = &context.transaction();
+  const std::string* recipient = &address;
+  if (!route_waits()) {
+    if (std::optional<Answer> decided = route(*session, address))
+      return *decided;
+  }
+  return worker_.later(
+      context, Hook::rcpt, [this, session, transaction, recipient] {
+        if (route_waits()) {
+          if (std::optional<Answer> decided = route(*session, *recipient))
+            return *decided;
+        }
+        return relay_rcpt(*transaction, *recipient);
+      });
+}
+
+Answer MailmanProxy::relay_rcpt(const Envelope& transaction,
+                                const std::string& address) {
+  if (!relay_open_) {
+    if (relay_refused_) return *relay_refused_;
+    Answer opened = relay_.relay_mail(transaction.mail_from, transaction);
+    if (!positive(opened)) {
+      relay_refused_ = opened;
+      return opened;
+    }
+    relay_open_ = true;
+  }
+  return relay_.relay_rcpt(address);
+}
+
+Answer MailmanProxy::handle_data(Context& context, const Envelope& message) {
+  const Envelope* m = &message;
+  return worker_.later(context, Hook::data, [this, m] { return deliver(*m); });
+}
+
+Answer MailmanProxy::handle_rset(Context& context) {
+  relay_refused_.reset();
+  if (!relay_open_) return Answer::accept();
+  relay_open_ = false;
+  return worker_.later(context, Hook::rset, [this] {
+    relay_.relay_rset();
+    return Answer::accept();
+  });
+}
+
+Answer MailmanProxy::handle_quit(Context& context) {
+  return relay_.handle_quit(context);
 }
 
 bool MailmanProxy::list_exists(const std::string& list) {
@@ -179,46 +246,81 @@ bool MailmanProxy::list_exists(const std::string& list) {
   return exists;
 }
 
-Reply MailmanProxy::check_recipient(const Session& session,
-                                    const std::string& recipient) {
-  if (mailman3_) return check_recipient3(session, recipient);
+std::optional<Answer> MailmanProxy::route(const Session& session,
+                                          const std::string& recipient) {
+  if (mailman3_) return route3(session, recipient);
   const auto exists = [this](const std::string& list) {
     return list_exists(list);
   };
   check_failed_ = false;
-  if (classify_recipient(recipient, exists)) return std::nullopt;
+  if (classify_recipient(recipient, exists)) return Answer::accept();
   // It may be a list we could not look up: the client should try later
   // rather than have it relayed or refused for good.
   if (check_failed_)
-    return std::string(
+    return Answer::reply(
         "451 Error: cannot look up mailing lists, try again later");
-  return policy_.check(session.peer, recipient, session.authenticated);
+  if (Reply refused =
+          policy_.check(session.peer, recipient, session.authenticated))
+    return Answer::reply(*refused);
+  return std::nullopt;
+}
+
+bool MailmanProxy::is_list(const std::string& recipient) {
+  if (mailman3_)
+    return mailman3_->route(recipient).route == Mailman3Lists::Route::mailman;
+  return classify_recipient(
+             recipient,
+             [this](const std::string& list) { return list_exists(list); })
+      .has_value();
 }
 
 Answer MailmanProxy::deliver(const Envelope& envelope) {
-  if (mailman3_) return deliver3(envelope);
-  const auto exists = [this](const std::string& list) {
-    return list_exists(list);
-  };
-  std::vector<ListRecipient> lists;
-  std::set<std::pair<std::string, std::string>> seen;
-  Envelope others = envelope;
-  others.rcpt_tos.clear();
+  std::vector<std::string> lists;
+  bool relayed = false;
   for (const std::string& rcpt : envelope.rcpt_tos) {
-    if (const auto list = classify_recipient(rcpt, exists)) {
-      if (seen.insert({list->list, list->command}).second)
-        lists.push_back(*list);
-    } else {
-      others.rcpt_tos.push_back(rcpt);
-    }
+    if (is_list(rcpt))
+      lists.push_back(rcpt);
+    else
+      relayed = true;
   }
   // The relay first: it is the part that fails most, and when it does no
   // list has the message yet, so the client's retry duplicates nothing.
   std::string detail;  // what each part did, for the transaction log
-  if (!others.rcpt_tos.empty()) {
-    Answer relayed = relay_.deliver(others);
-    if (relayed.kind() != Answer::Kind::accept) return relayed;
-    detail = "upstream: " + relayed.detail();
+  std::string reply;   // the upstream's, when it took the message
+  const bool open = relay_open_;
+  relay_open_ = false;
+  relay_refused_.reset();
+  if (relayed) {
+    // A relayed recipient on the envelope was accepted upstream, in this
+    // transaction: relay_data finds it gone otherwise, and says so.
+    Answer answer = relay_.relay_data(envelope);
+    if (!positive(answer)) return answer;
+    detail = "upstream: " + answer.detail();
+    reply = answer.line();
+  } else if (open) {
+    // Every relayed recipient was refused upstream: nothing to send there.
+    relay_.relay_rset();
+  }
+  const Reply failed = mailman3_ ? deliver_lists3(envelope, lists, detail)
+                                 : deliver_lists(envelope, lists, detail);
+  if (failed) return Answer::reply(*failed, detail);
+  return reply.empty() ? Answer::accept(detail) : Answer::reply(reply, detail);
+}
+
+Reply MailmanProxy::deliver_lists(const Envelope& envelope,
+                                  const std::vector<std::string>& recipients,
+                                  std::string& detail) {
+  const auto exists = [this](const std::string& list) {
+    return list_exists(list);
+  };
+  // Each list and command once, however many of its addresses were given.
+  std::vector<ListRecipient> lists;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const std::string& rcpt : recipients) {
+    if (const auto list = classify_recipient(rcpt, exists)) {
+      if (seen.insert({list->list, list->command}).second)
+        lists.push_back(*list);
+    }
   }
   const std::string date = rfc5322_now();
   for (const ListRecipient& list : lists) {
@@ -278,14 +380,12 @@ Answer MailmanProxy::deliver(const Envelope& envelope) {
     detail += done + (result.outcome == CommandResult::Outcome::exited
                           ? ": exit status " + std::to_string(result.status)
                           : ": failed");
-    return Answer::reply(
-        std::string(permanent ? "550 Error: mailing list "
-                              : "451 Error: mailing list ") +
-            list.list +
-            (permanent ? " refused the message" : " failed, try again later"),
-        detail);
+    return std::string(permanent ? "550 Error: mailing list "
+                                 : "451 Error: mailing list ") +
+           list.list +
+           (permanent ? " refused the message" : " failed, try again later");
   }
-  return Answer::accept(detail);
+  return std::nullopt;
 }
 
 }  // namespace smtpd

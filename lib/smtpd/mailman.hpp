@@ -9,7 +9,17 @@
 // A recipient is a list recipient when its local part is LIST,
 // LIST-admin, LIST-owner, LIST-request, LIST-join or LIST-leave (any
 // case) for a list that exists; every other recipient is relayed as
-// PureProxy does, under the relay policy.
+// PureProxy relays, under the relay policy: before the queue, reply for
+// reply.  The upstream transaction opens with the first relayed recipient
+// (a session with list recipients only never reaches the upstream), each
+// relayed RCPT gets the upstream's own reply, and after the final dot the
+// relayed part goes upstream first: only when the upstream took it do the
+// lists get the message, so a relay failure leaves no list with a copy
+// the client's retry would duplicate.  The client gets 250 only when every
+// part accepted (the upstream's reply, queue ID included, when there was
+// a relayed part).  The hooks that wait (the relay, list checks that run
+// a command, the deliveries) run on the session's HookWorker and answer
+// later.
 #pragma once
 
 #include <functional>
@@ -22,6 +32,7 @@
 
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
+#include "smtpd/hook_worker.hpp"
 #include "smtpd/mailman3.hpp"
 #include "smtpd/relay.hpp"
 #include "smtpd/relay_policy.hpp"
@@ -77,27 +88,45 @@ class SMTPD_API MailmanProxy : public Handler {
                RelayPolicy policy, PureProxy::Log log);
   ~MailmanProxy() override;
 
-  // List recipients are accepted (they are delivered here), the others as
-  // the relay policy says; a list check that cannot tell is a 451.
+  // The upstream transaction waits for the first relayed recipient.
+  Answer handle_mail(Context& context, const std::string& address) override;
+  // List recipients are accepted (they are delivered here); a list check
+  // that cannot tell is a 451; the others as the relay policy says, then
+  // as the upstream answers.
   Answer handle_rcpt(Context& context, const std::string& address) override;
   Answer handle_data(Context& context, const Envelope& message) override;
-  // A check command and the deliveries run programs, for up to
-  // MailmanSettings::timeout_seconds; Mailman 3's list check reads its
-  // maps and may ask its REST interface.
-  bool blocks(Hook hook) const override {
-    return hook == Hook::data ||
-           (hook == Hook::rcpt &&
-            (!settings_.check_command.empty() || settings_.version == 3));
-  }
+  Answer handle_rset(Context& context) override;
+  Answer handle_quit(Context& context) override;
 
-  Reply check_recipient(const Session& session, const std::string& recipient);
-  // Delivers one message; the answer's detail says what the relay and
-  // the list commands did.
+  // Delivers the message of a transaction whose relayed recipients the
+  // upstream took already (on the calling thread, blocking): the relayed
+  // part first, then each list; the answer's detail says what the relay
+  // and the list commands did.
   Answer deliver(const Envelope& envelope);
 
   bool list_exists(const std::string& list);
 
  private:
+  // A recipient decided here (a list: accept; refused: its reply), or
+  // nothing when it goes upstream.
+  std::optional<Answer> route(const Session& session,
+                              const std::string& recipient);
+  std::optional<Answer> route3(const Session& session,
+                               const std::string& recipient);
+  // Whether route may wait (a check command, Mailman 3's lookups).
+  bool route_waits() const;
+  bool is_list(const std::string& recipient);
+  // A relayed recipient upstream, the upstream transaction opened first.
+  Answer relay_rcpt(const Envelope& transaction, const std::string& address);
+  // The lists' part of deliver: the first failure's reply, if any; what
+  // each did is added to detail.
+  Reply deliver_lists(const Envelope& envelope,
+                      const std::vector<std::string>& recipients,
+                      std::string& detail);
+  Reply deliver_lists3(const Envelope& envelope,
+                       const std::vector<std::string>& recipients,
+                       std::string& detail);
+
   MailmanSettings settings_;
   PureProxy relay_;
   PureProxy::Log log_;
@@ -106,8 +135,12 @@ class SMTPD_API MailmanProxy : public Handler {
   bool check_failed_ = false;  // a check could not tell, since last asked
   // Mailman 3 (mailman3.cpp), when settings_.version is 3.
   std::unique_ptr<Mailman3Lists> mailman3_;
-  Reply check_recipient3(const Session& session, const std::string& recipient);
-  Answer deliver3(const Envelope& envelope);
+  // The relayed part of the client's transaction: the upstream took MAIL
+  // (relay_open_), or refused it (relay_refused_, the answer every
+  // relayed recipient of the transaction then gets).
+  bool relay_open_ = false;
+  std::optional<Answer> relay_refused_;
+  HookWorker worker_;  // last: it ends first, before what its job uses
 };
 
 }  // namespace smtpd

@@ -270,39 +270,27 @@ Reply Mailman3Lists::deliver(const Envelope& envelope,
 
 // MailmanProxy's Mailman 3 halves (mailman.hpp).
 
-Reply MailmanProxy::check_recipient3(const Session& session,
-                                     const std::string& recipient) {
+std::optional<Answer> MailmanProxy::route3(const Session& session,
+                                           const std::string& recipient) {
   const Mailman3Lists::Decision decision = mailman3_->route(recipient);
-  if (decision.route == Mailman3Lists::Route::relay)
-    return policy_.check(session.peer, recipient, session.authenticated);
-  return decision.reply;
+  if (decision.route != Mailman3Lists::Route::relay)
+    return Answer::from(decision.reply);
+  if (Reply refused =
+          policy_.check(session.peer, recipient, session.authenticated))
+    return Answer::reply(*refused);
+  return std::nullopt;
 }
 
-Answer MailmanProxy::deliver3(const Envelope& envelope) {
-  std::vector<std::string> lists;
-  Envelope others = envelope;
-  others.rcpt_tos.clear();
-  for (const std::string& rcpt : envelope.rcpt_tos) {
-    if (mailman3_->route(rcpt).route == Mailman3Lists::Route::mailman)
-      lists.push_back(rcpt);
-    else
-      others.rcpt_tos.push_back(rcpt);
-  }
-  // The relay first, as for Mailman 2: when it fails, no list has the
-  // message yet.
-  std::string detail;  // what each part did, for the transaction log
-  if (!others.rcpt_tos.empty()) {
-    Answer relayed = relay_.deliver(others);
-    if (relayed.kind() != Answer::Kind::accept) return relayed;
-    detail = "upstream: " + relayed.detail();
-  }
-  const Reply delivered = mailman3_->deliver(envelope, lists);
-  if (!lists.empty()) {
+Reply MailmanProxy::deliver_lists3(const Envelope& envelope,
+                                   const std::vector<std::string>& recipients,
+                                   std::string& detail) {
+  const Reply delivered = mailman3_->deliver(envelope, recipients);
+  if (!recipients.empty()) {
     if (!detail.empty()) detail += "; ";
     detail +=
         "mailman3: " + (delivered ? *delivered : std::string("delivered"));
   }
-  return delivered ? Answer::reply(*delivered, detail) : Answer::accept(detail);
+  return delivered;
 }
 
 }  // namespace smtpd

@@ -168,6 +168,8 @@ Answer PureProxy::later(Context& context, std::string what,
   return Answer::later();
 }
 
+// No reply at all (not connected, timed out, gone): 451, and the upstream
+// connection is done for; a refusal: the upstream's own words.
 Answer PureProxy::failed(const std::string& what, const UpstreamReply& reply) {
   if (reply.code == 0) {
     in_transaction_ = false;

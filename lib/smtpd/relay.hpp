@@ -129,6 +129,8 @@ class SMTPD_API PureProxy : public Handler {
   RelayPolicy policy_;
   std::unique_ptr<UpstreamSession> upstream_;  // from the first MAIL on
   bool in_transaction_ = false;  // upstream took MAIL, no final reply yet
+  // The session's upstream thread: a hook's job, or a message streaming
+  // (which outlives the DATA command hook that started it).
   std::thread worker_;
   struct Stream;  // a message on its way upstream, shared with the thread
   std::unique_ptr<Stream> stream_;

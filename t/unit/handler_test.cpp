@@ -28,6 +28,7 @@
 #include "smtpd/channel.hpp"
 #include "smtpd/connection.hpp"
 #include "smtpd/driver.hpp"
+#include "smtpd/hook_worker.hpp"
 #include "smtpd/listener.hpp"
 #include "smtpd/replies.hpp"
 
@@ -331,6 +332,60 @@ TEST(Later, WithoutTakingTheHandleIs451) {
   take(channel);
   channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
   EXPECT_EQ("250 localhost\r\n250 OK\r\n" + kBadAnswer, take(channel));
+}
+
+// --- HookWorker
+// ----------------------------------------------------------------
+
+TEST(HookWorker, EachJobAnswersItsHookFromTheWorkersThread) {
+  Hooks hooks;
+  HookWorker worker;
+  std::vector<std::thread::id> threads;
+  hooks.rcpt = [&](Context& c, const std::string& address) {
+    return worker.later(c, Hook::rcpt, [&threads, address] {
+      threads.push_back(std::this_thread::get_id());
+      return address == "c@d" ? Answer::accept() : Answer::reply("550 unknown");
+    });
+  };
+  Channel channel(ChannelConfig{}, Peer{}, &hooks);
+  take(channel);
+  channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@d>\r\n");
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n", take(channel));
+  worker.wait();
+  EXPECT_TRUE(channel.collect_later());
+  EXPECT_EQ("550 unknown\r\n", take(channel));
+  // The next job waits for nothing: the previous one answered.
+  channel.feed("RCPT TO:<c@d>\r\n");
+  worker.wait();
+  EXPECT_TRUE(channel.collect_later());
+  EXPECT_EQ("250 OK\r\n", take(channel));
+  EXPECT_EQ(std::vector<std::string>{"c@d"}, channel.transaction().rcpt_tos);
+  ASSERT_EQ(2u, threads.size());
+  EXPECT_NE(std::this_thread::get_id(), threads[0]);
+}
+
+TEST(HookWorker, AJobThatThrowsIs451AndLogged) {
+  Hooks hooks;
+  HookWorker worker;
+  hooks.data = [&](Context& c, const Envelope&) {
+    return worker.later(c, Hook::data, []() -> Answer {
+      throw std::runtime_error("upstream exploded");
+    });
+  };
+  Channel channel(ChannelConfig{}, Peer{}, &hooks);
+  take(channel);
+  channel.feed(
+      "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nx\r\n.\r\n");
+  take(channel);
+  worker.wait();
+  EXPECT_TRUE(channel.collect_later());
+  EXPECT_EQ(std::string(replies::bad_hook_answer) + "\r\n", take(channel));
+  EXPECT_EQ(0u, channel.session().messages);
+  const std::vector<std::string> problems = channel.take_problems();
+  ASSERT_EQ(1u, problems.size());
+  EXPECT_NE(std::string::npos,
+            problems[0].find("the DATA hook threw: upstream exploded"))
+      << problems[0];
 }
 
 // --- the connection core ----------------------------------------------------
