@@ -912,3 +912,60 @@ bad_option() {
   fi
   grep -q '^conformance: [1-9][0-9]* passed, 0 failed' "$OUT"
 }
+
+# stream_cut MODE: a 6 MB message to an upstream that says 354, takes
+# 100 KB of it, then closes the connection (MODE close) or reads no more
+# (MODE stall; --relay-timeout 2).  The client must get 451 at its final
+# dot, never 250, and the session goes on.
+stream_cut() {
+  local port
+  port=$(free_port)
+  start_background "$BATS_TEST_TMPDIR/upstream.log" "$PYTHON3" -c '
+import socket, sys, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(1)
+c, _ = srv.accept()
+f = c.makefile("rb")
+c.sendall(b"220 cut ESMTP\r\n")
+for line in f:
+    verb = line[:4].upper()
+    if verb == b"EHLO":
+        c.sendall(b"250-cut\r\n250 8BITMIME\r\n")
+    elif verb == b"DATA":
+        c.sendall(b"354 go ahead\r\n")
+        f.read(100000)
+        if sys.argv[2] == "stall":
+            time.sleep(60)
+        break
+    else:
+        c.sendall(b"250 ok\r\n")
+c.close()
+' "$port" "$1"
+  wait_for_port "$port"
+  # Far more than the stream's queue and the sockets' buffers.
+  "$PYTHON3" -c '
+import sys
+body = b"".join(b"line %06d %s\r\n" % (i, b"x" * 48) for i in range(100000))
+sys.stdout.buffer.write(
+    b"HELO client.example\r\nMAIL FROM:<a@example.com>\r\n"
+    b"RCPT TO:<b@example.net>\r\nDATA\r\nSubject: cut\r\n\r\n" + body
+    + b".\r\nNOOP\r\nQUIT\r\n")
+' >"$IN"
+  smtpd_pipe "$IN" --hostname "$HOST" --log stderr --relay-connect-timeout 5 \
+    --relay-timeout 2 "127.0.0.1:$port"
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" '250 ok' '250 ok' "$DATA_GO" "$RELAY_FAILED" \
+    '250 OK' '221 Bye'
+  grep -qF "relay to 127.0.0.1:$port: message from <a@example.com> failed: " "$ERR"
+}
+
+@test "upstream gone in the middle of a streamed message: 451 at the final dot, the rest read and dropped" {
+  stream_cut close
+}
+
+@test "upstream stalled in the middle of a streamed message: 451 after --relay-timeout, never 250" {
+  stream_cut stall
+  grep -qF 'failed: timed out after 2 s sending to the upstream' "$ERR"
+}
