@@ -327,3 +327,37 @@ sys.stdout.buffer.write(
   /usr/sbin/postcat -c "$POSTFIX_DIR/conf" -h "$POSTFIX_DIR/queue/incoming/$id" |
     grep -qx 'X-Peer: 127.0.0.1'
 }
+
+@test "standalone: a client gone before the upstream answered the final dot is logged too" {
+  local port id tries=200
+  port=$(free_port)
+  start_background "$BATS_TEST_TMPDIR/server.log" "$IN_SMTPD" -n -l "127.0.0.1:$port" \
+    --hostname "$HOST" --log stderr "$UPSTREAM"
+  wait_for_port "$port"
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
+import socket, sys
+ours = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+def until(marker):
+    got = b""
+    while marker not in got:
+        chunk = ours.recv(4096)
+        if not chunk:
+            sys.exit("closed before " + repr(marker))
+        got += chunk
+until(b"220 ")
+ours.sendall(b"EHLO client.example\r\nMAIL FROM:<slowdot@example.com>\r\n"
+             b"RCPT TO:<good1@dest.test>\r\nDATA\r\n")
+until(b"354 ")
+ours.sendall(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
+ours.close()
+' "$port"
+  # The session ends once the upstream answered (3 s); bounded.
+  while ((tries-- > 0)) && ! grep -q 'end=' "$BATS_TEST_TMPDIR/server.log"; do
+    sleep 0.05
+  done
+  wait_postfix_idle
+  id=$(queued_ids)
+  [ -n "$id" ] && [ "$(printf '%s\n' "$id" | wc -l)" -eq 1 ]
+  grep -qF "relay to $UPSTREAM: the client was gone when the upstream answered the final dot: 250 2.0.0 Ok: queued as $id" \
+    "$BATS_TEST_TMPDIR/server.log"
+}

@@ -119,6 +119,7 @@ struct Client {
   std::unique_ptr<Connection> connection;
   bool writable = true;  // false from a short send until the poller says
   bool touched = false;  // in Loop::touched_
+  bool gone = false;     // closed while a hook's answer was awaited
   unsigned watched = 0;  // what the poller waits for on fd
   Clock::time_point scheduled = Clock::time_point::max();  // in deadlines_
 };
@@ -351,9 +352,12 @@ void Loop::settle(std::uint64_t id, Client& client) {
   Connection& connection = *client.connection;
   if (!connection.finished()) {
     // Output left after a write is what the socket had no room for.
+    // While a hook's answer is awaited the client is not read, but its
+    // closing the connection is noticed: the answer will reach no one.
     const unsigned wanted =
         (connection.wants_input() ? Poller::readable : 0u) |
-        (connection.output().empty() ? 0u : Poller::writable);
+        (connection.output().empty() ? 0u : Poller::writable) |
+        (connection.waiting() && !client.gone ? Poller::peer_closed : 0u);
     if (wanted != client.watched) {
       if (poller_->watch(client.fd, id, wanted) == 0) {
         client.watched = wanted;
@@ -467,6 +471,11 @@ int Loop::run() {
       if ((client.watched & Poller::readable) &&
           (event.what & (Poller::readable | Poller::hangup)))
         read_from(client);
+      if ((client.watched & Poller::peer_closed) &&
+          (event.what & Poller::peer_closed)) {
+        client.gone = true;
+        client.connection->client_gone();
+      }
       // Written at the top of the next round, with the replies to what
       // was just read.
       if (event.what & (Poller::writable | Poller::hangup))

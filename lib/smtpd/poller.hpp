@@ -35,6 +35,9 @@ class Poller {
     readable = 1,
     writable = 2,
     hangup = 4,  // an error or hang-up (reported whatever was asked)
+    // The peer closed its side of a socket (POLLRDHUP, EPOLLRDHUP): only
+    // when asked, for a connection that is not read meanwhile.
+    peer_closed = 8,
   };
   struct Event {
     std::uint64_t key;
@@ -42,7 +45,8 @@ class Poller {
   };
 
   virtual ~Poller() = default;
-  // Waits on fd for interest (readable | writable), naming it key in the
+  // Waits on fd for interest (readable | writable | peer_closed), naming
+  // it key in the
   // events; interest 0 stops watching it.  Call with 0 before closing fd.
   // Returns 0, or an errno value.
   virtual int watch(int fd, std::uint64_t key, unsigned interest) = 0;
