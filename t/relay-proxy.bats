@@ -11,7 +11,9 @@
 # queued, so the client's retry makes no second copy.  And a second
 # private Postfix as the client (relayhost = in.smtpd): its log shows
 # the upstream's queue ID for each sent recipient, and a refused
-# recipient bounced or deferred alone.
+# recipient bounced or deferred alone.  The message streams upstream (a
+# 5 MB one arrives byte for byte); a client that closes before the
+# upstream answered its final dot is logged, inetd style and standalone.
 #
 # Run (as root: Postfix's master needs it):
 #   IN_SMTPD=/path/to/in.smtpd TOP_SRCDIR=/path/to/tree bats t/relay-proxy.bats
