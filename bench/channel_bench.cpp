@@ -4,6 +4,9 @@
 //
 //   BM_DataLargeChunks       a 10 MB message fed in 64 KiB chunks, as the
 //                            driver reads them: bytes/s of DATA
+//   BM_DataStreamed          the same to a handler that streams it
+//                            (Handler::streams_data, as PureProxy): each
+//                            piece counted and dropped, nothing kept
 //   BM_DataByteByByte/N      an N-byte message fed one byte at a time
 //                            (N = 10 KB, 100 KB, 1 MB): per_byte must stay
 //                            flat as N grows (the _BigO and _RMS rows fit
@@ -91,6 +94,36 @@ void BM_DataLargeChunks(benchmark::State& state) {
                           std::int64_t(message.size()));
 }
 BENCHMARK(BM_DataLargeChunks)->Unit(benchmark::kMillisecond);
+
+// Takes the message piece by piece, as a proxy does, and drops it.
+class Streaming : public smtpd::Handler {
+ public:
+  std::size_t size = 0;
+  bool streams_data() const override { return true; }
+  smtpd::Answer handle_data_piece(smtpd::Context&,
+                                  std::string_view piece) override {
+    size += piece.size();
+    return smtpd::Answer::accept();
+  }
+};
+
+void BM_DataStreamed(benchmark::State& state) {
+  const std::size_t chunk = 64 * 1024;
+  const std::string message = make_message(10 * 1000 * 1000);
+  for (auto _ : state) {
+    Streaming handler;
+    smtpd::Channel channel(config(), smtpd::Peer{}, &handler);
+    start_data(channel);
+    const std::string_view bytes = message;
+    for (std::size_t at = 0; at < bytes.size(); at += chunk)
+      channel.feed(bytes.substr(at, chunk));
+    if (channel.state() != smtpd::Channel::State::command) std::abort();
+    benchmark::DoNotOptimize(handler.size);
+  }
+  state.SetBytesProcessed(std::int64_t(state.iterations()) *
+                          std::int64_t(message.size()));
+}
+BENCHMARK(BM_DataStreamed)->Unit(benchmark::kMillisecond);
 
 void BM_DataByteByByte(benchmark::State& state) {
   const std::string message = make_message(std::size_t(state.range(0)));

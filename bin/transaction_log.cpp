@@ -19,10 +19,11 @@ void TransactionLog::message_answered(const smtpd::Session& session,
       " from=<" +
       loggable(envelope.mail_from == "<>" ? "" : envelope.mail_from) +
       "> rcpts=" + std::to_string(envelope.rcpt_tos.size()) +
-      " size=" + std::to_string(envelope.data.size()) + " reply=\"" +
-      loggable(reply) + "\"";
+      " size=" + std::to_string(envelope.data.size() + streamed_) +
+      " reply=\"" + loggable(reply) + "\"";
   if (!detail_name_.empty() && !detail.empty())
     line += " " + detail_name_ + "=\"" + loggable(detail) + "\"";
+  streamed_ = 0;
   log_.say(line);
 }
 

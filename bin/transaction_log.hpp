@@ -9,6 +9,7 @@
 // reply, a command's exit status).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "mail_log.hpp"
@@ -29,8 +30,19 @@ class TransactionLog : public smtpd::HandlerWrapper {
   void message_answered(const smtpd::Session& session,
                         const smtpd::Envelope& message, std::string_view reply,
                         std::string_view detail) override;
+  // A streamed message is not kept (handler.hpp): its size is counted here.
+  smtpd::Answer handle_data_command(smtpd::Context& c) override {
+    streamed_ = 0;
+    return HandlerWrapper::handle_data_command(c);
+  }
+  smtpd::Answer handle_data_piece(smtpd::Context& c,
+                                  std::string_view piece) override {
+    streamed_ += piece.size();
+    return HandlerWrapper::handle_data_piece(c, piece);
+  }
 
  private:
+  std::uint64_t streamed_ = 0;
   std::string detail_name_;
   MailLog& log_;
 };

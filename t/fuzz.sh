@@ -7,7 +7,7 @@
 # clang and libclang-rt-14-dev); without them it is skipped (exit 77).
 #
 #   FUZZ_SECONDS   time per target (default 20)
-#   FUZZ_TARGETS   which targets (default: channel address relay proxy auth lmtp starttls)
+#   FUZZ_TARGETS   which targets (default: channel stream address relay proxy auth lmtp starttls)
 #   FUZZ_CXX       the compiler (default clang++)
 #
 # Prints one line per target ("fuzz channel: 123456 runs, 0 crashes") and a
@@ -31,7 +31,7 @@ if [ "${SANITIZED_BUILD:-no}" = yes ]; then
   echo "fuzz: run by the plain build already; skipped in the sanitizer build"
   exit 77
 fi
-FUZZ_TARGETS=${FUZZ_TARGETS:-channel address relay proxy auth lmtp starttls}
+FUZZ_TARGETS=${FUZZ_TARGETS:-channel stream address relay proxy auth lmtp starttls}
 FUZZ_CXX=${FUZZ_CXX:-clang++}
 SRC=$TOP_SRCDIR/lib/smtpd
 FUZZ_DIR=$TOP_SRCDIR/t/fuzz
@@ -69,6 +69,7 @@ fi
 sources() {
   case $1 in
     channel) echo "channel handler data_reader data_buffer address params text relay_policy auth base64" ;;
+    stream) echo "channel handler data_reader data_buffer address params text relay_policy auth base64 relay_format" ;;
     address) echo "address params text" ;;
     relay) echo "relay relay_policy handler upstream debugging params text" ;;
     proxy) echo "proxy_header" ;;
@@ -80,6 +81,7 @@ sources() {
 max_len() {
   case $1 in
     channel) echo 8192 ;;
+    stream) echo 8192 ;;
     address) echo 1024 ;;
     relay) echo 4096 ;;
     proxy) echo 1024 ;;

@@ -2,7 +2,8 @@
 # relay-proxy.bats - PureProxy as a before-queue proxy, reply for reply,
 # in front of a private Postfix (mydestination = dest.test) whose
 # check_recipient_access refuses bad@dest.test with 550 and busy@dest.test
-# with 450, and answers slow@dest.test only after 3 seconds.  Each
+# with 450, and answers slow@dest.test (and the final dot of a message
+# from slowdot@example.com) only after 3 seconds.  Each
 # recipient's reply reaches the client; only the accepted recipients get
 # the message; the client gets Postfix's own reply to the final dot, its
 # queue ID included; SMTPUTF8 is refused at MAIL (Postfix here lacks it);
@@ -10,7 +11,9 @@
 # queued, so the client's retry makes no second copy.  And a second
 # private Postfix as the client (relayhost = in.smtpd): its log shows
 # the upstream's queue ID for each sent recipient, and a refused
-# recipient bounced or deferred alone.
+# recipient bounced or deferred alone.  The message streams upstream (a
+# 5 MB one arrives byte for byte); a client that closes before the
+# upstream answered its final dot is logged, inetd style and standalone.
 #
 # Run (as root: Postfix's master needs it):
 #   IN_SMTPD=/path/to/in.smtpd TOP_SRCDIR=/path/to/tree bats t/relay-proxy.bats
@@ -26,8 +29,11 @@ bad@dest.test 550 5.1.1 no such user
 busy@dest.test 450 4.2.1 mailbox busy
 slow@dest.test sleep 3
 EOT
+  # And a sender whose final dot is answered only after 3 seconds.
+  printf 'slowdot@example.com sleep 3\n' >"$POSTFIX_DIR/conf/senders"
   postfix_for_file dest.test \
-    "smtpd_recipient_restrictions = check_recipient_access texthash:$POSTFIX_DIR/conf/recipients"
+    "smtpd_recipient_restrictions = check_recipient_access texthash:$POSTFIX_DIR/conf/recipients" \
+    "smtpd_end_of_data_restrictions = check_sender_access texthash:$POSTFIX_DIR/conf/senders"
 }
 
 teardown_file() {
@@ -157,9 +163,14 @@ session() {
     good2@dest.test)" >"$IN"
   smtpd_pipe "$IN" --hostname "$HOST" --relay-timeout 2 --log stderr "$UPSTREAM"
   expect_status 0
+  # The upstream transaction is gone with the late reply: DATA gets 451
+  # (never a 354 the upstream did not give), and the message's lines are
+  # then commands.
   expect_replies "$GREETING" "${EHLO_REPLIES[@]}" '250 2.1.0 Ok' '250 2.1.5 Ok' \
     '451 Error: relay failed, try again later' '451 Error: relay failed, try again later' \
-    "$DATA_GO" '451 Error: relay failed, try again later' '221 Bye'
+    '451 Error: relay failed, try again later' '500 Error: command "SUBJECT:" not recognized' \
+    '500 Error: bad syntax' '500 Error: command not recognized' \
+    '500 Error: command "." not recognized' '221 Bye'
   grep -qF 'RCPT TO:<slow@dest.test> failed: no reply from the upstream in 2 s' "$ERR"
   wait_postfix_idle
   expect_queued
@@ -248,4 +259,107 @@ session() {
     >"$BATS_TEST_TMPDIR/postqueue"
   grep -qF 'busy@dest.test' "$BATS_TEST_TMPDIR/postqueue"
   ! grep -q 'good[0-9]@dest.test' "$BATS_TEST_TMPDIR/postqueue"
+}
+
+@test "a client gone before the upstream answered the final dot: logged, with the upstream's reply" {
+  # Inetd style on a socket: the client sends its message, then closes the
+  # connection at once instead of waiting for the reply (as a client whose
+  # own timeout ran out does); Postfix answers 3 s later.
+  status=0
+  "$PYTHON3" -c '
+import socket, subprocess, sys
+limit = float(sys.argv[1])
+ours, theirs = socket.socketpair()
+with open(sys.argv[2], "wb") as err:
+    child = subprocess.Popen(sys.argv[3:], stdin=theirs, stdout=theirs,
+                             stderr=err, close_fds=True)
+theirs.close()
+ours.settimeout(limit)
+def until(marker):
+    got = b""
+    while marker not in got:
+        chunk = ours.recv(4096)
+        if not chunk:
+            sys.exit("closed before " + repr(marker))
+        got += chunk
+until(b"220 ")
+ours.sendall(b"EHLO client.example\r\nMAIL FROM:<slowdot@example.com>\r\n"
+             b"RCPT TO:<good1@dest.test>\r\nDATA\r\n")
+until(b"354 ")
+ours.sendall(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
+ours.close()
+sys.exit(child.wait(timeout=limit))
+' "$RUN_LIMIT" "$ERR" "$IN_SMTPD" -n --hostname "$HOST" --log stderr "$UPSTREAM" || status=$?
+  # The reply met a closed connection (EX_IOERR).
+  expect_status 74
+  grep -q 'end=io-error' "$ERR"
+  wait_postfix_idle
+  local id
+  id=$(queued_ids)
+  [ -n "$id" ] && [ "$(printf '%s\n' "$id" | wc -l)" -eq 1 ]
+  expect_queued good1@dest.test
+  # The duplicate risk, for the admin: the upstream has it, the client
+  # never heard so.
+  grep -F "in.smtpd[" "$ERR" | grep -qF \
+    "relay to $UPSTREAM: the client was gone when the upstream answered the final dot: 250 2.0.0 Ok: queued as $id"
+}
+
+@test "a message streams upstream: Postfix has it byte for byte, dots and X-Peer as relay_message makes them" {
+  # Larger than the stream's queue (256 KB), with lines that need
+  # dot-stuffing upstream and bare line ends the proxy makes CRLF.
+  "$PYTHON3" -c '
+import sys
+body = b"".join(b".line %06d \xc3\xa4 x\r\n" % i for i in range(20000))
+sys.stdout.buffer.write(
+    b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\n"
+    b"RCPT TO:<good1@dest.test>\r\nDATA\r\nSubject: big\r\n\r\n"
+    + body.replace(b".line", b"..line") + b"bare\nlf\r\n.\r\nQUIT\r\n")
+' >"$IN"
+  smtpd_pipe "$IN" --hostname "$HOST" --log stderr "$UPSTREAM"
+  expect_status 0
+  local id
+  id=$(queued_ids)
+  expect_replies "$GREETING" "${EHLO_REPLIES[@]}" '250 2.1.0 Ok' '250 2.1.5 Ok' \
+    "$DATA_GO" "250 2.0.0 Ok: queued as $id" '221 Bye'
+  /usr/sbin/postcat -c "$POSTFIX_DIR/conf" -b "$POSTFIX_DIR/queue/incoming/$id" \
+    >"$BATS_TEST_TMPDIR/body"
+  [ "$(grep -c '^\.line [0-9]* ä x$' "$BATS_TEST_TMPDIR/body")" -eq 20000 ]
+  grep -qx 'bare' "$BATS_TEST_TMPDIR/body"
+  grep -qx 'lf' "$BATS_TEST_TMPDIR/body"
+  /usr/sbin/postcat -c "$POSTFIX_DIR/conf" -h "$POSTFIX_DIR/queue/incoming/$id" |
+    grep -qx 'X-Peer: 127.0.0.1'
+}
+
+@test "standalone: a client gone before the upstream answered the final dot is logged too" {
+  local port id tries=200
+  port=$(free_port)
+  start_background "$BATS_TEST_TMPDIR/server.log" "$IN_SMTPD" -n -l "127.0.0.1:$port" \
+    --hostname "$HOST" --log stderr "$UPSTREAM"
+  wait_for_port "$port"
+  timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
+import socket, sys
+ours = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+def until(marker):
+    got = b""
+    while marker not in got:
+        chunk = ours.recv(4096)
+        if not chunk:
+            sys.exit("closed before " + repr(marker))
+        got += chunk
+until(b"220 ")
+ours.sendall(b"EHLO client.example\r\nMAIL FROM:<slowdot@example.com>\r\n"
+             b"RCPT TO:<good1@dest.test>\r\nDATA\r\n")
+until(b"354 ")
+ours.sendall(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
+ours.close()
+' "$port"
+  # The session ends once the upstream answered (3 s); bounded.
+  while ((tries-- > 0)) && ! grep -q 'end=' "$BATS_TEST_TMPDIR/server.log"; do
+    sleep 0.05
+  done
+  wait_postfix_idle
+  id=$(queued_ids)
+  [ -n "$id" ] && [ "$(printf '%s\n' "$id" | wc -l)" -eq 1 ]
+  grep -qF "relay to $UPSTREAM: the client was gone when the upstream answered the final dot: 250 2.0.0 Ok: queued as $id" \
+    "$BATS_TEST_TMPDIR/server.log"
 }

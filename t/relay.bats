@@ -440,10 +440,16 @@ expect_failure_log() {
   expect_failure_log "$UPSTREAM_PORT" '554 5.7.1 Message refused as spam'
 }
 
+# The replies to "Subject: s", "", "body" and "." read as commands, after
+# DATA was refused.
+MESSAGE_AS_COMMANDS=('500 Error: command "SUBJECT:" not recognized' '500 Error: bad syntax'
+  '500 Error: command "BODY" not recognized' '500 Error: command "." not recognized')
+
 # sink_fault OPTION COMMAND REPLY: smtp-sink answers COMMAND as OPTION (-r:
 # 4xx, -f: 5xx, -Q: 421) says; the client gets REPLY where the upstream
-# refused (MAIL, RCPT, or the final dot for DATA and the dot), the
-# refusal is logged with smtp-sink's answer, and the session goes on.
+# refused (MAIL, RCPT, DATA: no 354 then, and the message's lines are
+# commands; or the final dot), the refusal is logged with smtp-sink's
+# answer, and the session goes on.
 sink_fault() {
   local option=$1 command=$2 reply=$3 said session expected
   start_relay_sink "$option" "$command"
@@ -454,6 +460,10 @@ sink_fault() {
     RCPT)
       session+='RCPT TO:<b@example.net>\r\n'
       expected+=("$MAIL_OK" "$reply")
+      ;;
+    DATA)
+      session+='RCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+      expected+=("$MAIL_OK" "$RCPT_OK" "$reply" "${MESSAGE_AS_COMMANDS[@]}")
       ;;
     *)
       session+='RCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
@@ -533,6 +543,10 @@ sink_disconnect() {
   expected=("$GREETING" "250 $HOST" "$MAIL_OK")
   if [ "$1" = RCPT ]; then
     expected+=("$RELAY_FAILED")
+  elif [ "$1" = DATA ]; then
+    # Never a 354 the upstream did not give.
+    session+='DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+    expected+=("$RCPT_OK" "$RELAY_FAILED" "${MESSAGE_AS_COMMANDS[@]}")
   else
     session+='DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
     expected+=("$RCPT_OK" "$DATA_GO" "$RELAY_FAILED")
@@ -899,4 +913,61 @@ bad_option() {
     return 1
   fi
   grep -q '^conformance: [1-9][0-9]* passed, 0 failed' "$OUT"
+}
+
+# stream_cut MODE: a 6 MB message to an upstream that says 354, takes
+# 100 KB of it, then closes the connection (MODE close) or reads no more
+# (MODE stall; --relay-timeout 2).  The client must get 451 at its final
+# dot, never 250, and the session goes on.
+stream_cut() {
+  local port
+  port=$(free_port)
+  start_background "$BATS_TEST_TMPDIR/upstream.log" "$PYTHON3" -c '
+import socket, sys, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(1)
+c, _ = srv.accept()
+f = c.makefile("rb")
+c.sendall(b"220 cut ESMTP\r\n")
+for line in f:
+    verb = line[:4].upper()
+    if verb == b"EHLO":
+        c.sendall(b"250-cut\r\n250 8BITMIME\r\n")
+    elif verb == b"DATA":
+        c.sendall(b"354 go ahead\r\n")
+        f.read(100000)
+        if sys.argv[2] == "stall":
+            time.sleep(60)
+        break
+    else:
+        c.sendall(b"250 ok\r\n")
+c.close()
+' "$port" "$1"
+  wait_for_port "$port"
+  # Far more than the stream's queue and the sockets' buffers.
+  "$PYTHON3" -c '
+import sys
+body = b"".join(b"line %06d %s\r\n" % (i, b"x" * 48) for i in range(100000))
+sys.stdout.buffer.write(
+    b"HELO client.example\r\nMAIL FROM:<a@example.com>\r\n"
+    b"RCPT TO:<b@example.net>\r\nDATA\r\nSubject: cut\r\n\r\n" + body
+    + b".\r\nNOOP\r\nQUIT\r\n")
+' >"$IN"
+  smtpd_pipe "$IN" --hostname "$HOST" --log stderr --relay-connect-timeout 5 \
+    --relay-timeout 2 "127.0.0.1:$port"
+  expect_status 0
+  expect_replies "$GREETING" "250 $HOST" '250 ok' '250 ok' "$DATA_GO" "$RELAY_FAILED" \
+    '250 OK' '221 Bye'
+  grep -qF "relay to 127.0.0.1:$port: message from <a@example.com> failed: " "$ERR"
+}
+
+@test "upstream gone in the middle of a streamed message: 451 at the final dot, the rest read and dropped" {
+  stream_cut close
+}
+
+@test "upstream stalled in the middle of a streamed message: 451 after --relay-timeout, never 250" {
+  stream_cut stall
+  grep -qF 'failed: timed out after 2 s sending to the upstream' "$ERR"
 }

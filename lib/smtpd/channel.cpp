@@ -65,6 +65,7 @@ struct __attribute__((visibility("hidden"))) Channel::Impl {
   Closing closing() const { return closing_; }
   bool closed_in_data() const { return closed_in_data_; }
   bool awaits_later() const { return later_ != nullptr; }
+  void client_gone();
   void close() { end(Closing::by_hook); }
   const Peer& peer() const { return session_.peer; }
   const std::string& seen_greeting() const { return session_.helo; }
@@ -170,6 +171,13 @@ struct __attribute__((visibility("hidden"))) Channel::Impl {
   // DATA: the message as it arrives, its end and its size (made at the
   // first DATA, kept for the next messages).
   std::unique_ptr<DataReader> data_;
+  // A handler that streams the message (Handler::streams_data) gets it
+  // piece by piece, and it is not kept here.
+  void start_data();        // 354, and the message is read
+  void abandon_stream();    // data_abandoned, once, for a message cut short
+  bool streaming_ = false;  // this message goes to the piece hook
+  bool stream_refused_ = false;  // a piece was refused: the rest is dropped
+  bool client_gone_ = false;     // client_gone(), for the next handles too
 
   bool has_sender_ = false;
   Envelope transaction_;
@@ -427,18 +435,26 @@ void Channel::Impl::push_unknown(std::string_view verb) {
 bool Channel::Impl::process_data_input(std::string_view input,
                                        std::size_t& used) {
   used = data_->read(input);
+  if (streaming_ && !data_->message().empty()) {
+    // The bytes decided so far go to the handler, and are forgotten.
+    if (!stream_refused_) ask(Hook::data_piece);
+    data_->forget_message();
+    if (state_ != State::data) return false;  // later, or closed
+  }
   if (!data_->complete()) return false;
   if (data_->too_big()) {
     // Deviation: the reference stays in DATA state here; we end the
     // transaction and read commands again.
     data_->take_message();
+    abandon_stream();
     refused_message(replies::too_much_data);
     reset_transaction();
     state_ = State::command;
     push(replies::too_much_data);
     return true;
   }
-  transaction_.data = data_->take_message();
+  transaction_.data = data_->take_message();  // empty when streamed
+  streaming_ = false;
   ask(Hook::data);
   return true;
 }
@@ -467,8 +483,16 @@ Later Channel::Impl::later() {
   if (!later_) {
     later_ = std::make_shared<Later::State>();
     later_->wake = wake_;
+    later_->client_gone = client_gone_;
   }
   return Later(later_);
+}
+
+void Channel::Impl::client_gone() {
+  client_gone_ = true;
+  if (!later_) return;
+  const std::lock_guard<std::mutex> lock(later_->mutex);
+  later_->client_gone = true;
 }
 
 void Channel::Impl::set_wake(std::function<void()> wake) {
@@ -540,6 +564,10 @@ Answer Channel::Impl::call(Hook hook) {
       return handler_->handle_verb(self_, asked_, asked_argument_);
     case Hook::auth:
       return handler_->handle_auth(self_, auth_.credentials());
+    case Hook::data_command:
+      return handler_->handle_data_command(self_);
+    case Hook::data_piece:
+      return handler_->handle_data_piece(self_, data_->message());
   }
   return Answer::accept();
 }
@@ -551,7 +579,9 @@ void Channel::Impl::settle(Hook hook, const Answer& answer) {
     later_->detached = true;
   }
   later_.reset();
-  if (state_ == State::awaiting_reply) state_ = State::command;
+  // A piece's answer returns to the message, whatever it says.
+  if (state_ == State::awaiting_reply)
+    state_ = hook == Hook::data_piece ? State::data : State::command;
   const CheckedAnswer checked = check_answer(hook, answer);
   if (!checked.problem.empty()) problems_.push_back(checked.problem);
   proceed(hook, checked, answer.detail());
@@ -659,6 +689,15 @@ void Channel::Impl::proceed(Hook hook, const CheckedAnswer& checked,
       if (!accepted) return push(checked.line);
       session_.authenticated = std::move(user);
       return push(checked.line.rfind("235", 0) == 0 ? own : replies::auth_ok);
+    case Hook::data_command:
+      // The 354 is ours: a proxy answers accept once its upstream's came.
+      if (!accepted) return push(checked.line);
+      return start_data();
+    case Hook::data_piece:
+      // A refusal stops the pieces; the message is read to its end, and
+      // its reply is the DATA hook's.
+      if (!accepted) stream_refused_ = true;
+      return;
   }
 }
 
@@ -796,10 +835,27 @@ void Channel::Impl::smtp_data(const std::string* argument) {
   if (session_.helo.empty()) return push(replies::need_helo);
   if (transaction_.rcpt_tos.empty()) return push(replies::need_rcpt);
   if (argument && !argument->empty()) return push(replies::data_syntax);
+  if (handler_ && handler_->streams_data()) return ask(Hook::data_command);
+  start_data();
+}
+
+void Channel::Impl::start_data() {
   state_ = State::data;
   if (!data_) data_ = std::make_unique<DataReader>();
   data_->start(config_.data_size_limit, !bare_lf_);
+  streaming_ = handler_ && handler_->streams_data();
+  stream_refused_ = false;
   push(replies::start_data);
+}
+
+void Channel::Impl::abandon_stream() {
+  if (!streaming_) return;
+  streaming_ = false;
+  try {
+    handler_->data_abandoned(self_);
+  } catch (...) {
+    problems_.push_back(answer_for_exception(Hook::data_piece).detail());
+  }
 }
 
 void Channel::Impl::smtp_help(const std::string* argument) {
@@ -970,6 +1026,7 @@ void Channel::Impl::push(std::string_view reply) {
 void Channel::Impl::end(Closing why) {
   if (state_ == State::closed) return;
   closed_in_data_ = state_ == State::data;
+  abandon_stream();
   state_ = State::closed;
   closing_ = why;
 }
@@ -983,6 +1040,7 @@ void Channel::Impl::close_with_reply(std::string_view reply) {
 void Channel::Impl::close_with(std::string_view reason) {
   if (state_ == State::closed) return;
   closed_in_data_ = state_ == State::data;
+  abandon_stream();
   state_ = State::closed;
   if (closing_ == Closing::open) closing_ = Closing::by_hook;
   output_ += "421 " + config_.hostname + " ";
@@ -1029,6 +1087,7 @@ bool Channel::closed() const { return impl_->closed(); }
 Channel::Closing Channel::closing() const { return impl_->closing(); }
 bool Channel::closed_in_data() const { return impl_->closed_in_data(); }
 bool Channel::awaits_later() const { return impl_->awaits_later(); }
+void Channel::client_gone() { impl_->client_gone(); }
 void Channel::close() { impl_->close(); }
 const Peer& Channel::peer() const { return impl_->peer(); }
 const std::string& Channel::seen_greeting() const {

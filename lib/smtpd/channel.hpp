@@ -141,6 +141,9 @@ class SMTPD_API Channel : public Context {
   bool closed_in_data() const;
   // A hook that answers later took its handle (Context::later).
   bool awaits_later() const;
+  // The loop saw the client close the connection while a hook's answer
+  // was awaited: the Later handles say so (Later::client_gone).
+  void client_gone();
 
   // Extension, as smtpd.py's users added smtp_<VERB> methods: a handler
   // for VERB (upper case) that replaces the built-in one or adds a new

@@ -315,9 +315,15 @@ void Connection::stop(Clock::time_point now) {
 }
 
 void Connection::failed() {
-  // Whatever ended it before, the last replies did not get through.
+  // Whatever ended it before, the last replies did not get through; an
+  // answer still awaited will reach no one.
   end_ = End::io_error;
   failed_ = true;
+  client_gone();
+}
+
+void Connection::client_gone() {
+  if (channel_) channel_->client_gone();
 }
 
 void Connection::end_with(End why) {

@@ -86,6 +86,10 @@ class SMTPD_API Connection {
   void stop(Clock::time_point now);
   // Reading or writing failed: the session is over.
   void failed();
+  // The loop saw the client close the connection while a hook's answer
+  // was awaited (the answer will reach no one): the hooks' Later handles
+  // say so (Later::client_gone).
+  void client_gone();
   // Nothing more to do: close the connection.
   bool finished() const;
   End end() const;

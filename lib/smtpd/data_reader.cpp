@@ -36,6 +36,7 @@ void DataReader::start(std::uint64_t size_limit, bool data_line_crlf) {
   line_break_held_ = false;  // the DATA line's is not the message's
   size_limit_ = size_limit;
   received_ = 0;
+  forgotten_ = 0;
   message_.clear();
 }
 
@@ -139,9 +140,10 @@ void DataReader::release_line_break() {
 void DataReader::keep(std::string_view bytes) {
   // A message within the limit is never cut: unstuffed, it is no longer
   // than the bytes that are counted against the limit.
-  if (size_limit_ != 0 && message_.size() + bytes.size() > size_limit_) {
-    if (message_.size() >= size_limit_) return;
-    bytes = bytes.substr(0, std::size_t(size_limit_ - message_.size()));
+  const std::uint64_t held = forgotten_ + message_.size();
+  if (size_limit_ != 0 && held + bytes.size() > size_limit_) {
+    if (held >= size_limit_) return;
+    bytes = bytes.substr(0, std::size_t(size_limit_ - held));
   }
   append_message_data(message_, bytes, size_limit_);
 }

@@ -60,6 +60,12 @@ class DataReader {
   std::string_view message() const { return message_; }
   // The complete message; the reader is empty afterwards.
   std::string take_message();
+  // For a message streamed as it arrives: message() was handed on, and is
+  // forgotten here (it still counts against the size limit).
+  void forget_message() {
+    forgotten_ += message_.size();
+    message_.clear();
+  }
 
   Matched matched() const { return matched_; }
 
@@ -74,7 +80,8 @@ class DataReader {
   Matched matched_ = Matched::nothing;
   bool line_break_held_ = false;
   std::uint64_t size_limit_ = 0;
-  std::uint64_t received_ = 0;  // bytes taken, the terminator's included
+  std::uint64_t received_ = 0;   // bytes taken, the terminator's included
+  std::uint64_t forgotten_ = 0;  // message bytes handed on and forgotten
   std::string message_;
 };
 

@@ -89,6 +89,7 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
   };
 
   bool input_open = true;
+  bool client_gone = false;
   for (;;) {
     if (options.stop.stop_requested()) connection.stop(Clock::now());
     if (output_is_socket && !connection.output().empty() && !flush(false))
@@ -109,8 +110,16 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
 
     const std::string_view output = connection.output();
     const bool want_read = input_open && connection.wants_input();
-    pollfd fds[3] = {{input_fd, short(want_read ? POLLIN : 0), 0},
-                     {output_fd, short(output.empty() ? 0 : POLLOUT), 0},
+    // While a hook's answer is awaited the client is not read, but a
+    // client that closes the connection meanwhile is noticed (a socket's
+    // POLLRDHUP; a pipe has none): the answer will reach no one.
+    const bool watch_gone = input_open && !client_gone && connection.waiting();
+    // A descriptor with nothing asked of it is left out: a hang-up is
+    // reported whatever is asked, and would wake the loop for nothing
+    // until the answer came.
+    pollfd fds[3] = {{want_read || watch_gone ? input_fd : -1,
+                      short(want_read ? POLLIN : POLLRDHUP), 0},
+                     {output.empty() ? -1 : output_fd, POLLOUT, 0},
                      {wake.fds[0], POLLIN, 0}};
     const Clock::time_point wake_at = connection.wake_at();
     timespec wait{};
@@ -141,6 +150,10 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
       while (read(wake.fds[0], drain, sizeof drain) > 0) {
       }
       connection.collect(Clock::now());
+    }
+    if (watch_gone && (fds[0].revents & POLLRDHUP)) {
+      client_gone = true;
+      connection.client_gone();
     }
     // POLLHUP comes even when not asked for: read only when we meant to.
     if (want_read && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {

@@ -56,6 +56,10 @@ std::string_view hook_name(Hook hook) {
       return "verb";
     case Hook::auth:
       return "AUTH";
+    case Hook::data_command:
+      return "DATA command";
+    case Hook::data_piece:
+      return "message piece";
   }
   return "?";
 }
@@ -129,6 +133,11 @@ void Later::answer(Answer answer) const {
     wake = state_->wake;
   }
   if (wake) wake();
+}
+
+bool Later::client_gone() const {
+  const std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->client_gone;
 }
 
 }  // namespace smtpd

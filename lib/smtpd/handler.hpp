@@ -37,8 +37,22 @@
 
 namespace smtpd {
 
-// The hook points, in session order.
-enum class Hook { connect, helo, mail, rcpt, data, rset, quit, verb, auth };
+// The hook points, in session order; those of a handler that streams the
+// message (Handler::streams_data) come last, so that the others keep
+// their values.
+enum class Hook {
+  connect,
+  helo,
+  mail,
+  rcpt,
+  data,
+  rset,
+  quit,
+  verb,
+  auth,
+  data_command,  // the DATA command, before its 354
+  data_piece,    // a piece of the message, as it arrives
+};
 
 SMTPD_API std::string_view hook_name(Hook hook);  // "RCPT", "connect", ...
 
@@ -118,6 +132,10 @@ SMTPD_API CheckedAnswer check_answer(Hook hook, const Answer& answer);
 class SMTPD_API Later {
  public:
   void answer(Answer answer) const;
+  // The client closed the connection while this answer was awaited: it
+  // will reach no one.  A proxy says so in its log when its upstream
+  // answers (a message the upstream took may come again).
+  bool client_gone() const;
 
   struct State;  // shared with the channel
   explicit Later(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -194,6 +212,32 @@ class SMTPD_API Handler {
   // sessions go on.  The inetd driver, one session per process, calls it
   // where it is.
   virtual bool blocks(Hook) const { return false; }
+
+  // Streaming (a before-queue proxy; aiosmtpd's DATA hook split in
+  // three).  A handler whose streams_data() is true takes the message as
+  // it arrives, and the channel does not keep it: handle_data then gets
+  // the envelope with data empty.  In order:
+  //   handle_data_command  at DATA: accept (or a 2xx) is the channel's
+  //                        354; a refusal is the client's reply, and the
+  //                        transaction stays as it was.  May answer later.
+  //   handle_data_piece    each run of the message's bytes as they become
+  //                        final (the form of Envelope::data: dots taken
+  //                        out, lines joined with LF), valid during the
+  //                        call only; pieces joined are Envelope::data.
+  //                        Answer later for backpressure: the channel
+  //                        reads nothing more until the answer.  A refusal
+  //                        stops the pieces; the rest of the message is
+  //                        read and dropped, and handle_data still comes.
+  //   handle_data          after the final dot, as for any handler.
+  // A message that does not come whole (over the size limit, the client
+  // gone, a timeout) ends with data_abandoned instead of handle_data: the
+  // client is refused (552) or gone, and nothing of it may be delivered.
+  virtual bool streams_data() const { return false; }
+  virtual Answer handle_data_command(Context&) { return Answer::accept(); }
+  virtual Answer handle_data_piece(Context&, std::string_view /*piece*/) {
+    return Answer::accept();
+  }
+  virtual void data_abandoned(Context&) {}
 };
 
 // A handler around another one, which it owns: every hook and every
@@ -235,6 +279,14 @@ class SMTPD_API HandlerWrapper : public Handler {
     inner_->message_answered(session, message, reply, detail);
   }
   bool blocks(Hook hook) const override { return inner_->blocks(hook); }
+  bool streams_data() const override { return inner_->streams_data(); }
+  Answer handle_data_command(Context& c) override {
+    return inner_->handle_data_command(c);
+  }
+  Answer handle_data_piece(Context& c, std::string_view piece) override {
+    return inner_->handle_data_piece(c, piece);
+  }
+  void data_abandoned(Context& c) override { inner_->data_abandoned(c); }
 
  protected:
   Handler& inner() const { return *inner_; }

@@ -14,6 +14,7 @@ struct Later::State {
   std::optional<Answer> answer;  // set once, by Later::answer
   bool detached = false;         // the channel no longer waits for it
   std::function<void()> wake;    // the loop's, called after answer is set
+  bool client_gone = false;      // Later::client_gone
 };
 
 }  // namespace smtpd

@@ -52,6 +52,11 @@ inline constexpr unsigned default_session_timeout_seconds = 3600;
 // so the client never gives up on a message the upstream took, and never
 // sends it twice.
 inline constexpr unsigned default_relay_timeout = 120;
+// PureProxy streams a message upstream as it arrives: at most this much of
+// it (and one read's worth more) waits for the upstream; past it the
+// client is read no further until the upstream took it (backpressure).
+// So a relayed message costs about this much memory, not its size.
+inline constexpr std::size_t relay_stream_queue = 256 * 1024;
 
 // RFC 4954 section 4: the AUTH command line and each line of the
 // exchange that follows may be up to 12288 octets, CRLF excluded.

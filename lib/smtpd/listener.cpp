@@ -86,6 +86,16 @@ class OffThread : public Handler {
                         std::string_view detail) override {
     inner_->message_answered(session, message, reply, detail);
   }
+  bool streams_data() const override { return inner_->streams_data(); }
+  Answer handle_data_command(Context& c) override {
+    return run(Hook::data_command, c,
+               [=, &c] { return inner_->handle_data_command(c); });
+  }
+  Answer handle_data_piece(Context& c, std::string_view piece) override {
+    // The piece is the channel's until the call returns: never off thread.
+    return inner_->handle_data_piece(c, piece);
+  }
+  void data_abandoned(Context& c) override { inner_->data_abandoned(c); }
 
  private:
   template <typename Call>
@@ -110,6 +120,7 @@ struct Client {
   std::unique_ptr<Connection> connection;
   bool writable = true;  // false from a short send until the poller says
   bool touched = false;  // in Loop::touched_
+  bool gone = false;     // closed while a hook's answer was awaited
   unsigned watched = 0;  // what the poller waits for on fd
   Clock::time_point scheduled = Clock::time_point::max();  // in deadlines_
 };
@@ -340,9 +351,12 @@ void Loop::settle(std::uint64_t id, Client& client) {
   Connection& connection = *client.connection;
   if (!connection.finished()) {
     // Output left after a write is what the socket had no room for.
+    // While a hook's answer is awaited the client is not read, but its
+    // closing the connection is noticed: the answer will reach no one.
     const unsigned wanted =
         (connection.wants_input() ? Poller::readable : 0u) |
-        (connection.output().empty() ? 0u : Poller::writable);
+        (connection.output().empty() ? 0u : Poller::writable) |
+        (connection.waiting() && !client.gone ? Poller::peer_closed : 0u);
     if (wanted != client.watched) {
       try {
         poller_->watch(client.fd, id, wanted);
@@ -454,6 +468,11 @@ void Loop::run() {
       if ((client.watched & Poller::readable) &&
           (event.what & (Poller::readable | Poller::hangup)))
         read_from(client);
+      if ((client.watched & Poller::peer_closed) &&
+          (event.what & Poller::peer_closed)) {
+        client.gone = true;
+        client.connection->client_gone();
+      }
       // Written at the top of the next round, with the replies to what
       // was just read.
       if (event.what & (Poller::writable | Poller::hangup))

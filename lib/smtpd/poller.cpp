@@ -66,7 +66,8 @@ class PollPoller : public Poller {
     }
     fds_[std::size_t(index)].events =
         short(((interest & readable) ? POLLIN : 0) |
-              ((interest & writable) ? POLLOUT : 0));
+              ((interest & writable) ? POLLOUT : 0) |
+              ((interest & peer_closed) ? POLLRDHUP : 0));
     keys_[std::size_t(index)] = key;
   }
 
@@ -90,6 +91,7 @@ class PollPoller : public Poller {
       if (revents & POLLIN) what |= readable;
       if (revents & POLLOUT) what |= writable;
       if (revents & (POLLERR | POLLHUP | POLLNVAL)) what |= hangup;
+      if (revents & POLLRDHUP) what |= peer_closed;
       events.push_back({keys_[i], what});
     }
   }
@@ -124,7 +126,8 @@ class EpollPoller : public Poller {
     }
     epoll_event event{};
     event.events = ((interest & readable) ? EPOLLIN : 0u) |
-                   ((interest & writable) ? EPOLLOUT : 0u);
+                   ((interest & writable) ? EPOLLOUT : 0u) |
+                   ((interest & peer_closed) ? EPOLLRDHUP : 0u);
     event.data.u64 = key;
     if (epoll_ctl(epoll_fd_, watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
                   &event) != 0)
@@ -152,6 +155,7 @@ class EpollPoller : public Poller {
       if (ready_[i].events & EPOLLIN) what |= readable;
       if (ready_[i].events & EPOLLOUT) what |= writable;
       if (ready_[i].events & (EPOLLERR | EPOLLHUP)) what |= hangup;
+      if (ready_[i].events & EPOLLRDHUP) what |= peer_closed;
       events.push_back({ready_[i].data.u64, what});
     }
   }

@@ -35,6 +35,9 @@ class Poller {
     readable = 1,
     writable = 2,
     hangup = 4,  // an error or hang-up (reported whatever was asked)
+    // The peer closed its side of a socket (POLLRDHUP, EPOLLRDHUP): only
+    // when asked, for a connection that is not read meanwhile.
+    peer_closed = 8,
   };
   struct Event {
     std::uint64_t key;
@@ -42,9 +45,9 @@ class Poller {
   };
 
   virtual ~Poller() = default;
-  // Waits on fd for interest (readable | writable), naming it key in the
-  // events; interest 0 stops watching it.  Call with 0 before closing fd:
-  // that never throws.  Throws std::system_error when the kernel refuses
+  // Waits on fd for interest (readable | writable | peer_closed), naming
+  // it key in the events; interest 0 stops watching it.  Call with 0
+  // before closing fd: that never throws.  Throws std::system_error when the kernel refuses
   // (epoll's table is full: max_user_watches).
   virtual void watch(int fd, std::uint64_t key, unsigned interest) = 0;
   // Sleeps until a watched descriptor is ready, until deadline

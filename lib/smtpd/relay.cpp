@@ -1,10 +1,13 @@
 // relay.cpp - PureProxy (see relay.hpp).
 #include "smtpd/relay.hpp"
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <vector>
 
+#include "smtpd/relay_format.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {
@@ -24,86 +27,35 @@ std::string pass_on(std::string_view reply, int code) {
          (text.empty() ? "" : " " + text);
 }
 
-// Appends text with every line end made CRLF: a CRLF stays, a bare CR or
-// LF becomes one.  A line at a time, since most messages are long runs of
-// plain bytes between LFs.
-template <typename Out>
-void append_with_crlf(Out& out, std::string_view text) {
-  while (!text.empty()) {
-    const auto* lf =
-        static_cast<const char*>(std::memchr(text.data(), '\n', text.size()));
-    std::string_view line = text.substr(0, lf ? lf - text.data() : text.size());
-    text.remove_prefix(line.size() + (lf ? 1 : 0));
-    if (lf && !line.empty() && line.back() == '\r') line.remove_suffix(1);
-    for (std::size_t cr; (cr = line.find('\r')) != std::string_view::npos;) {
-      out.append(line.substr(0, cr));
-      out.append("\r\n");
-      line.remove_prefix(cr + 1);
-    }
-    out.append(line);
-    if (lf) out.append("\r\n");
-  }
-}
-
-}  // namespace
-
-namespace {
-
-// Pieces of the message to a function, in bounded runs: out.append as
-// append_with_crlf calls it.
-struct PieceWriter {
-  const std::function<bool(std::string_view)>& piece;
-  bool ok = true;
-  void append(std::string_view text) {
-    if (ok && !text.empty()) ok = piece(text);
-  }
-};
-
-template <typename Out>
-void build_relay_message(const Envelope& envelope, Out& out) {
-  const std::string_view data = envelope.data;
-  const std::string peer_line = "X-Peer: " + envelope.peer.address;
-  // Where the headers end: the first empty line, splitting on LF as
-  // smtpd.py does (a message that ends with LF, or is empty, has one).
-  std::size_t empty_line = std::string_view::npos;
-  for (std::size_t start = 0;; ++start) {
-    if (start == data.size() || data[start] == '\n') {
-      empty_line = start;
-      break;
-    }
-    start = data.find('\n', start);
-    if (start == std::string_view::npos) break;
-  }
-  if (empty_line == std::string_view::npos) {
-    // The line end added before the X-Peer line makes one CRLF with a CR
-    // that ends the message.
-    std::string_view body = data;
-    if (!body.empty() && body.back() == '\r') body.remove_suffix(1);
-    append_with_crlf(out, body);
-    out.append("\r\n");
-    append_with_crlf(out, peer_line);
-  } else {
-    append_with_crlf(out, data.substr(0, empty_line));
-    append_with_crlf(out, peer_line + "\n");
-    append_with_crlf(out, data.substr(empty_line));
-  }
-}
-
 }  // namespace
 
 std::string relay_message(const Envelope& envelope) {
   std::string out;
   out.reserve(envelope.data.size() + envelope.data.size() / 16 +
               envelope.peer.address.size() + 16);
-  build_relay_message(envelope, out);
+  RelayFormat format(envelope.peer.address);
+  format.feed(envelope.data, out);
+  format.finish(out);
   return out;
 }
 
 void write_relay_message(
     const Envelope& envelope,
     const std::function<bool(std::string_view piece)>& piece) {
-  PieceWriter out{piece};
-  build_relay_message(envelope, out);
+  // In bounded runs: a message of any size is never held a second time.
+  constexpr std::size_t run = 64 * 1024;
+  RelayFormat format(envelope.peer.address);
+  std::string out;
+  std::string_view data = envelope.data;
+  while (!data.empty()) {
+    out.clear();
+    format.feed(data.substr(0, run), out);
+    data.remove_prefix(std::min(run, data.size()));
+    if (!out.empty() && !piece(out)) return;
+  }
+  out.clear();
+  format.finish(out);
+  if (!out.empty()) piece(out);
 }
 
 std::string passed_on(const UpstreamReply& reply) {
@@ -151,13 +103,28 @@ std::optional<std::string> parameter(const std::vector<std::string>& options,
 
 }  // namespace
 
+// A message on its way upstream: the channel's thread queues its pieces,
+// the upstream thread sends them.
+struct PureProxy::Stream {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool open = false;       // the upstream said 354; no final dot or drop yet
+  bool ended = false;      // the client's final dot came (final is set)
+  bool abandoned = false;  // no final dot: the upstream connection is dropped
+  bool failed = false;     // the upstream is gone: pieces are dropped
+  std::string queued;      // message bytes for the upstream thread
+  std::optional<Later> resume;  // a piece hook waiting for room
+  std::optional<Later> final;   // the final dot's answer
+};
+
 PureProxy::PureProxy(UpstreamSettings settings, Log log, RelayPolicy policy)
     : settings_(std::move(settings)),
       log_(std::move(log)),
-      policy_(std::move(policy)) {}
+      policy_(std::move(policy)),
+      stream_(std::make_unique<Stream>()) {}
 
 PureProxy::~PureProxy() {
-  worker_.wait();
+  join_worker();
   if (upstream_) upstream_->drop();
 }
 
@@ -166,8 +133,39 @@ void PureProxy::log(const std::string& line) const {
     log_("relay to " + settings_.host + ":" + settings_.port + ": " + line);
 }
 
-Answer PureProxy::later(Context& context, std::function<Answer()> job) {
-  return worker_.later(context, Hook::data, std::move(job));
+void PureProxy::join_worker() {
+  if (!worker_.joinable()) return;
+  {
+    // A message that is still streaming will never end: the thread drops
+    // the upstream connection instead of waiting for more.
+    const std::lock_guard<std::mutex> lock(stream_->mutex);
+    if (!stream_->ended) stream_->abandoned = true;
+  }
+  stream_->changed.notify_all();
+  worker_.join();
+}
+
+void PureProxy::log_if_gone(const Later& handle, const std::string& what,
+                            const Answer& answer) const {
+  if (!handle.client_gone()) return;
+  // The duplicate risk: an upstream that took the message while the
+  // client, which never heard so, will send it again.
+  std::string line = "the client was gone when the upstream answered " + what;
+  if (!answer.detail().empty()) line += ": " + answer.detail();
+  log(line);
+}
+
+Answer PureProxy::later(Context& context, std::string what,
+                        std::function<Answer()> job) {
+  join_worker();  // it answered already
+  Later handle = context.later();
+  worker_ =
+      std::thread([this, handle, what = std::move(what), job = std::move(job)] {
+        Answer answer = call_hook(Hook::data, job);
+        log_if_gone(handle, what, answer);
+        handle.answer(std::move(answer));
+      });
+  return Answer::later();
 }
 
 // No reply at all (not connected, timed out, gone): 451, and the upstream
@@ -256,9 +254,10 @@ Answer PureProxy::handle_mail(Context& context, const std::string& address) {
   // The parameters stay put while the hook is unanswered: the channel
   // reads nothing meanwhile.
   const Envelope* transaction = &context.transaction();
-  return later(context, [this, address, transaction] {
-    return relay_mail(address, *transaction);
-  });
+  return later(context, "MAIL FROM:" + path(address),
+               [this, address, transaction] {
+                 return relay_mail(address, *transaction);
+               });
 }
 
 Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
@@ -267,25 +266,181 @@ Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
   if (Reply refused =
           policy_.check(session.peer, address, session.authenticated))
     return Answer::reply(*refused);
-  return later(context, [this, address] { return relay_rcpt(address); });
+  return later(context, "RCPT TO:" + path(address),
+               [this, address] { return relay_rcpt(address); });
+}
+
+Answer PureProxy::handle_data_command(Context& context) {
+  join_worker();
+  Stream& s = *stream_;
+  {
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    s.open = s.ended = s.abandoned = s.failed = false;
+    s.queued.clear();
+    s.resume.reset();
+    s.final.reset();
+  }
+  const Envelope& transaction = context.transaction();
+  Later handle = context.later();
+  worker_ = std::thread([this, handle, peer = transaction.peer.address,
+                         what = "message from " + path(transaction.mail_from)] {
+    try {
+      stream_message(handle, peer, what);
+    } catch (...) {
+      // Whatever was asked gets its 451 (a Later answers once).
+      const Answer failed = answer_for_exception(Hook::data);
+      log(what + " failed: " + failed.detail());
+      if (upstream_) upstream_->drop();
+      in_transaction_ = false;
+      handle.answer(failed);
+      const std::lock_guard<std::mutex> lock(stream_->mutex);
+      stream_->open = false;
+      if (stream_->resume) stream_->resume->answer(Answer::accept());
+      if (stream_->final) stream_->final->answer(failed);
+    }
+  });
+  return Answer::later();
+}
+
+void PureProxy::stream_message(Later data_command, std::string peer_address,
+                               std::string what) {
+  Stream& s = *stream_;
+  if (!upstream_ || !in_transaction_) {
+    UpstreamReply none;
+    none.error = "the upstream transaction is gone";
+    return data_command.answer(failed(what, none));
+  }
+  UpstreamReply reply = upstream_->command("DATA");
+  if (reply.code != 354) {
+    // Its refusal is the client's; anything else is no answer at all.
+    // Never a 354 to the client without the upstream's.
+    if (reply.positive()) {
+      upstream_->drop();
+      reply.error = "the upstream answered DATA with " + reply.line;
+      reply.code = 0;
+    }
+    const Answer answer = failed("DATA for " + what, reply);
+    log_if_gone(data_command, "DATA", answer);
+    return data_command.answer(answer);
+  }
+  {
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    s.open = !s.abandoned;
+  }
+  data_command.answer(Answer::accept(reply.line));
+
+  // The pieces as they come, in the form the upstream gets (relay_format),
+  // until the final dot or the end of the message.
+  RelayFormat format(peer_address);
+  std::string raw, out;
+  bool sending = true;
+  bool abandoned = false;
+  for (;;) {
+    std::optional<Later> resume;
+    bool last = false;
+    {
+      std::unique_lock<std::mutex> lock(s.mutex);
+      s.changed.wait(
+          lock, [&] { return !s.queued.empty() || s.ended || s.abandoned; });
+      if (s.abandoned) {
+        abandoned = true;
+        s.open = false;
+        break;
+      }
+      raw.swap(s.queued);  // the two buffers take turns
+      resume.swap(s.resume);
+      last = s.ended;
+      if (last) s.open = false;
+    }
+    if (resume) resume->answer(Answer::accept());  // room again
+    if (sending) {
+      out.clear();
+      format.feed(raw, out);
+      if (last) format.finish(out);
+      if (!upstream_->message_piece(out)) {
+        // The rest is read and dropped; the final dot gets 451.
+        sending = false;
+        const std::lock_guard<std::mutex> lock(s.mutex);
+        s.failed = true;
+      }
+    }
+    raw.clear();
+    if (last) break;
+  }
+  if (abandoned) {
+    // No final dot: the upstream discards what it got (RFC 5321 4.1.1.4).
+    upstream_->drop();
+    in_transaction_ = false;
+    log(what +
+        " abandoned before its end: the upstream connection was "
+        "dropped without the final dot");
+    return;
+  }
+  reply = upstream_->end_message();
+  if (reply.code == 0) upstream_->drop();  // never a late final dot
+  in_transaction_ = false;
+  // Never 250 unless the upstream said 250 to the final dot.
+  const Answer answer = reply.positive()
+                            ? Answer::reply(passed_on(reply), reply.line)
+                            : failed(what, reply);
+  std::optional<Later> final;
+  {
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    final.swap(s.final);
+  }
+  log_if_gone(*final, "the final dot", answer);
+  final->answer(answer);
+}
+
+Answer PureProxy::handle_data_piece(Context& context, std::string_view piece) {
+  Stream& s = *stream_;
+  const std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.open || s.failed) return Answer::accept();  // dropped
+  s.queued.append(piece);
+  s.changed.notify_one();
+  if (s.queued.size() < limits::relay_stream_queue) return Answer::accept();
+  s.resume.emplace(context.later());
+  return Answer::later();
+}
+
+void PureProxy::data_abandoned(Context&) {
+  {
+    const std::lock_guard<std::mutex> lock(stream_->mutex);
+    if (!stream_->ended) stream_->abandoned = true;
+  }
+  stream_->changed.notify_all();
 }
 
 Answer PureProxy::handle_data(Context& context, const Envelope& message) {
+  {
+    Stream& s = *stream_;
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.open && !s.ended && !s.abandoned) {
+      // The final dot of a message that streamed: its answer comes once
+      // the upstream answered its own.
+      s.final.emplace(context.later());
+      s.ended = true;
+      s.changed.notify_one();
+      return Answer::later();
+    }
+  }
   const Envelope* m = &message;
-  return later(context, [this, m] { return relay_data(*m); });
+  return later(context, "the final dot", [this, m] { return relay_data(*m); });
 }
 
 Answer PureProxy::handle_rset(Context& context) {
+  join_worker();
   if (!in_transaction_) return Answer::accept();
-  return later(context, [this] {
+  return later(context, "RSET", [this] {
     relay_rset();
     return Answer::accept();
   });
 }
 
 Answer PureProxy::handle_quit(Context& context) {
+  join_worker();
   if (!upstream_ || !upstream_->connected()) return Answer::accept();
-  return later(context, [this] {
+  return later(context, "QUIT", [this] {
     upstream_->quit();
     return Answer::accept();
   });

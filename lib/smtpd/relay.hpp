@@ -5,25 +5,36 @@
 // smtpd_proxy_filter: the client's transaction is the upstream's, reply
 // for reply.  MAIL opens the upstream transaction (with the SIZE, BODY and
 // SMTPUTF8 parameters the upstream offers); each RCPT the relay policy
-// allows goes upstream and the client gets the upstream's answer; after
-// the final dot the message goes upstream, dot-stuffed, with the X-Peer:
-// line smtpd.py adds, and the client gets the upstream's reply to it, its
-// queue ID included.  So a recipient refused upstream is refused to the
+// allows goes upstream and the client gets the upstream's answer; DATA
+// goes upstream, and the client gets 354 once the upstream's came; the
+// message then streams upstream as it arrives (Handler::streams_data),
+// dot-stuffed, with the X-Peer: line smtpd.py adds, and is never held
+// whole; after the final dot the client gets the upstream's reply to it,
+// its queue ID included.  So a recipient refused upstream is refused to the
 // client alone, and nothing is answered 250 that the upstream did not
 // answer 250.  Only a 421 is passed on as 451 (ours does not close).
 //
 // The upstream is asked on a thread of the session's own, and the hooks
 // answer later (Answer::later): neither loop waits for the upstream, and
-// a slow upstream holds only its own session.
+// a slow upstream holds only its own session.  While the message streams,
+// at most limits::relay_stream_queue bytes wait for that thread; past it
+// the piece hook answers later, and the client is read no further until
+// the upstream took them.  A message cut short (too big, the client gone)
+// never gets its final dot: the upstream connection is dropped, and the
+// upstream discards the message.  An upstream gone or too slow in the
+// middle of a message: the rest is read and dropped, and the final dot
+// gets 451.  An upstream answer that comes when the client is gone is
+// logged (the upstream may hold a message the client will send again).
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
-#include "smtpd/hook_worker.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
 
@@ -76,6 +87,10 @@ class SMTPD_API PureProxy : public Handler {
   Answer handle_data(Context& context, const Envelope& message) override;
   Answer handle_rset(Context& context) override;
   Answer handle_quit(Context& context) override;
+  bool streams_data() const override { return true; }
+  Answer handle_data_command(Context& context) override;
+  Answer handle_data_piece(Context& context, std::string_view piece) override;
+  void data_abandoned(Context& context) override;
 
   // The relay policy alone (MailmanProxy's non-list recipients).
   Reply check_policy(const Peer& peer, const std::string& address) const {
@@ -95,7 +110,17 @@ class SMTPD_API PureProxy : public Handler {
 
  private:
   // Runs job on the session's upstream thread; its answer comes later.
-  Answer later(Context& context, std::function<Answer()> job);
+  // what names the exchange for the log.
+  Answer later(Context& context, std::string what, std::function<Answer()> job);
+  // The upstream thread done with (a message streaming is abandoned).
+  void join_worker();
+  // The upstream thread's part of a streamed message: DATA, the pieces,
+  // the final dot.
+  void stream_message(Later data_command, std::string peer_address,
+                      std::string what);
+  // An upstream answer that reaches no one.
+  void log_if_gone(const Later& handle, const std::string& what,
+                   const Answer& answer) const;
   void log(const std::string& line) const;
   Answer failed(const std::string& what, const UpstreamReply& reply);
 
@@ -104,7 +129,11 @@ class SMTPD_API PureProxy : public Handler {
   RelayPolicy policy_;
   std::unique_ptr<UpstreamSession> upstream_;  // from the first MAIL on
   bool in_transaction_ = false;  // upstream took MAIL, no final reply yet
-  HookWorker worker_;
+  // The session's upstream thread: a hook's job, or a message streaming
+  // (which outlives the DATA command hook that started it).
+  std::thread worker_;
+  struct Stream;  // a message on its way upstream, shared with the thread
+  std::unique_ptr<Stream> stream_;
 };
 
 }  // namespace smtpd

@@ -382,6 +382,28 @@ struct UpstreamSession::Impl {
   ConnectTrace trace;
   std::string input;  // received, not yet taken as a reply
 
+  // The message going out after DATA's 354, dot-stuffed in bounded runs.
+  struct Outgoing {
+    std::string out;
+    bool line_start = true;
+    bool ends_with_crlf = false;
+    std::string error;  // the upstream is gone: why
+    Clock::time_point deadline;
+  };
+  Outgoing outgoing;
+
+  // Sends what is in outgoing.out; false (and outgoing.error) when it
+  // could not.  Each run that got through restarts the clock, as a
+  // client's DATA timeout does (RFC 5321 4.5.3.2.5).
+  bool flush() {
+    Outgoing& o = outgoing;
+    if (o.error.empty() && !o.out.empty())
+      o.error = send_all(o.out, o.deadline);
+    o.deadline = Clock::now() + timeout();
+    o.out.clear();
+    return o.error.empty();
+  }
+
   std::chrono::seconds timeout() const {
     return std::chrono::seconds(settings.timeout_seconds);
   }
@@ -482,6 +504,7 @@ struct UpstreamSession::Impl {
     handle = nullptr;
     socket = CURL_SOCKET_BAD;
     input.clear();
+    outgoing = Outgoing();
     broken = false;
   }
 };
@@ -580,46 +603,52 @@ UpstreamReply UpstreamSession::command(std::string_view line) {
 
 UpstreamReply UpstreamSession::message(
     const std::function<void(const Pieces&)>& write_message) {
+  write_message(
+      [this](std::string_view piece) { return message_piece(piece); });
+  return end_message();
+}
+
+bool UpstreamSession::message_piece(std::string_view text) {
   Impl& s = *impl_;
-  if (!connected()) return no_reply("not connected to the upstream");
+  Impl::Outgoing& o = s.outgoing;
+  if (!o.error.empty()) return false;
+  if (!connected()) {
+    o.error = "not connected to the upstream";
+    return false;
+  }
+  if (o.out.capacity() < send_chunk) {
+    o.out.reserve(send_chunk + 2 * 1024);
+    o.deadline = Clock::now() + s.timeout();
+  }
   // RFC 5321 4.5.2: a line that starts with a dot gets one more.  The
   // pieces are bounded: the message is never held a second time.
-  std::string out;
-  out.reserve(send_chunk + 2 * 1024);
-  bool line_start = true;
-  bool ends_with_crlf = false;
-  std::string error;
-  Clock::time_point deadline = Clock::now() + s.timeout();
-  const auto flush = [&] {
-    if (error.empty() && !out.empty()) error = s.send_all(out, deadline);
-    // Each piece that got through restarts the clock, as a client's DATA
-    // timeout does (RFC 5321 4.5.3.2.5).
-    deadline = Clock::now() + s.timeout();
-    out.clear();
-    return error.empty();
-  };
-  const Pieces piece = [&](std::string_view text) {
-    if (!error.empty()) return false;
-    while (!text.empty()) {
-      if (line_start && text.front() == '.') out += '.';
-      const auto* lf =
-          static_cast<const char*>(std::memchr(text.data(), '\n', text.size()));
-      const std::size_t n =
-          lf ? std::size_t(lf - text.data()) + 1 : text.size();
-      out.append(text.data(), n);
-      line_start = lf != nullptr;
-      ends_with_crlf = lf != nullptr;
-      text.remove_prefix(n);
-      if (out.size() >= send_chunk && !flush()) return false;
-    }
-    return true;
-  };
-  write_message(piece);
-  if (error.empty()) {
-    if (!ends_with_crlf) out += "\r\n";
-    out += ".\r\n";
-    flush();
+  while (!text.empty()) {
+    if (o.line_start && text.front() == '.') o.out += '.';
+    const auto* lf =
+        static_cast<const char*>(std::memchr(text.data(), '\n', text.size()));
+    const std::size_t n = lf ? std::size_t(lf - text.data()) + 1 : text.size();
+    o.out.append(text.data(), n);
+    o.line_start = lf != nullptr;
+    o.ends_with_crlf = lf != nullptr;
+    text.remove_prefix(n);
+    if (o.out.size() >= send_chunk && !s.flush()) return false;
   }
+  return true;
+}
+
+UpstreamReply UpstreamSession::end_message() {
+  Impl& s = *impl_;
+  Impl::Outgoing& o = s.outgoing;
+  if (o.error.empty() && !connected())
+    o.error = "not connected to the upstream";
+  if (o.error.empty()) {
+    if (o.out.capacity() < send_chunk) o.deadline = Clock::now() + s.timeout();
+    if (!o.ends_with_crlf) o.out += "\r\n";
+    o.out += ".\r\n";
+    s.flush();
+  }
+  std::string error = std::move(o.error);
+  o = Impl::Outgoing();  // the next message starts afresh
   if (!error.empty()) {
     s.broken = true;
     return no_reply(std::move(error));

@@ -94,6 +94,11 @@ class SMTPD_API UpstreamSession {
   using Pieces = std::function<bool(std::string_view piece)>;
   UpstreamReply message(
       const std::function<void(const Pieces&)>& write_message);
+  // The same as a stream, for a message that is still arriving: each piece
+  // as write_message would give it (false: the upstream is gone, and the
+  // pieces after it are not sent), then the final dot and its reply.
+  bool message_piece(std::string_view piece);
+  UpstreamReply end_message();
   // QUIT and its reply, then the end of the connection.
   void quit();
   // Ends the connection at once, with no QUIT.

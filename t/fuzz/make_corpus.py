@@ -285,6 +285,21 @@ STARTTLS = {
     b"NOOP\n",
 }
 
+# stream_fuzzer.cpp: byte 0 is the size limit (bits 0-1), the chunk sizes
+# (2-3), how often the DATA command hook (4-5) and a piece (6-7) answer
+# later; byte 1 the seed.
+STREAM_SESSION = (b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"
+                  b"Subject: x\r\n\r\n..dot\r\nbare\rcr\nlf\r\n.\r\n"
+                  b"MAIL FROM:<>\r\nRCPT TO:<e@f>\r\nDATA\r\n.\r\nQUIT\r\n")
+STREAM = {
+    "whole-at-once": bytes([0x03, 0]) + STREAM_SESSION,
+    "small-chunks-later": bytes([0xF7, 5]) + STREAM_SESSION,
+    "too-big": bytes([0x55, 9]) + STREAM_SESSION.replace(b"..dot", b"x" * 40),
+    "cut-short": bytes([0xA6, 3]) + STREAM_SESSION[:80],
+    "bare-lf-data-line": bytes([0x4B, 1]) + b"HELO c\r\nMAIL FROM:<a@b>\r\n"
+    b"RCPT TO:<c@d>\r\nDATA\n.x\r\n\r\n.\r\n",
+}
+
 
 def write(target, seeds):
     directory = os.path.join(HERE, "corpus", target)
@@ -298,6 +313,7 @@ def write(target, seeds):
 
 
 write("channel", CHANNEL)
+write("stream", STREAM)
 write("address", ADDRESS)
 write("relay", RELAY)
 write("proxy", PROXY)

@@ -129,6 +129,22 @@ TEST_P(PollerTest, AHangUpWakesOnlyAWatchedDescriptor) {
   EXPECT_TRUE(events[0].what & (Poller::readable | Poller::hangup));
 }
 
+// A connection that is not read (a hook's answer is awaited) is watched
+// for its peer's closing alone: pending input does not wake it, the
+// peer's shutdown does.
+TEST_P(PollerTest, PeerClosedIsReportedWhenAskedAndInputIsNot) {
+  Pair pair;
+  ASSERT_EQ(0, poller_->watch(pair.ours, 7, Poller::peer_closed));
+  ASSERT_EQ(1, write(pair.theirs, "x", 1));
+  EXPECT_TRUE(wait_briefly().empty());
+  ASSERT_EQ(0, shutdown(pair.theirs, SHUT_WR));
+  const std::vector<Poller::Event> events = wait_briefly();
+  ASSERT_EQ(1u, events.size());
+  EXPECT_EQ(7u, events[0].key);
+  EXPECT_TRUE(events[0].what & Poller::peer_closed);
+  EXPECT_FALSE(events[0].what & Poller::readable);
+}
+
 TEST_P(PollerTest, ManyReadyAtOnceAreAllReportedOverRounds) {
   // More than one round of epoll_wait takes: none is starved.
   std::vector<Pair> pairs(300);  // 600 descriptors: under the usual 1024
