@@ -9,14 +9,14 @@ struct StageName {
   std::string_view name;
 };
 
-constexpr StageName kStages[] = {
+constexpr StageName stages[] = {
     {FailStage::connect, "connect"}, {FailStage::helo, "helo"},
     {FailStage::mail, "mail"},       {FailStage::rcpt, "rcpt"},
     {FailStage::data, "data"},       {FailStage::message, "message"},
     {FailStage::auth, "auth"},
 };
 
-constexpr unsigned kMaxDelaySeconds = 3600;
+constexpr unsigned max_delay_seconds = 3600;
 
 bool all_digits(std::string_view text) {
   return !text.empty() &&
@@ -38,7 +38,7 @@ bool is_failure_reply(std::string_view reply) {
 }  // namespace
 
 std::string_view stage_name(FailStage stage) {
-  for (const StageName& entry : kStages)
+  for (const StageName& entry : stages)
     if (entry.stage == stage) return entry.name;
   return "?";
 }
@@ -55,7 +55,7 @@ std::optional<FailRule> parse_fail_rule(std::string_view text,
   FailRule rule;
   const std::string_view stage = text.substr(0, colon);
   bool known = false;
-  for (const StageName& entry : kStages)
+  for (const StageName& entry : stages)
     if (entry.name == stage) rule.stage = entry.stage, known = true;
   if (!known)
     return refuse("unknown stage '" + std::string(stage) +
@@ -76,9 +76,9 @@ std::optional<FailRule> parse_fail_rule(std::string_view text,
     const std::string_view seconds = reply.substr(delay.size());
     if (!all_digits(seconds) || seconds.size() > 4 ||
         std::stoul(std::string(seconds)) < 1 ||
-        std::stoul(std::string(seconds)) > kMaxDelaySeconds)
+        std::stoul(std::string(seconds)) > max_delay_seconds)
       return refuse("delay=SECONDS takes a whole number from 1 to " +
-                    std::to_string(kMaxDelaySeconds));
+                    std::to_string(max_delay_seconds));
     rule.action = FailRule::Action::delay;
     rule.delay_seconds = unsigned(std::stoul(std::string(seconds)));
   } else if (is_failure_reply(reply)) {

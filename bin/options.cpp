@@ -1,6 +1,6 @@
 // options.cpp - reading and checking in.smtpd's options (see options.hpp).
 //
-// One table, kOptions, holds every option: its long name, its letter, the
+// One table, option_table, holds every option: its long name, its letter, the
 // name of its value (none for a switch), how often it may be given, its
 // help (with its default, taken from a default-made Options), and the
 // setter that checks a value and sets it.  An
@@ -320,7 +320,7 @@ using Upstream = smtpd::UpstreamSettings;
 using Mailman = smtpd::MailmanSettings;
 
 // In the order of --help; values are checked in this order too.
-constexpr OptionSpec kOptions[] = {
+constexpr OptionSpec option_table[] = {
     {"class", 'c', "CLASS", Occurs::once,
      "delivery class: DebuggingServer, PureProxy (default), MailmanProxy",
      set_class},
@@ -521,21 +521,22 @@ constexpr OptionSpec kOptions[] = {
      "the same as the REMOTEHOST:REMOTEPORT argument (default localhost:25)",
      set_remote},
 };
-constexpr std::size_t kOptionCount = sizeof kOptions / sizeof kOptions[0];
+constexpr std::size_t option_count =
+    sizeof option_table / sizeof option_table[0];
 
 constexpr std::size_t index_of(std::string_view name) {
-  for (std::size_t i = 0; i < kOptionCount; ++i)
-    if (name == kOptions[i].name) return i;
-  return kOptionCount;
+  for (std::size_t i = 0; i < option_count; ++i)
+    if (name == option_table[i].name) return i;
+  return option_count;
 }
-constexpr std::size_t kConfig = index_of("config");
-constexpr std::size_t kVersion = index_of("version");
-constexpr std::size_t kHelp = index_of("help");
-constexpr std::size_t kRemote = index_of("remote");
-constexpr std::size_t kClass = index_of("class");
-static_assert(kConfig < kOptionCount && kVersion < kOptionCount &&
-              kHelp < kOptionCount && kRemote < kOptionCount &&
-              kClass < kOptionCount);
+constexpr std::size_t config_option = index_of("config");
+constexpr std::size_t version_option = index_of("version");
+constexpr std::size_t help_option = index_of("help");
+constexpr std::size_t remote_option = index_of("remote");
+constexpr std::size_t class_option = index_of("class");
+static_assert(config_option < option_count && version_option < option_count &&
+              help_option < option_count && remote_option < option_count &&
+              class_option < option_count);
 
 // A value as read.
 struct Value {
@@ -543,7 +544,7 @@ struct Value {
   unsigned line;            // of the options file; 0: from the command line
   bool positional = false;  // an argument, not --remote
 };
-using Collected = std::vector<std::vector<Value>>;  // by kOptions index
+using Collected = std::vector<std::vector<Value>>;  // by option_table index
 
 bool from_command_line(const std::vector<Value>& values) {
   return !values.empty() && values.front().line == 0;
@@ -572,7 +573,7 @@ bool may_name(std::string_view argument, const OptionSpec& spec) {
 // name.
 po::options_description describe_options(int argc, const char* const argv[]) {
   po::options_description description;
-  for (const OptionSpec& spec : kOptions) {
+  for (const OptionSpec& spec : option_table) {
     if (std::none_of(argv + 1, argv + argc,
                      [&spec](const char* arg) { return may_name(arg, spec); }))
       continue;
@@ -594,9 +595,9 @@ void collect_command_line(int argc, const char* const argv[],
   for (const po::option& option : parser.run().options) {
     // A positional argument (anywhere, or after "--") has no name.
     const std::size_t i =
-        option.string_key.empty() ? kRemote : index_of(option.string_key);
-    if (i == kOptionCount) throw po::unknown_option(option.string_key);
-    const OptionSpec& spec = kOptions[i];
+        option.string_key.empty() ? remote_option : index_of(option.string_key);
+    if (i == option_count) throw po::unknown_option(option.string_key);
+    const OptionSpec& spec = option_table[i];
     if (spec.occurs == Occurs::once && !given[i].empty())
       throw usage_error("option '--" + std::string(spec.name) +
                         "' cannot be specified more than once");
@@ -662,7 +663,7 @@ struct FileOption {
 
 // The options of the file, each with its line.  Boost's parser is given
 // no description: it splits NAME = VALUE lines, and the names are looked
-// up in kOptions here (a description would cost a string stream per
+// up in option_table here (a description would cost a string stream per
 // option).  It says what is wrong but not where, so every line that is
 // not blank gives one option, or the file is read again a line at a time
 // to find the first that does not: a syntax error, or an INI section,
@@ -718,7 +719,7 @@ std::vector<FileOption> read_config_file(const std::string& path,
 // in it is not left to be found when the command line changes.
 void collect_file(const std::string& path, Collected& given) {
   const std::string text = read_options_file(path);
-  std::vector<bool> seen(kOptionCount);
+  std::vector<bool> seen(option_count);
   for (const FileOption& entry : read_config_file(path, text)) {
     const std::string& name = entry.option.string_key;
     const unsigned line = entry.line;
@@ -729,10 +730,10 @@ void collect_file(const std::string& path, Collected& given) {
                                0, entry.text.find_last_not_of(" \t\r") + 1)) +
                            "'");
     const std::size_t i = index_of(name);
-    if (i == kOptionCount)
+    if (i == option_count)
       throw file_error(path, line, "unrecognised option '" + name + "'");
-    const OptionSpec& spec = kOptions[i];
-    if (i == kHelp || i == kVersion || i == kConfig)
+    const OptionSpec& spec = option_table[i];
+    if (i == help_option || i == version_option || i == config_option)
       throw file_error(
           path, line,
           "option '" + name + "' is for the command line, not an options file");
@@ -779,7 +780,7 @@ std::string usage() {
   // next line after a longer option.
   constexpr std::size_t column = 34;
   const Options defaults;
-  for (const OptionSpec& spec : kOptions) {
+  for (const OptionSpec& spec : option_table) {
     if (!spec.help) continue;
     std::string help = spec.help;
     if (spec.shown_default) {
@@ -808,7 +809,7 @@ std::string usage() {
 // what to type instead.  --remote (or remote in the file) names a relay
 // target explicitly, and DebuggingServer ignores it.
 void refuse_two_addresses(const Collected& given) {
-  const std::vector<Value>& remote = given[kRemote];
+  const std::vector<Value>& remote = given[remote_option];
   if (remote.size() > 1 && remote[0].positional && remote[1].positional)
     throw usage_error(
         "too many arguments: only one REMOTEHOST:REMOTEPORT; "
@@ -819,7 +820,7 @@ void refuse_two_addresses(const Collected& given) {
 
 // After the address was found good: a bad one is said as such first.
 void refuse_listen_address(const Collected& given, const Options& options) {
-  const std::vector<Value>& remote = given[kRemote];
+  const std::vector<Value>& remote = given[remote_option];
   if (!remote.empty() && remote[0].positional &&
       options.server_class == ServerClass::debugging)
     throw usage_error("DebuggingServer relays nowhere: to listen on " +
@@ -864,10 +865,10 @@ void apply(const Collected& given, const std::string& config_path,
     return value.line ? file_error(config_path, value.line, text)
                       : usage_error(text);
   };
-  for (std::size_t i = 0; i < kOptionCount; ++i) {
-    const OptionSpec& spec = kOptions[i];
+  for (std::size_t i = 0; i < option_count; ++i) {
+    const OptionSpec& spec = option_table[i];
     if (!spec.set) continue;
-    if (i == kRemote && command_line) refuse_two_addresses(given);
+    if (i == remote_option && command_line) refuse_two_addresses(given);
     if (spec.occurs == Occurs::positional && given[i].size() > 1)
       throw refuse(given[i][1],
                    "too many arguments: only one REMOTEHOST:REMOTEPORT");
@@ -878,7 +879,8 @@ void apply(const Collected& given, const std::string& config_path,
         throw refuse(value, error.what());
       }
     }
-    if (i == kRemote && command_line) refuse_listen_address(given, options);
+    if (i == remote_option && command_line)
+      refuse_listen_address(given, options);
   }
   if (!options.upstream.username.empty() && options.relay_password_file.empty())
     throw refuse(given[index_of("relay-user")].front(),
@@ -911,10 +913,10 @@ void apply(const Collected& given, const std::string& config_path,
 // Step 3: the values taken, as in.smtpd-full is handed them.
 std::string values_taken(const Collected& given) {
   std::string values;
-  for (std::size_t i = 0; i < kOptionCount; ++i) {
-    if (!kOptions[i].set) continue;
+  for (std::size_t i = 0; i < option_count; ++i) {
+    if (!option_table[i].set) continue;
     for (const Value& value : given[i])
-      values.append(kOptions[i].name)
+      values.append(option_table[i].name)
           .append(1, '\0')
           .append(value.text)
           .append(1, '\0');
@@ -926,22 +928,24 @@ std::string values_taken(const Collected& given) {
 
 CommandLine parse_command_line(int argc, const char* const argv[]) {
   CommandLine result;
-  Collected given(kOptionCount);
+  Collected given(option_count);
   std::string config_path;
   try {
     collect_command_line(argc, argv, describe_options(argc, argv), given);
   } catch (const po::error& error) {
     throw usage_error(error.what());
   }
-  if (!given[kConfig].empty()) {
-    config_path = given[kConfig].front().text;
+  if (!given[config_option].empty()) {
+    config_path = given[config_option].front().text;
     collect_file(config_path, given);
   }
-  if (!given[kHelp].empty() && switched_on(given[kHelp].front().text)) {
+  if (!given[help_option].empty() &&
+      switched_on(given[help_option].front().text)) {
     result.text = usage();
     return result;
   }
-  if (!given[kVersion].empty() && switched_on(given[kVersion].front().text)) {
+  if (!given[version_option].empty() &&
+      switched_on(given[version_option].front().text)) {
     result.text = "in.smtpd " PACKAGE_VERSION "\n";
     return result;
   }
@@ -952,14 +956,14 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
 
 CommandLine parse_values(std::string_view values) {
   CommandLine result;
-  Collected given(kOptionCount);
+  Collected given(option_count);
   while (!values.empty()) {
     const std::size_t name_end = values.find('\0');
     const std::size_t value_end = values.find('\0', name_end + 1);
     if (value_end == std::string_view::npos)
       throw usage_error("the handed-over options are cut short");
     const std::size_t i = index_of(values.substr(0, name_end));
-    if (i == kOptionCount)
+    if (i == option_count)
       throw usage_error("unrecognised handed-over option '" +
                         std::string(values.substr(0, name_end)) + "'");
     given[i].push_back(

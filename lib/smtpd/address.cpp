@@ -30,18 +30,18 @@ namespace smtpd {
 namespace {
 
 // RFC 5322 3.2.3 specials.
-constexpr std::string_view kSpecials = "()<>@,:;.\\\"[]";
+constexpr std::string_view specials = "()<>@,:;.\\\"[]";
 // The specials that end an (obsolete) local part: every special but the
 // ones that can continue it ('.', '"', '(' and a stray '\').
-constexpr std::string_view kLocalPartEnds = ")<>@,:;[]";
+constexpr std::string_view local_part_ends = ")<>@,:;[]";
 
 // RFC 5234 WSP: what starts folding white space (RFC 5322 3.2.2).
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 bool starts_cfws(char c) { return is_wsp(c) || c == '('; }
-bool is_special(char c) { return kSpecials.find(c) != std::string_view::npos; }
+bool is_special(char c) { return specials.find(c) != std::string_view::npos; }
 bool ends_atom(char c) { return is_special(c) || is_wsp(c); }
 bool ends_local_part(char c) {
-  return kLocalPartEnds.find(c) != std::string_view::npos;
+  return local_part_ends.find(c) != std::string_view::npos;
 }
 
 // Bytes of atext at the start of s.  Everything but specials and WSP counts,

@@ -15,7 +15,7 @@ namespace {
 
 using Status = ProxyHeader::Status;
 
-constexpr char kNotAHeader[] = "not a PROXY protocol header";
+constexpr char not_a_header[] = "not a PROXY protocol header";
 
 ProxyHeader incomplete() { return ProxyHeader{}; }
 
@@ -47,7 +47,7 @@ std::string show(const in6_addr& address) {
 
 // --- version 1: one line of text (2.1) ---------------------------------------
 
-constexpr std::string_view kV1Start = "PROXY ";
+constexpr std::string_view v1_start = "PROXY ";
 
 // The binary form of a v1 address of the family its protocol names.
 struct Address {
@@ -78,11 +78,11 @@ bool parse_address(std::string_view text, std::string_view suffix,
 // group, the octets still missing, or a "::" standing for the groups still
 // missing), so trying each decides it exactly.
 bool address_can_follow(std::string_view start, int family) {
-  static constexpr std::string_view kEndings[] = {
+  static constexpr std::string_view endings[] = {
       "", "0", ".0", "0.0", ".0.0", "0.0.0", ".0.0.0", "0.0.0.0", ":", "::"};
   Address scratch;
   scratch.family = family;
-  for (std::string_view ending : kEndings)
+  for (std::string_view ending : endings)
     if (parse_address(start, ending, scratch)) return true;
   return false;
 }
@@ -118,9 +118,9 @@ bool starts(std::string_view whole, std::string_view start) {
 // goes to header.
 const char* check_v1_line(std::string_view line, bool open,
                           ProxyHeader& header) {
-  if (!starts(line, kV1Start))
-    return open && starts(kV1Start, line) ? nullptr : kNotAHeader;
-  line.remove_prefix(kV1Start.size());
+  if (!starts(line, v1_start))
+    return open && starts(v1_start, line) ? nullptr : not_a_header;
+  line.remove_prefix(v1_start.size());
 
   const std::size_t space = line.find(' ');
   const std::string_view protocol = line.substr(0, space);
@@ -145,7 +145,7 @@ const char* check_v1_line(std::string_view line, bool open,
   // 2.1: source address, destination address, source port, destination
   // port, separated by exactly one space; both addresses of the family the
   // protocol names.
-  static constexpr const char* kBadField[] = {
+  static constexpr const char* bad_field[] = {
       "PROXY v1: bad source address", "PROXY v1: bad destination address",
       "PROXY v1: bad source port", "PROXY v1: bad destination port"};
   std::uint16_t source_port = 0, destination_port = 0;
@@ -157,13 +157,13 @@ const char* check_v1_line(std::string_view line, bool open,
       const bool can_follow = field < 2
                                   ? address_can_follow(token, source.family)
                                   : port_can_follow(token);
-      return can_follow ? nullptr : kBadField[field];
+      return can_follow ? nullptr : bad_field[field];
     }
     const bool good = field == 0   ? parse_address(token, "", source)
                       : field == 1 ? parse_address(token, "", destination)
                       : field == 2 ? parse_port(token, source_port)
                                    : parse_port(token, destination_port);
-    if (!good) return kBadField[field];
+    if (!good) return bad_field[field];
     if (field < 3 && last) return "PROXY v1: missing fields";
     if (field == 3 && !last) return "PROXY v1: junk after the ports";
     line.remove_prefix(end + 1);
@@ -178,9 +178,9 @@ ProxyHeader parse_v1(std::string_view buffer) {
   // 2.1: the line ends with the first CRLF, which must come within 107
   // bytes, and "the receiver must not tolerate a single CR or LF character
   // to end the line".
-  const std::string_view window = buffer.substr(0, kProxyV1MaxLength);
+  const std::string_view window = buffer.substr(0, proxy_v1_max_length);
   const std::size_t end = window.find_first_of("\r\n");
-  const std::size_t last_cr = kProxyV1MaxLength - 2;
+  const std::size_t last_cr = proxy_v1_max_length - 2;
   bool open = false;        // no line end yet
   bool lf_pending = false;  // the CR is there, its LF not yet
   if (end == std::string_view::npos) {
@@ -208,29 +208,29 @@ ProxyHeader parse_v1(std::string_view buffer) {
 
 // --- version 2: binary (2.2) -------------------------------------------------
 
-constexpr unsigned char kV2Signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+constexpr unsigned char v2_signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                             0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
 // The 14th byte, address family (high nibble) and transport (low), as the
 // combinations 2.2 lists ("In practice, the following protocol bytes are
 // expected").
 enum Protocol : unsigned char {
-  kUnspec = 0x00,
-  kTcp4 = 0x11,
-  kUdp4 = 0x12,
-  kTcp6 = 0x21,
-  kUdp6 = 0x22,
-  kUnixStream = 0x31,
-  kUnixDgram = 0x32,
+  unspec = 0x00,
+  tcp4 = 0x11,
+  udp4 = 0x12,
+  tcp6 = 0x21,
+  udp6 = 0x22,
+  unix_stream = 0x31,
+  unix_dgram = 0x32,
 };
 
 ProxyHeader parse_v2(std::string_view buffer) {
   const auto byte = [buffer](std::size_t i) {
     return static_cast<unsigned char>(buffer[i]);
   };
-  const std::size_t signature = std::min(buffer.size(), sizeof kV2Signature);
+  const std::size_t signature = std::min(buffer.size(), sizeof v2_signature);
   for (std::size_t i = 0; i < signature; ++i)
-    if (byte(i) != kV2Signature[i]) return invalid(kNotAHeader);
+    if (byte(i) != v2_signature[i]) return invalid(not_a_header);
   if (buffer.size() < 13) return incomplete();
 
   // 13th byte: the version "must always be sent as \x2 and the receiver
@@ -248,25 +248,25 @@ ProxyHeader parse_v2(std::string_view buffer) {
   const unsigned char protocol = byte(13);
   std::size_t addresses = 0;
   if (!local) switch (protocol) {
-      case kUnspec:
+      case unspec:
         break;  // "The receiver should ignore address information."
-      case kTcp4:
+      case tcp4:
         addresses = 2 * 4 + 2 * 2;
         break;
-      case kTcp6:
+      case tcp6:
         addresses = 2 * 16 + 2 * 2;
         break;
-      case kUnixStream:
+      case unix_stream:
         addresses = 2 * 108;  // a path, not a client address: ignored
         break;
-      case kUdp4:
-      case kUdp6:
-      case kUnixDgram:
+      case udp4:
+      case udp6:
+      case unix_dgram:
         return invalid("PROXY v2: datagram transport");
       default:  // "must be rejected as invalid by receivers"
         return invalid("PROXY v2: unknown family or transport");
     }
-  if (buffer.size() < kProxyV2Fixed) return incomplete();
+  if (buffer.size() < proxy_v2_fixed) return incomplete();
 
   // 15th and 16th bytes: the length of what follows, in network order;
   // "the length of the protocol header in bytes is always exactly 16 + this
@@ -274,17 +274,17 @@ ProxyHeader parse_v2(std::string_view buffer) {
   // skip over and ignore": we do.
   const std::size_t length = std::size_t{byte(14)} << 8 | byte(15);
   if (length < addresses) return invalid("PROXY v2: length too short");
-  if (buffer.size() < kProxyV2Fixed + length) return incomplete();
+  if (buffer.size() < proxy_v2_fixed + length) return incomplete();
 
   ProxyHeader header;
   header.status = Status::complete;
-  header.length = kProxyV2Fixed + length;
-  if (local || (protocol != kTcp4 && protocol != kTcp6)) return header;
+  header.length = proxy_v2_fixed + length;
+  if (local || (protocol != tcp4 && protocol != tcp6)) return header;
   // Source address, destination address, source port, destination port,
   // each in network order (2.2, union proxy_addr).
-  const char* block = buffer.data() + kProxyV2Fixed;
-  const std::size_t address_size = protocol == kTcp4 ? 4 : 16;
-  if (protocol == kTcp4) {
+  const char* block = buffer.data() + proxy_v2_fixed;
+  const std::size_t address_size = protocol == tcp4 ? 4 : 16;
+  if (protocol == tcp4) {
     in_addr v4;
     std::memcpy(&v4, block, sizeof v4);
     header.source.address = show(v4);
@@ -295,7 +295,7 @@ ProxyHeader parse_v2(std::string_view buffer) {
   }
   const std::size_t port = 2 * address_size;
   header.source.port = static_cast<std::uint16_t>(
-      byte(kProxyV2Fixed + port) << 8 | byte(kProxyV2Fixed + port + 1));
+      byte(proxy_v2_fixed + port) << 8 | byte(proxy_v2_fixed + port + 1));
   header.has_address = true;
   return header;
 }
@@ -308,7 +308,7 @@ ProxyHeader parse_proxy_header(std::string_view buffer) {
   if (buffer.empty()) return incomplete();
   if (buffer[0] == 'P') return parse_v1(buffer);
   if (buffer[0] == '\r') return parse_v2(buffer);
-  return invalid(kNotAHeader);
+  return invalid(not_a_header);
 }
 
 }  // namespace smtpd

@@ -55,10 +55,10 @@ struct ProxyHeader {
 };
 
 // The longest v1 header, CRLF included (2.1), and the fixed part of a v2
-// header (2.2); a v2 header is kProxyV2Fixed plus its length field, so at
+// header (2.2); a v2 header is proxy_v2_fixed plus its length field, so at
 // most 16 + 65535 bytes.
-inline constexpr std::size_t kProxyV1MaxLength = 107;
-inline constexpr std::size_t kProxyV2Fixed = 16;
+inline constexpr std::size_t proxy_v1_max_length = 107;
+inline constexpr std::size_t proxy_v2_fixed = 16;
 
 // Looks at the start of buffer, what has been read so far.  Whatever the
 // bytes, the answer is a status, never an exception.

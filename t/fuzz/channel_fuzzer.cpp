@@ -99,11 +99,11 @@ using fuzz::fail;
 using fuzz::visible;
 using smtpd::Channel;
 
-constexpr std::string_view kHost = "fuzz.example";
-constexpr std::string_view kStartData = "354 End data with <CR><LF>.<CR><LF>";
-constexpr std::string_view kBadHookReply =
+constexpr std::string_view host = "fuzz.example";
+constexpr std::string_view start_data = "354 End data with <CR><LF>.<CR><LF>";
+constexpr std::string_view bad_hook_reply =
     "451 Error: local delivery gave no valid reply";
-constexpr std::size_t kMaxLine = 600;
+constexpr std::size_t max_line = 600;
 
 // What the delivery answers, and the line the channel must send for it
 // (empty: not checked here; the general invariants decide).
@@ -120,24 +120,24 @@ const std::vector<Answer>& answers() {
       {"550 No such user here"s, "550 No such user here"},
       {"451 Try again later"s, "451 Try again later"},
       {"250"s, "250"},
-      {""s, kBadHookReply},
-      {"hello"s, kBadHookReply},
-      {"250 two\r\n250 lines"s, kBadHookReply},
-      {"250 bare\nLF"s, kBadHookReply},
-      {"250 bare\rCR"s, kBadHookReply},
-      {"250 nul\0byte"s, kBadHookReply},
-      {"600 Too high"s, kBadHookReply},
-      {"199 Too low"s, kBadHookReply},
-      {"25"s, kBadHookReply},
-      {"2500 four digits"s, kBadHookReply},
-      {"25x letter"s, kBadHookReply},
+      {""s, bad_hook_reply},
+      {"hello"s, bad_hook_reply},
+      {"250 two\r\n250 lines"s, bad_hook_reply},
+      {"250 bare\nLF"s, bad_hook_reply},
+      {"250 bare\rCR"s, bad_hook_reply},
+      {"250 nul\0byte"s, bad_hook_reply},
+      {"600 Too high"s, bad_hook_reply},
+      {"199 Too low"s, bad_hook_reply},
+      {"25"s, bad_hook_reply},
+      {"2500 four digits"s, bad_hook_reply},
+      {"25x letter"s, bad_hook_reply},
       // Earlier findings (corpus/channel/regress-hook-reply-*): a
       // continuation line whose reply never ends, a control byte, 8-bit
       // text (the channel sends only printable ASCII of a delivery's), and
       // a 421, which must close the session (RFC 5321 3.8).
-      {"250-Dangling continuation"s, kBadHookReply},
-      {"250 escape \x1b[2J"s, kBadHookReply},
-      {"250 caf\xc3\xa9"s, kBadHookReply},
+      {"250-Dangling continuation"s, bad_hook_reply},
+      {"250 escape \x1b[2J"s, bad_hook_reply},
+      {"250 caf\xc3\xa9"s, bad_hook_reply},
       {"421 closing after all"s, "421 closing after all"},
   };
   return table;
@@ -284,10 +284,10 @@ class Session {
 void Session::check_line(std::string_view line) {
   FUZZ_CHECK(!final_seen_, "nothing follows 221 or 421", where(line));
   if (first_line_) {
-    FUZZ_CHECK(line.size() == 4 + kHost.size() + 15 &&
+    FUZZ_CHECK(line.size() == 4 + host.size() + 15 &&
                    line.substr(0, 4) == "220 " &&
-                   line.substr(4, kHost.size()) == kHost &&
-                   line.substr(4 + kHost.size()) == " in.smtpd ESMTP",
+                   line.substr(4, host.size()) == host &&
+                   line.substr(4 + host.size()) == " in.smtpd ESMTP",
                "the first line is the greeting", where(line));
     first_line_ = false;
   }
@@ -297,7 +297,7 @@ void Session::check_line(std::string_view line) {
              "a reply code is 2xx-5xx", where(line));
   FUZZ_CHECK(line.size() == 3 || line[3] == ' ' || line[3] == '-',
              "a reply code is followed by ' ', '-' or the end", where(line));
-  FUZZ_CHECK(line.size() <= kMaxLine, "a reply line is at most 600 bytes",
+  FUZZ_CHECK(line.size() <= max_line, "a reply line is at most 600 bytes",
              where(line));
   bool eight_bit = false;
   for (const char c : line) {
@@ -322,10 +322,10 @@ void Session::check_line(std::string_view line) {
     expect_first_ = false;
   }
   if (expect_error_close_) {
-    FUZZ_CHECK(line.size() == 4 + kHost.size() + 23 &&
+    FUZZ_CHECK(line.size() == 4 + host.size() + 23 &&
                    line.substr(0, 4) == "421 " &&
-                   line.substr(4, kHost.size()) == kHost &&
-                   line.substr(4 + kHost.size()) == " Error: too many errors",
+                   line.substr(4, host.size()) == host &&
+                   line.substr(4 + host.size()) == " Error: too many errors",
                "the max_errors-th 5xx reply is followed by 421", where(line));
     expect_error_close_ = false;
   }
@@ -350,7 +350,7 @@ void Session::check_line(std::string_view line) {
     ++errors_;
     if (errors_ == setup_.config.max_errors) expect_error_close_ = true;
   }
-  last_was_start_ = line == kStartData;
+  last_was_start_ = line == start_data;
   if (last_was_start_) ++starts_;
   replies_.add(line);
   if (recording) transcript.emplace_back(line);
@@ -696,7 +696,7 @@ Setup make_setup(const std::uint8_t* header) {
   static const std::size_t recipients[] = {1, 2, 5, 1000};
   static const unsigned errors[] = {0, 1, 3, 20};
   smtpd::ChannelConfig& c = setup.config;
-  c.hostname = std::string(kHost);
+  c.hostname = std::string(host);
   c.data_size_limit = limits[config & 3];
   c.enable_smtputf8 = (config & 4) != 0;
   c.decode_data = (config & 8) != 0;

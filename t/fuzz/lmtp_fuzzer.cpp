@@ -42,10 +42,10 @@ struct Outcome {
   bool done;
 };
 
-const char* const kRecipients[] = {
+const char* const recipients[] = {
     "ant@lists.example", "bee-request@lists.example",
     "cow-bounces+x=y@lists.example", "dog@lists.example"};
-const std::string kMessage = "From: a@b.example\n\n.hidden\nline\r\n.\r\nend";
+const std::string message = "From: a@b.example\n\n.hidden\nline\r\n.\r\nend";
 
 Outcome run(const LmtpJob& job, bool closes,
             const std::vector<std::string_view>& chunks,
@@ -108,9 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes,
   job.lhlo_name = "relay.example";
   job.sender = "sender@example.org";
   for (unsigned i = 0; i <= (bytes[0] & 3u); ++i)
-    job.recipients.push_back(kRecipients[i]);
+    job.recipients.push_back(recipients[i]);
   job.check_only = bytes[0] & 4u;
-  job.message = kMessage;
+  job.message = message;
   const bool closes = bytes[0] & 8u;
   const std::string_view server(reinterpret_cast<const char*>(bytes) + 2,
                                 size - 2);

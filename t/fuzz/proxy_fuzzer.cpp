@@ -39,7 +39,7 @@ using smtpd::ProxyHeader;
 using smtpd::test::name;
 using Status = ProxyHeader::Status;
 
-constexpr std::string_view kSignature("\r\n\r\n\0\r\nQUIT\n", 12);
+constexpr std::string_view signature("\r\n\r\n\0\r\nQUIT\n", 12);
 
 std::string describe(std::string_view buffer, const ProxyHeader& header) {
   return "buffer " + visible(buffer, 200) + " is " + name(header.status) +
@@ -70,7 +70,7 @@ void check_one(std::string_view buffer, const ProxyHeader& header) {
   if (buffer[0] == 'P') {
     FUZZ_CHECK(bytes.substr(0, 6) == "PROXY ", "a v1 header starts with PROXY",
                describe(buffer, header));
-    FUZZ_CHECK(header.length <= smtpd::kProxyV1MaxLength,
+    FUZZ_CHECK(header.length <= smtpd::proxy_v1_max_length,
                "a v1 header is at most 107 bytes", describe(buffer, header));
     FUZZ_CHECK(bytes.find("\r\n") == header.length - 2,
                "a v1 header ends with its first CRLF",
@@ -79,15 +79,15 @@ void check_one(std::string_view buffer, const ProxyHeader& header) {
                    std::string_view::npos,
                "a v1 header holds no other CR or LF", describe(buffer, header));
   } else {
-    FUZZ_CHECK(bytes.substr(0, 12) == kSignature,
+    FUZZ_CHECK(bytes.substr(0, 12) == signature,
                "a v2 header starts with the signature",
                describe(buffer, header));
-    FUZZ_CHECK(header.length >= smtpd::kProxyV2Fixed,
+    FUZZ_CHECK(header.length >= smtpd::proxy_v2_fixed,
                "a v2 header has its fixed part", describe(buffer, header));
     const std::size_t length =
         std::size_t{static_cast<unsigned char>(buffer[14])} << 8 |
         static_cast<unsigned char>(buffer[15]);
-    FUZZ_CHECK(header.length == smtpd::kProxyV2Fixed + length,
+    FUZZ_CHECK(header.length == smtpd::proxy_v2_fixed + length,
                "a v2 header is 16 bytes plus its length",
                describe(buffer, header));
   }

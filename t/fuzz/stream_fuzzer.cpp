@@ -142,12 +142,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   const std::string_view input(
       reinterpret_cast<const char*>(data) + std::min<std::size_t>(2, size),
       size - std::min<std::size_t>(2, size));
-  static constexpr std::uint64_t kLimits[] = {0, 16, 1000, 33554432};
-  static constexpr std::size_t kChunks[] = {0, 3, 16, 200};
+  static constexpr std::uint64_t size_limits[] = {0, 16, 1000, 33554432};
+  static constexpr std::size_t chunk_sizes[] = {0, 3, 16, 200};
   smtpd::ChannelConfig config;
   config.hostname = "fuzz.example";
-  config.data_size_limit = kLimits[head[0] & 3];
-  const std::size_t chunk = kChunks[(head[0] >> 2) & 3];
+  config.data_size_limit = size_limits[head[0] & 3];
+  const std::size_t chunk = chunk_sizes[(head[0] >> 2) & 3];
   Rolls rolls{head[1]};
 
   Seen whole_seen;

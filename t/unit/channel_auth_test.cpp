@@ -47,8 +47,8 @@ class Checker : public Handler {
 };
 
 std::string b64(std::string_view s) { return encode_base64(s); }
-const std::string kPlain = b64(std::string("\0alice\0s3cret", 13));
-const std::string kPlainBad = b64(std::string("\0alice\0guess", 12));
+const std::string plain = b64(std::string("\0alice\0s3cret", 13));
+const std::string plain_bad = b64(std::string("\0alice\0guess", 12));
 
 struct Case {
   const char* name;
@@ -62,13 +62,13 @@ struct Case {
   bool closed = false;
 };
 
-const std::string kEhlo = "EHLO c.example\r\n";
-const std::vector<std::string> kEhloReply = {
+const std::string ehlo_line = "EHLO c.example\r\n";
+const std::vector<std::string> ehlo_reply = {
     "250-localhost",  "250-SIZE 33554432",    "250-8BITMIME",
     "250-PIPELINING", "250-AUTH PLAIN LOGIN", "250 HELP"};
 
 std::vector<std::string> ehlo_then(std::vector<std::string> more,
-                                   std::vector<std::string> ehlo = kEhloReply) {
+                                   std::vector<std::string> ehlo = ehlo_reply) {
   ehlo.insert(ehlo.end(), more.begin(), more.end());
   return ehlo;
 }
@@ -77,143 +77,146 @@ std::vector<Case> cases() {
   const std::string ok(replies::auth_ok), invalid(replies::auth_invalid);
   return {
       {"PlainInitialResponse",
-       kEhlo + "AUTH PLAIN " + kPlain + "\r\n",
+       ehlo_line + "AUTH PLAIN " + plain + "\r\n",
        ehlo_then({ok}),
        "alice",
        {"alice:s3cret"}},
       {"PlainAfterChallenge",
-       kEhlo + "AUTH PLAIN\r\n" + kPlain + "\r\n",
+       ehlo_line + "AUTH PLAIN\r\n" + plain + "\r\n",
        ehlo_then({"334 ", ok}),
        "alice",
        {"alice:s3cret"}},
       {"PlainMechanismInLowerCase",
-       kEhlo + "auth plain " + kPlain + "\r\n",
+       ehlo_line + "auth plain " + plain + "\r\n",
        ehlo_then({ok}),
        "alice",
        {"alice:s3cret"}},
       {"PlainWithOwnAuthzid",
-       kEhlo + "AUTH PLAIN " + b64(std::string("alice\0alice\0s3cret", 18)) +
-           "\r\n",
+       ehlo_line + "AUTH PLAIN " +
+           b64(std::string("alice\0alice\0s3cret", 18)) + "\r\n",
        ehlo_then({ok}),
        "alice",
        {"alice:s3cret"}},
       {"PlainActingForSomeoneElse",
-       kEhlo + "AUTH PLAIN " + b64(std::string("root\0alice\0s3cret", 17)) +
+       ehlo_line + "AUTH PLAIN " + b64(std::string("root\0alice\0s3cret", 17)) +
            "\r\n",
        ehlo_then({invalid}),
        "",
        {}},
       {"Login",
-       kEhlo + "AUTH LOGIN\r\n" + b64("alice") + "\r\n" + b64("s3cret") +
+       ehlo_line + "AUTH LOGIN\r\n" + b64("alice") + "\r\n" + b64("s3cret") +
            "\r\n",
        ehlo_then({"334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6", ok}),
        "alice",
        {"alice:s3cret"}},
       {"LoginWithUserAsInitialResponse",
-       kEhlo + "AUTH LOGIN " + b64("alice") + "\r\n" + b64("s3cret") + "\r\n",
+       ehlo_line + "AUTH LOGIN " + b64("alice") + "\r\n" + b64("s3cret") +
+           "\r\n",
        ehlo_then({"334 UGFzc3dvcmQ6", ok}),
        "alice",
        {"alice:s3cret"}},
       {"BadPasswordIs535AndNoOneLoggedIn",
-       kEhlo + "AUTH PLAIN " + kPlainBad + "\r\nMAIL FROM:<a@b.example>\r\n",
+       ehlo_line + "AUTH PLAIN " + plain_bad +
+           "\r\nMAIL FROM:<a@b.example>\r\n",
        ehlo_then({invalid, "250 OK"}),
        "",
        {"alice:guess"}},
       {"TemporaryFailureIs454",
-       kEhlo + "AUTH PLAIN " + b64(std::string("\0slow\0pw", 8)) + "\r\n",
+       ehlo_line + "AUTH PLAIN " + b64(std::string("\0slow\0pw", 8)) + "\r\n",
        ehlo_then({std::string(replies::auth_temporary)}),
        "",
        {"slow:pw"}},
       {"RetryAfterFailure",
-       kEhlo + "AUTH PLAIN " + kPlainBad + "\r\nAUTH PLAIN " + kPlain + "\r\n",
+       ehlo_line + "AUTH PLAIN " + plain_bad + "\r\nAUTH PLAIN " + plain +
+           "\r\n",
        ehlo_then({invalid, ok}),
        "alice",
        {"alice:guess", "alice:s3cret"}},
       {"SecondAuthIs503",
-       kEhlo + "AUTH PLAIN " + kPlain + "\r\nAUTH PLAIN " + kPlain + "\r\n",
+       ehlo_line + "AUTH PLAIN " + plain + "\r\nAUTH PLAIN " + plain + "\r\n",
        ehlo_then({ok, std::string(replies::auth_already)}),
        "alice",
        {"alice:s3cret"}},
       {"AuthInTransactionIs503",
-       kEhlo + "MAIL FROM:<a@b.example>\r\nAUTH PLAIN " + kPlain + "\r\n",
+       ehlo_line + "MAIL FROM:<a@b.example>\r\nAUTH PLAIN " + plain + "\r\n",
        ehlo_then({"250 OK", std::string(replies::auth_in_transaction)}),
        "",
        {}},
       {"AuthAfterRsetIsServed",
-       kEhlo + "MAIL FROM:<a@b.example>\r\nRSET\r\nAUTH PLAIN " + kPlain +
+       ehlo_line + "MAIL FROM:<a@b.example>\r\nRSET\r\nAUTH PLAIN " + plain +
            "\r\n",
        ehlo_then({"250 OK", "250 OK", ok}),
        "alice",
        {"alice:s3cret"}},
       {"AuthAfterHeloIs503",
-       "HELO c.example\r\nAUTH PLAIN " + kPlain + "\r\n",
+       "HELO c.example\r\nAUTH PLAIN " + plain + "\r\n",
        {"250 localhost", std::string(replies::auth_need_ehlo)},
        "",
        {}},
       {"AuthBeforeGreetingIs503",
-       "AUTH PLAIN " + kPlain + "\r\n",
+       "AUTH PLAIN " + plain + "\r\n",
        {std::string(replies::auth_need_ehlo)},
        "",
        {}},
       {"CancelledIs501",
-       kEhlo + "AUTH LOGIN\r\n" + b64("alice") + "\r\n*\r\nNOOP\r\n",
+       ehlo_line + "AUTH LOGIN\r\n" + b64("alice") + "\r\n*\r\nNOOP\r\n",
        ehlo_then({"334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6",
                   std::string(replies::auth_cancelled), "250 OK"}),
        "",
        {}},
       {"CancelledPlainIs501",
-       kEhlo + "AUTH PLAIN\r\n*\r\n",
+       ehlo_line + "AUTH PLAIN\r\n*\r\n",
        ehlo_then({"334 ", std::string(replies::auth_cancelled)}),
        "",
        {}},
       {"BadBase64Is501",
-       kEhlo + "AUTH PLAIN AGFsaWNl!!\r\n",
+       ehlo_line + "AUTH PLAIN AGFsaWNl!!\r\n",
        ehlo_then({std::string(replies::auth_bad_base64)}),
        "",
        {}},
       {"BadBase64ResponseIs501",
-       kEhlo + "AUTH LOGIN\r\nYWxpY2U\r\nNOOP\r\n",
+       ehlo_line + "AUTH LOGIN\r\nYWxpY2U\r\nNOOP\r\n",
        ehlo_then({"334 VXNlcm5hbWU6", std::string(replies::auth_bad_base64),
                   "250 OK"}),
        "",
        {}},
       {"UnknownMechanismIs504",
-       kEhlo + "AUTH CRAM-MD5\r\n",
+       ehlo_line + "AUTH CRAM-MD5\r\n",
        ehlo_then({std::string(replies::auth_unknown_mechanism)}),
        "",
        {}},
       {"NoMechanismIs501",
-       kEhlo + "AUTH\r\n",
+       ehlo_line + "AUTH\r\n",
        ehlo_then({std::string(replies::auth_syntax)}),
        "",
        {}},
       {"EmptyInitialResponseIs535",
-       kEhlo + "AUTH PLAIN =\r\n",
+       ehlo_line + "AUTH PLAIN =\r\n",
        ehlo_then({invalid}),
        "",
        {}},
       {"ThreeNulsIs535",
-       kEhlo + "AUTH PLAIN " + b64(std::string("\0alice\0s3\0cret", 15)) +
+       ehlo_line + "AUTH PLAIN " + b64(std::string("\0alice\0s3\0cret", 15)) +
            "\r\n",
        ehlo_then({invalid}),
        "",
        {}},
       {"WithoutTlsIs538AndNotOffered",
-       kEhlo + "AUTH PLAIN " + kPlain + "\r\n",
+       ehlo_line + "AUTH PLAIN " + plain + "\r\n",
        {"250-localhost", "250-SIZE 33554432", "250-8BITMIME", "250-PIPELINING",
         "250 HELP", std::string(replies::auth_needs_tls)},
        "",
        {},
        /*insecure=*/false},
       {"WithoutTlsLoginIs538",
-       kEhlo + "AUTH LOGIN\r\nNOOP\r\n",
+       ehlo_line + "AUTH LOGIN\r\nNOOP\r\n",
        {"250-localhost", "250-SIZE 33554432", "250-8BITMIME", "250-PIPELINING",
         "250 HELP", std::string(replies::auth_needs_tls), "250 OK"},
        "",
        {},
        /*insecure=*/false},
       {"NotConfiguredIsAnUnknownCommand",
-       kEhlo + "AUTH PLAIN " + kPlain + "\r\n",
+       ehlo_line + "AUTH PLAIN " + plain + "\r\n",
        {"250-localhost", "250-SIZE 33554432", "250-8BITMIME", "250-PIPELINING",
         "250 HELP", "500 Error: command \"AUTH\" not recognized"},
        "",
@@ -221,36 +224,36 @@ std::vector<Case> cases() {
        true,
        /*auth=*/false},
       {"ResponseIsNeverACommand",
-       kEhlo + "AUTH LOGIN\r\nMAIL FROM:<a@b.example>\r\nNOOP\r\n",
+       ehlo_line + "AUTH LOGIN\r\nMAIL FROM:<a@b.example>\r\nNOOP\r\n",
        ehlo_then({"334 VXNlcm5hbWU6", std::string(replies::auth_bad_base64),
                   "250 OK"}),
        "",
        {}},
       {"ResponseTooLongIs500",
-       kEhlo + "AUTH PLAIN\r\n" + std::string(limits::auth_line + 4, 'A') +
+       ehlo_line + "AUTH PLAIN\r\n" + std::string(limits::auth_line + 4, 'A') +
            "\r\nNOOP\r\n",
        ehlo_then({"334 ", std::string(replies::auth_line_too_long), "250 OK"}),
        "",
        {}},
       {"LongInitialResponseWithinTheLimit",
-       kEhlo + "AUTH PLAIN " + std::string(2000, 'A') + "\r\n",
+       ehlo_line + "AUTH PLAIN " + std::string(2000, 'A') + "\r\n",
        ehlo_then({invalid}),
        "",
        {}},
       {"AuthLineTooLong",
-       kEhlo + "AUTH PLAIN " + std::string(limits::auth_line + 10, 'A') +
+       ehlo_line + "AUTH PLAIN " + std::string(limits::auth_line + 10, 'A') +
            "\r\nNOOP\r\n",
        ehlo_then({"500 Error: line too long", "250 OK"}),
        "",
        {}},
       {"NulInResponseIs501",
-       kEhlo + "AUTH PLAIN\r\n" + std::string("AG\0FsaWNl", 9) + "\r\n",
+       ehlo_line + "AUTH PLAIN\r\n" + std::string("AG\0FsaWNl", 9) + "\r\n",
        ehlo_then({"334 ", std::string(replies::auth_bad_base64)}),
        "",
        {}},
       {"FailuresCountTowardsMaxErrors",
-       kEhlo + "AUTH PLAIN " + kPlainBad + "\r\nAUTH PLAIN " + kPlainBad +
-           "\r\nAUTH PLAIN " + kPlain + "\r\n",
+       ehlo_line + "AUTH PLAIN " + plain_bad + "\r\nAUTH PLAIN " + plain_bad +
+           "\r\nAUTH PLAIN " + plain + "\r\n",
        ehlo_then({invalid, invalid, "421 localhost Error: too many errors"}),
        "",
        {"alice:guess", "alice:guess"},
@@ -259,7 +262,7 @@ std::vector<Case> cases() {
        /*max_errors=*/2,
        /*closed=*/true},
       {"BareLfEndsAResponse",
-       kEhlo + "AUTH PLAIN\n" + kPlain + "\n",
+       ehlo_line + "AUTH PLAIN\n" + plain + "\n",
        ehlo_then({"334 ", ok}),
        "alice",
        {"alice:s3cret"}},
@@ -346,7 +349,7 @@ TEST(ChannelAuth, WithoutAHandlerNoOneLogsIn) {
   ChannelConfig config;
   config.auth = config.auth_insecure = true;
   Channel channel(config, Peer{});
-  channel.feed(kEhlo + "AUTH PLAIN " + kPlain + "\r\n");
+  channel.feed(ehlo_line + "AUTH PLAIN " + plain + "\r\n");
   EXPECT_NE(std::string(channel.output()).find(replies::auth_invalid),
             std::string::npos);
   EXPECT_EQ(channel.session().authenticated, "");
@@ -371,13 +374,13 @@ std::vector<TraceCase> trace_cases() {
       {"CommandsPassUnchanged", "EHLO x\r\nMAIL FROM:<a@b>\r\n",
        "EHLO x\r\nMAIL FROM:<a@b>\r\n"},
       // PLAIN: the initial response or the line after 334, in any form.
-      {"PlainInitialResponse", "AUTH PLAIN " + kPlain + "\r\nNOOP\r\n",
+      {"PlainInitialResponse", "AUTH PLAIN " + plain + "\r\nNOOP\r\n",
        "AUTH PLAIN [hidden]\r\nNOOP\r\n"},
-      {"PlainResponse", "AUTH PLAIN\r\n" + kPlain + "\r\nNOOP\r\n",
+      {"PlainResponse", "AUTH PLAIN\r\n" + plain + "\r\nNOOP\r\n",
        "AUTH PLAIN\r\n[hidden]\r\nNOOP\r\n"},
-      {"BareLf", "AUTH PLAIN\n" + kPlain + "\nNOOP\n",
+      {"BareLf", "AUTH PLAIN\n" + plain + "\nNOOP\n",
        "AUTH PLAIN\n[hidden]\nNOOP\n"},
-      {"OddSpacing", "  AuTh\t PLAIN   " + kPlain + "\r\n",
+      {"OddSpacing", "  AuTh\t PLAIN   " + plain + "\r\n",
        "  AuTh\t PLAIN [hidden]\r\n"},
       {"LongResponseHiddenWhole",
        "AUTH PLAIN\r\n" + std::string(limits::auth_line + 100, 'c') +

@@ -144,7 +144,7 @@ std::string differences(const Outcome& expected, const Outcome& actual) {
   return found;
 }
 
-constexpr std::string_view kSessions[] = {
+constexpr std::string_view sessions[] = {
     // Headers, a body, dot-stuffing, then QUIT pipelined behind the dot.
     "EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
     "DATA\r\nSubject: x\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n",
@@ -165,7 +165,7 @@ constexpr std::string_view kSessions[] = {
 struct Modes {
   Streaming::Mode command, pieces;
 };
-constexpr Modes kModes[] = {
+constexpr Modes mode_table[] = {
     {Streaming::Mode::at_once, Streaming::Mode::at_once},
     {Streaming::Mode::later, Streaming::Mode::at_once},
     {Streaming::Mode::at_once, Streaming::Mode::later},
@@ -173,9 +173,9 @@ constexpr Modes kModes[] = {
 };
 
 TEST(ChannelStream, AsAWholeMessageInEveryChunking) {
-  for (const std::string_view session : kSessions) {
+  for (const std::string_view session : sessions) {
     const Outcome expected = whole(session);
-    for (const Modes& modes : kModes) {
+    for (const Modes& modes : mode_table) {
       EXPECT_EQ("", differences(expected, streamed({session}, modes.command,
                                                    modes.pieces)))
           << text::repr_bytes(session);
@@ -192,11 +192,11 @@ TEST(ChannelStream, AsAWholeMessageInEveryChunking) {
   }
 }
 
-const std::string kStart =
+const std::string start_session =
     "HELO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n";
-const std::string kReplies =
+const std::string start_replies =
     "220 localhost in.smtpd ESMTP\r\n250 localhost\r\n250 OK\r\n250 OK\r\n";
-constexpr std::string_view kGo = "354 End data with <CR><LF>.<CR><LF>\r\n";
+constexpr std::string_view go_ahead = "354 End data with <CR><LF>.<CR><LF>\r\n";
 
 std::string take(Channel& channel) {
   std::string out(channel.output());
@@ -209,12 +209,12 @@ TEST(ChannelStream, The354WaitsForTheDataCommandHook) {
   Seen seen;
   Streaming handler(seen, Streaming::Mode::later, Streaming::Mode::at_once);
   Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(kStart + "DATA\r\nx\r\n.\r\n");
-  EXPECT_EQ(kReplies, take(channel));
+  channel.feed(start_session + "DATA\r\nx\r\n.\r\n");
+  EXPECT_EQ(start_replies, take(channel));
   EXPECT_EQ(Hook::data_command, channel.waiting_for());
   EXPECT_EQ("", handler.current());
   channel.answer(Answer::accept());
-  EXPECT_EQ(std::string(kGo) + "250 OK\r\n", take(channel));
+  EXPECT_EQ(std::string(go_ahead) + "250 OK\r\n", take(channel));
   EXPECT_EQ(std::vector<std::string>{"x"}, seen.messages);
 }
 
@@ -224,9 +224,10 @@ TEST(ChannelStream, ARefusedDataCommandIsNo354) {
   Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::at_once);
   handler.command_answer = "554 5.5.1 Error: no valid recipients";
   Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(kStart + "DATA\r\nRCPT TO:<e@f.example>\r\n");
-  EXPECT_EQ(kReplies + "554 5.5.1 Error: no valid recipients\r\n250 OK\r\n",
-            take(channel));
+  channel.feed(start_session + "DATA\r\nRCPT TO:<e@f.example>\r\n");
+  EXPECT_EQ(
+      start_replies + "554 5.5.1 Error: no valid recipients\r\n250 OK\r\n",
+      take(channel));
   EXPECT_EQ(Channel::State::command, channel.state());
   EXPECT_EQ(2u, channel.transaction().rcpt_tos.size());
   EXPECT_TRUE(seen.messages.empty());
@@ -238,12 +239,12 @@ TEST(ChannelStream, APieceAnsweredLaterStopsTheReading) {
   Seen seen;
   Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::later);
   Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(kStart + "DATA\r\nfirst\r\n");
+  channel.feed(start_session + "DATA\r\nfirst\r\n");
   EXPECT_EQ(Hook::data_piece, channel.waiting_for());
   EXPECT_EQ("first", handler.current());
   channel.feed("second\r\n.\r\nNOOP\r\n");
   EXPECT_EQ("first", handler.current());
-  EXPECT_EQ(kReplies + std::string(kGo), take(channel));
+  EXPECT_EQ(start_replies + std::string(go_ahead), take(channel));
   channel.answer(Answer::accept());
   EXPECT_EQ(Hook::data_piece, channel.waiting_for());
   EXPECT_EQ("first\nsecond", handler.current());
@@ -260,9 +261,9 @@ TEST(ChannelStream, ARefusedPieceDropsTheRest) {
   handler.piece_answer = "451 4.3.0 upstream gone";
   handler.data_answer = "451 Error: relay failed, try again later";
   Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(kStart + "DATA\r\nfirst\r\n");
+  channel.feed(start_session + "DATA\r\nfirst\r\n");
   channel.feed("second\r\n.\r\nNOOP\r\n");
-  EXPECT_EQ(kReplies + std::string(kGo) +
+  EXPECT_EQ(start_replies + std::string(go_ahead) +
                 "451 Error: relay failed, try again later\r\n250 OK\r\n",
             take(channel));
   EXPECT_EQ(std::vector<std::string>{"first"}, seen.messages);
@@ -277,9 +278,9 @@ TEST(ChannelStream, TooBigIsAbandoned) {
   ChannelConfig config;
   config.data_size_limit = 10;
   Channel channel(config, Peer{}, &handler);
-  channel.feed(kStart + "DATA\r\n0123456789abcdef\r\n");
+  channel.feed(start_session + "DATA\r\n0123456789abcdef\r\n");
   channel.feed("more\r\n.\r\nNOOP\r\n");
-  EXPECT_EQ(kReplies + std::string(kGo) +
+  EXPECT_EQ(start_replies + std::string(go_ahead) +
                 "552 Error: Too much mail data\r\n250 OK\r\n",
             take(channel));
   EXPECT_EQ(1u, seen.abandoned);
@@ -293,7 +294,7 @@ TEST(ChannelStream, ClientGoneMidDataIsAbandoned) {
   Seen seen;
   Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::at_once);
   Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(kStart + "DATA\r\nhalf a mess");
+  channel.feed(start_session + "DATA\r\nhalf a mess");
   channel.end_of_input();
   EXPECT_TRUE(channel.closed());
   EXPECT_TRUE(channel.closed_in_data());
@@ -301,7 +302,7 @@ TEST(ChannelStream, ClientGoneMidDataIsAbandoned) {
   EXPECT_TRUE(seen.messages.empty());
   // And a timeout in the middle too.
   Channel timed(ChannelConfig{}, Peer{}, &handler);
-  timed.feed(kStart + "DATA\r\nx");
+  timed.feed(start_session + "DATA\r\nx");
   timed.timed_out();
   EXPECT_EQ(2u, seen.abandoned);
   EXPECT_EQ("", seen.problems);
@@ -313,7 +314,7 @@ TEST(ChannelStream, LaterSaysTheClientIsGone) {
   Seen seen;
   Streaming handler(seen, Streaming::Mode::later, Streaming::Mode::at_once);
   Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(kStart + "DATA\r\n");
+  channel.feed(start_session + "DATA\r\n");
   const Later handle = static_cast<Context&>(channel).later();
   EXPECT_FALSE(handle.client_gone());
   channel.client_gone();

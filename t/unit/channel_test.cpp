@@ -228,28 +228,28 @@ class T {
 };
 
 // Client lines and the channel's answers that most transcripts share.
-const std::string kHelo = "HELO client.example\r\n";
-const std::string kEhlo = "EHLO client.example\r\n";
-const std::string kFrom = "MAIL FROM:<a@b.example>\r\n";
-const std::string kTo = "RCPT TO:<c@d.example>\r\n";
-const std::string kData = "DATA\r\n";
-const std::string kQuit = "QUIT\r\n";
-constexpr std::string_view kHeloOk = "250 localhost";
-constexpr std::string_view kOk = "250 OK";
-constexpr std::string_view kGoAhead = "354 End data with <CR><LF>.<CR><LF>";
-constexpr std::string_view kBye = "221 Bye";
+const std::string helo_line = "HELO client.example\r\n";
+const std::string ehlo_line = "EHLO client.example\r\n";
+const std::string from_line = "MAIL FROM:<a@b.example>\r\n";
+const std::string to_line = "RCPT TO:<c@d.example>\r\n";
+const std::string data_line = "DATA\r\n";
+const std::string quit_line = "QUIT\r\n";
+constexpr std::string_view helo_ok = "250 localhost";
+constexpr std::string_view ok = "250 OK";
+constexpr std::string_view go_ahead = "354 End data with <CR><LF>.<CR><LF>";
+constexpr std::string_view bye = "221 Bye";
 
 // EHLO's answer with the default configuration.
 T& ehlo(T& t) {
-  return t.say(kEhlo, {"250-localhost", "250-SIZE 33554432", "250-8BITMIME",
-                       "250-PIPELINING", "250 HELP"});
+  return t.say(ehlo_line, {"250-localhost", "250-SIZE 33554432", "250-8BITMIME",
+                           "250-PIPELINING", "250 HELP"});
 }
 // HELO, MAIL, RCPT, DATA: ready for the message.
 T& helo_to_data(T& t) {
-  return t.say(kHelo, {kHeloOk})
-      .say(kFrom, {kOk})
-      .say(kTo, {kOk})
-      .say(kData, {kGoAhead});
+  return t.say(helo_line, {helo_ok})
+      .say(from_line, {ok})
+      .say(to_line, {ok})
+      .say(data_line, {go_ahead});
 }
 
 // "VERB" padded with spaces to a line of exactly length bytes, then CRLF.
@@ -271,8 +271,8 @@ std::vector<Transcript> session_transcripts() {
   {
     T t("SimpleSession");
     helo_to_data(t)
-        .say("Subject: hi\r\n\r\nHello.\r\n.\r\n", {kOk})
-        .say(kQuit, {kBye})
+        .say("Subject: hi\r\n\r\nHello.\r\n.\r\n", {ok})
+        .say(quit_line, {bye})
         .delivers(message("Subject: hi\n\nHello."))
         .closes();
     all.push_back(t);
@@ -280,11 +280,11 @@ std::vector<Transcript> session_transcripts() {
   {
     T t("EhloSessionWithOptionsAndTwoRecipients");
     ehlo(t)
-        .say("MAIL FROM:<a@b.example> body=8bitmime SIZE=100\r\n", {kOk})
-        .say(kTo, {kOk})
-        .say("RCPT TO:<e@f.example>\r\n", {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say("MAIL FROM:<a@b.example> body=8bitmime SIZE=100\r\n", {ok})
+        .say(to_line, {ok})
+        .say("RCPT TO:<e@f.example>\r\n", {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(Message("client.example", "a@b.example",
                           {"c@d.example", "e@f.example"}, "x")
                       .mail_options({"BODY=8BITMIME", "SIZE=100"}));
@@ -293,12 +293,12 @@ std::vector<Transcript> session_transcripts() {
   {
     T t("TwoMessagesInOneSession");
     helo_to_data(t)
-        .say("first\r\n.\r\n", {kOk})
-        .say("MAIL FROM:<g@h.example>\r\n", {kOk})
-        .say("RCPT TO:<i@j.example>\r\n", {kOk})
-        .say(kData, {kGoAhead})
-        .say("second\r\n.\r\n", {kOk})
-        .say(kQuit, {kBye})
+        .say("first\r\n.\r\n", {ok})
+        .say("MAIL FROM:<g@h.example>\r\n", {ok})
+        .say("RCPT TO:<i@j.example>\r\n", {ok})
+        .say(data_line, {go_ahead})
+        .say("second\r\n.\r\n", {ok})
+        .say(quit_line, {bye})
         .delivers(message("first"))
         .delivers(
             Message("client.example", "g@h.example", {"i@j.example"}, "second"))
@@ -306,53 +306,54 @@ std::vector<Transcript> session_transcripts() {
     all.push_back(t);
   }
   all.push_back(T("LowerCaseVerbsAndKeywords")
-                    .say("helo client.example\r\n", {kHeloOk})
-                    .say("mail from:<a@b.example>\r\n", {kOk})
-                    .say("rcpt to:<c@d.example>\r\n", {kOk})
-                    .say("data\r\n", {kGoAhead})
-                    .say("x\r\n.\r\n", {kOk})
-                    .say("quit\r\n", {kBye})
+                    .say("helo client.example\r\n", {helo_ok})
+                    .say("mail from:<a@b.example>\r\n", {ok})
+                    .say("rcpt to:<c@d.example>\r\n", {ok})
+                    .say("data\r\n", {go_ahead})
+                    .say("x\r\n.\r\n", {ok})
+                    .say("quit\r\n", {bye})
                     .delivers(message("x"))
                     .closes());
   all.push_back(T("SpaceAfterKeywordColon")
-                    .say(kHelo, {kHeloOk})
-                    .say("MAIL FROM: <a@b.example>\r\n", {kOk})
-                    .say("RCPT TO:   <c@d.example>\r\n", {kOk})
-                    .say(kData, {kGoAhead})
-                    .say("x\r\n.\r\n", {kOk})
+                    .say(helo_line, {helo_ok})
+                    .say("MAIL FROM: <a@b.example>\r\n", {ok})
+                    .say("RCPT TO:   <c@d.example>\r\n", {ok})
+                    .say(data_line, {go_ahead})
+                    .say("x\r\n.\r\n", {ok})
                     .delivers(message("x")));
   all.push_back(T("ArgumentsAreStripped")
-                    .say("HELO   client.example \t \r\n", {kHeloOk})
-                    .say(kFrom, {kOk})
-                    .say(kTo, {kOk})
-                    .say(kData, {kGoAhead})
-                    .say("x\r\n.\r\n", {kOk})
+                    .say("HELO   client.example \t \r\n", {helo_ok})
+                    .say(from_line, {ok})
+                    .say(to_line, {ok})
+                    .say(data_line, {go_ahead})
+                    .say("x\r\n.\r\n", {ok})
                     .delivers(message("x")));
   all.push_back(T("NullReversePath")
-                    .say(kHelo, {kHeloOk})
-                    .say("MAIL FROM:<>\r\n", {kOk})
-                    .say(kTo, {kOk})
-                    .say(kData, {kGoAhead})
-                    .say("bounce\r\n.\r\n", {kOk})
+                    .say(helo_line, {helo_ok})
+                    .say("MAIL FROM:<>\r\n", {ok})
+                    .say(to_line, {ok})
+                    .say(data_line, {go_ahead})
+                    .say("bounce\r\n.\r\n", {ok})
                     .delivers(Message("client.example", "<>", {"c@d.example"},
                                       "bounce")));
   {
     T t("PeerIsInTheEnvelope");
     t.peer(Peer{"192.0.2.7", 2525});
     helo_to_data(t)
-        .say("x\r\n.\r\n", {kOk})
+        .say("x\r\n.\r\n", {ok})
         .delivers(message("x").peer(Peer{"192.0.2.7", 2525}));
     all.push_back(t);
   }
-  all.push_back(T("HostnameInReplies")
-                    .hostname("mx.example")
-                    .say(kEhlo, {"250-mx.example", "250-SIZE 33554432",
-                                 "250-8BITMIME", "250-PIPELINING", "250 HELP"})
-                    .say(kQuit, {kBye})
-                    .closes());
+  all.push_back(
+      T("HostnameInReplies")
+          .hostname("mx.example")
+          .say(ehlo_line, {"250-mx.example", "250-SIZE 33554432",
+                           "250-8BITMIME", "250-PIPELINING", "250 HELP"})
+          .say(quit_line, {bye})
+          .closes());
   all.push_back(T("HostnameInHeloReply")
                     .hostname("mx.example")
-                    .say(kHelo, {"250 mx.example"}));
+                    .say(helo_line, {"250 mx.example"}));
   return all;
 }
 
@@ -362,22 +363,22 @@ std::vector<Transcript> greeting_transcripts() {
                     .say("HELO\r\n", {"501 Syntax: HELO hostname"})
                     .say("HELO \r\n", {"501 Syntax: HELO hostname"})
                     .say("helo  \t \r\n", {"501 Syntax: HELO hostname"})
-                    .say(kFrom, {"503 Error: send HELO first"})
-                    .say(kHelo, {kHeloOk}));
+                    .say(from_line, {"503 Error: send HELO first"})
+                    .say(helo_line, {helo_ok}));
   all.push_back(T("EhloWithoutHostname")
                     .say("EHLO\r\n", {"501 Syntax: EHLO hostname"})
                     .say("EHLO \r\n", {"501 Syntax: EHLO hostname"})
-                    .say(kFrom, {"503 Error: send HELO first"}));
+                    .say(from_line, {"503 Error: send HELO first"}));
   {
     T t("DuplicateGreetingKeepsTheFirst");
-    t.say("HELO first.example\r\n", {kHeloOk})
+    t.say("HELO first.example\r\n", {helo_ok})
         .say("HELO second.example\r\n", {"503 Duplicate HELO/EHLO"})
         .say("EHLO third.example\r\n", {"503 Duplicate HELO/EHLO"})
         .say("HELO\r\n", {"501 Syntax: HELO hostname"})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(
             Message("first.example", "a@b.example", {"c@d.example"}, "x"));
     all.push_back(t);
@@ -389,26 +390,27 @@ std::vector<Transcript> greeting_transcripts() {
   }
   all.push_back(T("EhloWithoutSizeLimit")
                     .size_limit(0)
-                    .say(kEhlo, {"250-localhost", "250-8BITMIME",
-                                 "250-PIPELINING", "250 HELP"}));
-  all.push_back(T("EhloShowsTheConfiguredSize")
-                    .size_limit(10)
-                    .say(kEhlo, {"250-localhost", "250-SIZE 10", "250-8BITMIME",
-                                 "250-PIPELINING", "250 HELP"}));
+                    .say(ehlo_line, {"250-localhost", "250-8BITMIME",
+                                     "250-PIPELINING", "250 HELP"}));
+  all.push_back(
+      T("EhloShowsTheConfiguredSize")
+          .size_limit(10)
+          .say(ehlo_line, {"250-localhost", "250-SIZE 10", "250-8BITMIME",
+                           "250-PIPELINING", "250 HELP"}));
   all.push_back(
       T("EhloWithSmtputf8")
           .smtputf8()
-          .say(kEhlo, {"250-localhost", "250-SIZE 33554432", "250-8BITMIME",
-                       "250-SMTPUTF8", "250-PIPELINING", "250 HELP"}));
+          .say(ehlo_line, {"250-localhost", "250-SIZE 33554432", "250-8BITMIME",
+                           "250-SMTPUTF8", "250-PIPELINING", "250 HELP"}));
   all.push_back(T("EhloWithDecodeDataHasNo8BitMime")
                     .decode_data()
-                    .say(kEhlo, {"250-localhost", "250-SIZE 33554432",
-                                 "250-PIPELINING", "250 HELP"}));
+                    .say(ehlo_line, {"250-localhost", "250-SIZE 33554432",
+                                     "250-PIPELINING", "250 HELP"}));
   all.push_back(T("HeloGivesNoParameters")
-                    .say(kHelo, {kHeloOk})
+                    .say(helo_line, {helo_ok})
                     .say("MAIL FROM:<a@b.example> SIZE=10\r\n",
                          {"501 Syntax: MAIL FROM: <address>"})
-                    .say(kFrom, {kOk})
+                    .say(from_line, {ok})
                     .say("RCPT TO:<c@d.example> FOO=1\r\n",
                          {"501 Syntax: RCPT TO: <address>"}));
   return all;
@@ -417,49 +419,49 @@ std::vector<Transcript> greeting_transcripts() {
 std::vector<Transcript> simple_command_transcripts() {
   std::vector<Transcript> all;
   all.push_back(T("Noop")
-                    .say("NOOP\r\n", {kOk})
-                    .say("noop\r\n", {kOk})
-                    .say("NOOP \r\n", {kOk})
+                    .say("NOOP\r\n", {ok})
+                    .say("noop\r\n", {ok})
+                    .say("NOOP \r\n", {ok})
                     .say("NOOP x\r\n", {"501 Syntax: NOOP"})
-                    .say(kHelo, {kHeloOk})
-                    .say("NOOP\r\n", {kOk}));
+                    .say(helo_line, {helo_ok})
+                    .say("NOOP\r\n", {ok}));
   all.push_back(T("RsetEndsTheTransactionButKeepsTheGreeting")
-                    .say("RSET\r\n", {kOk})
-                    .say(kHelo, {kHeloOk})
-                    .say(kFrom, {kOk})
-                    .say(kTo, {kOk})
-                    .say("RSET\r\n", {kOk})
-                    .say(kTo, {"503 Error: need MAIL command"})
-                    .say(kData, {"503 Error: need RCPT command"})
-                    .say(kFrom, {kOk})
-                    .say(kData, {"503 Error: need RCPT command"})
-                    .say(kTo, {kOk})
-                    .say(kData, {kGoAhead})
-                    .say("x\r\n.\r\n", {kOk})
+                    .say("RSET\r\n", {ok})
+                    .say(helo_line, {helo_ok})
+                    .say(from_line, {ok})
+                    .say(to_line, {ok})
+                    .say("RSET\r\n", {ok})
+                    .say(to_line, {"503 Error: need MAIL command"})
+                    .say(data_line, {"503 Error: need RCPT command"})
+                    .say(from_line, {ok})
+                    .say(data_line, {"503 Error: need RCPT command"})
+                    .say(to_line, {ok})
+                    .say(data_line, {go_ahead})
+                    .say("x\r\n.\r\n", {ok})
                     .delivers(message("x")));
   {
     T t("RsetWithArgumentChangesNothing");
-    t.say(kHelo, {kHeloOk})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
+    t.say(helo_line, {helo_ok})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
         .say("RSET x\r\n", {"501 Syntax: RSET"})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(message("x"));
     all.push_back(t);
   }
   all.push_back(T("QuitEndsTheSessionAndIgnoresWhatFollows")
-                    .say(kQuit, {kBye})
+                    .say(quit_line, {bye})
                     .say("NOOP\r\nHELO client.example\r\n")
                     .closes());
   all.push_back(
-      T("QuitIgnoresItsArgument").say("quit now\r\n", {kBye}).closes());
+      T("QuitIgnoresItsArgument").say("quit now\r\n", {bye}).closes());
   {
     T t("QuitInTheMiddleOfATransactionDeliversNothing");
-    t.say(kHelo, {kHeloOk})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kQuit, {kBye});
+    t.say(helo_line, {helo_ok})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(quit_line, {bye});
     all.push_back(t.closes());
   }
   all.push_back(
@@ -518,23 +520,23 @@ std::vector<Transcript> simple_command_transcripts() {
                {"500 Error: command \"MAIL\tFROM:<A@B.EXAMPLE>\" not "
                 "recognized"})
           .say(" NOOP\r\n", {"500 Error: command \"\" not recognized"})
-          .say("NOOP\r\n", {kOk}));
+          .say("NOOP\r\n", {ok}));
   all.push_back(T("EmptyLine")
                     .say("\r\n", {"500 Error: bad syntax"})
-                    .say("NOOP\r\n", {kOk}));
+                    .say("NOOP\r\n", {ok}));
   // Deviation: the reference echoes these bytes and breaks the framing of
   // its own reply; we answer without the verb.
   all.push_back(T("BareCrInACommandIsNoLineEnd")
                     .say("NOOP\rNOOP\r\n", {replies::unknown_command})
                     .say("NOOP\r\r\n", {replies::unknown_command})
-                    .say("NOOP\r\n", {kOk}));
+                    .say("NOOP\r\n", {ok}));
   // Deviation: a bare LF ends a command line (as aiosmtpd and Postfix
   // take it); the reference waits for CRLF and reads on into the next line.
   all.push_back(T("BareLfEndsACommandLine")
-                    .say("NOOP\n", {kOk})
-                    .say("NOOP\nNOOP x\r\n", {kOk, "501 Syntax: NOOP"})
-                    .say("NOOP \n\r\n", {kOk, "500 Error: bad syntax"})
-                    .say("NOOP\r\n", {kOk}));
+                    .say("NOOP\n", {ok})
+                    .say("NOOP\nNOOP x\r\n", {ok, "501 Syntax: NOOP"})
+                    .say("NOOP \n\r\n", {ok, "500 Error: bad syntax"})
+                    .say("NOOP\r\n", {ok}));
   all.push_back(T("ControlBytesInAVerbAreNotEchoed")
                     .say("NO\x1bOP\r\n", {replies::unknown_command})
                     .say("\x7f\r\n", {replies::unknown_command}));
@@ -544,12 +546,12 @@ std::vector<Transcript> simple_command_transcripts() {
 std::vector<Transcript> mail_transcripts() {
   std::vector<Transcript> all;
   all.push_back(T("MailRcptDataBeforeHelo")
-                    .say(kFrom, {"503 Error: send HELO first"})
-                    .say(kTo, {"503 Error: send HELO first"})
-                    .say(kData, {"503 Error: send HELO first"})
+                    .say(from_line, {"503 Error: send HELO first"})
+                    .say(to_line, {"503 Error: send HELO first"})
+                    .say(data_line, {"503 Error: send HELO first"})
                     .say("MAIL\r\n", {"503 Error: send HELO first"}));
   all.push_back(T("MailSyntaxAfterHelo")
-                    .say(kHelo, {kHeloOk})
+                    .say(helo_line, {helo_ok})
                     .say("MAIL\r\n", {"501 Syntax: MAIL FROM: <address>"})
                     .say("MAIL FROM:\r\n", {"501 Syntax: MAIL FROM: <address>"})
                     .say("MAIL TO:<a@b.example>\r\n",
@@ -557,7 +559,7 @@ std::vector<Transcript> mail_transcripts() {
                     .say("MAIL FROM<a@b.example>\r\n",
                          {"501 Syntax: MAIL FROM: <address>"})
                     .say("MAIL FRO\r\n", {"501 Syntax: MAIL FROM: <address>"})
-                    .say(kFrom, {kOk}));
+                    .say(from_line, {ok}));
   {
     T t("MailSyntaxAfterEhlo");
     ehlo(t)
@@ -570,23 +572,23 @@ std::vector<Transcript> mail_transcripts() {
     all.push_back(t);
   }
   all.push_back(T("NestedMail")
-                    .say(kHelo, {kHeloOk})
-                    .say(kFrom, {kOk})
+                    .say(helo_line, {helo_ok})
+                    .say(from_line, {ok})
                     .say("MAIL FROM:<x@y.example>\r\n",
                          {"503 Error: nested MAIL command"})
                     // The syntax is checked before the nesting.
                     .say("MAIL FROM:\r\n", {"501 Syntax: MAIL FROM: <address>"})
-                    .say(kTo, {kOk})
-                    .say(kData, {kGoAhead})
-                    .say("x\r\n.\r\n", {kOk})
+                    .say(to_line, {ok})
+                    .say(data_line, {go_ahead})
+                    .say("x\r\n.\r\n", {ok})
                     .delivers(message("x")));
   {
     T t("MailBody");
     ehlo(t)
-        .say("MAIL FROM:<a@b.example> BODY=7BIT\r\n", {kOk})
-        .say("RSET\r\n", {kOk})
-        .say("MAIL FROM:<a@b.example> body=8bitmime\r\n", {kOk})
-        .say("RSET\r\n", {kOk})
+        .say("MAIL FROM:<a@b.example> BODY=7BIT\r\n", {ok})
+        .say("RSET\r\n", {ok})
+        .say("MAIL FROM:<a@b.example> body=8bitmime\r\n", {ok})
+        .say("RSET\r\n", {ok})
         .say("MAIL FROM:<a@b.example> BODY=BINARYMIME\r\n",
              {"501 Error: BODY can only be one of 7BIT, 8BITMIME"})
         .say("MAIL FROM:<a@b.example> BODY\r\n",
@@ -599,15 +601,15 @@ std::vector<Transcript> mail_transcripts() {
   {
     T t("MailSizeAgainstTheDefaultLimit");
     ehlo(t)
-        .say("MAIL FROM:<a@b.example> SIZE=33554432\r\n", {kOk})
-        .say("RSET\r\n", {kOk})
+        .say("MAIL FROM:<a@b.example> SIZE=33554432\r\n", {ok})
+        .say("RSET\r\n", {ok})
         .say("MAIL FROM:<a@b.example> SIZE=33554433\r\n",
              {"552 Error: message size exceeds fixed maximum message size"})
         .say("MAIL FROM:<a@b.example> SIZE=99999999999999999999999999\r\n",
              {"552 Error: message size exceeds fixed maximum message size"})
-        .say("MAIL FROM:<a@b.example> SIZE=000000000000033554432\r\n", {kOk})
-        .say("RSET\r\n", {kOk})
-        .say("MAIL FROM:<a@b.example> SIZE=0\r\n", {kOk});
+        .say("MAIL FROM:<a@b.example> SIZE=000000000000033554432\r\n", {ok})
+        .say("RSET\r\n", {ok})
+        .say("MAIL FROM:<a@b.example> SIZE=0\r\n", {ok});
     all.push_back(t);
   }
   {
@@ -630,20 +632,20 @@ std::vector<Transcript> mail_transcripts() {
   }
   {
     T t("MailSizeAtAndAboveASmallLimit");
-    t.size_limit(10).say(kEhlo, {"250-localhost", "250-SIZE 10", "250-8BITMIME",
-                                 "250-PIPELINING", "250 HELP"});
+    t.size_limit(10).say(ehlo_line,
+                         {"250-localhost", "250-SIZE 10", "250-8BITMIME",
+                          "250-PIPELINING", "250 HELP"});
     t.say("MAIL FROM:<a@b.example> SIZE=11\r\n",
           {"552 Error: message size exceeds fixed maximum message size"})
-        .say("MAIL FROM:<a@b.example> SIZE=10\r\n", {kOk});
+        .say("MAIL FROM:<a@b.example> SIZE=10\r\n", {ok});
     all.push_back(t);
   }
   all.push_back(
       T("MailSizeWithoutALimit")
           .size_limit(0)
-          .say(kEhlo,
+          .say(ehlo_line,
                {"250-localhost", "250-8BITMIME", "250-PIPELINING", "250 HELP"})
-          .say("MAIL FROM:<a@b.example> SIZE=999999999999999999999\r\n",
-               {kOk}));
+          .say("MAIL FROM:<a@b.example> SIZE=999999999999999999999\r\n", {ok}));
   {
     T t("MailUnknownParameters");
     const std::string_view unknown =
@@ -659,7 +661,7 @@ std::vector<Transcript> mail_transcripts() {
         .say("MAIL FROM:<a@b.example> =X\r\n", {syntax})
         .say("MAIL FROM:<a@b.example> X=\r\n", {syntax})
         .say("MAIL FROM:<a@b.example> A_B=1\r\n", {syntax})
-        .say(kFrom, {kOk});
+        .say(from_line, {ok});
     all.push_back(t);
   }
   {
@@ -670,10 +672,10 @@ std::vector<Transcript> mail_transcripts() {
         .say(
             "MAIL FROM:<a@b.example> size=1\tBODY=7bit\xc2\xa0SIZE=2"
             "\xe3\x80\x80\r\n",
-            {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+            {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(message("x").mail_options({"SIZE=1", "BODY=7BIT", "SIZE=2"}));
     all.push_back(t);
   }
@@ -683,19 +685,19 @@ std::vector<Transcript> mail_transcripts() {
 std::vector<Transcript> rcpt_transcripts() {
   std::vector<Transcript> all;
   all.push_back(T("RcptBeforeMail")
-                    .say(kHelo, {kHeloOk})
-                    .say(kTo, {"503 Error: need MAIL command"})
+                    .say(helo_line, {helo_ok})
+                    .say(to_line, {"503 Error: need MAIL command"})
                     .say("RCPT\r\n", {"503 Error: need MAIL command"}));
   all.push_back(
       T("RcptSyntaxAfterHelo")
-          .say(kHelo, {kHeloOk})
-          .say(kFrom, {kOk})
+          .say(helo_line, {helo_ok})
+          .say(from_line, {ok})
           .say("RCPT\r\n", {"501 Syntax: RCPT TO: <address>"})
           .say("RCPT TO:\r\n", {"501 Syntax: RCPT TO: <address>"})
           .say("RCPT FROM:<c@d.example>\r\n",
                {"501 Syntax: RCPT TO: <address>"})
           .say("RCPT TO<c@d.example>\r\n", {"501 Syntax: RCPT TO: <address>"})
-          .say(kTo, {kOk}));
+          .say(to_line, {ok}));
   {
     T t("RcptSyntaxAndParametersAfterEhlo");
     const std::string_view syntax =
@@ -703,17 +705,17 @@ std::vector<Transcript> rcpt_transcripts() {
     const std::string_view unknown =
         "555 RCPT TO parameters not recognized or not implemented";
     ehlo(t)
-        .say(kFrom, {kOk})
+        .say(from_line, {ok})
         .say("RCPT\r\n", {syntax})
         .say("RCPT TO:\r\n", {syntax})
         .say("RCPT TO:<c@d.example> FOO=1\r\n", {unknown})
         .say("RCPT TO:<c@d.example> NOTIFY=NEVER\r\n", {unknown})
         .say("RCPT TO:<c@d.example> =x\r\n", {syntax})
         .say("RCPT TO:<c@d.example> x=\r\n", {syntax})
-        .say(kData, {"503 Error: need RCPT command"})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say(data_line, {"503 Error: need RCPT command"})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(message("x"));
     all.push_back(t);
   }
@@ -721,24 +723,24 @@ std::vector<Transcript> rcpt_transcripts() {
     // Deviation: the reference takes any number of recipients.
     T t("MaxRecipients");
     t.max_recipients(3)
-        .say(kHelo, {kHeloOk})
-        .say(kFrom, {kOk})
-        .say("RCPT TO:<r1@d.example>\r\n", {kOk})
-        .say("RCPT TO:<r2@d.example>\r\n", {kOk})
-        .say("RCPT TO:<r3@d.example>\r\n", {kOk})
+        .say(helo_line, {helo_ok})
+        .say(from_line, {ok})
+        .say("RCPT TO:<r1@d.example>\r\n", {ok})
+        .say("RCPT TO:<r2@d.example>\r\n", {ok})
+        .say("RCPT TO:<r3@d.example>\r\n", {ok})
         .say("RCPT TO:<r4@d.example>\r\n", {replies::too_many_recipients})
         .say("RCPT TO:<r5@d.example>\r\n", {replies::too_many_recipients})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         // A new transaction takes as many again.
-        .say(kFrom, {kOk})
-        .say("RCPT TO:<s1@d.example>\r\n", {kOk})
-        .say("RCPT TO:<s2@d.example>\r\n", {kOk})
-        .say("RCPT TO:<s3@d.example>\r\n", {kOk})
+        .say(from_line, {ok})
+        .say("RCPT TO:<s1@d.example>\r\n", {ok})
+        .say("RCPT TO:<s2@d.example>\r\n", {ok})
+        .say("RCPT TO:<s3@d.example>\r\n", {ok})
         .say("RCPT TO:<s4@d.example>\r\n", {replies::too_many_recipients})
-        .say("RSET\r\n", {kOk})
-        .say(kFrom, {kOk})
-        .say("RCPT TO:<t1@d.example>\r\n", {kOk})
+        .say("RSET\r\n", {ok})
+        .say(from_line, {ok})
+        .say("RCPT TO:<t1@d.example>\r\n", {ok})
         .delivers(Message("client.example", "a@b.example",
                           {"r1@d.example", "r2@d.example", "r3@d.example"},
                           "x"));
@@ -747,10 +749,13 @@ std::vector<Transcript> rcpt_transcripts() {
   {
     // 452 is a temporary refusal, not a client error.
     T t("TooManyRecipientsIsNotAnError");
-    t.max_recipients(1).max_errors(2).say(kHelo, {kHeloOk}).say(kFrom, {kOk});
-    t.say(kTo, {kOk});
-    for (int i = 0; i < 4; ++i) t.say(kTo, {replies::too_many_recipients});
-    t.say("NOOP\r\n", {kOk});
+    t.max_recipients(1)
+        .max_errors(2)
+        .say(helo_line, {helo_ok})
+        .say(from_line, {ok});
+    t.say(to_line, {ok});
+    for (int i = 0; i < 4; ++i) t.say(to_line, {replies::too_many_recipients});
+    t.say("NOOP\r\n", {ok});
     all.push_back(t);
   }
   return all;
@@ -773,14 +778,14 @@ std::vector<Transcript> recipient_check_transcripts() {
     T t("RecipientCheckRefusesAndAccepts");
     t.check_recipient(only_d_example)
         .peer(Peer{"192.0.2.7", 2525})
-        .say(kHelo, {kHeloOk})
-        .say(kFrom, {kOk})
+        .say(helo_line, {helo_ok})
+        .say(from_line, {ok})
         .say("RCPT TO:<x@elsewhere.example>\r\n",
              {"554 Error: relay access denied for 192.0.2.7"})
-        .say(kTo, {kOk})
-        .say("RCPT TO:<e@d.example>\r\n", {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say(to_line, {ok})
+        .say("RCPT TO:<e@d.example>\r\n", {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(Message("client.example", "a@b.example",
                           {"c@d.example", "e@d.example"}, "x")
                       .peer(Peer{"192.0.2.7", 2525}));
@@ -791,8 +796,8 @@ std::vector<Transcript> recipient_check_transcripts() {
     T t("RecipientCheckAfterSyntaxAndCountedAsError");
     t.check_recipient(only_d_example)
         .max_errors(3)
-        .say(kEhlo)
-        .say(kFrom)
+        .say(ehlo_line)
+        .say(from_line)
         .say("RCPT TO:<x@elsewhere.example> FOO=1\r\n")
         .say("RCPT TO:<x@elsewhere.example>\r\n")
         .say("RCPT TO:<y@elsewhere.example>\r\n");
@@ -812,45 +817,45 @@ std::vector<Transcript> recipient_check_transcripts() {
 std::vector<Transcript> data_transcripts() {
   std::vector<Transcript> all;
   all.push_back(T("DataBeforeRcpt")
-                    .say(kHelo, {kHeloOk})
-                    .say(kData, {"503 Error: need RCPT command"})
-                    .say(kFrom, {kOk})
-                    .say(kData, {"503 Error: need RCPT command"})
+                    .say(helo_line, {helo_ok})
+                    .say(data_line, {"503 Error: need RCPT command"})
+                    .say(from_line, {ok})
+                    .say(data_line, {"503 Error: need RCPT command"})
                     .say("DATA x\r\n", {"503 Error: need RCPT command"}));
   {
     T t("DataWithArgument");
-    t.say(kHelo, {kHeloOk})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
+    t.say(helo_line, {helo_ok})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
         .say("DATA x\r\n", {"501 Syntax: DATA"})
-        .say("data\r\n", {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say("data\r\n", {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(message("x"));
     all.push_back(t);
   }
   {
     T t("DotUnstuffing");
     helo_to_data(t)
-        .say(".first\r\n..x\r\n...\r\n..\r\nmid.dle.\r\n.\r\n", {kOk})
+        .say(".first\r\n..x\r\n...\r\n..\r\nmid.dle.\r\n.\r\n", {ok})
         .delivers(message("first\n.x\n..\n.\nmid.dle."));
     all.push_back(t);
   }
   {
     T t("LineEndsBecomeLfAndTheLastIsDropped");
     helo_to_data(t)
-        .say("a\r\n\r\nb\r\n\r\n.\r\n", {kOk})
+        .say("a\r\n\r\nb\r\n\r\n.\r\n", {ok})
         .delivers(message("a\n\nb\n"));
     all.push_back(t);
   }
   {
     // Deviation: the reference never ends this message.
     T t("EmptyMessage");
-    helo_to_data(t).say(".\r\n", {kOk}).delivers(message(""));
+    helo_to_data(t).say(".\r\n", {ok}).delivers(message(""));
     all.push_back(t);
   }
   {
     T t("MessageOfOneEmptyLine");
-    helo_to_data(t).say("\r\n.\r\n", {kOk}).delivers(message(""));
+    helo_to_data(t).say("\r\n.\r\n", {ok}).delivers(message(""));
     all.push_back(t);
   }
   {
@@ -858,7 +863,7 @@ std::vector<Transcript> data_transcripts() {
     // after a bare-LF or bare-CR "end" are message text.
     T t("BareLfDotBareLfDoesNotEndData");
     helo_to_data(t)
-        .say("a\n.\nQUIT\r\n.\r\n", {kOk})
+        .say("a\n.\nQUIT\r\n.\r\n", {ok})
         .delivers(message("a\n.\nQUIT"));
     all.push_back(t);
   }
@@ -869,8 +874,8 @@ std::vector<Transcript> data_transcripts() {
     t.say(
          "HELO client.example\nMAIL FROM:<a@b.example>\n"
          "RCPT TO:<c@d.example>\nDATA\n",
-         {kHeloOk, kOk, kOk, kGoAhead})
-        .say("a\n.\nQUIT\n.\r\nRSET\n\r\n.\r\n", {kOk})
+         {helo_ok, ok, ok, go_ahead})
+        .say("a\n.\nQUIT\n.\r\nRSET\n\r\n.\r\n", {ok})
         .delivers(message("a\n.\nQUIT\n.\nRSET\n"));
     all.push_back(t);
   }
@@ -881,44 +886,44 @@ std::vector<Transcript> data_transcripts() {
     t.say(
          "HELO client.example\nMAIL FROM:<a@b.example>\n"
          "RCPT TO:<c@d.example>\nDATA\n",
-         {kHeloOk, kOk, kOk, kGoAhead})
-        .say(".\r\nx\r\n.\r\n", {kOk})
+         {helo_ok, ok, ok, go_ahead})
+        .say(".\r\nx\r\n.\r\n", {ok})
         .delivers(message("\nx"));
     all.push_back(t);
   }
   {
     T t("BareCrDotBareCrDoesNotEndData");
     helo_to_data(t)
-        .say("a\r.\rQUIT\r\n.\r\n", {kOk})
+        .say("a\r.\rQUIT\r\n.\r\n", {ok})
         .delivers(message("a\r.\rQUIT"));
     all.push_back(t);
   }
   {
     T t("BareLfDotCrlfDoesNotEndData");
     helo_to_data(t)
-        .say("a\n.\r\nMAIL FROM:<evil@x.example>\r\n.\r\n", {kOk})
+        .say("a\n.\r\nMAIL FROM:<evil@x.example>\r\n.\r\n", {ok})
         .delivers(message("a\n.\nMAIL FROM:<evil@x.example>"));
     all.push_back(t);
   }
   {
     T t("CrlfDotBareLfDoesNotEndData");
     helo_to_data(t)
-        .say("a\r\n.\nQUIT\r\n.\r\n", {kOk})
+        .say("a\r\n.\nQUIT\r\n.\r\n", {ok})
         .delivers(message("a\n\nQUIT"));
     all.push_back(t);
   }
   {
     T t("CommandsInsideDataAreText");
     helo_to_data(t)
-        .say("QUIT\r\nRSET\r\nMAIL FROM:<x@y.example>\r\n.\r\n", {kOk})
-        .say("NOOP\r\n", {kOk})
+        .say("QUIT\r\nRSET\r\nMAIL FROM:<x@y.example>\r\n.\r\n", {ok})
+        .say("NOOP\r\n", {ok})
         .delivers(message("QUIT\nRSET\nMAIL FROM:<x@y.example>"));
     all.push_back(t);
   }
   {
     T t("BinaryDataPassesThrough");
     helo_to_data(t)
-        .say("a\0b\xff\xfe\x80\r\n\x1b[0m\r\n.\r\n"s, {kOk})
+        .say("a\0b\xff\xfe\x80\r\n\x1b[0m\r\n.\r\n"s, {ok})
         .delivers(message("a\0b\xff\xfe\x80\n\x1b[0m"s));
     all.push_back(t);
   }
@@ -927,7 +932,7 @@ std::vector<Transcript> data_transcripts() {
     const std::string long_line(2000, 'x');
     T t("LongMessageLines");
     helo_to_data(t)
-        .say(long_line + "\r\n" + long_line + "\r\n.\r\n", {kOk})
+        .say(long_line + "\r\n" + long_line + "\r\n.\r\n", {ok})
         .delivers(message(long_line + "\n" + long_line));
     all.push_back(t);
   }
@@ -935,7 +940,7 @@ std::vector<Transcript> data_transcripts() {
     T t("DataExactlyAtTheLimit");
     t.size_limit(10);
     helo_to_data(t)
-        .say("0123456789\r\n.\r\n", {kOk})
+        .say("0123456789\r\n.\r\n", {ok})
         .delivers(message("0123456789"));
     all.push_back(t);
   }
@@ -946,12 +951,12 @@ std::vector<Transcript> data_transcripts() {
     t.size_limit(10);
     helo_to_data(t)
         .say("0123456789A\r\n.\r\n", {"552 Error: Too much mail data"})
-        .say(kTo, {"503 Error: need MAIL command"})
-        .say(kData, {"503 Error: need RCPT command"})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("short\r\n.\r\n", {kOk})
+        .say(to_line, {"503 Error: need MAIL command"})
+        .say(data_line, {"503 Error: need RCPT command"})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("short\r\n.\r\n", {ok})
         .delivers(message("short"));
     all.push_back(t);
   }
@@ -960,10 +965,10 @@ std::vector<Transcript> data_transcripts() {
     T t("DataLimitCountsLineEnds");
     t.size_limit(10);
     helo_to_data(t)
-        .say("01234\r\n678\r\n.\r\n", {kOk})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
+        .say("01234\r\n678\r\n.\r\n", {ok})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
         .say("01234\r\n6789\r\n.\r\n", {"552 Error: Too much mail data"})
         .delivers(message("01234\n678"));
     all.push_back(t);
@@ -972,10 +977,10 @@ std::vector<Transcript> data_transcripts() {
     T t("DataLimitCountsStuffedDots");
     t.size_limit(10);
     helo_to_data(t)
-        .say("..23456789\r\n.\r\n", {kOk})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
+        .say("..23456789\r\n.\r\n", {ok})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
         .say("..234567890\r\n.\r\n", {"552 Error: Too much mail data"})
         .delivers(message(".23456789"));
     all.push_back(t);
@@ -988,14 +993,14 @@ std::vector<Transcript> data_transcripts() {
     helo_to_data(t)
         .say(repeat("QUIT\r\n", 300) + ".\r\n",
              {"552 Error: Too much mail data"})
-        .say("NOOP\r\n", {kOk});
+        .say("NOOP\r\n", {ok});
     all.push_back(t);
   }
   {
     const std::string big = repeat("0123456789abcdef", 256);  // 4 KiB
     T t("DataWithoutALimit");
     t.size_limit(0);
-    helo_to_data(t).say(big + "\r\n.\r\n", {kOk}).delivers(message(big));
+    helo_to_data(t).say(big + "\r\n.\r\n", {ok}).delivers(message(big));
     all.push_back(t);
   }
   return all;
@@ -1006,63 +1011,64 @@ std::vector<Transcript> line_limit_transcripts() {
   const std::string_view too_long = "500 Error: line too long";
   const std::string mail = "MAIL FROM:<a@b.example>";
   all.push_back(T("HeloLineAtTheLimit")
-                    .say("HELO " + std::string(507, 'h') + "\r\n", {kHeloOk}));
+                    .say("HELO " + std::string(507, 'h') + "\r\n", {helo_ok}));
   all.push_back(T("HeloLineAboveTheLimit")
                     .say("HELO " + std::string(508, 'h') + "\r\n", {too_long})
                     // The long line set no greeting.
-                    .say(kHelo, {kHeloOk}));
+                    .say(helo_line, {helo_ok}));
   all.push_back(
       T("LimitCountsBytesNotCharacters")
           // 5 + 2 * 253 = 511 bytes, then one more byte, then two more.
-          .say("HELO " + repeat("\xc3\xa9", 253) + "x\r\n", {kHeloOk})
+          .say("HELO " + repeat("\xc3\xa9", 253) + "x\r\n", {helo_ok})
           .say("NOOP" + std::string(507, ' ') + "\xc3\xa9\r\n", {too_long}));
   all.push_back(T("QuitTooLongIsNotAQuit")
                     .say(line_of("QUIT", 513), {too_long})
-                    .say(line_of("NOOP", 512), {kOk}));
+                    .say(line_of("NOOP", 512), {ok}));
   all.push_back(T("VeryLongLine")
                     .say(std::string(10000, 'X') + "\r\n", {too_long})
-                    .say("NOOP\r\n", {kOk}));
+                    .say("NOOP\r\n", {ok}));
   all.push_back(T("MailLineAfterHeloKeeps512")
-                    .say(kHelo, {kHeloOk})
+                    .say(helo_line, {helo_ok})
                     .say(line_of(mail, 513), {too_long})
-                    .say(line_of(mail, 512), {kOk}));
+                    .say(line_of(mail, 512), {ok}));
   {
     T t("MailLineAfterEhloGrowsBy26ForSize");
     ehlo(t)
         .say(line_of(mail, 539), {too_long})
-        .say(line_of(mail, 538), {kOk})
+        .say(line_of(mail, 538), {ok})
         .say(line_of("RCPT TO:<c@d.example>", 513), {too_long})
-        .say(line_of("RCPT TO:<c@d.example>", 512), {kOk})
+        .say(line_of("RCPT TO:<c@d.example>", 512), {ok})
         .say(line_of("NOOP", 513), {too_long})
-        .say(line_of("NOOP", 512), {kOk});
+        .say(line_of("NOOP", 512), {ok});
     all.push_back(t);
   }
   all.push_back(T("MailLineWithoutSizeKeeps512")
                     .size_limit(0)
-                    .say(kEhlo, {"250-localhost", "250-8BITMIME",
-                                 "250-PIPELINING", "250 HELP"})
+                    .say(ehlo_line, {"250-localhost", "250-8BITMIME",
+                                     "250-PIPELINING", "250 HELP"})
                     .say(line_of(mail, 513), {too_long})
-                    .say(line_of(mail, 512), {kOk}));
+                    .say(line_of(mail, 512), {ok}));
   all.push_back(
       T("MailLineGrowsBy10MoreForSmtputf8")
           .smtputf8()
-          .say(kEhlo, {"250-localhost", "250-SIZE 33554432", "250-8BITMIME",
-                       "250-SMTPUTF8", "250-PIPELINING", "250 HELP"})
+          .say(ehlo_line, {"250-localhost", "250-SIZE 33554432", "250-8BITMIME",
+                           "250-SMTPUTF8", "250-PIPELINING", "250 HELP"})
           .say(line_of(mail, 549), {too_long})
-          .say(line_of(mail + " SMTPUTF8", 548), {kOk})
+          .say(line_of(mail + " SMTPUTF8", 548), {ok})
           .say(line_of("RCPT TO:<c@d.example>", 513), {too_long}));
-  all.push_back(T("MailLineForSmtputf8WithoutSize")
-                    .smtputf8()
-                    .size_limit(0)
-                    .say(kEhlo, {"250-localhost", "250-8BITMIME",
-                                 "250-SMTPUTF8", "250-PIPELINING", "250 HELP"})
-                    .say(line_of(mail, 523), {too_long})
-                    .say(line_of(mail, 522), {kOk}));
+  all.push_back(
+      T("MailLineForSmtputf8WithoutSize")
+          .smtputf8()
+          .size_limit(0)
+          .say(ehlo_line, {"250-localhost", "250-8BITMIME", "250-SMTPUTF8",
+                           "250-PIPELINING", "250 HELP"})
+          .say(line_of(mail, 523), {too_long})
+          .say(line_of(mail, 522), {ok}));
   all.push_back(T("MailLineForSmtputf8AfterHeloKeeps512")
                     .smtputf8()
-                    .say(kHelo, {kHeloOk})
+                    .say(helo_line, {helo_ok})
                     .say(line_of(mail, 513), {too_long})
-                    .say(line_of(mail, 512), {kOk}));
+                    .say(line_of(mail, 512), {ok}));
   return all;
 }
 
@@ -1083,10 +1089,10 @@ std::vector<Transcript> error_limit_transcripts() {
           .max_errors(3)
           .say("FOO\r\n", {"500 Error: command \"FOO\" not recognized"})
           .say("BAR\r\n", {"500 Error: command \"BAR\" not recognized"})
-          .say("NOOP\r\n", {kOk}));
+          .say("NOOP\r\n", {ok}));
   all.push_back(T("EveryFiveHundredCounts")
                     .max_errors(4)
-                    .say(kFrom, {"503 Error: send HELO first"})
+                    .say(from_line, {"503 Error: send HELO first"})
                     .say("NOOP x\r\n", {"501 Syntax: NOOP"})
                     .say("\r\n", {"500 Error: bad syntax"})
                     .say("EXPN\r\n", {"502 EXPN not implemented"})
@@ -1096,8 +1102,8 @@ std::vector<Transcript> error_limit_transcripts() {
       T("ErrorsAreCountedForTheWholeSession")
           .max_errors(2)
           .say("FOO\r\n", {"500 Error: command \"FOO\" not recognized"})
-          .say("RSET\r\n", {kOk})
-          .say(kHelo, {kHeloOk})
+          .say("RSET\r\n", {ok})
+          .say(helo_line, {helo_ok})
           .say("FOO\r\n", {"500 Error: command \"FOO\" not recognized"})
           .expect(too_many)
           .closes());
@@ -1115,7 +1121,7 @@ std::vector<Transcript> error_limit_transcripts() {
     T t("DefaultMaxErrorsIs20");
     for (int i = 0; i < 19; ++i)
       t.say("FOO\r\n", {"500 Error: command \"FOO\" not recognized"});
-    t.say("NOOP\r\n", {kOk});
+    t.say("NOOP\r\n", {ok});
     t.say("FOO\r\n", {"500 Error: command \"FOO\" not recognized"});
     t.expect(too_many).say("NOOP\r\n").closes();
     all.push_back(t);
@@ -1125,7 +1131,7 @@ std::vector<Transcript> error_limit_transcripts() {
     t.max_errors(0);
     for (int i = 0; i < 100; ++i)
       t.say("FOO\r\n", {"500 Error: command \"FOO\" not recognized"});
-    t.say("NOOP\r\n", {kOk});
+    t.say("NOOP\r\n", {ok});
     all.push_back(t);
   }
   all.push_back(T("TooManyErrorsNamesTheHost")
@@ -1140,11 +1146,14 @@ std::vector<Transcript> error_limit_transcripts() {
 std::vector<Transcript> end_of_input_transcripts() {
   std::vector<Transcript> all;
   all.push_back(T("EndOfInputAfterCompleteCommands")
-                    .say("NOOP\r\n", {kOk})
+                    .say("NOOP\r\n", {ok})
                     .eof()
                     .closes());
-  all.push_back(
-      T("EndOfInputMidLine").say(kHelo, {kHeloOk}).say("NOOP").eof().closes());
+  all.push_back(T("EndOfInputMidLine")
+                    .say(helo_line, {helo_ok})
+                    .say("NOOP")
+                    .eof()
+                    .closes());
   all.push_back(T("EndOfInputAfterCr").say("NOOP\r").eof().closes());
   {
     T t("EndOfInputRightAfterData");
@@ -1174,8 +1183,8 @@ std::vector<Transcript> end_of_input_transcripts() {
   {
     T t("EndOfInputAfterACompleteMessage");
     helo_to_data(t)
-        .say("body\r\n.\r\n", {kOk})
-        .say("NOOP\r\n", {kOk})
+        .say("body\r\n.\r\n", {ok})
+        .say("NOOP\r\n", {ok})
         .say("RSET")
         .eof()
         .delivers(message("body"))
@@ -1193,7 +1202,7 @@ std::vector<Transcript> hook_transcripts() {
         .answers({"550 No such user here"})
         .say("x\r\n.\r\n", {"550 No such user here"})
         // The transaction is over whatever the hook said.
-        .say(kTo, {"503 Error: need MAIL command"})
+        .say(to_line, {"503 Error: need MAIL command"})
         .delivers(message("x"));
     all.push_back(t);
   }
@@ -1219,11 +1228,11 @@ std::vector<Transcript> hook_transcripts() {
   {
     T t("HookRepliesInOrderForPipelinedMessages");
     t.answers({"451 Try again later", Reply{}, "554 Rejected"})
-        .say(kHelo + kFrom + kTo + kData + "one\r\n.\r\n" + kFrom + kTo +
-                 kData + "two\r\n.\r\n" + kFrom + kTo + kData +
-                 "three\r\n.\r\n" + kQuit,
-             {kHeloOk, kOk, kOk, kGoAhead, "451 Try again later", kOk, kOk,
-              kGoAhead, kOk, kOk, kOk, kGoAhead, "554 Rejected", kBye})
+        .say(helo_line + from_line + to_line + data_line + "one\r\n.\r\n" +
+                 from_line + to_line + data_line + "two\r\n.\r\n" + from_line +
+                 to_line + data_line + "three\r\n.\r\n" + quit_line,
+             {helo_ok, ok, ok, go_ahead, "451 Try again later", ok, ok,
+              go_ahead, ok, ok, ok, go_ahead, "554 Rejected", bye})
         .delivers(message("one"))
         .delivers(message("two"))
         .delivers(message("three"))
@@ -1256,7 +1265,7 @@ std::vector<Transcript> hook_transcripts() {
     helo_to_data(t)
         .answers({reply})
         .say("x\r\n.\r\n", {replies::bad_hook_reply})
-        .say("NOOP\r\n", {kOk})
+        .say("NOOP\r\n", {ok})
         .delivers(message("x"));
     all.push_back(t);
   }
@@ -1270,10 +1279,10 @@ std::vector<Transcript> bad_byte_transcripts() {
           .say("NO\0OP\r\n"s, {replies::nul_in_command})
           .say("HELO a\0b\r\n"s, {replies::nul_in_command})
           .say("\0\r\n"s, {replies::nul_in_command})
-          .say(kFrom, {"503 Error: send HELO first"})
-          .say(kHelo, {kHeloOk})
+          .say(from_line, {"503 Error: send HELO first"})
+          .say(helo_line, {helo_ok})
           .say("MAIL FROM:<a@b.example>\0\r\n"s, {replies::nul_in_command})
-          .say(kFrom, {kOk}));
+          .say(from_line, {ok}));
   all.push_back(T("InvalidUtf8InCommandLines")
                     .say("HELO \xff\r\n", {replies::not_utf8})
                     .say("HELO \xc3\r\n", {replies::not_utf8})
@@ -1283,19 +1292,19 @@ std::vector<Transcript> bad_byte_transcripts() {
                     .say("HELO \xf4\x90\x80\x80\r\n", {replies::not_utf8})
                     .say("\x80NOOP\r\n", {replies::not_utf8})
                     // None of them greeted.
-                    .say(kFrom, {"503 Error: send HELO first"})
-                    .say(kHelo, {kHeloOk}));
+                    .say(from_line, {"503 Error: send HELO first"})
+                    .say(helo_line, {helo_ok}));
   {
     T t("ValidUtf8Greeting");
     t.say(
          "HELO \xc3\xbcn\xc3\xaf"
          "c\xc3\xb6"
          "de.example\r\n",
-         {kHeloOk})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+         {helo_ok})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(Message("\xc3\xbcn\xc3\xaf"
                           "c\xc3\xb6"
                           "de.example",
@@ -1308,7 +1317,7 @@ std::vector<Transcript> bad_byte_transcripts() {
                     .say("\xc3\x9c"
                          "BER\r\n",
                          {replies::unknown_command})
-                    .say("NOOP\r\n", {kOk}));
+                    .say("NOOP\r\n", {ok}));
   return all;
 }
 
@@ -1318,21 +1327,20 @@ std::vector<Transcript> smtputf8_transcripts() {
       "250-localhost", "250-SIZE 33554432", "250-8BITMIME",
       "250-SMTPUTF8",  "250-PIPELINING",    "250 HELP"};
   const auto start = [&](T& t) -> T& {
-    t.smtputf8().say(kEhlo);
+    t.smtputf8().say(ehlo_line);
     for (const std::string_view line : ehlo_utf8) t.expect(line);
     return t;
   };
   {
     T t("Smtputf8Message");
     start(t)
-        .say("MAIL FROM:<a@b.example> SMTPUTF8 BODY=8BITMIME size=10\r\n",
-             {kOk})
-        .say("RCPT TO:<\xc3\xbc@d.example>\r\n", {kOk})
-        .say(kData, {kGoAhead})
+        .say("MAIL FROM:<a@b.example> SMTPUTF8 BODY=8BITMIME size=10\r\n", {ok})
+        .say("RCPT TO:<\xc3\xbc@d.example>\r\n", {ok})
+        .say(data_line, {go_ahead})
         .say(
             "Gr\xc3\xbc\xc3\x9f"
             "e\r\n.\r\n",
-            {kOk})
+            {ok})
         .delivers(Message("client.example", "a@b.example",
                           {"\xc3\xbc@d.example"},
                           "Gr\xc3\xbc\xc3\x9f"
@@ -1346,20 +1354,20 @@ std::vector<Transcript> smtputf8_transcripts() {
     start(t)
         .say("MAIL FROM:<a@b.example> SMTPUTF8=YES\r\n",
              {"501 Error: SMTPUTF8 takes no arguments"})
-        .say(kFrom, {kOk});
+        .say(from_line, {ok});
     all.push_back(t);
   }
   {
     T t("Smtputf8EndsWithTheTransaction");
     start(t)
-        .say("MAIL FROM:<a@b.example> SMTPUTF8\r\n", {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("one\r\n.\r\n", {kOk})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("two\r\n.\r\n", {kOk})
+        .say("MAIL FROM:<a@b.example> SMTPUTF8\r\n", {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("one\r\n.\r\n", {ok})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("two\r\n.\r\n", {ok})
         .delivers(message("one").mail_options({"SMTPUTF8"}).smtputf8())
         .delivers(message("two"));
     all.push_back(t);
@@ -1371,13 +1379,13 @@ std::vector<Transcript> smtputf8_transcripts() {
     start(t)
         .say("x\xe2\x82\xac\r\n", {replies::unknown_command})
         .say("VRFY ,\xc3\xa9\r\n", {replies::cannot_vrfy_that})
-        .say("MAIL FROM:<a@b.example> SMTPUTF8\r\n", {kOk})
+        .say("MAIL FROM:<a@b.example> SMTPUTF8\r\n", {ok})
         .say("x\xe2\x82\xac\r\n",
              {"500 Error: command \"X\xe2\x82\xac\" not recognized"})
         .say("VRFY ,\xc3\xa9\r\n", {"502 Could not VRFY ,\xc3\xa9"})
         .say("x\xe2\x82\xac\x01\r\n", {replies::unknown_command})
         .say("VRFY ,\xc3\xa9\x01\r\n", {replies::cannot_vrfy_that})
-        .say("RSET\r\n", {kOk})
+        .say("RSET\r\n", {ok})
         .say("x\xe2\x82\xac\r\n", {replies::unknown_command})
         .say("VRFY ,\xc3\xa9\r\n", {replies::cannot_vrfy_that});
     all.push_back(t);
@@ -1394,23 +1402,23 @@ std::vector<Transcript> decode_data_transcripts() {
   {
     // No 8BITMIME, so BODY is an unknown parameter; SMTPUTF8 cannot be on.
     T t("DecodeDataRefusesBodyAndSmtputf8");
-    t.decode_data().say(kEhlo);
+    t.decode_data().say(ehlo_line);
     for (const std::string_view line : ehlo_decode) t.expect(line);
     t.say("MAIL FROM:<a@b.example> BODY=8BITMIME\r\n", {unknown})
         .say("MAIL FROM:<a@b.example> BODY=7BIT\r\n", {unknown})
         .say("MAIL FROM:<a@b.example> SMTPUTF8\r\n", {unknown})
-        .say(kFrom, {kOk});
+        .say(from_line, {ok});
     all.push_back(t);
   }
   {
     // With decode_data the reference passes no options to the hook.
     T t("DecodeDataPassesNoOptions");
-    t.decode_data().say(kEhlo);
+    t.decode_data().say(ehlo_line);
     for (const std::string_view line : ehlo_decode) t.expect(line);
-    t.say("MAIL FROM:<a@b.example> SIZE=100\r\n", {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("..x\r\n.\r\n", {kOk})
+    t.say("MAIL FROM:<a@b.example> SIZE=100\r\n", {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("..x\r\n.\r\n", {ok})
         .delivers(message(".x"));
     all.push_back(t);
   }
@@ -1434,7 +1442,7 @@ std::vector<Transcript> extension_transcripts() {
           .say("XHELLO\r\n", {"501 Syntax: XHELLO name"})
           .say("XHELLO \r\n", {"501 Syntax: XHELLO name"})
           .say("XHELL\r\n", {"500 Error: command \"XHELL\" not recognized"})
-          .say("NOOP\r\n", {kOk}));
+          .say("NOOP\r\n", {ok}));
   all.push_back(T("ExtensionVerbIsUpperCased")
                     .setup([=](Channel& c) { c.set_command("xhello", hello); })
                     .say("XHello you\r\n", {"250 Hello you"}));
@@ -1464,12 +1472,12 @@ std::vector<Transcript> extension_transcripts() {
      })
         .say("HELO bad.example\r\n", {"550 Not you"})
         .say("HELO\r\n", {"501 Syntax: HELO hostname"})
-        .say(kHelo, {kHeloOk})
+        .say(helo_line, {helo_ok})
         .say("XOTHER\r\n", {"500 Error: command \"XOTHER\" not recognized"})
-        .say(kFrom, {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
+        .say(from_line, {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
         .delivers(message("x"));
     all.push_back(t);
   }
@@ -1519,9 +1527,10 @@ std::vector<Transcript> extension_transcripts() {
         })
         .say("XPEER 198.51.100.9\r\n", {"250 Peer is 198.51.100.9"});
     helo_to_data(t)
-        .say("x\r\n.\r\n", {kOk})
+        .say("x\r\n.\r\n", {ok})
         .say("XPEER 203.0.113.5\r\n", {"250 Peer is 203.0.113.5"})
-        .say(kFrom + kTo + kData + "y\r\n.\r\n", {kOk, kOk, kGoAhead, kOk})
+        .say(from_line + to_line + data_line + "y\r\n.\r\n",
+             {ok, ok, go_ahead, ok})
         .delivers(message("x").peer(Peer{"198.51.100.9", 2525}))
         .delivers(message("y").peer(Peer{"203.0.113.5", 2525}));
     all.push_back(t);
@@ -1548,11 +1557,11 @@ std::vector<Transcript> unicode_case_transcripts() {
         .say(
             "MAIL FROM:<a@b.example> \xc5\xbfize=10 "
             "body=8b\xc4\xb1tm\xc4\xb1me\r\n",
-            {kOk})
-        .say(kTo, {kOk})
-        .say(kData, {kGoAhead})
-        .say("x\r\n.\r\n", {kOk})
-        .say("qu\xc4\xb1t\r\n", {kBye})
+            {ok})
+        .say(to_line, {ok})
+        .say(data_line, {go_ahead})
+        .say("x\r\n.\r\n", {ok})
+        .say("qu\xc4\xb1t\r\n", {bye})
         .delivers(message("x").mail_options({"SIZE=10", "BODY=8BITMIME"}))
         .closes();
     all.push_back(t);
@@ -1725,7 +1734,7 @@ TEST(Channel, ExposesWhatSmtpChannelExposes) {
 
 TEST(Channel, StatesThroughAMessage) {
   Channel channel(ChannelConfig{}, Peer{});
-  channel.feed(kHelo + kFrom + kTo + kData);
+  channel.feed(helo_line + from_line + to_line + data_line);
   EXPECT_EQ(Channel::State::data, channel.state());
   EXPECT_EQ(nullptr, channel.pending_message());
   channel.feed("x\r\n.\r\n");
@@ -1734,7 +1743,7 @@ TEST(Channel, StatesThroughAMessage) {
   channel.reply(Reply{});
   EXPECT_EQ(Channel::State::command, channel.state());
   EXPECT_EQ(nullptr, channel.pending_message());
-  channel.feed(kQuit);
+  channel.feed(quit_line);
   EXPECT_EQ(Channel::State::closed, channel.state());
   EXPECT_TRUE(channel.closed());
 }
@@ -1744,7 +1753,8 @@ TEST(Channel, StatesThroughAMessage) {
 TEST(Channel, ReplyGivenLater) {
   Channel channel(ChannelConfig{}, Peer{});
   take_output(channel);
-  channel.feed(kHelo + kFrom + kTo + kData + "hello\r\n.\r\nNOOP\r\n" + kFrom);
+  channel.feed(helo_line + from_line + to_line + data_line +
+               "hello\r\n.\r\nNOOP\r\n" + from_line);
   EXPECT_EQ(
       "250 localhost\r\n250 OK\r\n250 OK\r\n"
       "354 End data with <CR><LF>.<CR><LF>\r\n",
@@ -1755,7 +1765,7 @@ TEST(Channel, ReplyGivenLater) {
   EXPECT_EQ("a@b.example", message->mail_from);
 
   // More input, even a whole second message, only waits.
-  channel.feed(kTo + kData + "again\r\n.\r\n" + kQuit);
+  channel.feed(to_line + data_line + "again\r\n.\r\n" + quit_line);
   EXPECT_EQ("", take_output(channel));
   EXPECT_EQ(Channel::State::awaiting_reply, channel.state());
   ASSERT_EQ(message, channel.pending_message());
@@ -1781,7 +1791,8 @@ TEST(Channel, ReplyGivenLater) {
 TEST(Channel, ReplyGivenLaterAfterEndOfInput) {
   Channel channel(ChannelConfig{}, Peer{});
   take_output(channel);
-  channel.feed(kHelo + kFrom + kTo + kData + "x\r\n.\r\nNOOP\r\nNOO");
+  channel.feed(helo_line + from_line + to_line + data_line +
+               "x\r\n.\r\nNOOP\r\nNOO");
   channel.end_of_input();
   take_output(channel);
   ASSERT_NE(nullptr, channel.pending_message());
@@ -1797,7 +1808,7 @@ TEST(Channel, ReplyWithoutAMessageIsIgnored) {
   channel.reply("550 Nothing to answer");
   channel.reply(Reply{});
   EXPECT_EQ("", take_output(channel));
-  channel.feed(kHelo + kFrom + kTo + kData + "x\r\n");
+  channel.feed(helo_line + from_line + to_line + data_line + "x\r\n");
   take_output(channel);
   channel.reply(Reply{});
   EXPECT_EQ("", take_output(channel));
@@ -1808,7 +1819,7 @@ TEST(Channel, ReplyWithoutAMessageIsIgnored) {
 
 TEST(Channel, TimedOut) {
   Channel channel(ChannelConfig{}, Peer{});
-  channel.feed(kHelo);
+  channel.feed(helo_line);
   take_output(channel);
   channel.timed_out();
   EXPECT_EQ("421 localhost Error: timeout exceeded\r\n", take_output(channel));
@@ -1826,7 +1837,8 @@ TEST(Channel, TimedOutMidDataDeliversNothing) {
   ChannelConfig config;
   config.hostname = "mx.example";
   Channel channel(config, Peer{});
-  channel.feed(kHelo + kFrom + kTo + kData + "Subject: x\r\n\r\nbody");
+  channel.feed(helo_line + from_line + to_line + data_line +
+               "Subject: x\r\n\r\nbody");
   take_output(channel);
   channel.timed_out();
   EXPECT_EQ("421 mx.example Error: timeout exceeded\r\n", take_output(channel));
@@ -1849,7 +1861,7 @@ TEST(Channel, ShutDown) {
 
 TEST(Channel, ShutDownMidDataDeliversNothing) {
   Channel channel(ChannelConfig{}, Peer{});
-  channel.feed(kHelo + kFrom + kTo + kData + "body\r\n");
+  channel.feed(helo_line + from_line + to_line + data_line + "body\r\n");
   take_output(channel);
   channel.shut_down();
   EXPECT_EQ("421 localhost Error: shutting down\r\n", take_output(channel));
@@ -1860,7 +1872,7 @@ TEST(Channel, ShutDownMidDataDeliversNothing) {
 
 TEST(Channel, ShutDownAfterQuitSaysNothingMore) {
   Channel channel(ChannelConfig{}, Peer{});
-  channel.feed(kQuit);
+  channel.feed(quit_line);
   take_output(channel);
   channel.shut_down();
   channel.timed_out();
@@ -1883,7 +1895,7 @@ TEST(Channel, HugeMessageAboveTheLimit) {
   ChannelConfig config;
   config.data_size_limit = 1000;
   Channel channel(config, Peer{});
-  channel.feed(kHelo + kFrom + kTo + kData);
+  channel.feed(helo_line + from_line + to_line + data_line);
   take_output(channel);
   const std::string chunk = repeat("0123456789abcde\r", 4096);
   for (int i = 0; i < 64; ++i) channel.feed(chunk);
@@ -1899,7 +1911,7 @@ std::string unlimited_message(const std::string& chunk, std::size_t count) {
   ChannelConfig config;
   config.data_size_limit = 0;
   Channel channel(config, Peer{});
-  channel.feed(kHelo + kFrom + kTo + kData);
+  channel.feed(helo_line + from_line + to_line + data_line);
   for (std::size_t i = 0; i < count; ++i) channel.feed(chunk);
   channel.feed("\r\n.\r\n");
   const Envelope* message = channel.pending_message();
@@ -1925,7 +1937,7 @@ TEST(Channel, LargeMessageAtTheLimitInOddReads) {
     ChannelConfig config;
     config.data_size_limit = lines.size() - 2 - extra;  // without the CRLF
     Channel channel(config, Peer{});
-    channel.feed(kHelo + kFrom + kTo + kData);
+    channel.feed(helo_line + from_line + to_line + data_line);
     take_output(channel);
     const std::string input = lines + ".\r\n";
     for (std::size_t at = 0; at < input.size(); at += 7919)
@@ -1951,7 +1963,7 @@ TEST(Channel, UnstuffingAtEveryChunkBoundary) {
   for (std::size_t split = 0; split <= input.size(); ++split) {
     for (const std::size_t second : {std::size_t(1), input.size()}) {
       Channel channel(ChannelConfig{}, Peer{});
-      channel.feed(kHelo + kFrom + kTo + kData);
+      channel.feed(helo_line + from_line + to_line + data_line);
       channel.feed(std::string_view(input).substr(0, split));
       for (std::size_t at = split; at < input.size(); at += second)
         channel.feed(std::string_view(input).substr(at, second));

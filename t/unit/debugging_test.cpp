@@ -56,7 +56,7 @@ Envelope message(const std::string& data) {
   return envelope;
 }
 
-const std::vector<Printout> kPrintouts = {
+const std::vector<Printout> printout_cases = {
     {"HeadersThenBody",
      "Subject: hi\n"
      "From: a@b.example\n"
@@ -210,7 +210,7 @@ TEST_P(DebuggingPrintout, AsTheReferencePrintsIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, DebuggingPrintout,
-                         testing::ValuesIn(kPrintouts),
+                         testing::ValuesIn(printout_cases),
                          [](const testing::TestParamInfo<Printout>& info) {
                            return info.param.name;
                          });

@@ -39,11 +39,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kGreeting = "220 localhost in.smtpd ESMTP\r\n";
+constexpr std::string_view greeting = "220 localhost in.smtpd ESMTP\r\n";
 // Above it, no more input is read (the connection core's).
-constexpr std::size_t kOutputHighWater = Connection::output_high_water;
+constexpr std::size_t output_high_water = Connection::output_high_water;
 // Only a broken driver makes a client wait this long.
-constexpr int kGuardMs = 10000;
+constexpr int guard_ms = 10000;
 
 // The driver's options in these tests: timeouts short enough that a test
 // that fails with the session still running does not hang for minutes
@@ -222,10 +222,10 @@ std::string read_to_end(int fd, std::size_t chunk = 4096,
   std::vector<char> buffer(chunk);
   for (;;) {
     pollfd p = {fd, POLLIN, 0};
-    const int ready = poll(&p, 1, kGuardMs);
+    const int ready = poll(&p, 1, guard_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
-      ADD_FAILURE() << "no end of input after " << kGuardMs << " ms";
+      ADD_FAILURE() << "no end of input after " << guard_ms << " ms";
       if (guard_expired) *guard_expired = true;
       return out;
     }
@@ -243,11 +243,11 @@ std::string read_until(int fd, std::string_view suffix) {
   while (out.size() < suffix.size() ||
          out.compare(out.size() - suffix.size(), suffix.size(), suffix) != 0) {
     pollfd p = {fd, POLLIN, 0};
-    const int ready = poll(&p, 1, kGuardMs);
+    const int ready = poll(&p, 1, guard_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
       ADD_FAILURE() << "no " << testing::PrintToString(std::string(suffix))
-                    << " after " << kGuardMs << " ms";
+                    << " after " << guard_ms << " ms";
       return out;
     }
     const ssize_t n = read(fd, buffer, sizeof buffer);
@@ -264,7 +264,7 @@ std::string repeat(std::string_view s, std::size_t n) {
   return out;
 }
 
-const std::string kSession =
+const std::string session_input =
     "HELO client.example\r\n"
     "MAIL FROM:<a@b.example>\r\n"
     "RCPT TO:<c@d.example>\r\n"
@@ -276,7 +276,7 @@ const std::string kSession =
     "Subject: two\r\n\r\nsecond\r\n.\r\n"
     "NOOP\r\n"
     "QUIT\r\n";
-const std::string kSessionReplies = std::string(kGreeting) +
+const std::string session_replies = std::string(greeting) +
                                     "250 localhost\r\n"
                                     "250 OK\r\n"
                                     "250 OK\r\n"
@@ -304,12 +304,12 @@ void expect_session_messages(const RecordingServer& server) {
 // reply comes back, in order, and the session ends after QUIT without the
 // client closing anything.
 void expect_pipelined_session(Wiring wiring) {
-  write_all(wiring.client_writes(), kSession);
+  write_all(wiring.client_writes(), session_input);
   RecordingServer server({Reply{}, "554 Rejected"});
   Session session(ChannelConfig{}, server, std::move(wiring.session_in),
                   std::move(wiring.session_out));
   session.start();
-  EXPECT_EQ(kSessionReplies, read_to_end(wiring.client_reads()));
+  EXPECT_EQ(session_replies, read_to_end(wiring.client_reads()));
   EXPECT_EQ(SessionEnd::closed, session.join());
   expect_session_messages(server);
 }
@@ -329,18 +329,18 @@ TEST(RunSession, ClientWritesOneByteAtATime) {
   RecordingServer server({Reply{}, "554 Rejected"});
   Session session(ChannelConfig{}, server, std::move(server_end), Fd());
   session.start();
-  std::string replies = read_until(client.get(), kGreeting);
-  for (const char c : kSession)
+  std::string replies = read_until(client.get(), greeting);
+  for (const char c : session_input)
     write_all(client.get(), std::string_view(&c, 1));
   replies += read_to_end(client.get());
-  EXPECT_EQ(kSessionReplies, replies);
+  EXPECT_EQ(session_replies, replies);
   EXPECT_EQ(SessionEnd::closed, session.join());
   expect_session_messages(server);
 }
 
 TEST(RunSession, TraceShowsEveryByteReadAndWritten) {
   auto [client, server_end] = socket_pair();
-  write_all(client.get(), kSession);
+  write_all(client.get(), session_input);
   RecordingServer server({Reply{}, "554 Rejected"});
   Session session(ChannelConfig{}, server, std::move(server_end), Fd());
   std::string read_bytes, written_bytes, other;
@@ -354,34 +354,35 @@ TEST(RunSession, TraceShowsEveryByteReadAndWritten) {
       other.append(direction);
   };
   session.start();
-  EXPECT_EQ(kSessionReplies, read_to_end(client.get()));
+  EXPECT_EQ(session_replies, read_to_end(client.get()));
   session.join();
-  EXPECT_EQ(kSession, read_bytes);
-  EXPECT_EQ(kSessionReplies, written_bytes);
+  EXPECT_EQ(session_input, read_bytes);
+  EXPECT_EQ(session_replies, written_bytes);
   EXPECT_EQ("", other);
 }
 
-const std::string kUpToData =
+const std::string up_to_data =
     "HELO client.example\r\n"
     "MAIL FROM:<a@b.example>\r\n"
     "RCPT TO:<c@d.example>\r\n"
     "DATA\r\n";
-const std::string kUpToDataReplies = std::string(kGreeting) +
-                                     "250 localhost\r\n"
-                                     "250 OK\r\n"
-                                     "250 OK\r\n"
-                                     "354 End data with <CR><LF>.<CR><LF>\r\n";
+const std::string up_to_data_replies =
+    std::string(greeting) +
+    "250 localhost\r\n"
+    "250 OK\r\n"
+    "250 OK\r\n"
+    "354 End data with <CR><LF>.<CR><LF>\r\n";
 
 // The client goes away in the middle of its message, after sending
 // `part` of it: the message is not delivered.
 void expect_closed_mid_data(Wiring wiring, const std::string& part) {
-  write_all(wiring.client_writes(), kUpToData + part);
+  write_all(wiring.client_writes(), up_to_data + part);
   wiring.client_ends_input();
   RecordingServer server;
   Session session(ChannelConfig{}, server, std::move(wiring.session_in),
                   std::move(wiring.session_out));
   session.start();
-  EXPECT_EQ(kUpToDataReplies, read_to_end(wiring.client_reads()));
+  EXPECT_EQ(up_to_data_replies, read_to_end(wiring.client_reads()));
   EXPECT_EQ(SessionEnd::client_closed, session.join());
   EXPECT_TRUE(server.delivered().empty());
 }
@@ -403,7 +404,7 @@ TEST(RunSession, ClientClosesAfterItsCommands) {
   RecordingServer server;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd());
   session.start();
-  EXPECT_EQ(std::string(kGreeting) + "250 localhost\r\n250 OK\r\n",
+  EXPECT_EQ(std::string(greeting) + "250 localhost\r\n250 OK\r\n",
             read_to_end(client.get()));
   EXPECT_EQ(SessionEnd::client_closed, session.join());
 }
@@ -411,12 +412,12 @@ TEST(RunSession, ClientClosesAfterItsCommands) {
 // The client closes right after a complete message: it is delivered.
 TEST(RunSession, ClientClosesRightAfterAMessage) {
   auto [client, server_end] = socket_pair();
-  write_all(client.get(), kUpToData + "body\r\n.\r\n");
+  write_all(client.get(), up_to_data + "body\r\n.\r\n");
   ASSERT_EQ(0, shutdown(client.get(), SHUT_WR));
   RecordingServer server;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd());
   session.start();
-  EXPECT_EQ(kUpToDataReplies + "250 OK\r\n", read_to_end(client.get()));
+  EXPECT_EQ(up_to_data_replies + "250 OK\r\n", read_to_end(client.get()));
   session.join();
   ASSERT_EQ(1u, server.delivered().size());
   EXPECT_EQ("body", server.delivered()[0].data);
@@ -431,7 +432,7 @@ TEST(RunSession, ChannelEndsTheSession) {
   RecordingServer server;
   Session session(config, server, std::move(server_end), Fd());
   session.start();
-  EXPECT_EQ(std::string(kGreeting) +
+  EXPECT_EQ(std::string(greeting) +
                 "500 Error: command \"FOO\" not recognized\r\n"
                 "500 Error: command \"FOO\" not recognized\r\n"
                 "421 localhost Error: too many errors\r\n",
@@ -480,7 +481,7 @@ TEST(RunSession, PartialWritesToASlowReader) {
   ASSERT_EQ(0, setsockopt(server_end.get(), SOL_SOCKET, SO_SNDBUF, &small,
                           sizeof small));
 
-  std::string input, expected(kGreeting);
+  std::string input, expected(greeting);
   for (int i = 0; i < 30000; ++i) {
     if (i % 3 == 0) {
       input += "HELP MAIL\r\n";
@@ -502,7 +503,7 @@ TEST(RunSession, PartialWritesToASlowReader) {
     if (n <= 0) break;
     written += std::size_t(n);
   }
-  ASSERT_GE(written, 2 * kOutputHighWater)
+  ASSERT_GE(written, 2 * output_high_water)
       << "the socket buffer is too small for this test";
 
   RecordingServer server;
@@ -534,7 +535,7 @@ TEST(RunSession, PartialWritesToASlowReader) {
   EXPECT_TRUE(expected == replies) << "the replies differ";
   EXPECT_TRUE(expected == written_bytes) << "the trace differs";
   EXPECT_GT(partial_writes, 0u);
-  EXPECT_LT(largest_output_when_reading, kOutputHighWater);
+  EXPECT_LT(largest_output_when_reading, output_high_water);
 }
 
 // A client that sends a lot and closes its side without reading: the
@@ -547,7 +548,7 @@ TEST(RunSession, HighWaterHoldsAfterTheClientClosesItsSide) {
   // the session starts.
   if (fcntl(input_write.get(), F_SETPIPE_SZ, 1 << 20) < (1 << 20))
     GTEST_SKIP() << "cannot make a 1 MiB pipe here";
-  std::string input, expected(kGreeting);
+  std::string input, expected(greeting);
   for (int i = 0; i < 100000; ++i) {
     input += "NOOP\r\n";
     expected += "250 OK\r\n";
@@ -590,7 +591,7 @@ TEST(RunSession, CommandTimeout) {
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
                   guarded(1));
   session.start();
-  EXPECT_EQ(std::string(kGreeting) +
+  EXPECT_EQ(std::string(greeting) +
                 "250 localhost\r\n"
                 "421 localhost Error: timeout exceeded\r\n",
             read_to_end(client.get()));
@@ -603,12 +604,12 @@ TEST(RunSession, CommandTimeout) {
 // unfinished message is not delivered.
 TEST(RunSession, DataTimeout) {
   auto [client, server_end] = socket_pair();
-  write_all(client.get(), kUpToData + "Subject: x\r\n\r\nbody\r\n");
+  write_all(client.get(), up_to_data + "Subject: x\r\n\r\nbody\r\n");
   RecordingServer server;
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
                   guarded(3600, 1));
   session.start();
-  EXPECT_EQ(kUpToDataReplies + "421 localhost Error: timeout exceeded\r\n",
+  EXPECT_EQ(up_to_data_replies + "421 localhost Error: timeout exceeded\r\n",
             read_to_end(client.get()));
   EXPECT_EQ(SessionEnd::timed_out, session.join());
   EXPECT_GE(session.duration(), std::chrono::milliseconds(900));
@@ -622,17 +623,17 @@ TEST(RunSession, SessionTimeoutCapsABusyClient) {
   Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
                   guarded(3600, 10, 1));
   session.start();
-  std::string replies = read_until(client.get(), kGreeting);
+  std::string replies = read_until(client.get(), greeting);
   const std::string_view timeout = "421 localhost Error: timeout exceeded\r\n";
   int noops = 0;
   // One NOOP after each reply, until the 421 (or the end, or the guard).
   const Clock::time_point give_up =
-      Clock::now() + std::chrono::milliseconds(kGuardMs);
+      Clock::now() + std::chrono::milliseconds(guard_ms);
   while (replies.find(timeout) == std::string::npos) {
     if (Clock::now() > give_up) {
       client.reset();  // ends the session, whatever its timeouts
       session.join();
-      FAIL() << "no 421 after " << kGuardMs << " ms of NOOPs";
+      FAIL() << "no 421 after " << guard_ms << " ms of NOOPs";
     }
     if (send(client.get(), "NOOP\r\n", 6, MSG_NOSIGNAL) != 6) break;
     ++noops;
@@ -647,7 +648,7 @@ TEST(RunSession, SessionTimeoutCapsABusyClient) {
   // Every NOOP answered, but perhaps the last, which may have crossed the
   // 421 on its way.
   EXPECT_GT(noops, 1);
-  const std::string head(kGreeting);
+  const std::string head(greeting);
   ASSERT_GE(replies.size(), head.size() + timeout.size());
   EXPECT_EQ(head, replies.substr(0, head.size()));
   EXPECT_EQ(timeout, replies.substr(replies.size() - timeout.size()));
@@ -674,7 +675,7 @@ TEST(RunSession, StopRequestedBeforeTheSession) {
   const std::string replies = read_to_end(client.get());
   EXPECT_EQ(SessionEnd::stopped, session.join());
   // Nothing is read: the 421 follows the greeting.
-  EXPECT_EQ(std::string(kGreeting) + "421 localhost Error: shutting down\r\n",
+  EXPECT_EQ(std::string(greeting) + "421 localhost Error: shutting down\r\n",
             replies);
 }
 
@@ -682,7 +683,7 @@ TEST(RunSession, StopRequestedBeforeTheSession) {
 // answer; the session then ends with 421.
 TEST(RunSession, StopRequestedDuringDeliveryLetsItFinish) {
   auto [client, server_end] = socket_pair();
-  write_all(client.get(), kUpToData + "body\r\n.\r\nNOOP\r\n");
+  write_all(client.get(), up_to_data + "body\r\n.\r\nNOOP\r\n");
   StopSignals stop;
   RecordingServer server({"250 Queued"}, [&] { stop.request(); });
   DriverOptions options = guarded();
@@ -693,8 +694,8 @@ TEST(RunSession, StopRequestedDuringDeliveryLetsItFinish) {
   const std::string replies = read_to_end(client.get());
   EXPECT_EQ(SessionEnd::stopped, session.join());
   ASSERT_EQ(1u, server.delivered().size());
-  EXPECT_EQ(kUpToDataReplies + "250 Queued\r\n",
-            replies.substr(0, kUpToDataReplies.size() + 12));
+  EXPECT_EQ(up_to_data_replies + "250 Queued\r\n",
+            replies.substr(0, up_to_data_replies.size() + 12));
   const std::string_view tail = "421 localhost Error: shutting down\r\n";
   EXPECT_EQ(tail, std::string_view(replies).substr(
                       replies.size() - std::min(replies.size(), tail.size())));
@@ -723,11 +724,11 @@ TEST(RunSession, StopSignalWakesTheWait) {
   session.start();
   ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, &old, nullptr));
 
-  std::string replies = read_until(client.get(), kGreeting);
+  std::string replies = read_until(client.get(), greeting);
   ASSERT_EQ(0, pthread_kill(session.thread().native_handle(), SIGUSR1));
   replies += read_to_end(client.get());
   EXPECT_EQ(SessionEnd::stopped, session.join());
-  EXPECT_EQ(std::string(kGreeting) + "421 localhost Error: shutting down\r\n",
+  EXPECT_EQ(std::string(greeting) + "421 localhost Error: shutting down\r\n",
             replies);
   EXPECT_TRUE(stop.stop_requested());
   EXPECT_FALSE(stop.close_idle());

@@ -22,7 +22,7 @@ struct Good {
   unsigned percent;
 };
 
-const Good kGood[] = {
+const Good good_cases[] = {
     {"rcpt:451 4.3.0 Try again later", FailStage::rcpt, Action::reply,
      "451 4.3.0 Try again later", 0, 100},
     {"mail:550 No:30", FailStage::mail, Action::reply, "550 No", 0, 30},
@@ -38,7 +38,7 @@ const Good kGood[] = {
 };
 
 TEST(FailRule, GoodRules) {
-  for (const Good& good : kGood) {
+  for (const Good& good : good_cases) {
     std::string error;
     const std::optional<FailRule> rule = parse_fail_rule(good.text, &error);
     ASSERT_TRUE(rule) << good.text << ": " << error;
@@ -55,7 +55,7 @@ struct Bad {
   const char* error_starts;
 };
 
-const Bad kBad[] = {
+const Bad bad_cases[] = {
     {"rcpt", "STAGE:REPLY[:PERCENT] expected"},
     {"quit:451 x", "unknown stage 'quit'"},
     {"RCPT:451 x", "unknown stage 'RCPT'"},
@@ -77,7 +77,7 @@ const Bad kBad[] = {
 };
 
 TEST(FailRule, BadRulesAreRefusedWithTheReason) {
-  for (const Bad& bad : kBad) {
+  for (const Bad& bad : bad_cases) {
     std::string error;
     EXPECT_FALSE(parse_fail_rule(bad.text, &error)) << bad.text;
     EXPECT_EQ(error.rfind(bad.error_starts, 0), 0u)

@@ -38,8 +38,8 @@ namespace {
 using namespace std::string_literals;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kGreeting = "220 localhost in.smtpd ESMTP\r\n";
-const std::string kBadAnswer = std::string(replies::bad_hook_answer) + "\r\n";
+constexpr std::string_view greeting = "220 localhost in.smtpd ESMTP\r\n";
+const std::string bad_answer = std::string(replies::bad_hook_answer) + "\r\n";
 
 // Hooks from functions; unset ones accept.  DATA is accepted ("250 OK").
 struct Hooks : Handler {
@@ -114,7 +114,7 @@ TEST_P(MalformedRcptAnswer, Is451AndTheRecipientIsNotTaken) {
   Channel channel(ChannelConfig{}, Peer{}, &hooks);
   take(channel);
   channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nNOOP\r\n");
-  EXPECT_EQ("250 localhost\r\n250 OK\r\n" + kBadAnswer + "250 OK\r\n",
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n" + bad_answer + "250 OK\r\n",
             take(channel));
   EXPECT_TRUE(channel.transaction().rcpt_tos.empty());
   const std::vector<std::string> problems = channel.take_problems();
@@ -153,7 +153,7 @@ TEST(RcptHook, A2xxAnswerAcceptsTheRecipient) {
   Channel channel(ChannelConfig{}, Peer{}, &hooks);
   channel.feed(
       "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nx\r\n.\r\n");
-  EXPECT_EQ(std::string(kGreeting) +
+  EXPECT_EQ(std::string(greeting) +
                 "250 localhost\r\n250 OK\r\n250 fine\r\n"
                 "354 End data with <CR><LF>.<CR><LF>\r\n250 OK\r\n",
             take(channel));
@@ -208,7 +208,7 @@ TEST(Hooks, AThrowingHookIs451AndALogLine) {
   Channel channel(ChannelConfig{}, Peer{}, &hooks);
   take(channel);
   channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
-  EXPECT_EQ("250 localhost\r\n250 OK\r\n" + kBadAnswer, take(channel));
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n" + bad_answer, take(channel));
   EXPECT_EQ(std::vector<std::string>{"the RCPT hook threw: database gone"},
             channel.take_problems());
 }
@@ -244,7 +244,7 @@ TEST(Hooks, ConnectRefusedEndsTheSessionWithoutAGreeting) {
   EXPECT_EQ("554 Go away\r\n", take(refused));
   EXPECT_TRUE(refused.closed());
   Channel welcome(ChannelConfig{}, Peer{"192.0.2.7", 1}, &hooks);
-  EXPECT_EQ(kGreeting, take(welcome));
+  EXPECT_EQ(greeting, take(welcome));
 }
 
 TEST(Hooks, AVerbOfOurOwn) {
@@ -271,7 +271,7 @@ TEST(SendReply, IsCheckedAsAHookAnswerIs) {
   });
   take(channel);
   channel.feed("XA\r\nXB\r\nXC\r\nNOOP\r\n");
-  EXPECT_EQ(kBadAnswer + kBadAnswer + "421 bye\r\n", take(channel));
+  EXPECT_EQ(bad_answer + bad_answer + "421 bye\r\n", take(channel));
   EXPECT_TRUE(channel.closed());
   EXPECT_EQ(2u, channel.take_problems().size());
 }
@@ -331,7 +331,7 @@ TEST(Later, WithoutTakingTheHandleIs451) {
   Channel channel(ChannelConfig{}, Peer{}, &hooks);
   take(channel);
   channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
-  EXPECT_EQ("250 localhost\r\n250 OK\r\n" + kBadAnswer, take(channel));
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n" + bad_answer, take(channel));
 }
 
 // --- HookWorker
@@ -475,9 +475,9 @@ struct Throwing : Handler {
   bool blocking = false;
 };
 
-const std::string kThrowingSession =
+const std::string throwing_session =
     "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n";
-const std::string kThrowingReplies = std::string(kGreeting) +
+const std::string throwing_replies = std::string(greeting) +
                                      "250 localhost\r\n250 OK\r\n250 OK\r\n"
                                      "354 End data with <CR><LF>.<CR><LF>\r\n" +
                                      std::string(replies::bad_hook_answer) +
@@ -505,12 +505,12 @@ TEST(ThrowingHook, InTheInetdDriver) {
     run_connection(connection, fds[1], fds[1], options);
     close(fds[1]);
   });
-  ASSERT_EQ(ssize_t(kThrowingSession.size()),
-            write(fds[0], kThrowingSession.data(), kThrowingSession.size()));
+  ASSERT_EQ(ssize_t(throwing_session.size()),
+            write(fds[0], throwing_session.data(), throwing_session.size()));
   const std::string replies = read_all(fds[0]);
   session.join();
   close(fds[0]);
-  EXPECT_EQ(kThrowingReplies, replies);
+  EXPECT_EQ(throwing_replies, replies);
   EXPECT_EQ((std::vector<std::string>{
                 "the DATA hook threw: disk on fire",
                 "session peer=127.0.0.1 helo=c messages=0 end=quit"}),
@@ -558,7 +558,7 @@ TEST(Later, InTheInetdDriverTheAnswerWakesTheLoop) {
       "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nNOOP\r\nQUIT\r\n";
   ASSERT_EQ(ssize_t(input.size()), write(fds[0], input.data(), input.size()));
   // Everything before the RCPT is answered; the rest waits for the check.
-  EXPECT_EQ(std::string(kGreeting) + "250 localhost\r\n250 OK\r\n",
+  EXPECT_EQ(std::string(greeting) + "250 localhost\r\n250 OK\r\n",
             read_until(fds[0], "250 OK\r\n"));
   {
     const std::lock_guard<std::mutex> lock(mutex);
@@ -595,8 +595,8 @@ TEST(ThrowingHook, InTheListenerOnAThreadOfItsOwn) {
   });
   const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(0, connect(client, reinterpret_cast<sockaddr*>(&address), length));
-  ASSERT_EQ(ssize_t(kThrowingSession.size()),
-            write(client, kThrowingSession.data(), kThrowingSession.size()));
+  ASSERT_EQ(ssize_t(throwing_session.size()),
+            write(client, throwing_session.data(), throwing_session.size()));
   const std::string replies = read_all(client);
   close(client);
   options.stop.request();
@@ -605,7 +605,7 @@ TEST(ThrowingHook, InTheListenerOnAThreadOfItsOwn) {
   connect(nudge, reinterpret_cast<sockaddr*>(&address), length);
   close(nudge);
   loop.join();
-  EXPECT_EQ(kThrowingReplies, replies);
+  EXPECT_EQ(throwing_replies, replies);
   ASSERT_FALSE(log.lines.empty());
   EXPECT_EQ("the DATA hook threw: disk on fire", log.lines[0]);
 }

@@ -16,7 +16,7 @@ struct Good {
   const char* port;
 };
 
-const Good kGood[] = {
+const Good good_cases[] = {
     {"localhost:25", "localhost", "25"},
     {"127.0.0.1:8025", "127.0.0.1", "8025"},
     {"[::1]:25", "::1", "25"},
@@ -27,7 +27,7 @@ const Good kGood[] = {
 };
 
 TEST(HostPort, GoodAddresses) {
-  for (const Good& good : kGood) {
+  for (const Good& good : good_cases) {
     SCOPED_TRACE(good.spec);
     std::string why;
     const std::optional<HostPort> split = split_host_port(good.spec, &why);
@@ -43,7 +43,7 @@ struct Bad {
   const char* why;
 };
 
-const Bad kBad[] = {
+const Bad bad_cases[] = {
     {"", "no :PORT"},
     {"localhost", "no :PORT"},
     {"localhost:", "no port after the colon"},
@@ -64,7 +64,7 @@ const Bad kBad[] = {
 };
 
 TEST(HostPort, BadAddressesSayWhyInOneLine) {
-  for (const Bad& bad : kBad) {
+  for (const Bad& bad : bad_cases) {
     SCOPED_TRACE(bad.spec);
     std::string why;
     EXPECT_FALSE(split_host_port(bad.spec, &why).has_value());

@@ -320,12 +320,12 @@ struct MessageCase {
   std::string expected;
 };
 
-constexpr const char* kFrom = "sender@example.com";
-constexpr const char* kDate = "Sun, 22 Nov 2026 23:45:00 +0100";
+constexpr const char* from_line = "sender@example.com";
+constexpr const char* date = "Sun, 22 Nov 2026 23:45:00 +0100";
 
 void check_messages(const std::vector<MessageCase>& cases) {
   for (const MessageCase& c : cases)
-    EXPECT_EQ(list_message(c.data, kFrom, kDate, c.command), c.expected)
+    EXPECT_EQ(list_message(c.data, from_line, date, c.command), c.expected)
         << c.what << " (" << c.command << ")";
 }
 

@@ -29,13 +29,13 @@ std::string bytes(std::initializer_list<int> values) {
   return out;
 }
 
-const std::string kSignature = bytes(
+const std::string signature = bytes(
     {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
 
 // A v2 header: signature, version and command, protocol, the length of
 // body in network order, body.
 std::string v2(int version_command, int protocol, const std::string& body) {
-  return kSignature +
+  return signature +
          bytes({version_command, protocol, static_cast<int>(body.size() >> 8),
                 static_cast<int>(body.size() & 0xFF)}) +
          body;
@@ -44,28 +44,28 @@ std::string v2(int version_command, int protocol, const std::string& body) {
 // The same with a length field that says length whatever the body.
 std::string v2_saying(int version_command, int protocol, int length,
                       const std::string& body) {
-  return kSignature +
+  return signature +
          bytes({version_command, protocol, length >> 8, length & 0xFF}) + body;
 }
 
 // Address blocks (2.2, union proxy_addr).
-const std::string kIpv4Block =
+const std::string ipv4_block =
     bytes({192, 0, 2, 7, 198, 51, 100, 1, 0xD6, 0xD8, 0, 25});  // port 55000
-const std::string kIpv6Block = bytes(
+const std::string ipv6_block = bytes(
     {0x20, 0x01, 0x0D, 0xB8, 0,    0,    0,    0,    0, 0, 0, 0, 0,
      0,    0,    1,    0x20, 0x01, 0x0D, 0xB8, 0,    0, 0, 0, 0, 0,
      0,    0,    0,    0,    0,    2,    0xFF, 0xFF, 0, 25});  // 2001:db8::1
                                                                // port 65535
-const std::string kMappedBlock =
+const std::string mapped_block =
     bytes({0,    0,    0,   0, 0,   0,  0, 0, 0, 0, 0xFF, 0xFF, 203,
            0,    113,  9,   0, 0,   0,  0, 0, 0, 0, 0,    0,    0,
            0xFF, 0xFF, 203, 0, 113, 10, 0, 0, 0, 25});  // ::ffff:203.0.113.9
                                                         // port 0
 // TLVs (2.2): ALPN "smtp", a NOOP of 3 bytes, a custom type (2.2.8).
-const std::string kTlvs =
+const std::string tlvs =
     bytes({0x01, 0, 4}) + "smtp" + bytes({0x04, 0, 3, 0, 0, 0, 0xE0, 0, 0});
 
-const std::string kFullIpv6 = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+const std::string full_ipv6 = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
 
 // --- valid headers
 // ------------------------------------------------------------
@@ -94,8 +94,8 @@ std::vector<Valid> valid_headers() {
        "2001:db8::1", 1234},
       // 104 bytes, the longest TCP6 line of 2.1.
       {"V1Tcp6Longest",
-       "PROXY TCP6 " + kFullIpv6 + " " + kFullIpv6 + " 65535 65535\r\n", true,
-       kFullIpv6, 65535},
+       "PROXY TCP6 " + full_ipv6 + " " + full_ipv6 + " 65535 65535\r\n", true,
+       full_ipv6, 65535},
       {"V1Tcp6UpperCaseUncompressed",
        "PROXY TCP6 2001:DB8:0:0:0:0:0:1 ::1 7 8\r\n", true, "2001:db8::1", 7},
       {"V1Tcp6Mapped", "PROXY TCP6 ::ffff:192.0.2.7 ::1 4000 25\r\n", true,
@@ -110,32 +110,32 @@ std::vector<Valid> valid_headers() {
       {"V1UnknownEmptyRest", "PROXY UNKNOWN \r\n", false, "", 0},
       // 107 bytes, the worst case of 2.1.
       {"V1UnknownLongest",
-       "PROXY UNKNOWN " + kFullIpv6 + " " + kFullIpv6 + " 65535 65535\r\n",
+       "PROXY UNKNOWN " + full_ipv6 + " " + full_ipv6 + " 65535 65535\r\n",
        false, "", 0},
-      {"V2Tcp4", v2(0x21, 0x11, kIpv4Block), true, "192.0.2.7", 55000},
-      {"V2Tcp4Tlvs", v2(0x21, 0x11, kIpv4Block + kTlvs), true, "192.0.2.7",
+      {"V2Tcp4", v2(0x21, 0x11, ipv4_block), true, "192.0.2.7", 55000},
+      {"V2Tcp4Tlvs", v2(0x21, 0x11, ipv4_block + tlvs), true, "192.0.2.7",
        55000},
       {"V2Tcp4LongestTlv",
        v2(0x21, 0x11,
-          kIpv4Block + bytes({0x04, 0xFF, 0xF0}) + std::string(0xFFF0, 'x')),
+          ipv4_block + bytes({0x04, 0xFF, 0xF0}) + std::string(0xFFF0, 'x')),
        true, "192.0.2.7", 55000},
-      {"V2Tcp6", v2(0x21, 0x21, kIpv6Block), true, "2001:db8::1", 65535},
-      {"V2Tcp6Tlvs", v2(0x21, 0x21, kIpv6Block + kTlvs), true, "2001:db8::1",
+      {"V2Tcp6", v2(0x21, 0x21, ipv6_block), true, "2001:db8::1", 65535},
+      {"V2Tcp6Tlvs", v2(0x21, 0x21, ipv6_block + tlvs), true, "2001:db8::1",
        65535},
-      {"V2Tcp6Mapped", v2(0x21, 0x21, kMappedBlock), true, "203.0.113.9", 0},
+      {"V2Tcp6Mapped", v2(0x21, 0x21, mapped_block), true, "203.0.113.9", 0},
       // 2.2: LOCAL ignores the family and the block, "must not assume zero
       // is presented for LOCAL connections".
       {"V2Local", v2(0x20, 0x00, ""), false, "", 0},
-      {"V2LocalWithAddresses", v2(0x20, 0x11, kIpv4Block), false, "", 0},
-      {"V2LocalWithTlvs", v2(0x20, 0x00, kTlvs), false, "", 0},
+      {"V2LocalWithAddresses", v2(0x20, 0x11, ipv4_block), false, "", 0},
+      {"V2LocalWithTlvs", v2(0x20, 0x00, tlvs), false, "", 0},
       {"V2LocalAnyFamily", v2(0x20, 0x99, "x"), false, "", 0},
-      {"V2LocalDatagram", v2(0x20, 0x12, kIpv4Block), false, "", 0},
+      {"V2LocalDatagram", v2(0x20, 0x12, ipv4_block), false, "", 0},
       // 2.2: UNSPEC, "the receiver should ignore address information".
       {"V2Unspec", v2(0x21, 0x00, ""), false, "", 0},
-      {"V2UnspecWithBytes", v2(0x21, 0x00, kTlvs), false, "", 0},
+      {"V2UnspecWithBytes", v2(0x21, 0x00, tlvs), false, "", 0},
       // UNIX stream: a path, not a client address.
       {"V2UnixStream", v2(0x21, 0x31, std::string(216, '\0')), false, "", 0},
-      {"V2UnixStreamTlvs", v2(0x21, 0x31, std::string(216, 'p') + kTlvs), false,
+      {"V2UnixStreamTlvs", v2(0x21, 0x31, std::string(216, 'p') + tlvs), false,
        "", 0},
   };
 }
@@ -206,9 +206,9 @@ struct Invalid {
 
 void PrintTo(const Invalid& c, std::ostream* out) { *out << c.name; }
 
-const std::string kV1Tcp4 = "PROXY TCP4 ";
-const std::string kV1Tcp6 = "PROXY TCP6 ";
-const std::string kV1Addresses = "PROXY TCP4 192.0.2.7 192.0.2.8 ";
+const std::string v1_tcp4 = "PROXY TCP4 ";
+const std::string v1_tcp6 = "PROXY TCP6 ";
+const std::string v1_addresses = "PROXY TCP4 192.0.2.7 192.0.2.8 ";
 
 std::vector<Invalid> invalid_headers() {
   return {
@@ -233,48 +233,48 @@ std::vector<Invalid> invalid_headers() {
       {"V1Tcp4Space", "PROXY TCP4 \r"},
       {"V1Tcp4Tab", "PROXY TCP4\t"},
       // v1 addresses.
-      {"V1Ipv4Octet256", kV1Tcp4 + "1.2.3.256"},
-      {"V1Ipv4Octet300", kV1Tcp4 + "300"},
-      {"V1Ipv4FiveOctets", kV1Tcp4 + "1.2.3.4."},
-      {"V1Ipv4ThreeOctets", kV1Tcp4 + "1.2.3 "},
-      {"V1Ipv4LeadingZero", kV1Tcp4 + "01"},
-      {"V1Ipv4LeadingZeroLast", kV1Tcp4 + "1.2.3.04"},
-      {"V1Ipv4EmptyOctet", kV1Tcp4 + "1.."},
-      {"V1Ipv4Name", kV1Tcp4 + "l"},
-      {"V1Ipv4Hex", kV1Tcp4 + "0x"},
-      {"V1Ipv4Nul", kV1Tcp4 + "1.2.3.4" + std::string(1, '\0')},
-      {"V1Tcp4WithIpv6", kV1Tcp4 + "2001"},
-      {"V1Tcp4WithIpv6Loopback", kV1Tcp4 + ":"},
-      {"V1Tcp6WithIpv4", kV1Tcp6 + "192."},
-      {"V1Ipv6TripleColon", kV1Tcp6 + ":::"},
-      {"V1Ipv6TwoDoubleColons", kV1Tcp6 + "1::2::"},
-      {"V1Ipv6FiveHexDigits", kV1Tcp6 + "12345"},
-      {"V1Ipv6NineGroups", kV1Tcp6 + "1:2:3:4:5:6:7:8:"},
-      {"V1Ipv6BadEmbeddedIpv4", kV1Tcp6 + "::ffff:1.2.3.256"},
-      {"V1Ipv6NoRoomForIpv4", kV1Tcp6 + "1:2:3:4:5:6:7:1."},
-      {"V1Ipv6NotHex", kV1Tcp6 + "g"},
+      {"V1Ipv4Octet256", v1_tcp4 + "1.2.3.256"},
+      {"V1Ipv4Octet300", v1_tcp4 + "300"},
+      {"V1Ipv4FiveOctets", v1_tcp4 + "1.2.3.4."},
+      {"V1Ipv4ThreeOctets", v1_tcp4 + "1.2.3 "},
+      {"V1Ipv4LeadingZero", v1_tcp4 + "01"},
+      {"V1Ipv4LeadingZeroLast", v1_tcp4 + "1.2.3.04"},
+      {"V1Ipv4EmptyOctet", v1_tcp4 + "1.."},
+      {"V1Ipv4Name", v1_tcp4 + "l"},
+      {"V1Ipv4Hex", v1_tcp4 + "0x"},
+      {"V1Ipv4Nul", v1_tcp4 + "1.2.3.4" + std::string(1, '\0')},
+      {"V1Tcp4WithIpv6", v1_tcp4 + "2001"},
+      {"V1Tcp4WithIpv6Loopback", v1_tcp4 + ":"},
+      {"V1Tcp6WithIpv4", v1_tcp6 + "192."},
+      {"V1Ipv6TripleColon", v1_tcp6 + ":::"},
+      {"V1Ipv6TwoDoubleColons", v1_tcp6 + "1::2::"},
+      {"V1Ipv6FiveHexDigits", v1_tcp6 + "12345"},
+      {"V1Ipv6NineGroups", v1_tcp6 + "1:2:3:4:5:6:7:8:"},
+      {"V1Ipv6BadEmbeddedIpv4", v1_tcp6 + "::ffff:1.2.3.256"},
+      {"V1Ipv6NoRoomForIpv4", v1_tcp6 + "1:2:3:4:5:6:7:1."},
+      {"V1Ipv6NotHex", v1_tcp6 + "g"},
       {"V1TwoSpacesBetweenAddresses", "PROXY TCP4 192.0.2.7  "},
       {"V1DestinationBad", "PROXY TCP4 192.0.2.7 192.0.2.256"},
       {"V1DestinationOtherFamily", "PROXY TCP6 ::1 192."},
       {"V1SpaceBeforeSource", "PROXY TCP4  "},
       // v1 ports (2.1: [0..65535], no heading zeroes).
-      {"V1Port65536", kV1Addresses + "65536"},
-      {"V1Port70000", kV1Addresses + "70000"},
-      {"V1PortSixDigits", kV1Addresses + "100000"},
-      {"V1PortMinus", kV1Addresses + "-"},
-      {"V1PortPlus", kV1Addresses + "+"},
-      {"V1PortLeadingZero", kV1Addresses + "08"},
-      {"V1PortDoubleZero", kV1Addresses + "00"},
-      {"V1PortHex", kV1Addresses + "0x"},
-      {"V1PortEmpty", kV1Addresses + " "},
-      {"V1DestinationPort65536", kV1Addresses + "25 65536"},
-      {"V1DestinationPortLeadingZero", kV1Addresses + "25 02"},
+      {"V1Port65536", v1_addresses + "65536"},
+      {"V1Port70000", v1_addresses + "70000"},
+      {"V1PortSixDigits", v1_addresses + "100000"},
+      {"V1PortMinus", v1_addresses + "-"},
+      {"V1PortPlus", v1_addresses + "+"},
+      {"V1PortLeadingZero", v1_addresses + "08"},
+      {"V1PortDoubleZero", v1_addresses + "00"},
+      {"V1PortHex", v1_addresses + "0x"},
+      {"V1PortEmpty", v1_addresses + " "},
+      {"V1DestinationPort65536", v1_addresses + "25 65536"},
+      {"V1DestinationPortLeadingZero", v1_addresses + "25 02"},
       // v1 fields and line end.
-      {"V1MissingDestinationPort", kV1Addresses + "25\r"},
+      {"V1MissingDestinationPort", v1_addresses + "25\r"},
       {"V1MissingPorts", "PROXY TCP4 192.0.2.7 192.0.2.8\r"},
-      {"V1TrailingSpace", kV1Addresses + "25 25 "},
-      {"V1BareLf", kV1Addresses + "25 25\n"},
-      {"V1BareCr", kV1Addresses + "25 25\rE"},
+      {"V1TrailingSpace", v1_addresses + "25 25 "},
+      {"V1BareLf", v1_addresses + "25 25\n"},
+      {"V1BareCr", v1_addresses + "25 25\rE"},
       {"V1UnknownBareLf", "PROXY UNKNOWN junk\n"},
       {"V1UnknownBareCr", "PROXY UNKNOWN junk\r\r"},
       // 2.1: no CRLF in the first 107 bytes; once 106 bytes hold no CR,
@@ -283,31 +283,31 @@ std::vector<Invalid> invalid_headers() {
       // v2 signature (2.2).
       {"V2SignatureByte2", "\r\r"},
       {"V2SignatureByte5Nul", "\r\n\r\n\x01"},
-      {"V2SignatureLastByte", kSignature.substr(0, 11) + "\r"},
-      {"V2SignatureQuitLowerCase", kSignature.substr(0, 7) + "q"},
+      {"V2SignatureLastByte", signature.substr(0, 11) + "\r"},
+      {"V2SignatureQuitLowerCase", signature.substr(0, 7) + "q"},
       // 13th byte: version 2 only; command LOCAL or PROXY only.
-      {"V2Version1", kSignature + bytes({0x11})},
-      {"V2Version0", kSignature + bytes({0x01})},
-      {"V2Version3", kSignature + bytes({0x31})},
-      {"V2VersionF", kSignature + bytes({0xF1})},
-      {"V2Command2", kSignature + bytes({0x22})},
-      {"V2Command3", kSignature + bytes({0x23})},
-      {"V2CommandF", kSignature + bytes({0x2F})},
+      {"V2Version1", signature + bytes({0x11})},
+      {"V2Version0", signature + bytes({0x01})},
+      {"V2Version3", signature + bytes({0x31})},
+      {"V2VersionF", signature + bytes({0xF1})},
+      {"V2Command2", signature + bytes({0x22})},
+      {"V2Command3", signature + bytes({0x23})},
+      {"V2CommandF", signature + bytes({0x2F})},
       // 14th byte for PROXY: DGRAM is not SMTP; unlisted values refused.
-      {"V2Udp4", kSignature + bytes({0x21, 0x12})},
-      {"V2Udp6", kSignature + bytes({0x21, 0x22})},
-      {"V2UnixDgram", kSignature + bytes({0x21, 0x32})},
-      {"V2Family4", kSignature + bytes({0x21, 0x41})},
-      {"V2FamilyF", kSignature + bytes({0x21, 0xF1})},
-      {"V2Transport3", kSignature + bytes({0x21, 0x13})},
-      {"V2InetUnspecTransport", kSignature + bytes({0x21, 0x10})},
-      {"V2UnspecFamilyStream", kSignature + bytes({0x21, 0x01})},
+      {"V2Udp4", signature + bytes({0x21, 0x12})},
+      {"V2Udp6", signature + bytes({0x21, 0x22})},
+      {"V2UnixDgram", signature + bytes({0x21, 0x32})},
+      {"V2Family4", signature + bytes({0x21, 0x41})},
+      {"V2FamilyF", signature + bytes({0x21, 0xF1})},
+      {"V2Transport3", signature + bytes({0x21, 0x13})},
+      {"V2InetUnspecTransport", signature + bytes({0x21, 0x10})},
+      {"V2UnspecFamilyStream", signature + bytes({0x21, 0x01})},
       // Lengths shorter than the address block.
-      {"V2Tcp4Length11", kSignature + bytes({0x21, 0x11, 0, 11})},
-      {"V2Tcp4Length0", kSignature + bytes({0x21, 0x11, 0, 0})},
-      {"V2Tcp6Length35", kSignature + bytes({0x21, 0x21, 0, 35})},
-      {"V2Tcp6LengthOfIpv4", kSignature + bytes({0x21, 0x21, 0, 12})},
-      {"V2UnixLength215", kSignature + bytes({0x21, 0x31, 0, 215})},
+      {"V2Tcp4Length11", signature + bytes({0x21, 0x11, 0, 11})},
+      {"V2Tcp4Length0", signature + bytes({0x21, 0x11, 0, 0})},
+      {"V2Tcp6Length35", signature + bytes({0x21, 0x21, 0, 35})},
+      {"V2Tcp6LengthOfIpv4", signature + bytes({0x21, 0x21, 0, 12})},
+      {"V2UnixLength215", signature + bytes({0x21, 0x31, 0, 215})},
   };
 }
 
@@ -357,9 +357,9 @@ TEST(ProxyHeader, WholeInvalidHeaders) {
            "PROXY TCP4 192.0.2.7 192.0.2.8 1 2 3\r\n"s,
            "PROXY UNKNOWN " + std::string(92, 'x') + "\r\n",  // 108 bytes
            v2_saying(0x21, 0x21, 35, std::string(35, '\0')),
-           v2_saying(0x11, 0x11, 12, kIpv4Block),
-           v2_saying(0x23, 0x11, 12, kIpv4Block),
-           v2_saying(0x21, 0x12, 12, kIpv4Block),
+           v2_saying(0x11, 0x11, 12, ipv4_block),
+           v2_saying(0x23, 0x11, 12, ipv4_block),
+           v2_saying(0x21, 0x12, 12, ipv4_block),
        }) {
     SCOPED_TRACE(testing::PrintToString(input));
     const ProxyHeader got = parse_proxy_header(input);
@@ -394,8 +394,8 @@ TEST(ProxyHeader, IncompleteStarts) {
            "PROXY UNKNOWN \x01\xff\x7f"s,
            "PROXY UNKNOWN " + std::string(91, 'x'),  // room for the CRLF
            "PROXY UNKNOWN " + std::string(91, 'x') + "\r",
-           kSignature + bytes({0x21, 0x11, 0xFF, 0xFF}) + kIpv4Block,
-           kSignature + bytes({0x20, 0x00, 0x00, 0x01}),
+           signature + bytes({0x21, 0x11, 0xFF, 0xFF}) + ipv4_block,
+           signature + bytes({0x20, 0x00, 0x00, 0x01}),
        }) {
     SCOPED_TRACE(testing::PrintToString(input));
     const ProxyHeader got = parse_proxy_header(input);
@@ -433,7 +433,7 @@ void expect_sane(const std::string& input) {
       EXPECT_EQ("", got.error);
       // Never waits beyond the longest possible header.
       EXPECT_LT(input.size(),
-                input[0] == 'P' ? kProxyV1MaxLength : kProxyV2Fixed + 65535);
+                input[0] == 'P' ? proxy_v1_max_length : proxy_v2_fixed + 65535);
       break;
     case Status::invalid:
       EXPECT_NE("", got.error);
@@ -469,9 +469,9 @@ TEST(ProxyHeader, RandomBytes) {
                                     "PROXY TCP4 ",
                                     "PROXY TCP6 ",
                                     "PROXY UNKNOWN",
-                                    kSignature,
-                                    kSignature + bytes({0x21, 0x11}),
-                                    kSignature + bytes({0x21, 0x21, 0, 36})};
+                                    signature,
+                                    signature + bytes({0x21, 0x11}),
+                                    signature + bytes({0x21, 0x21, 0, 36})};
   for (const Valid& c : valid)
     if (c.header.size() < 300) seeds.push_back(c.header);
 
@@ -481,11 +481,11 @@ TEST(ProxyHeader, RandomBytes) {
     // from a small alphabet that v1 lines are made of.
     for (std::size_t flips = below(4); flips > 0 && !input.empty(); --flips)
       input[below(input.size())] = random_byte();
-    static constexpr char kAlphabet[] =
+    static constexpr char alphabet[] =
         "0123456789abcdefABCDEF.: \r\nPROXYTCP46";
     const bool text = below(2) == 0;
     for (std::size_t more = below(120); more > 0; --more)
-      input += text ? kAlphabet[below(sizeof kAlphabet - 1)] : random_byte();
+      input += text ? alphabet[below(sizeof alphabet - 1)] : random_byte();
     if (input.empty()) continue;
     SCOPED_TRACE(testing::PrintToString(input));
     expect_sane(input);

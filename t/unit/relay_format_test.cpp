@@ -50,7 +50,7 @@ std::string problems(std::string_view data) {
 }
 
 TEST(RelayFormat, MessagesWithHeadersDotsAndEveryLineEnd) {
-  constexpr std::string_view kMessages[] = {
+  constexpr std::string_view messages_to_check[] = {
       "",
       "Subject: a\nTo: b@example.org\n\nbody\nmore",
       "Subject: a\nTo: b",
@@ -68,23 +68,24 @@ TEST(RelayFormat, MessagesWithHeadersDotsAndEveryLineEnd) {
       "A: 1\n \nbody",
       "A: 1\n\nB: 2\n\nC\r",
   };
-  for (const std::string_view data : kMessages) EXPECT_EQ("", problems(data));
+  for (const std::string_view data : messages_to_check)
+    EXPECT_EQ("", problems(data));
 }
 
 TEST(RelayFormat, EveryShortMessageOverACrLfAlphabet) {
-  constexpr char kAlphabet[] = {'a', '\r', '\n'};
-  constexpr std::size_t kMaxLength = 7;
+  constexpr char alphabet[] = {'a', '\r', '\n'};
+  constexpr std::size_t max_length = 7;
   std::size_t failed = 0;
   std::vector<std::size_t> digits;
-  for (std::size_t length = 0; length <= kMaxLength; ++length) {
+  for (std::size_t length = 0; length <= max_length; ++length) {
     digits.assign(length, 0);
     for (;;) {
       std::string data;
-      for (const std::size_t d : digits) data += kAlphabet[d];
+      for (const std::size_t d : digits) data += alphabet[d];
       const std::string found = problems(data);
       if (!found.empty() && ++failed <= 5) ADD_FAILURE() << found;
       std::size_t n = 0;
-      while (n < length && ++digits[n] == std::size(kAlphabet)) digits[n++] = 0;
+      while (n < length && ++digits[n] == std::size(alphabet)) digits[n++] = 0;
       if (n == length) break;
     }
   }

@@ -26,10 +26,10 @@ Peer peer(std::string address) {
 }
 
 // A recipient no domain rule allows: only the network can.
-constexpr std::string_view kOutside = "x@outside.example";
+constexpr std::string_view outside_address = "x@outside.example";
 
 bool network_allows(const RelayPolicy& policy, const std::string& address) {
-  return policy.allows(peer(address), kOutside);
+  return policy.allows(peer(address), outside_address);
 }
 
 bool domain_allows(const RelayPolicy& policy, std::string_view recipient) {
@@ -501,16 +501,16 @@ TEST(RelayPolicyInvalid, ARefusedDomainAddsNothing) {
 TEST(RelayPolicyAuthenticated, AnAuthenticatedClientRelaysAnywhere) {
   const RelayPolicy policy = networks({"192.0.2.0/24"});
   const Peer outside = peer("198.51.100.99");
-  EXPECT_FALSE(policy.allows(outside, kOutside, ""));
-  EXPECT_TRUE(policy.allows(outside, kOutside, "alice"));
+  EXPECT_FALSE(policy.allows(outside, outside_address, ""));
+  EXPECT_TRUE(policy.allows(outside, outside_address, "alice"));
   // Even sender-specified routing: the client is trusted as a network's.
   EXPECT_TRUE(policy.allows(outside, "v%other.example@x.example", "alice"));
-  EXPECT_EQ(policy.check(outside, std::string(kOutside), "alice"),
+  EXPECT_EQ(policy.check(outside, std::string(outside_address), "alice"),
             std::nullopt);
-  EXPECT_EQ(policy.check(outside, std::string(kOutside), ""),
+  EXPECT_EQ(policy.check(outside, std::string(outside_address), ""),
             "554 Error: relay access denied");
   // The two-argument forms know of no identity.
-  EXPECT_FALSE(policy.allows(outside, kOutside));
+  EXPECT_FALSE(policy.allows(outside, outside_address));
 }
 
 TEST(RelayPolicyAuthenticated, SwitchedOff) {
@@ -518,9 +518,9 @@ TEST(RelayPolicyAuthenticated, SwitchedOff) {
   EXPECT_TRUE(policy.relays_authenticated());
   policy.relay_authenticated(false);
   EXPECT_FALSE(policy.relays_authenticated());
-  EXPECT_FALSE(policy.allows(peer("198.51.100.99"), kOutside, "alice"));
+  EXPECT_FALSE(policy.allows(peer("198.51.100.99"), outside_address, "alice"));
   // What the network or the domain allows stays allowed.
-  EXPECT_TRUE(policy.allows(peer("192.0.2.7"), kOutside, "alice"));
+  EXPECT_TRUE(policy.allows(peer("192.0.2.7"), outside_address, "alice"));
 }
 
 }  // namespace

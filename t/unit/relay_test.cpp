@@ -57,7 +57,7 @@ void PrintTo(const RelayCase& c, std::ostream* os) {
 
 // clang-format off
 // Computed with Python 3.11.7 (see the top of this file).
-constexpr RelayCase kRelayCases[] = {
+constexpr RelayCase relay_cases[] = {
     {"empty data", ""sv, "127.0.0.1", "X-Peer: 127.0.0.1\r\n"sv},
     {"headers and body", "Subject: a\nTo: b@example.org\n\nbody\nmore"sv, "127.0.0.1", "Subject: a\r\nTo: b@example.org\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\nmore"sv},
     {"no empty line: at the end", "Subject: a\nTo: b"sv, "127.0.0.1", "Subject: a\r\nTo: b\r\nX-Peer: 127.0.0.1"sv},
@@ -122,7 +122,7 @@ TEST(RelayMessage, NoPieceAfterTheWriterFailed) {
   EXPECT_EQ(pieces, 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, RelayMessage, testing::ValuesIn(kRelayCases));
+INSTANTIATE_TEST_SUITE_P(Table, RelayMessage, testing::ValuesIn(relay_cases));
 
 // The reference algorithm of the top of this file, transcribed.
 std::string reference_relay(std::string_view data, std::string_view peer) {
@@ -158,22 +158,22 @@ std::string reference_relay(std::string_view data, std::string_view peer) {
 }
 
 TEST(RelayMessage, TheTranscriptionAgreesWithTheTable) {
-  for (const RelayCase& c : kRelayCases)
+  for (const RelayCase& c : relay_cases)
     EXPECT_EQ(text::repr_bytes(reference_relay(c.data, c.peer)),
               text::repr_bytes(c.relayed))
         << c.name;
 }
 
 TEST(RelayMessage, EveryShortMessageOverACrLfAlphabet) {
-  constexpr char kAlphabet[] = {'a', '\r', '\n'};
-  constexpr std::size_t kMaxLength = 9;
+  constexpr char alphabet[] = {'a', '\r', '\n'};
+  constexpr std::size_t max_length = 9;
   std::size_t checked = 0, failed = 0;
   std::vector<std::size_t> digits;
-  for (std::size_t length = 0; length <= kMaxLength; ++length) {
+  for (std::size_t length = 0; length <= max_length; ++length) {
     digits.assign(length, 0);
     for (;;) {
       std::string data;
-      for (const std::size_t d : digits) data += kAlphabet[d];
+      for (const std::size_t d : digits) data += alphabet[d];
       const std::string expected = reference_relay(data, "192.0.2.1");
       const std::string actual =
           relay_message(envelope_with(data, "192.0.2.1"));
@@ -183,7 +183,7 @@ TEST(RelayMessage, EveryShortMessageOverACrLfAlphabet) {
                       << text::repr_bytes(expected) << ", got "
                       << text::repr_bytes(actual);
       std::size_t n = 0;  // the next string of this length
-      while (n < length && ++digits[n] == std::size(kAlphabet)) digits[n++] = 0;
+      while (n < length && ++digits[n] == std::size(alphabet)) digits[n++] = 0;
       if (n == length) break;
     }
   }

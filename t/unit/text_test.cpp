@@ -484,7 +484,7 @@ struct PythonBlock {
   char32_t block;
   std::uint64_t is_alnum, upper, repr;
 };
-constexpr PythonBlock kPythonBlocks[] = {
+constexpr PythonBlock python_blocks[] = {
     {0x00, 0xe9dae1a77734b40fu, 0x35a3924344f31b97u, 0x0d8338ce21c72b1eu},
     {0x01, 0x3841ffbeebff202fu, 0x8cf96fef9f1579beu, 0x380bf7f128334169u},
     {0x02, 0x4a384d1eda032770u, 0x245d25707e58b1b7u, 0x5b12c49377adff5fu},
@@ -535,7 +535,7 @@ constexpr PythonBlock kPythonBlocks[] = {
     {0xe0, 0xb93a0c83ce3b6325u, 0xded79f01c726e525u, 0x4c251b1215b9f449u},
 };
 
-constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325u;
+constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325u;
 
 std::uint64_t fnv(std::string_view bytes, std::uint64_t h) {
   for (const char c : bytes) {
@@ -545,7 +545,7 @@ std::uint64_t fnv(std::string_view bytes, std::uint64_t h) {
   return h;
 }
 
-// A block not in kPythonBlocks: what Python gives for a code point that
+// A block not in python_blocks: what Python gives for a code point that
 // is neither alphanumeric, nor cased, nor printable.
 enum class Question { is_alnum, upper, repr };
 
@@ -569,7 +569,7 @@ std::string plain_block_answer(Question question, char32_t cp) {
 
 std::uint64_t block_hash(char32_t block,
                          const std::function<std::string(char32_t)>& f) {
-  std::uint64_t h = kFnvOffset;
+  std::uint64_t h = fnv_offset;
   for (char32_t cp = block * 0x1000; cp < (block + 1) * 0x1000; ++cp)
     if (!surrogate(cp)) h = fnv(f(cp), h);
   return h;
@@ -581,10 +581,10 @@ void expect_blocks_as_python(Question question,
                              const std::function<std::string(char32_t)>& f) {
   for (char32_t block = 0; block < 0x110; ++block) {
     const auto listed = std::find_if(
-        std::begin(kPythonBlocks), std::end(kPythonBlocks),
+        std::begin(python_blocks), std::end(python_blocks),
         [block](const PythonBlock& b) { return b.block == block; });
     std::uint64_t expected = 0;
-    if (listed == std::end(kPythonBlocks))
+    if (listed == std::end(python_blocks))
       expected = block_hash(block, [question](char32_t cp) {
         return plain_block_answer(question, cp);
       });

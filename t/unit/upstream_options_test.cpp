@@ -55,7 +55,7 @@ UpstreamSettings refused_settings(const std::string& port) {
   return settings;
 }
 
-const std::string kRefused =
+const std::string refused_timeout =
     "libcurl refused the option CURLOPT_CONNECTTIMEOUT: ";
 
 TEST(UpstreamOptions, ARefusedOptionEndsTheTransferBeforeItStarts) {
@@ -65,7 +65,7 @@ TEST(UpstreamOptions, ARefusedOptionEndsTheTransferBeforeItStarts) {
                     {"b@example.org"}, "Subject: x\r\n\r\nbody\r\n", false);
   EXPECT_FALSE(result.delivered);
   EXPECT_EQ(0, result.code);
-  EXPECT_EQ(kRefused, result.error.substr(0, kRefused.size()));
+  EXPECT_EQ(refused_timeout, result.error.substr(0, refused_timeout.size()));
   EXPECT_FALSE(upstream.connected_to());
 }
 
@@ -76,7 +76,7 @@ TEST(UpstreamOptions, ARefusedOptionEndsTheSessionBeforeItConnects) {
   EXPECT_EQ(0, reply.code);
   const std::string expected =
       "cannot connect to the upstream 127.0.0.1:" + upstream.port() + ": " +
-      kRefused;
+      refused_timeout;
   EXPECT_EQ(expected, reply.error.substr(0, expected.size()));
   EXPECT_FALSE(session.connected());
   EXPECT_FALSE(upstream.connected_to());
