@@ -144,7 +144,12 @@ MailmanProxy::MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
     mailman3_ = std::make_unique<Mailman3Lists>(settings_, log_);
 }
 
-MailmanProxy::~MailmanProxy() = default;
+MailmanProxy::~MailmanProxy() {
+  // The session is over: a relayed exchange under way on the worker is cut,
+  // so that the loop freeing the session does not wait for the upstream
+  // (the worker ends first, below, before what its job uses).
+  relay_.interrupt_upstream();
+}
 
 namespace {
 

@@ -121,11 +121,17 @@ PureProxy::PureProxy(UpstreamSettings settings, Log log, RelayPolicy policy)
     : settings_(std::move(settings)),
       log_(std::move(log)),
       policy_(std::move(policy)),
+      upstream_(std::make_unique<UpstreamSession>(settings_)),
       stream_(std::make_unique<Stream>()) {}
 
 PureProxy::~PureProxy() {
-  join_worker();
-  if (upstream_) upstream_->drop();
+  // The session is over.  An exchange under way is cut (no final dot went
+  // upstream, so nothing is delivered), so that the loop that frees us
+  // does not wait for the upstream; only the answer to a final dot already
+  // sent is waited for, within --relay-timeout, so that the log says what
+  // became of the message (log_if_gone).
+  stop_worker(true);
+  upstream_->drop();
 }
 
 void PureProxy::log(const std::string& line) const {
@@ -133,15 +139,23 @@ void PureProxy::log(const std::string& line) const {
     log_("relay to " + settings_.host + ":" + settings_.port + ": " + line);
 }
 
-void PureProxy::join_worker() {
+void PureProxy::join_worker() { stop_worker(false); }
+
+void PureProxy::stop_worker(bool session_over) {
   if (!worker_.joinable()) return;
+  bool cut = false;
   {
     // A message that is still streaming will never end: the thread drops
-    // the upstream connection instead of waiting for more.
+    // the upstream connection instead of waiting for more, and one stuck
+    // sending to a stalled upstream is cut loose at once.
     const std::lock_guard<std::mutex> lock(stream_->mutex);
-    if (!stream_->ended) stream_->abandoned = true;
+    if (!stream_->ended) {
+      stream_->abandoned = true;
+      cut = session_over || stream_->open;
+    }
   }
   stream_->changed.notify_all();
+  if (cut) upstream_->interrupt();
   worker_.join();
 }
 
@@ -183,7 +197,6 @@ Answer PureProxy::failed(const std::string& what, const UpstreamReply& reply) {
 
 Answer PureProxy::relay_mail(const std::string& address,
                              const Envelope& transaction) {
-  if (!upstream_) upstream_ = std::make_unique<UpstreamSession>(settings_);
   if (in_transaction_) relay_rset();  // one the client never finished
   const std::string what = "MAIL FROM:" + path(address);
   const UpstreamReply connected = upstream_->connect();
@@ -404,11 +417,16 @@ Answer PureProxy::handle_data_piece(Context& context, std::string_view piece) {
 }
 
 void PureProxy::data_abandoned(Context&) {
+  bool cut = false;
   {
     const std::lock_guard<std::mutex> lock(stream_->mutex);
-    if (!stream_->ended) stream_->abandoned = true;
+    if (!stream_->ended) {
+      stream_->abandoned = true;
+      cut = stream_->open;  // the thread may be stuck sending
+    }
   }
   stream_->changed.notify_all();
+  if (cut) upstream_->interrupt();
 }
 
 Answer PureProxy::handle_data(Context& context, const Envelope& message) {

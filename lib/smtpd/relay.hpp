@@ -103,6 +103,10 @@ class SMTPD_API PureProxy : public Handler {
   Answer relay_rcpt(const std::string& address);
   Answer relay_data(const Envelope& message);
   void relay_rset();
+  // From another thread, when the session is over: cuts the upstream
+  // exchange under way, if any (UpstreamSession::interrupt), so that the
+  // thread running it ends at once and nothing waits for the upstream.
+  void interrupt_upstream() { upstream_->interrupt(); }
 
   // Relays one whole message in a transaction of its own (send_upstream);
   // the answer's detail is the upstream's reply.
@@ -112,8 +116,12 @@ class SMTPD_API PureProxy : public Handler {
   // Runs job on the session's upstream thread; its answer comes later.
   // what names the exchange for the log.
   Answer later(Context& context, std::string what, std::function<Answer()> job);
-  // The upstream thread done with (a message streaming is abandoned).
+  // The upstream thread done with (a message streaming is abandoned, and
+  // cut loose if stuck sending).  session_over: any exchange but the wait
+  // for a final dot's answer is cut, so that freeing the session never
+  // waits for the upstream.
   void join_worker();
+  void stop_worker(bool session_over);
   // The upstream thread's part of a streamed message: DATA, the pieces,
   // the final dot.
   void stream_message(Later data_command, std::string peer_address,
@@ -127,7 +135,9 @@ class SMTPD_API PureProxy : public Handler {
   UpstreamSettings settings_;
   Log log_;
   RelayPolicy policy_;
-  std::unique_ptr<UpstreamSession> upstream_;  // from the first MAIL on
+  // Connected at the first MAIL; made here, so that another thread may
+  // interrupt it (stop_worker) without a race on the pointer.
+  const std::unique_ptr<UpstreamSession> upstream_;
   bool in_transaction_ = false;  // upstream took MAIL, no final reply yet
   // The session's upstream thread: a hook's job, or a message streaming
   // (which outlives the DATA command hook that started it).

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -378,6 +379,15 @@ struct UpstreamSession::Impl {
   const Curl* api = nullptr;
   CURL* handle = nullptr;
   curl_socket_t socket = CURL_SOCKET_BAD;
+  // The socket as interrupt() may see it from another thread: set while
+  // connected, and cleared before libcurl closes it, so that no other
+  // descriptor that reuses the number is ever shut down.
+  std::mutex interruptible_mutex;
+  curl_socket_t interruptible = CURL_SOCKET_BAD;
+  void set_interruptible(curl_socket_t value) {
+    const std::lock_guard<std::mutex> lock(interruptible_mutex);
+    interruptible = value;
+  }
   bool broken = false;  // a reply never came: the exchange is out of step
   ConnectTrace trace;
   std::string input;  // received, not yet taken as a reply
@@ -499,6 +509,7 @@ struct UpstreamSession::Impl {
     }
     // cleanup would send a QUIT of its own and wait for its answer: it
     // finds the connection closed instead.
+    set_interruptible(CURL_SOCKET_BAD);
     if (socket != CURL_SOCKET_BAD) shutdown(socket, SHUT_RDWR);
     api->easy_cleanup(handle);
     handle = nullptr;
@@ -554,6 +565,7 @@ UpstreamReply UpstreamSession::connect() {
       api.easy_getinfo(s.handle, CURLINFO_ACTIVESOCKET, &socket) == CURLE_OK &&
       socket != CURL_SOCKET_BAD) {
     s.socket = socket;
+    s.set_interruptible(socket);
     UpstreamReply ready;
     ready.code = 250;
     ready.line = s.trace.last_line;
@@ -659,5 +671,11 @@ UpstreamReply UpstreamSession::end_message() {
 void UpstreamSession::quit() { impl_->close(true); }
 
 void UpstreamSession::drop() { impl_->close(false); }
+
+void UpstreamSession::interrupt() {
+  const std::lock_guard<std::mutex> lock(impl_->interruptible_mutex);
+  if (impl_->interruptible != CURL_SOCKET_BAD)
+    shutdown(impl_->interruptible, SHUT_RDWR);
+}
 
 }  // namespace smtpd

@@ -103,6 +103,12 @@ class SMTPD_API UpstreamSession {
   void quit();
   // Ends the connection at once, with no QUIT.
   void drop();
+  // From any other thread: shuts the connection down (shutdown(2)), so
+  // that a send or a wait under way on the session's own thread ends at
+  // once, as on a lost connection; that thread then drops it.  For a
+  // session whose exchange nobody will wait for any more (the client cut
+  // its message short), so that no loop waits for the upstream either.
+  void interrupt();
 
   struct Impl;
 
