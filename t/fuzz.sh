@@ -71,7 +71,7 @@ sources() {
     channel) echo "channel handler data_reader data_buffer address params text relay_policy auth base64" ;;
     stream) echo "channel handler data_reader data_buffer address params text relay_policy auth base64 relay_format" ;;
     address) echo "address params text" ;;
-    relay) echo "relay relay_policy handler upstream debugging params text" ;;
+    relay) echo "relay relay_format relay_policy handler upstream debugging params text" ;;
     proxy) echo "proxy_header" ;;
     auth) echo "auth base64 text" ;;
     lmtp) echo "lmtp_client" ;;
