@@ -47,8 +47,8 @@ class Poller {
   virtual ~Poller() = default;
   // Waits on fd for interest (readable | writable | peer_closed), naming
   // it key in the events; interest 0 stops watching it.  Call with 0
-  // before closing fd: that never throws.  Throws std::system_error when the kernel refuses
-  // (epoll's table is full: max_user_watches).
+  // before closing fd: that never throws.  Throws std::system_error when the
+  // kernel refuses (epoll's table is full: max_user_watches).
   virtual void watch(int fd, std::uint64_t key, unsigned interest) = 0;
   // Sleeps until a watched descriptor is ready, until deadline
   // (Clock::time_point::max(): no deadline), or until a signal that mask
