@@ -11,24 +11,6 @@
 #include "smtpd/text.hpp"
 
 namespace smtpd {
-namespace {
-
-// Text that may go into a reply: printable ASCII, bounded.
-std::string printable(std::string_view text) {
-  return text::printable_ascii(text, '\0', 400);
-}
-
-// An upstream reply is passed on with its code and text, but never as 421:
-// that would tell our client we are closing the connection.
-std::string pass_on(std::string_view reply, int code) {
-  const std::string text =
-      printable(reply.substr(std::min<std::size_t>(4, reply.size())));
-  return std::to_string(code == 421 ? 451 : code) +
-         (text.empty() ? "" : " " + text);
-}
-
-}  // namespace
-
 std::string relay_message(const Envelope& envelope) {
   std::string out;
   out.reserve(envelope.data.size() + envelope.data.size() / 16 +
@@ -58,27 +40,14 @@ void write_relay_message(
   if (!out.empty()) piece(out);
 }
 
+// The upstream's code and text, but never 421: that would tell our client
+// we are closing the connection.
 std::string passed_on(const UpstreamReply& reply) {
-  return pass_on(reply.line, reply.code);
-}
-
-Reply reply_for(const UpstreamResult& result) {
-  if (result.delivered) return std::nullopt;
-  // RFC 6531 3.7.4.1 suggests 553 (mailbox name not allowed).
-  if (result.smtputf8_unsupported)
-    return std::string(
-        "553 Error: the upstream server does not support SMTPUTF8");
-  if (result.code >= 400 && result.code < 600)
-    return pass_on(result.reply, result.code);
-  // Not reached, timed out, or gone before it answered the final dot: the
-  // client must try again (RFC 5321 4.2.5: no 250 without responsibility).
-  return "451 Error: relay failed: " + printable(result.error);
-}
-
-Answer answer_for(const UpstreamResult& result) {
-  const Reply reply = reply_for(result);
-  return reply ? Answer::reply(*reply, result.reply)
-               : Answer::accept(result.reply);
+  const std::string_view line = reply.line;
+  const std::string text = text::printable_ascii(
+      line.substr(std::min<std::size_t>(4, line.size())), '\0', 400);
+  return std::to_string(reply.code == 421 ? 451 : reply.code) +
+         (text.empty() ? "" : " " + text);
 }
 
 // --- PureProxy ---------------------------------------------------------------
@@ -462,21 +431,6 @@ Answer PureProxy::handle_quit(Context& context) {
     upstream_->quit();
     return Answer::accept();
   });
-}
-
-Answer PureProxy::deliver(const Envelope& envelope) {
-  const std::string message = relay_message(envelope);
-  const UpstreamResult result =
-      send_upstream(settings_, envelope.mail_from, envelope.rcpt_tos, message,
-                    envelope.smtputf8);
-  Answer answer = answer_for(result);
-  if (answer.kind() != Answer::Kind::accept) {
-    std::string line =
-        "message from " + path(envelope.mail_from) + " failed: " + result.error;
-    if (!result.reply.empty()) line += "; upstream said: " + result.reply;
-    log(line);
-  }
-  return answer;
 }
 
 }  // namespace smtpd

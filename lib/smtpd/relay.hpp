@@ -53,16 +53,6 @@ SMTPD_API void write_relay_message(
     const Envelope& envelope,
     const std::function<bool(std::string_view piece)>& piece);
 
-// The reply to the client for a whole-message result (send_upstream):
-// nothing (250 OK) when delivered; the upstream's own 4xx/5xx reply when it
-// refused; 451 when it could not be reached or did not finish; 553 when it
-// lacks SMTPUTF8.
-SMTPD_API Reply reply_for(const UpstreamResult& result);
-
-// An upstream result as a hook's answer: reply_for's reply, and the
-// upstream's own last reply as its detail (for the transaction log).
-SMTPD_API Answer answer_for(const UpstreamResult& result);
-
 // An upstream reply passed on to the client: its code and text (printable,
 // bounded), 421 made 451.
 SMTPD_API std::string passed_on(const UpstreamReply& reply);
@@ -107,10 +97,6 @@ class SMTPD_API PureProxy : public Handler {
   // exchange under way, if any (UpstreamSession::interrupt), so that the
   // thread running it ends at once and nothing waits for the upstream.
   void interrupt_upstream() { upstream_->interrupt(); }
-
-  // Relays one whole message in a transaction of its own (send_upstream);
-  // the answer's detail is the upstream's reply.
-  Answer deliver(const Envelope& envelope);
 
  private:
   // Runs job on the session's upstream thread; its answer comes later.

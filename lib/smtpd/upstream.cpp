@@ -1,5 +1,5 @@
-// upstream.cpp - one SMTP transaction with an upstream server over
-// libcurl, loaded on first use (see upstream.hpp).
+// upstream.cpp - one SMTP session with an upstream server over libcurl,
+// loaded on first use (see upstream.hpp).
 #include "smtpd/upstream.hpp"
 
 #include <curl/curl.h>
@@ -30,8 +30,6 @@ struct Curl {
   decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
   decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
   decltype(&curl_easy_strerror) easy_strerror = nullptr;
-  decltype(&curl_slist_append) slist_append = nullptr;
-  decltype(&curl_slist_free_all) slist_free_all = nullptr;
   decltype(&curl_global_init) global_init = nullptr;
   decltype(&curl_easy_send) easy_send = nullptr;
   decltype(&curl_easy_recv) easy_recv = nullptr;
@@ -60,8 +58,6 @@ const Curl& curl() {
         !resolve(library, "curl_easy_getinfo", api.easy_getinfo) ||
         !resolve(library, "curl_easy_cleanup", api.easy_cleanup) ||
         !resolve(library, "curl_easy_strerror", api.easy_strerror) ||
-        !resolve(library, "curl_slist_append", api.slist_append) ||
-        !resolve(library, "curl_slist_free_all", api.slist_free_all) ||
         !resolve(library, "curl_global_init", api.global_init) ||
         !resolve(library, "curl_easy_send", api.easy_send) ||
         !resolve(library, "curl_easy_recv", api.easy_recv))
@@ -77,35 +73,6 @@ const Curl& curl() {
   return loaded;
 }
 
-// What one transfer knows besides libcurl's own state.
-struct Transfer {
-  std::string_view message;
-  std::size_t sent = 0;
-  bool needs_smtputf8 = false;
-  bool upstream_smtputf8 = false;
-  bool refused_smtputf8 = false;
-  std::string last_reply;    // the last reply line the upstream sent
-  std::string last_refusal;  // its last 4xx/5xx reply line (not QUIT's)
-  std::string partial_line;  // a reply line split across callbacks
-};
-
-std::size_t read_message(char* buffer, std::size_t size, std::size_t count,
-                         void* user) {
-  auto& transfer = *static_cast<Transfer*>(user);
-  // RFC 6531 3.2: a message that needs SMTPUTF8 must not go to a server
-  // that does not offer it.  Reading starts after DATA's 354, so aborting
-  // here leaves the upstream without a message.
-  if (transfer.needs_smtputf8 && !transfer.upstream_smtputf8) {
-    transfer.refused_smtputf8 = true;
-    return CURL_READFUNC_ABORT;
-  }
-  const std::size_t n =
-      std::min(size * count, transfer.message.size() - transfer.sent);
-  std::memcpy(buffer, transfer.message.data() + transfer.sent, n);
-  transfer.sent += n;
-  return n;
-}
-
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
@@ -114,18 +81,6 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
     if (c != prefix[i]) return false;
   }
   return true;
-}
-
-void on_reply_line(Transfer& transfer, std::string_view line) {
-  transfer.last_reply = std::string(line);
-  if (!line.empty() && (line[0] == '4' || line[0] == '5'))
-    transfer.last_refusal = transfer.last_reply;
-  // An EHLO reply line "250-SMTPUTF8" or "250 SMTPUTF8" (RFC 6531 3.1).
-  if (line.size() >= 12 && line.substr(0, 3) == "250" &&
-      (line[3] == '-' || line[3] == ' ') &&
-      starts_with_nocase(line.substr(4), "SMTPUTF8") &&
-      (line.size() == 12 || line[12] == ' '))
-    transfer.upstream_smtputf8 = true;
 }
 
 // The reply lines in a piece of libcurl's trace (HEADER_IN), whole: a
@@ -141,22 +96,6 @@ void each_reply_line(std::string& partial, const char* data, std::size_t size,
     on_line(line);
     partial.erase(0, end + 1);
   }
-}
-
-// libcurl's protocol trace: the upstream's replies arrive as HEADER_IN.
-// Also keeps libcurl's verbose text away from stderr, which may be the
-// client's connection.
-int on_trace(CURL*, curl_infotype type, char* data, std::size_t size,
-             void* user) {
-  auto& transfer = *static_cast<Transfer*>(user);
-  if (type == CURLINFO_HEADER_OUT &&
-      starts_with_nocase(std::string_view(data, size), "EHLO"))
-    transfer.upstream_smtputf8 = false;  // a new EHLO (after STARTTLS)
-  if (type != CURLINFO_HEADER_IN) return 0;
-  each_reply_line(
-      transfer.partial_line, data, size,
-      [&](std::string_view line) { on_reply_line(transfer, line); });
-  return 0;
 }
 
 // Sets one handle's options.  The first that libcurl refuses (one it does
@@ -198,9 +137,10 @@ std::string url_for(const UpstreamSettings& settings) {
   return url;
 }
 
-// What both ways of relaying set alike: the trace (which is how we see
-// the upstream's replies, and keeps libcurl's verbose text away from
-// stderr, which may be the client's connection), the timeouts, TLS, AUTH.
+// The connection's options: the trace (which is how we see the upstream's
+// replies while libcurl connects, and keeps libcurl's verbose text away
+// from stderr, which may be the client's connection), the timeouts, TLS,
+// AUTH.
 void set_connection_options(HandleOptions& options,
                             const UpstreamSettings& settings) {
   const auto set = [&](CURLoption option, auto value) {
@@ -230,89 +170,6 @@ void set_connection_options(HandleOptions& options,
     set(CURLOPT_PASSWORD, settings.password.c_str());
   }
 }
-
-}  // namespace
-
-UpstreamResult send_upstream(const UpstreamSettings& settings,
-                             std::string_view mail_from,
-                             const std::vector<std::string>& rcpt_tos,
-                             std::string_view message, bool smtputf8) {
-  UpstreamResult result;
-  const Curl& api = curl();
-  if (!api.error.empty()) {
-    result.error = api.error;
-    return result;
-  }
-  const std::unique_ptr<CURL, decltype(api.easy_cleanup)> handle(
-      api.easy_init(), api.easy_cleanup);
-  if (!handle) {
-    result.error = "curl_easy_init failed";
-    return result;
-  }
-  curl_slist* recipients = nullptr;
-  for (const std::string& rcpt : rcpt_tos)
-    recipients = api.slist_append(recipients, ("<" + rcpt + ">").c_str());
-  const std::unique_ptr<curl_slist, decltype(api.slist_free_all)> owned(
-      recipients, api.slist_free_all);
-
-  Transfer transfer;
-  transfer.message = message;
-  transfer.needs_smtputf8 = smtputf8;
-  const std::string url = url_for(settings);
-  const std::string from = mail_from == "<>"
-                               ? std::string("<>")
-                               : "<" + std::string(mail_from) + ">";
-
-  CURL* curl_handle = handle.get();
-  HandleOptions options(api, curl_handle);
-  const auto set = [&](CURLoption option, auto value) {
-    options.set(option, value);
-  };
-  set(CURLOPT_URL, url.c_str());
-  set(CURLOPT_MAIL_FROM, from.c_str());
-  set(CURLOPT_MAIL_RCPT, recipients);
-  set(CURLOPT_UPLOAD, 1L);
-  set(CURLOPT_INFILESIZE_LARGE, curl_off_t(message.size()));
-  set(CURLOPT_READFUNCTION, read_message);
-  set(CURLOPT_READDATA, &transfer);
-  set(CURLOPT_DEBUGFUNCTION, on_trace);
-  set(CURLOPT_DEBUGDATA, &transfer);
-  set(CURLOPT_TIMEOUT, long(settings.timeout_seconds));  // the whole exchange
-  set_connection_options(options, settings);
-  if (!options.failure().empty()) {
-    result.error = options.failure();
-    return result;
-  }
-
-  const CURLcode status = api.easy_perform(curl_handle);
-  long code = 0;
-  api.easy_getinfo(curl_handle, CURLINFO_RESPONSE_CODE, &code);
-  result.code = int(code);
-  result.reply = code >= 400 && !transfer.last_refusal.empty()
-                     ? transfer.last_refusal
-                     : transfer.last_reply;
-  result.smtputf8_unsupported = transfer.refused_smtputf8;
-  if (status != CURLE_OK) {
-    // A failed upstream gets no QUIT: cleanup would wait for its answer.
-    curl_socket_t socket = CURL_SOCKET_BAD;
-    if (api.easy_getinfo(curl_handle, CURLINFO_ACTIVESOCKET, &socket) ==
-            CURLE_OK &&
-        socket != CURL_SOCKET_BAD)
-      shutdown(socket, SHUT_RDWR);
-  }
-  // The upstream's answer to the final dot shows only in the reply code
-  // (libcurl 7.88 may return CURLE_OK after a refusal there).
-  if (status == CURLE_OK && code >= 200 && code < 300)
-    result.delivered = true;
-  else
-    result.error = status == CURLE_OK ? "refused after the message"
-                                      : api.easy_strerror(status);
-  return result;
-}
-
-// --- one session, reply for reply -------------------------------------------
-
-namespace {
 
 using Clock = std::chrono::steady_clock;
 

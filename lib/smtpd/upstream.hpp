@@ -1,6 +1,6 @@
-// upstream.hpp - hand one message to an upstream SMTP server, with libcurl.
+// upstream.hpp - one SMTP session with an upstream server, with libcurl.
 //
-// libcurl is loaded with dlopen(3) the first time a message is relayed:
+// libcurl is loaded with dlopen(3) the first time a session connects:
 // every connection starts a process, and a session that relays nothing
 // (DebuggingServer, a client that only says QUIT) must not pay the 17 to
 // 20 ms libcurl and the libraries it pulls in cost to load.
@@ -10,7 +10,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "smtpd/export.hpp"
 #include "smtpd/limits.hpp"
@@ -29,30 +28,12 @@ struct UpstreamSettings {
   std::string password;
   std::string helo_name = "localhost";
   unsigned connect_timeout_seconds = 30;
-  // Each wait for one of the upstream's replies (send_upstream: the whole
-  // exchange).  Well below what clients wait for us (RFC 5321 4.5.3.2: 5
-  // minutes for RCPT, 10 for the final dot; Postfix waits as long): our
-  // 451 reaches the client before it gives up on us, so it never retries
-  // a message the upstream may have taken.
+  // Each wait for one of the upstream's replies.  Well below what clients wait
+  // for us (RFC 5321 4.5.3.2: 5 minutes for RCPT, 10 for the final dot; Postfix
+  // waits as long): our 451 reaches the client before it gives up on us, so it
+  // never retries a message the upstream may have taken.
   unsigned timeout_seconds = limits::default_relay_timeout;
 };
-
-struct UpstreamResult {
-  bool delivered = false;
-  int code = 0;       // the upstream's last reply code, 0 if none
-  std::string reply;  // that reply's last line, as sent
-  std::string error;  // why it failed, when it did
-  bool smtputf8_unsupported = false;  // needed SMTPUTF8, upstream lacks it
-};
-
-// Sends message (every line end CRLF, not dot-stuffed, no final dot) from
-// mail_from ("<>" for the null path) to every one of rcpt_tos.  With
-// smtputf8, refuses to send unless the upstream offers SMTPUTF8.  All
-// recipients must be accepted: the first refusal ends the attempt.
-SMTPD_API UpstreamResult send_upstream(const UpstreamSettings& settings,
-                                       std::string_view mail_from,
-                                       const std::vector<std::string>& rcpt_tos,
-                                       std::string_view message, bool smtputf8);
 
 // One reply of the upstream's, or why there was none.
 struct UpstreamReply {

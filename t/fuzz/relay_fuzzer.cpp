@@ -1,5 +1,5 @@
 // relay_fuzzer.cpp - libFuzzer target: what the delivery classes make of
-// a message and of an upstream's answer: relay_message and reply_for
+// a message and of an upstream's reply: relay_message and passed_on
 // (relay.hpp, PureProxy) and format_debugging_message (debugging.hpp).
 // Nothing is sent anywhere.  Run by t/fuzz.sh; seeds in
 // t/fuzz/corpus/relay/.
@@ -9,15 +9,16 @@
 //                     ::ffff:198.51.100.1 (peers are numeric addresses,
 //                     peer.cpp sees to it)
 //           bit  2    decode_data for the printout
-//           bit  3    the upstream delivered
-//           bit  4    the upstream lacks SMTPUTF8
+//           bits 3-4  unused
 //           bit  5    the message's first line, if UTF-8, is also read as
 //                     MAIL parameters (for the printout's options line)
-//   byte 1-2  the upstream's reply code, big-endian, minus 1000 (so that
-//             0, negative and absurd codes occur)
-//   byte 3    how many bytes of the message, from its start, are also the
-//             upstream's reply line; byte 4 the same, from its end, for
-//             the error text
+//   byte 1-2  the upstream's reply code, big-endian, taken modulo 400
+//             and added to 200 (an UpstreamReply's code is 200 to 599:
+//             upstream.cpp reads no other)
+//   byte 3    how many bytes of the message, from its start, follow the
+//             code in the upstream's reply line (the fourth byte, a space
+//             or a dash from a real upstream, is then any byte); byte 4
+//             unused
 //   rest    the message data as the channel hands it on (any bytes: the
 //           channel unstuffs but keeps bare CR, bare LF, NUL, 8-bit)
 //
@@ -29,10 +30,10 @@
 //   - nothing of the message is lost or added: without that line, and with
 //     CR and LF removed, it is the message with CR and LF removed;
 //   - it is never shorter than the message;
-//   reply_for:
-//   - nothing (250) exactly when delivered; else one reply line: a 4xx or
-//     5xx code, never 421, then nothing or a space and printable ASCII, at
-//     most 512 bytes, whatever the upstream said;
+//   passed_on:
+//   - one reply line: the upstream's code (421 made 451), then nothing or
+//     a space and printable ASCII, at most 512 bytes, whatever the upstream
+//     said;
 //   format_debugging_message:
 //   - it starts with the MESSAGE FOLLOWS banner and ends with the END
 //     MESSAGE banner and a newline;
@@ -185,28 +186,21 @@ void check_relay_message(const smtpd::Envelope& envelope) {
   FUZZ_CHECK(found, "relay_message loses and adds nothing but X-Peer", where());
 }
 
-void check_reply_for(const smtpd::UpstreamResult& result) {
-  const smtpd::Reply reply = smtpd::reply_for(result);
+void check_passed_on(const smtpd::UpstreamReply& reply) {
+  const std::string line = smtpd::passed_on(reply);
   const auto where = [&] {
-    return "upstream code " + std::to_string(result.code) + " reply " +
-           visible(result.reply) + " error " + visible(result.error) +
-           " gave " + (reply ? visible(*reply) : std::string("nothing"));
+    return "upstream code " + std::to_string(reply.code) + " line " +
+           visible(reply.line) + " passed on as " + visible(line);
   };
-  FUZZ_CHECK(reply.has_value() == !result.delivered,
-             "reply_for is nothing exactly when delivered", where());
-  if (!reply) return;
-  const std::string& line = *reply;
-  FUZZ_CHECK(line.size() >= 3 && (line[0] == '4' || line[0] == '5') &&
-                 line[1] >= '0' && line[1] <= '9' && line[2] >= '0' &&
-                 line[2] <= '9',
-             "a failed relay is a 4xx or 5xx reply", where());
-  FUZZ_CHECK(line.substr(0, 3) != "421",
-             "a failed relay is never 421 (that would close)", where());
+  const std::string code = std::to_string(reply.code == 421 ? 451 : reply.code);
+  FUZZ_CHECK(line.compare(0, 3, code) == 0,
+             "the upstream's code is passed on, 421 as 451", where());
   FUZZ_CHECK(line.size() == 3 || line[3] == ' ',
-             "a relay reply is one line: the code, then a space", where());
-  FUZZ_CHECK(line.size() <= 512, "a relay reply is at most 512 bytes", where());
+             "a passed-on reply is one line: the code, then a space", where());
+  FUZZ_CHECK(line.size() <= 512, "a passed-on reply is at most 512 bytes",
+             where());
   for (const char c : line)
-    FUZZ_CHECK(c >= 0x20 && c < 0x7F, "a relay reply is printable ASCII",
+    FUZZ_CHECK(c >= 0x20 && c < 0x7F, "a passed-on reply is printable ASCII",
                where());
 }
 
@@ -295,13 +289,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* input,
   check_relay_message(envelope);
   check_debugging(envelope, decode_data);
 
-  smtpd::UpstreamResult result;
-  result.delivered = (header[0] & 8) != 0;
-  result.smtputf8_unsupported = (header[0] & 16) != 0;
-  result.code = (header[1] << 8 | header[2]) - 1000;
-  result.reply = std::string(data.substr(0, header[3]));
-  result.error = std::string(
-      data.substr(data.size() - std::min<std::size_t>(header[4], data.size())));
-  check_reply_for(result);
+  smtpd::UpstreamReply reply;
+  reply.code = 200 + (header[1] << 8 | header[2]) % 400;
+  reply.line =
+      std::to_string(reply.code) + std::string(data.substr(0, header[3]));
+  check_passed_on(reply);
   return 0;
 }
