@@ -2,7 +2,6 @@
 #include "smtpd/relay.hpp"
 
 #include <condition_variable>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <vector>
