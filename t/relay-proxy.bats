@@ -261,6 +261,24 @@ session() {
   ! grep -q 'good[0-9]@dest.test' "$BATS_TEST_TMPDIR/postqueue"
 }
 
+# Python, on a connection "ours" just made: a message for slowdot@ (whose
+# final dot Postfix answers 3 s late), then the client goes away at once
+# instead of waiting for the reply, as a client whose own timeout ran out.
+SEND_AND_GO='def until(marker):
+    got = b""
+    while marker not in got:
+        chunk = ours.recv(4096)
+        if not chunk:
+            sys.exit("closed before " + repr(marker))
+        got += chunk
+until(b"220 ")
+ours.sendall(b"EHLO client.example\r\nMAIL FROM:<slowdot@example.com>\r\n"
+             b"RCPT TO:<good1@dest.test>\r\nDATA\r\n")
+until(b"354 ")
+ours.sendall(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
+ours.close()
+'
+
 @test "a client gone before the upstream answered the final dot: logged, with the upstream's reply" {
   # Inetd style on a socket: the client sends its message, then closes the
   # connection at once instead of waiting for the reply (as a client whose
@@ -275,19 +293,7 @@ with open(sys.argv[2], "wb") as err:
                              stderr=err, close_fds=True)
 theirs.close()
 ours.settimeout(limit)
-def until(marker):
-    got = b""
-    while marker not in got:
-        chunk = ours.recv(4096)
-        if not chunk:
-            sys.exit("closed before " + repr(marker))
-        got += chunk
-until(b"220 ")
-ours.sendall(b"EHLO client.example\r\nMAIL FROM:<slowdot@example.com>\r\n"
-             b"RCPT TO:<good1@dest.test>\r\nDATA\r\n")
-until(b"354 ")
-ours.sendall(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
-ours.close()
+'"$SEND_AND_GO"'
 sys.exit(child.wait(timeout=limit))
 ' "$RUN_LIMIT" "$ERR" "$IN_SMTPD" -n --hostname "$HOST" --log stderr "$UPSTREAM" || status=$?
   # The reply met a closed connection (EX_IOERR).
@@ -339,20 +345,7 @@ sys.stdout.buffer.write(
   timeout -k 5 "$RUN_LIMIT" "$PYTHON3" -c '
 import socket, sys
 ours = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-def until(marker):
-    got = b""
-    while marker not in got:
-        chunk = ours.recv(4096)
-        if not chunk:
-            sys.exit("closed before " + repr(marker))
-        got += chunk
-until(b"220 ")
-ours.sendall(b"EHLO client.example\r\nMAIL FROM:<slowdot@example.com>\r\n"
-             b"RCPT TO:<good1@dest.test>\r\nDATA\r\n")
-until(b"354 ")
-ours.sendall(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
-ours.close()
-' "$port"
+'"$SEND_AND_GO" "$port"
   # The session ends once the upstream answered (3 s); bounded.
   while ((tries-- > 0)) && ! grep -q 'end=' "$BATS_TEST_TMPDIR/server.log"; do
     sleep 0.05
