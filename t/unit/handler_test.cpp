@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/connection.hpp"
 #include "smtpd/driver.hpp"
@@ -572,15 +573,10 @@ TEST(Later, InTheInetdDriverTheAnswerWakesTheLoop) {
 }
 
 TEST(ThrowingHook, InTheListenerOnAThreadOfItsOwn) {
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(0, bind(listener, reinterpret_cast<sockaddr*>(&address), length));
-  ASSERT_EQ(0, listen(listener, 8));
-  ASSERT_EQ(
-      0, getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length));
+  sockaddr_in address;
+  const int listener = listen_on_loopback(address);
+  ASSERT_LE(0, listener);
+  const socklen_t length = sizeof address;
   ASSERT_EQ(0, fcntl(listener, F_SETFL, O_NONBLOCK));
   Logged log;
   ListenerOptions options;

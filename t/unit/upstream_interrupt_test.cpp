@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "loopback.hpp"
 #include "smtpd/upstream.hpp"
 
 namespace smtpd {
@@ -23,17 +24,10 @@ namespace {
 class StallingUpstream {
  public:
   StallingUpstream() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    EXPECT_EQ(0,
-              bind(listener_, reinterpret_cast<sockaddr*>(&address), length));
-    EXPECT_EQ(0, listen(listener_, 1));
-    EXPECT_EQ(0, getsockname(listener_, reinterpret_cast<sockaddr*>(&address),
-                             &length));
-    port_ = std::to_string(ntohs(address.sin_port));
+    sockaddr_in address;
+    listener_ = listen_on_loopback(address, 1);
+    EXPECT_LE(0, listener_);
+    port_ = port_of(address);
     thread_ = std::thread([this] { serve(); });
   }
   ~StallingUpstream() {

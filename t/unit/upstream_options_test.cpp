@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "loopback.hpp"
 #include "smtpd/upstream.hpp"
 
 namespace smtpd {
@@ -22,16 +23,11 @@ namespace {
 class Listener {
  public:
   Listener() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    EXPECT_EQ(0, bind(fd_, reinterpret_cast<sockaddr*>(&address), length));
-    EXPECT_EQ(0, listen(fd_, 4));
-    EXPECT_EQ(0,
-              getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length));
-    port_ = std::to_string(ntohs(address.sin_port));
+    sockaddr_in address;
+    fd_ = listen_on_loopback(address, 4);
+    EXPECT_LE(0, fd_);
+    EXPECT_EQ(0, fcntl(fd_, F_SETFL, O_NONBLOCK));
+    port_ = port_of(address);
   }
   ~Listener() { close(fd_); }
   const std::string& port() const { return port_; }
