@@ -11,7 +11,6 @@
 
 #include "failures.hpp"
 #include "smtpd/limits.hpp"
-#include "smtpd/listener.hpp"
 #include "smtpd/mailman.hpp"
 #include "smtpd/relay_policy.hpp"
 #include "smtpd/upstream.hpp"
@@ -55,8 +54,8 @@ struct Options {
   // Standalone mode: listen on these (HOST:PORT) and serve every
   // connection from one process.
   std::vector<std::string> listen;
-  unsigned max_connections = smtpd::ListenerOptions().max_connections;
-  unsigned shutdown_grace = smtpd::ListenerOptions().shutdown_grace_seconds;
+  unsigned max_connections = smtpd::limits::default_max_connections;
+  unsigned shutdown_grace = smtpd::limits::default_shutdown_grace_seconds;
   // MailmanProxy.
   smtpd::MailmanSettings mailman;
   // AUTH (RFC 4954): offered when a checker is given, the checkpassword

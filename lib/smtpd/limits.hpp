@@ -73,4 +73,10 @@ inline constexpr std::size_t checkpassword_input = 512;
 // client told 454 (ours: a PAM module may wait on a directory server).
 inline constexpr unsigned default_checkpassword_timeout_seconds = 30;
 
+// The standalone listener (listener.hpp): connections served at once (more
+// wait in the kernel's backlog), and how long sessions may finish their
+// message after a stop before they get 421.
+inline constexpr unsigned default_max_connections = 256;
+inline constexpr unsigned default_shutdown_grace_seconds = 30;
+
 }  // namespace smtpd::limits

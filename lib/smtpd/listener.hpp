@@ -22,6 +22,7 @@
 #include "smtpd/driver.hpp"
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
+#include "smtpd/limits.hpp"
 #include "smtpd/stop_signals.hpp"
 
 namespace smtpd {
@@ -37,9 +38,9 @@ struct ListenerOptions {
   // with no transaction under way; a second one (stop_now()) ends the
   // grace period.
   StopSignals stop;
-  unsigned max_connections = 256;        // more wait in the kernel's backlog
-  unsigned shutdown_grace_seconds = 30;  // after a stop, before 421
-  bool proxy_protocol = false;           // a PROXY header precedes each session
+  unsigned max_connections = limits::default_max_connections;
+  unsigned shutdown_grace_seconds = limits::default_shutdown_grace_seconds;
+  bool proxy_protocol = false;  // a PROXY header precedes each session
   // Where connection.log is unset: a bad PROXY header, a hook's unusable
   // answer, each session's last line.
   std::function<void(std::string_view)> log_error;
