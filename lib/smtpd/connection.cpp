@@ -4,7 +4,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "smtpd/auth.hpp"
+#include "smtpd/auth_exchange.hpp"
 #include "smtpd/proxy_header.hpp"
 #include "smtpd/text.hpp"
 
