@@ -17,6 +17,11 @@
 //   BM_GreetingOnly          a channel made, its greeting taken, and
 //                            destroyed: the fixed cost of a session, where
 //                            the allocation of Channel::Impl shows most
+//   BM_ConnectionGreeting    the same through the connection core
+//                            (connection.hpp), as every session of the
+//                            program makes one: a Connection around a
+//                            new channel, its greeting sent, its end line
+//                            logged to nowhere, destroyed
 //   BM_DebuggingPrintout     not the channel but what in.smtpd -c
 //                            DebuggingServer does next with a 10 MB
 //                            message: print_debugging_message, its
@@ -32,6 +37,7 @@
 #include <string_view>
 
 #include "smtpd/channel.hpp"
+#include "smtpd/connection.hpp"
 #include "smtpd/debugging.hpp"
 
 namespace {
@@ -173,6 +179,21 @@ void BM_GreetingOnly(benchmark::State& state) {
       double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_GreetingOnly)->Unit(benchmark::kNanosecond);
+
+void BM_ConnectionGreeting(benchmark::State& state) {
+  const smtpd::DriverOptions options;  // no trace, no log, no TLS
+  smtpd::Handler handler;              // every hook accepts
+  const auto now = smtpd::Connection::Clock::now();
+  for (auto _ : state) {
+    smtpd::Connection connection(options, config(), handler,
+                                 smtpd::Peer{"127.0.0.1", 40000}, false, now);
+    benchmark::DoNotOptimize(connection.output().size());
+    connection.sent(connection.output().size(), now);
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ConnectionGreeting)->Unit(benchmark::kNanosecond);
 
 void BM_DebuggingPrintout(benchmark::State& state) {
   smtpd::Envelope envelope;

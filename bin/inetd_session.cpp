@@ -5,10 +5,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "driver_settings.hpp"
@@ -42,11 +40,11 @@ int serve_one_session(const Options& options, smtpd::ChannelConfig config,
   smtpd::Connection connection(driver, std::move(config), *handler, peer,
                                options.proxy_protocol,
                                std::chrono::steady_clock::now());
-  const smtpd::SessionEnd end = smtpd::run_connection(connection, 0, 1, driver);
+  const smtpd::SessionResult session =
+      smtpd::run_connection(connection, 0, 1, driver);
   if (!connection.channel()) return EX_PROTOCOL;
-  if (end == smtpd::SessionEnd::io_error)
-    throw ExitError(EX_IOERR,
-                    std::string("connection failed: ") + std::strerror(errno));
+  if (session.end == smtpd::SessionEnd::io_error)
+    throw ExitError(EX_IOERR, "connection failed: " + session.error.message());
   // A printout that could not be written was answered with 451 and said
   // on stderr; the exit status says it too, for a shell pipe.
   if (logs.printout.printout_ever_failed()) return EX_IOERR;

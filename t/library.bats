@@ -40,8 +40,28 @@ crlf() { printf '%s\r\n' "$@"; }
   [ -f "$PREFIX_DIR/share/man/man3/libsmtpd.3" ]
 }
 
+@test "each installed header compiles alone, and includes only installed headers" {
+  local incdir="$PREFIX_DIR/include" header name included
+  local headers=("$incdir"/smtpd/*.hpp)
+  # Every header Makefile.am installs is there.
+  [ "${#headers[@]}" -eq "$(sed -n '/^smtpdinclude_HEADERS/,/^$/p' "$TOP_SRCDIR/Makefile.am" |
+                            grep -c 'lib/smtpd/.*\.hpp')" ]
+  for header in "${headers[@]}"; do
+    name=smtpd/${header##*/}
+    # As a program includes it, first and alone.
+    # shellcheck disable=SC2046
+    printf '#include <%s>\n' "$name" |
+      c++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only $(pkg-config --cflags libsmtpd) -x c++ - ||
+      { echo "$name does not compile alone"; return 1; }
+    for included in $(sed -n 's|^#include [<"]\(smtpd/[^>"]*\)[>"].*|\1|p' "$header"); do
+      [ -f "$incdir/$included" ] ||
+        { echo "$name includes $included, which is not installed"; return 1; }
+    done
+  done
+}
+
 @test "only the public API is exported" {
-  run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'smtpd::text::\|EsmtpParams'"
+  run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'smtpd::text::\|EsmtpParams\|AuthExchange\|AuthTraceFilter\|::Impl::'"
   [ "$output" = "0" ]
   run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'smtpd::Channel::feed'"
   [ "$output" = "1" ]

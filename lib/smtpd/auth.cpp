@@ -1,11 +1,11 @@
-// auth.cpp - the AUTH PLAIN and LOGIN exchanges (see auth.hpp).
-#include "smtpd/auth.hpp"
-
+// auth.cpp - the AUTH PLAIN and LOGIN exchanges and the trace's redaction
+// (see auth_exchange.hpp), and the credentials they yield (auth.hpp).
 #include <string.h>
 
 #include <algorithm>
 #include <optional>
 
+#include "smtpd/auth_exchange.hpp"
 #include "smtpd/base64.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/replies.hpp"

@@ -12,7 +12,7 @@
 #include <stdexcept>
 
 #include "smtpd/address.hpp"
-#include "smtpd/auth.hpp"
+#include "smtpd/auth_exchange.hpp"
 #include "smtpd/data_reader.hpp"
 #include "smtpd/later_state.hpp"
 #include "smtpd/params.hpp"

@@ -1,12 +1,72 @@
 // connection.cpp - one client connection (see connection.hpp).
 #include "smtpd/connection.hpp"
 
+#include <optional>
 #include <stdexcept>
 
+#include "smtpd/auth_exchange.hpp"
 #include "smtpd/proxy_header.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {
+
+// Everything the connection holds and does; Connection forwards to it.
+struct __attribute__((visibility("hidden"))) Connection::Impl {
+  Impl(const DriverOptions& options, ChannelConfig config, Handler& handler,
+       Peer peer, bool proxy, Clock::time_point now);
+  Impl(const DriverOptions& options, Channel& channel, Clock::time_point now);
+
+  void received(std::string_view bytes, Clock::time_point now);
+  void input_ended(Clock::time_point now);
+  std::string_view output() const;
+  void sent(std::size_t n, Clock::time_point now);
+  bool wants_input() const;
+  bool waiting() const;
+  Clock::time_point wake_at() const;
+  void tick(Clock::time_point now);
+  void stop(Clock::time_point now);
+  void failed();
+  void client_gone();
+  bool finished() const;
+  End end() const;
+  void set_wake(std::function<void()> wake);
+  void collect(Clock::time_point now);
+  std::string end_line() const;
+  void finish();
+
+  void start_channel(std::string_view early_input, Clock::time_point now);
+  void after_channel(Clock::time_point now);  // its log lines, deadline
+  void end_with(End why);
+  // TLS: make the layer; pass the client's plaintext to the channel and
+  // the channel's replies to the layer; end the session when it failed.
+  void start_tls();
+  void through_tls(Clock::time_point now);
+  void to_tls();
+  void tls_failure();
+  Clock::duration idle_timeout() const;
+  void log(std::string_view line) const;
+  void trace_input(std::string_view bytes);
+
+  const DriverOptions& options_;
+  ChannelConfig config_;
+  Handler* handler_ = nullptr;
+  Peer peer_;
+  std::optional<Channel> owned_;  // made here, in place
+  Channel* channel_ = nullptr;    // null while the PROXY header is read
+  std::string header_;
+  // The -d trace never shows AUTH credentials (RFC 4954 section 14).
+  AuthTraceFilter trace_filter_;
+  std::function<void()> wake_;
+  Clock::time_point deadline_;
+  Clock::time_point session_end_ = Clock::time_point::max();
+  End end_ = End::none;
+  bool failed_ = false;
+  bool stop_after_answer_ = false;
+  bool logged_ = false;
+  std::unique_ptr<TlsLayer> tls_;
+  bool tls_established_ = false;  // the handshake completed
+  bool tls_failed_ = false;       // flushing the alert, then closed
+};
 
 std::string_view end_name(Connection::End end) {
   switch (end) {
@@ -34,7 +94,7 @@ std::string_view end_name(Connection::End end) {
   return "?";
 }
 
-Connection::Connection(const DriverOptions& options, ChannelConfig config,
+Connection::Impl::Impl(const DriverOptions& options, ChannelConfig config,
                        Handler& handler, Peer peer, bool proxy,
                        Clock::time_point now)
     : options_(options),
@@ -49,7 +109,7 @@ Connection::Connection(const DriverOptions& options, ChannelConfig config,
   if (!proxy) start_channel({}, now);
 }
 
-Connection::Connection(const DriverOptions& options, Channel& channel,
+Connection::Impl::Impl(const DriverOptions& options, Channel& channel,
                        Clock::time_point now)
     : options_(options), peer_(channel.peer()), channel_(&channel) {
   if (options_.session_timeout_seconds != 0)
@@ -61,10 +121,20 @@ Connection::Connection(const DriverOptions& options, Channel& channel,
   after_channel(now);
 }
 
-Connection::~Connection() { finish(); }
+Connection::Connection(const DriverOptions& options, ChannelConfig config,
+                       Handler& handler, Peer peer, bool proxy,
+                       Clock::time_point now)
+    : impl_(std::make_unique<Impl>(options, std::move(config), handler,
+                                   std::move(peer), proxy, now)) {}
 
-void Connection::start_channel(std::string_view early_input,
-                               Clock::time_point now) {
+Connection::Connection(const DriverOptions& options, Channel& channel,
+                       Clock::time_point now)
+    : impl_(std::make_unique<Impl>(options, channel, now)) {}
+
+Connection::~Connection() { impl_->finish(); }
+
+void Connection::Impl::start_channel(std::string_view early_input,
+                                     Clock::time_point now) {
   // What the channel says of TLS follows what this connection can do.
   using StartTls = ChannelConfig::StartTls;
   const bool implicit_tls = options_.tls && options_.tls_on_connect;
@@ -89,7 +159,7 @@ void Connection::start_channel(std::string_view early_input,
   after_channel(now);
 }
 
-void Connection::start_tls() {
+void Connection::Impl::start_tls() {
   try {
     if (!options_.tls) throw std::runtime_error("no TLS layer configured");
     tls_ = options_.tls();
@@ -101,7 +171,7 @@ void Connection::start_tls() {
   }
 }
 
-void Connection::through_tls(Clock::time_point now) {
+void Connection::Impl::through_tls(Clock::time_point now) {
   if (tls_->state() == TlsLayer::State::failed) return tls_failure();
   if (!tls_established_ && tls_->state() != TlsLayer::State::handshaking) {
     tls_established_ = true;
@@ -118,7 +188,7 @@ void Connection::through_tls(Clock::time_point now) {
   after_channel(now);
 }
 
-void Connection::to_tls() {
+void Connection::Impl::to_tls() {
   const std::string_view replies = channel_->output();
   if (!replies.empty()) {
     if (options_.trace) options_.trace(">", replies);
@@ -131,7 +201,7 @@ void Connection::to_tls() {
     tls_->close();
 }
 
-void Connection::tls_failure() {
+void Connection::Impl::tls_failure() {
   if (tls_failed_) return;
   tls_failed_ = true;
   log(std::string(tls_established_ ? "TLS failed: "
@@ -140,17 +210,17 @@ void Connection::tls_failure() {
   if (end_ == End::none) end_ = End::tls_failed;
 }
 
-void Connection::log(std::string_view line) const {
+void Connection::Impl::log(std::string_view line) const {
   if (options_.log) options_.log(line);
 }
 
-Connection::Clock::duration Connection::idle_timeout() const {
+Connection::Clock::duration Connection::Impl::idle_timeout() const {
   const bool in_data = channel_ && channel_->state() == Channel::State::data;
   return std::chrono::seconds(in_data ? options_.data_timeout_seconds
                                       : options_.command_timeout_seconds);
 }
 
-void Connection::after_channel(Clock::time_point now) {
+void Connection::Impl::after_channel(Clock::time_point now) {
   for (const std::string& problem : channel_->take_problems()) log(problem);
   // A caller's channel without a handler: nothing would ever answer its
   // message, so it is refused rather than held for ever.
@@ -191,13 +261,13 @@ void Connection::after_channel(Clock::time_point now) {
 }
 
 // The client's plaintext, as -d shows it: AUTH's credentials hidden.
-void Connection::trace_input(std::string_view bytes) {
+void Connection::Impl::trace_input(std::string_view bytes) {
   if (!options_.trace) return;
   const std::string shown = trace_filter_.filter(bytes);
   if (!shown.empty()) options_.trace("<", shown);
 }
 
-void Connection::received(std::string_view bytes, Clock::time_point now) {
+void Connection::Impl::received(std::string_view bytes, Clock::time_point now) {
   if (failed_ || tls_failed_) return;
   deadline_ = now + idle_timeout();
   if (tls_) {
@@ -224,7 +294,7 @@ void Connection::received(std::string_view bytes, Clock::time_point now) {
   }
 }
 
-void Connection::input_ended(Clock::time_point now) {
+void Connection::Impl::input_ended(Clock::time_point now) {
   if (failed_ || tls_failed_) return;
   if (!channel_) {
     log("connection closed before the PROXY header");
@@ -238,12 +308,12 @@ void Connection::input_ended(Clock::time_point now) {
   after_channel(now);
 }
 
-std::string_view Connection::output() const {
+std::string_view Connection::Impl::output() const {
   if (!channel_ || failed_) return {};
   return tls_ ? tls_->output() : channel_->output();
 }
 
-void Connection::sent(std::size_t n, Clock::time_point now) {
+void Connection::Impl::sent(std::size_t n, Clock::time_point now) {
   if (n == 0 || !channel_) return;
   deadline_ = now + idle_timeout();
   if (tls_) return tls_->consume_output(n);
@@ -255,7 +325,7 @@ void Connection::sent(std::size_t n, Clock::time_point now) {
     start_tls();
 }
 
-bool Connection::wants_input() const {
+bool Connection::Impl::wants_input() const {
   if (failed_ || tls_failed_) return false;
   if (!channel_) return true;
   const Channel::State state = channel_->state();
@@ -265,12 +335,12 @@ bool Connection::wants_input() const {
          output().size() < output_high_water;
 }
 
-bool Connection::waiting() const {
+bool Connection::Impl::waiting() const {
   return channel_ && !failed_ &&
          channel_->state() == Channel::State::awaiting_reply;
 }
 
-Connection::Clock::time_point Connection::wake_at() const {
+Connection::Clock::time_point Connection::Impl::wake_at() const {
   if (failed_ || waiting()) return Clock::time_point::max();
   // Once closed, only the flush of the last replies is waited for, for one
   // more period, past the session's cap if need be.
@@ -278,7 +348,7 @@ Connection::Clock::time_point Connection::wake_at() const {
   return std::min(deadline_, session_end_);
 }
 
-void Connection::tick(Clock::time_point now) {
+void Connection::Impl::tick(Clock::time_point now) {
   if (failed_ || waiting() || now < wake_at()) return;
   if (!channel_) {
     log("no PROXY header in time");
@@ -303,7 +373,7 @@ void Connection::tick(Clock::time_point now) {
   after_channel(now);
 }
 
-void Connection::stop(Clock::time_point now) {
+void Connection::Impl::stop(Clock::time_point now) {
   if (!channel_) return end_with(End::shutdown);
   if (failed_ || channel_->closed()) return;
   if (waiting()) {
@@ -314,7 +384,7 @@ void Connection::stop(Clock::time_point now) {
   after_channel(now);
 }
 
-void Connection::failed() {
+void Connection::Impl::failed() {
   // Whatever ended it before, the last replies did not get through; an
   // answer still awaited will reach no one.
   end_ = End::io_error;
@@ -322,16 +392,16 @@ void Connection::failed() {
   client_gone();
 }
 
-void Connection::client_gone() {
+void Connection::Impl::client_gone() {
   if (channel_) channel_->client_gone();
 }
 
-void Connection::end_with(End why) {
+void Connection::Impl::end_with(End why) {
   if (end_ == End::none) end_ = why;
   failed_ = true;
 }
 
-bool Connection::finished() const {
+bool Connection::Impl::finished() const {
   // Never while a hook's answer is awaited: a thread may be answering.
   if (channel_ && channel_->state() == Channel::State::awaiting_reply)
     return false;
@@ -341,18 +411,18 @@ bool Connection::finished() const {
          channel_->output().empty();
 }
 
-Connection::End Connection::end() const { return end_; }
+Connection::End Connection::Impl::end() const { return end_; }
 
-void Connection::set_wake(std::function<void()> wake) {
+void Connection::Impl::set_wake(std::function<void()> wake) {
   wake_ = std::move(wake);
   if (channel_) channel_->set_wake(wake_);
 }
 
-void Connection::collect(Clock::time_point now) {
+void Connection::Impl::collect(Clock::time_point now) {
   if (channel_ && channel_->collect_later()) after_channel(now);
 }
 
-std::string Connection::end_line() const {
+std::string Connection::Impl::end_line() const {
   std::string line = "session peer=";
   line += peer_.address;
   if (channel_) {
@@ -381,10 +451,41 @@ std::string Connection::end_line() const {
   return line;
 }
 
-void Connection::finish() {
+void Connection::Impl::finish() {
   if (logged_) return;
   logged_ = true;
   if (options_.log) options_.log(end_line());
 }
+
+// --- the interface ------------------------------------------------------
+
+void Connection::received(std::string_view bytes, Clock::time_point now) {
+  impl_->received(bytes, now);
+}
+void Connection::input_ended(Clock::time_point now) { impl_->input_ended(now); }
+std::string_view Connection::output() const { return impl_->output(); }
+void Connection::sent(std::size_t n, Clock::time_point now) {
+  impl_->sent(n, now);
+}
+bool Connection::wants_input() const { return impl_->wants_input(); }
+bool Connection::waiting() const { return impl_->waiting(); }
+Connection::Clock::time_point Connection::wake_at() const {
+  return impl_->wake_at();
+}
+void Connection::tick(Clock::time_point now) { impl_->tick(now); }
+void Connection::stop(Clock::time_point now) { impl_->stop(now); }
+void Connection::failed() { impl_->failed(); }
+void Connection::client_gone() { impl_->client_gone(); }
+bool Connection::finished() const { return impl_->finished(); }
+Connection::End Connection::end() const { return impl_->end(); }
+void Connection::set_wake(std::function<void()> wake) {
+  impl_->set_wake(std::move(wake));
+}
+void Connection::collect(Clock::time_point now) { impl_->collect(now); }
+Channel* Connection::channel() { return impl_->channel_; }
+const Channel* Connection::channel() const { return impl_->channel_; }
+const TlsLayer* Connection::tls() const { return impl_->tls_.get(); }
+std::string Connection::end_line() const { return impl_->end_line(); }
+void Connection::finish() { impl_->finish(); }
 
 }  // namespace smtpd

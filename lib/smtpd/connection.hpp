@@ -22,11 +22,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
-#include "smtpd/auth.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/driver.hpp"
 #include "smtpd/export.hpp"
@@ -99,10 +97,10 @@ class SMTPD_API Connection {
   void set_wake(std::function<void()> wake);
   void collect(Clock::time_point now);
 
-  Channel* channel() { return channel_; }
-  const Channel* channel() const { return channel_; }
+  Channel* channel();
+  const Channel* channel() const;
   // The TLS layer, once started (STARTTLS or implicit TLS).
-  const TlsLayer* tls() const { return tls_.get(); }
+  const TlsLayer* tls() const;
   // The one line at the end: peer, HELO name, AUTH identity, messages,
   // the TLS protocol and cipher, why it ended.
   std::string end_line() const;
@@ -110,38 +108,10 @@ class SMTPD_API Connection {
   void finish();
 
  private:
-  void start_channel(std::string_view early_input, Clock::time_point now);
-  void after_channel(Clock::time_point now);  // its log lines, deadline
-  void end_with(End why);
-  // TLS: make the layer; pass the client's plaintext to the channel and
-  // the channel's replies to the layer; end the session when it failed.
-  void start_tls();
-  void through_tls(Clock::time_point now);
-  void to_tls();
-  void tls_failure();
-  Clock::duration idle_timeout() const;
-  void log(std::string_view line) const;
-  void trace_input(std::string_view bytes);
-
-  const DriverOptions& options_;
-  ChannelConfig config_;
-  Handler* handler_ = nullptr;
-  Peer peer_;
-  std::optional<Channel> owned_;  // made here, in place
-  Channel* channel_ = nullptr;    // null while the PROXY header is read
-  std::string header_;
-  // The -d trace never shows AUTH credentials (RFC 4954 section 14).
-  AuthTraceFilter trace_filter_;
-  std::function<void()> wake_;
-  Clock::time_point deadline_;
-  Clock::time_point session_end_ = Clock::time_point::max();
-  End end_ = End::none;
-  bool failed_ = false;
-  bool stop_after_answer_ = false;
-  bool logged_ = false;
-  std::unique_ptr<TlsLayer> tls_;
-  bool tls_established_ = false;  // the handshake completed
-  bool tls_failed_ = false;       // flushing the alert, then closed
+  // Everything else is the connection's own (connection.cpp): the
+  // installed header holds the interface only (libsmtpd(3), ABI POLICY).
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 SMTPD_API std::string_view end_name(Connection::End end);

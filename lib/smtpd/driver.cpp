@@ -57,8 +57,8 @@ struct WakePipe {
 
 }  // namespace
 
-SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
-                          const DriverOptions& options) {
+SessionResult run_connection(Connection& connection, int input_fd,
+                             int output_fd, const DriverOptions& options) {
   char buffer[read_size];
   WakePipe wake;
 
@@ -82,9 +82,9 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
 
   // The first failure's errno, which the session's end reports: what the
   // loop does after it (a last flush, the log line) may set errno again.
-  int first_error = 0;
+  std::error_code first_error;
   const auto fail = [&] {
-    if (first_error == 0) first_error = errno;
+    if (!first_error) first_error.assign(errno, std::system_category());
     connection.failed();
   };
 
@@ -171,21 +171,19 @@ SessionEnd run_connection(Connection& connection, int input_fd, int output_fd,
     if ((fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) && !flush(true))
       fail();
   }
-  if (first_error != 0) errno = first_error;
-  return session_end(connection.end());
+  SessionResult result;
+  result.end = session_end(connection.end());
+  if (result.end == SessionEnd::io_error) result.error = first_error;
+  return result;
 }
 
-SessionEnd run_session(Channel& channel, int input_fd, int output_fd,
-                       const DriverOptions& options) {
+SessionResult run_session(Channel& channel, int input_fd, int output_fd,
+                          const DriverOptions& options) {
   Connection connection(options, channel, Clock::now());
-  const SessionEnd end =
+  const SessionResult result =
       run_connection(connection, input_fd, output_fd, options);
-  // The end's log line, before the errno that io_error reports is handed
-  // back: writing it may set errno.
-  const int error = errno;
-  connection.finish();
-  errno = error;
-  return end;
+  connection.finish();  // the end's log line
+  return result;
 }
 
 }  // namespace smtpd

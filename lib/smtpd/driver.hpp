@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string_view>
+#include <system_error>
 
 #include "smtpd/channel.hpp"
 #include "smtpd/export.hpp"
@@ -52,16 +53,25 @@ enum class SessionEnd {
   client_closed,  // the client closed the connection
   timed_out,      // no progress within the timeout, or the session's cap
   stopped,        // stop.stop_requested()
-  io_error,       // reading or writing failed; errno says why (the first
-                  // failure's, on return)
+  io_error,       // reading or writing failed (SessionResult::error)
+};
+
+// How a session ended, as a value (libsmtpd(3), ERRORS).
+struct SessionResult {
+  SessionEnd end = SessionEnd::closed;
+  // With io_error, why: the first failure's errno, in
+  // std::system_category() (what the loop did after it, a last flush
+  // and the log line, cannot change it).  Empty otherwise.
+  std::error_code error;
 };
 
 // Runs connection until it is finished.
-SMTPD_API SessionEnd run_connection(Connection& connection, int input_fd,
+SMTPD_API SessionResult run_connection(Connection& connection, int input_fd,
+                                       int output_fd,
+                                       const DriverOptions& options);
+// The same around a channel of your own (made with its handler).
+SMTPD_API SessionResult run_session(Channel& channel, int input_fd,
                                     int output_fd,
                                     const DriverOptions& options);
-// The same around a channel of your own (made with its handler).
-SMTPD_API SessionEnd run_session(Channel& channel, int input_fd, int output_fd,
-                                 const DriverOptions& options);
 
 }  // namespace smtpd

@@ -165,7 +165,38 @@ std::shared_ptr<const TlsContext> TlsContext::self_signed(
   return tls;
 }
 
-TlsSession::TlsSession(std::shared_ptr<const TlsContext> context)
+// The server end of one connection: OpenSSL's session between two memory
+// BIOs, and what goes in and out of it.
+struct __attribute__((visibility("hidden"))) TlsSession::Impl {
+  explicit Impl(std::shared_ptr<const TlsContext> context);
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void feed(std::string_view ciphertext);
+  void end_of_input();
+  void write(std::string_view plaintext);
+  void close();
+  std::string protocol() const;
+  std::string cipher() const;
+
+  void advance();  // runs the handshake and reads what can be read
+  void flush_pending();
+  void drain();  // OpenSSL's outgoing bytes into output_
+  void fail(std::string_view what);
+
+  std::shared_ptr<const TlsContext> context_;
+  SSL* ssl_ = nullptr;
+  BIO* incoming_ = nullptr;  // owned by ssl_
+  BIO* outgoing_ = nullptr;  // owned by ssl_
+  State state_ = State::handshaking;
+  std::string output_;
+  std::string plaintext_;
+  std::string pending_;  // written before the handshake was done
+  std::string error_;
+};
+
+TlsSession::Impl::Impl(std::shared_ptr<const TlsContext> context)
     : context_(std::move(context)) {
   ssl_ = SSL_new(context_->native());
   incoming_ = BIO_new(BIO_s_mem());
@@ -184,9 +215,9 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context)
   SSL_set_accept_state(ssl_);
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+TlsSession::Impl::~Impl() { SSL_free(ssl_); }
 
-void TlsSession::fail(std::string_view what) {
+void TlsSession::Impl::fail(std::string_view what) {
   error_ = openssl_error(what);
   state_ = State::failed;
   drain();  // the alert that tells the client why
@@ -194,14 +225,14 @@ void TlsSession::fail(std::string_view what) {
   pending_.clear();
 }
 
-void TlsSession::drain() {
+void TlsSession::Impl::drain() {
   char buffer[16384];
   int n;
   while ((n = BIO_read(outgoing_, buffer, sizeof buffer)) > 0)
     output_.append(buffer, std::size_t(n));
 }
 
-void TlsSession::feed(std::string_view ciphertext) {
+void TlsSession::Impl::feed(std::string_view ciphertext) {
   if (state_ != State::handshaking && state_ != State::open) return;
   while (!ciphertext.empty()) {
     const int n =
@@ -213,7 +244,7 @@ void TlsSession::feed(std::string_view ciphertext) {
   advance();
 }
 
-void TlsSession::end_of_input() {
+void TlsSession::Impl::end_of_input() {
   if (state_ == State::handshaking) {
     ERR_clear_error();
     error_ = "the client closed the connection during the handshake";
@@ -223,7 +254,7 @@ void TlsSession::end_of_input() {
   }
 }
 
-void TlsSession::advance() {
+void TlsSession::Impl::advance() {
   ERR_clear_error();
   if (state_ == State::handshaking) {
     const int result = SSL_do_handshake(ssl_);
@@ -256,14 +287,14 @@ void TlsSession::advance() {
   drain();
 }
 
-void TlsSession::flush_pending() {
+void TlsSession::Impl::flush_pending() {
   if (pending_.empty()) return;
   std::string held;
   held.swap(pending_);
   write(held);
 }
 
-void TlsSession::write(std::string_view plaintext) {
+void TlsSession::Impl::write(std::string_view plaintext) {
   if (plaintext.empty()) return;
   if (state_ == State::handshaking) {
     pending_.append(plaintext);
@@ -279,7 +310,7 @@ void TlsSession::write(std::string_view plaintext) {
   drain();
 }
 
-void TlsSession::close() {
+void TlsSession::Impl::close() {
   if (state_ == State::open || state_ == State::closed) {
     ERR_clear_error();
     SSL_shutdown(ssl_);
@@ -288,14 +319,35 @@ void TlsSession::close() {
   if (state_ != State::failed) state_ = State::closed;
 }
 
-std::string TlsSession::protocol() const {
+std::string TlsSession::Impl::protocol() const {
   return state_ == State::handshaking ? std::string() : SSL_get_version(ssl_);
 }
 
-std::string TlsSession::cipher() const {
+std::string TlsSession::Impl::cipher() const {
   const char* name = SSL_get_cipher_name(ssl_);
   return name && state_ != State::handshaking ? name : std::string();
 }
+
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> context)
+    : impl_(std::make_unique<Impl>(std::move(context))) {}
+
+TlsSession::~TlsSession() = default;
+
+void TlsSession::feed(std::string_view ciphertext) { impl_->feed(ciphertext); }
+void TlsSession::end_of_input() { impl_->end_of_input(); }
+std::string_view TlsSession::output() const { return impl_->output_; }
+void TlsSession::consume_output(std::size_t n) { impl_->output_.erase(0, n); }
+std::string_view TlsSession::plaintext() const { return impl_->plaintext_; }
+void TlsSession::consume_plaintext(std::size_t n) {
+  impl_->plaintext_.erase(0, n);
+}
+void TlsSession::write(std::string_view plaintext) { impl_->write(plaintext); }
+void TlsSession::close() { impl_->close(); }
+TlsLayer::State TlsSession::state() const { return impl_->state_; }
+const std::string& TlsSession::error() const { return impl_->error_; }
+std::string TlsSession::protocol() const { return impl_->protocol(); }
+std::string TlsSession::cipher() const { return impl_->cipher(); }
+ssl_st* TlsSession::native() const { return impl_->ssl_; }
 
 TlsFactory tls_sessions(std::shared_ptr<const TlsContext> context) {
   return [context = std::move(context)]() -> std::unique_ptr<TlsLayer> {

@@ -38,7 +38,6 @@
 // OpenSSL's own types (SSL_CTX, SSL), for those who need the handle.
 struct ssl_ctx_st;
 struct ssl_st;
-struct bio_st;
 
 namespace smtpd {
 
@@ -89,13 +88,13 @@ class SMTPD_API TlsSession final : public TlsLayer {
   void end_of_input() override;
 
   // Ciphertext for the client: handshake messages, records, alerts.
-  std::string_view output() const override { return output_; }
-  void consume_output(std::size_t n) override { output_.erase(0, n); }
+  std::string_view output() const override;
+  void consume_output(std::size_t n) override;
 
   // What the client sent, decrypted.  It holds whatever was fed: stop
   // reading the connection while it holds more than the channel takes.
-  std::string_view plaintext() const override { return plaintext_; }
-  void consume_plaintext(std::size_t n) override { plaintext_.erase(0, n); }
+  std::string_view plaintext() const override;
+  void consume_plaintext(std::size_t n) override;
 
   // Plaintext for the client, encrypted into output().  Written before
   // the handshake is done, it is held and sent once it is.
@@ -103,31 +102,22 @@ class SMTPD_API TlsSession final : public TlsLayer {
   // Sends close_notify; nothing more is read or written.
   void close() override;
 
-  State state() const override { return state_; }
-  bool open() const { return state_ == State::open; }
-  const std::string& error() const override { return error_; }
+  State state() const override;
+  bool open() const { return state() == State::open; }
+  const std::string& error() const override;
 
   // For the log line, once open: "TLSv1.3", "TLS_AES_256_GCM_SHA384".
   std::string protocol() const override;
   std::string cipher() const override;
 
-  ssl_st* native() const { return ssl_; }
+  ssl_st* native() const;
 
  private:
-  void advance();  // runs the handshake and reads what can be read
-  void flush_pending();
-  void drain();  // OpenSSL's outgoing bytes into output_
-  void fail(std::string_view what);
-
-  std::shared_ptr<const TlsContext> context_;
-  ssl_st* ssl_ = nullptr;
-  bio_st* incoming_ = nullptr;  // owned by ssl_
-  bio_st* outgoing_ = nullptr;  // owned by ssl_
-  State state_ = State::handshaking;
-  std::string output_;
-  std::string plaintext_;
-  std::string pending_;  // written before the handshake was done
-  std::string error_;
+  // The OpenSSL objects and the buffers are the session's own (tls.cpp):
+  // the installed header holds the interface only (libsmtpd(3), ABI
+  // POLICY).
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // DriverOptions::tls (driver.hpp) for a server with this context: a

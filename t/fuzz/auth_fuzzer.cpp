@@ -1,6 +1,6 @@
-// auth_fuzzer.cpp - libFuzzer target: the AUTH exchanges (auth.hpp), strict
-// base64 (base64.hpp) and the trace redaction.  Run by t/fuzz.sh; seeds in
-// t/fuzz/corpus/auth/.  Input: one byte of session state (bit 0 EHLO, 1 in
+// auth_fuzzer.cpp - libFuzzer target: the AUTH exchanges (auth_exchange.hpp),
+// strict base64 (base64.hpp) and the trace redaction.  Run by t/fuzz.sh; seeds
+// in t/fuzz/corpus/auth/.  Input: one byte of session state (bit 0 EHLO, 1 in
 // a transaction, 2 authenticated, 3 TLS, 4 insecure AUTH allowed, 5-6 the
 // verdict of the check), then lines separated by LF: the AUTH argument,
 // then the client's continuation lines.
@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "smtpd/auth.hpp"
+#include "smtpd/auth_exchange.hpp"
 #include "smtpd/base64.hpp"
 #include "smtpd/limits.hpp"
 #include "smtpd/text.hpp"

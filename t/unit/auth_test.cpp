@@ -1,13 +1,12 @@
-// auth_test.cpp - the AUTH exchanges (auth.hpp) and strict base64
+// auth_test.cpp - the AUTH exchanges (auth_exchange.hpp) and strict base64
 // (base64.hpp): what each client line gets, from tables of ordinary and
 // hostile cases; the credentials handed to the check; the trace redaction.
-#include "smtpd/auth.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "smtpd/auth_exchange.hpp"
 #include "smtpd/base64.hpp"
 #include "smtpd/limits.hpp"
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "chunkings.hpp"
-#include "smtpd/auth.hpp"
+#include "smtpd/auth_exchange.hpp"
 #include "smtpd/base64.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/replies.hpp"

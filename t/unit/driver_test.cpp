@@ -29,6 +29,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -124,10 +125,9 @@ class Session {
   void start() {
     thread_ = std::thread([this] {
       start_time_ = Clock::now();
-      end_ = run_session(channel_, input_.get(),
-                         output_.get() < 0 ? input_.get() : output_.get(),
-                         options_);
-      error_ = errno;
+      result_ = run_session(channel_, input_.get(),
+                            output_.get() < 0 ? input_.get() : output_.get(),
+                            options_);
       finish_time_ = Clock::now();
       output_.reset();
       input_.reset();
@@ -135,12 +135,12 @@ class Session {
   }
   SessionEnd join() {
     if (thread_.joinable()) thread_.join();
-    return end_;
+    return result_.end;
   }
-  // errno as run_session left it: why, after io_error.
-  int error() {
+  // Why, after io_error.
+  std::error_code error() {
     join();
-    return error_;
+    return result_.error;
   }
   Clock::duration duration() const { return finish_time_ - start_time_; }
   Channel& channel() { return channel_; }
@@ -153,8 +153,7 @@ class Session {
   Fd input_, output_;  // output_ unset: input_ both ways (a socket)
   DriverOptions options_;
   std::thread thread_;
-  SessionEnd end_ = SessionEnd::io_error;
-  int error_ = 0;
+  SessionResult result_{SessionEnd::io_error, {}};
   Clock::time_point start_time_, finish_time_;
 };
 
@@ -311,6 +310,7 @@ void expect_pipelined_session(Wiring wiring) {
   session.start();
   EXPECT_EQ(session_replies, read_to_end(wiring.client_reads()));
   EXPECT_EQ(SessionEnd::closed, session.join());
+  EXPECT_FALSE(session.error()) << session.error().message();
   expect_session_messages(server);
 }
 
@@ -450,6 +450,8 @@ TEST(RunSession, WriteToAClosedSocketIsAnIoError) {
   Session session(ChannelConfig{}, server, std::move(server_end), Fd());
   session.start();
   EXPECT_EQ(SessionEnd::io_error, session.join());
+  // Why, as a value: the socket's refusal (EPIPE or ECONNRESET).
+  EXPECT_TRUE(session.error());
 }
 
 TEST(RunSession, WriteToAClosedPipeIsAnIoError) {
@@ -467,7 +469,8 @@ TEST(RunSession, WriteToAClosedPipeIsAnIoError) {
   session.start();
   EXPECT_EQ(SessionEnd::io_error, session.join());
   // The write's own error, after the end line was logged.
-  EXPECT_EQ(EPIPE, session.error()) << std::strerror(session.error());
+  EXPECT_EQ(std::error_code(EPIPE, std::system_category()), session.error())
+      << session.error().message();
   sigaction(SIGPIPE, &saved, nullptr);
 }
 
