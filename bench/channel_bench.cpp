@@ -17,6 +17,12 @@
 //   BM_GreetingOnly          a channel made, its greeting taken, and
 //                            destroyed: the fixed cost of a session, where
 //                            the allocation of Channel::Impl shows most
+//   BM_DebuggingServerMade   a DebuggingServer made and destroyed as
+//                            in.smtpd makes it, once per session
+//                            (std::make_unique): the handler's share of
+//                            a session's fixed cost
+//   BM_MaildirDeliveryMade   the same for MaildirDelivery (--maildir),
+//                            its host name looked up included
 //   BM_DebuggingPrintout     not the channel but what in.smtpd -c
 //                            DebuggingServer does next with a 10 MB
 //                            message: print_debugging_message, its
@@ -28,11 +34,13 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "smtpd/channel.hpp"
 #include "smtpd/debugging.hpp"
+#include "smtpd/maildir.hpp"
 
 namespace {
 
@@ -173,6 +181,33 @@ void BM_GreetingOnly(benchmark::State& state) {
       double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_GreetingOnly)->Unit(benchmark::kNanosecond);
+
+// Where a printout would go; nothing is printed here.
+struct NoOutput : smtpd::DebuggingServer::Output {
+  void write(std::string_view) override {}
+};
+
+void BM_DebuggingServerMade(benchmark::State& state) {
+  NoOutput output;
+  for (auto _ : state) {
+    auto server = std::make_unique<smtpd::DebuggingServer>(output, false);
+    benchmark::DoNotOptimize(server.get());
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DebuggingServerMade)->Unit(benchmark::kNanosecond);
+
+void BM_MaildirDeliveryMade(benchmark::State& state) {
+  for (auto _ : state) {
+    auto delivery = std::make_unique<smtpd::MaildirDelivery>("/var/tmp/maildir",
+                                                             nullptr, nullptr);
+    benchmark::DoNotOptimize(delivery.get());
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MaildirDeliveryMade)->Unit(benchmark::kNanosecond);
 
 void BM_DebuggingPrintout(benchmark::State& state) {
   smtpd::Envelope envelope;
