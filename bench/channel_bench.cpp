@@ -23,6 +23,9 @@
 //                            a session's fixed cost
 //   BM_MaildirDeliveryMade   the same for MaildirDelivery (--maildir),
 //                            its host name looked up included
+//   BM_RelayPolicyMade       a RelayPolicy made (loopback only), copied
+//                            as in.smtpd-full gives it to PureProxy, and
+//                            asked about one recipient
 //   BM_DebuggingPrintout     not the channel but what in.smtpd -c
 //                            DebuggingServer does next with a 10 MB
 //                            message: print_debugging_message, its
@@ -41,6 +44,7 @@
 #include "smtpd/channel.hpp"
 #include "smtpd/debugging.hpp"
 #include "smtpd/maildir.hpp"
+#include "smtpd/relay_policy.hpp"
 
 namespace {
 
@@ -190,7 +194,7 @@ struct NoOutput : smtpd::DebuggingServer::Output {
 void BM_DebuggingServerMade(benchmark::State& state) {
   NoOutput output;
   for (auto _ : state) {
-    auto server = std::make_unique<smtpd::DebuggingServer>(output, false);
+    auto server = std::make_unique<smtpd::DebuggingServer>(output);
     benchmark::DoNotOptimize(server.get());
   }
   state.counters["sessions_per_s"] = benchmark::Counter(
@@ -208,6 +212,18 @@ void BM_MaildirDeliveryMade(benchmark::State& state) {
       double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_MaildirDeliveryMade)->Unit(benchmark::kNanosecond);
+
+void BM_RelayPolicyMade(benchmark::State& state) {
+  const smtpd::Peer peer{"127.0.0.1", 40000};
+  for (auto _ : state) {
+    const smtpd::RelayPolicy options;
+    const smtpd::RelayPolicy policy = options;
+    benchmark::DoNotOptimize(policy.allows(peer, "b@example.com"));
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RelayPolicyMade)->Unit(benchmark::kNanosecond);
 
 void BM_DebuggingPrintout(benchmark::State& state) {
   smtpd::Envelope envelope;
