@@ -22,6 +22,15 @@
 //                            program makes one: a Connection around a
 //                            new channel, its greeting sent, its end line
 //                            logged to nowhere, destroyed
+//   BM_DebuggingServerMade   a DebuggingServer made and destroyed as
+//                            in.smtpd makes it, once per session
+//                            (std::make_unique): the handler's share of
+//                            a session's fixed cost
+//   BM_MaildirDeliveryMade   the same for MaildirDelivery (--maildir),
+//                            its host name looked up included
+//   BM_RelayPolicyMade       a RelayPolicy made (loopback only), copied
+//                            as in.smtpd-full gives it to PureProxy, and
+//                            asked about one recipient
 //   BM_DebuggingPrintout     not the channel but what in.smtpd -c
 //                            DebuggingServer does next with a 10 MB
 //                            message: print_debugging_message, its
@@ -33,12 +42,15 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "smtpd/channel.hpp"
 #include "smtpd/connection.hpp"
 #include "smtpd/debugging.hpp"
+#include "smtpd/maildir.hpp"
+#include "smtpd/relay_policy.hpp"
 
 namespace {
 
@@ -194,6 +206,45 @@ void BM_ConnectionGreeting(benchmark::State& state) {
       double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ConnectionGreeting)->Unit(benchmark::kNanosecond);
+
+// Where a printout would go; nothing is printed here.
+struct NoOutput : smtpd::DebuggingServer::Output {
+  void write(std::string_view) override {}
+};
+
+void BM_DebuggingServerMade(benchmark::State& state) {
+  NoOutput output;
+  for (auto _ : state) {
+    auto server = std::make_unique<smtpd::DebuggingServer>(output);
+    benchmark::DoNotOptimize(server.get());
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DebuggingServerMade)->Unit(benchmark::kNanosecond);
+
+void BM_MaildirDeliveryMade(benchmark::State& state) {
+  for (auto _ : state) {
+    auto delivery = std::make_unique<smtpd::MaildirDelivery>("/var/tmp/maildir",
+                                                             nullptr, nullptr);
+    benchmark::DoNotOptimize(delivery.get());
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MaildirDeliveryMade)->Unit(benchmark::kNanosecond);
+
+void BM_RelayPolicyMade(benchmark::State& state) {
+  const smtpd::Peer peer{"127.0.0.1", 40000};
+  for (auto _ : state) {
+    const smtpd::RelayPolicy options;
+    const smtpd::RelayPolicy policy = options;
+    benchmark::DoNotOptimize(policy.allows(peer, "b@example.com"));
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RelayPolicyMade)->Unit(benchmark::kNanosecond);
 
 void BM_DebuggingPrintout(benchmark::State& state) {
   smtpd::Envelope envelope;

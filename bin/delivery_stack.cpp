@@ -60,7 +60,8 @@ std::unique_ptr<smtpd::Handler> debugging_delivery(const Options& options,
   return finish_delivery(
       options, logs,
       std::make_unique<smtpd::DebuggingServer>(
-          logs.printout, options.decode_data, options.show_envelope),
+          logs.printout,
+          smtpd::DebuggingSettings{options.decode_data, options.show_envelope}),
       std::string());
 }
 

@@ -17,7 +17,11 @@
 //                     65, not 69: qmail-command(8) counts 65 as a hard
 //                     error and 69 as a soft one; Postfix and procmail
 //                     take both as hard;
-//   64 (EX_USAGE)     bad arguments; 74 (EX_IOERR) stdin unreadable.
+//   64 (EX_USAGE)     bad arguments; 74 (EX_IOERR) stdin unreadable, or
+//                     --help that cannot be written.
+// Those last two are the program's errors, reported as in.smtpd reports
+// its own (bin/exit_error.hpp): thrown as an ExitError, said once, as one
+// "lmtp-deliver: " line, by main.
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -36,25 +40,38 @@
 #include <string>
 #include <vector>
 
+#include "exit_error.hpp"
 #include "host_port.hpp"
 #include "smtpd/lmtp_client.hpp"
 
 namespace {
 
-constexpr char usage[] =
-    "usage: lmtp-deliver [-c] [-f SENDER] [-t SECONDS] [-H NAME] SERVER [--] "
-    "RECIPIENT...\n"
-    "Delivers the message on stdin to the LMTP server SERVER (HOST:PORT,\n"
-    "[ADDRESS]:PORT, or a unix socket's path) for each RECIPIENT.\n"
-    "  -f, --sender=SENDER   envelope sender (default: none, <>)\n"
-    "  -c, --check           only check the recipients (no DATA, stdin "
-    "unread)\n"
-    "  -t, --timeout=SECONDS deadline for the whole exchange (default 300)\n"
-    "  -H, --lhlo=NAME       the name LHLO gives (default: this host's)\n"
-    "  -h, --help            this help\n"
-    "Exit status: 0 all delivered, 75 try again later (any 4xx, no server),\n"
-    "65 refused for good (any 5xx), 64 bad arguments.\n";
+using in_smtpd::ExitError;
 
+// --timeout: the deadline for the whole exchange, in seconds.
+constexpr unsigned long default_timeout_seconds = 300;
+constexpr unsigned long max_timeout_seconds = 999999;
+
+std::string usage() {
+  return "usage: lmtp-deliver [-c] [-f SENDER] [-t SECONDS] [-H NAME] SERVER "
+         "[--] RECIPIENT...\n"
+         "Delivers the message on stdin to the LMTP server SERVER "
+         "(HOST:PORT,\n"
+         "[ADDRESS]:PORT, or a unix socket's path) for each RECIPIENT.\n"
+         "  -f, --sender=SENDER   envelope sender (default: none, <>)\n"
+         "  -c, --check           only check the recipients (no DATA, stdin "
+         "unread)\n"
+         "  -t, --timeout=SECONDS deadline for the whole exchange (default " +
+         std::to_string(default_timeout_seconds) +
+         ")\n"
+         "  -H, --lhlo=NAME       the name LHLO gives (default: this host's)\n"
+         "  -h, --help            this help\n"
+         "Exit status: 0 all delivered, 75 try again later (any 4xx, no "
+         "server),\n"
+         "65 refused for good (any 5xx), 64 bad arguments.\n";
+}
+
+// One line on stderr: a recipient's result, or the error main says.
 void say(const std::string& line) {
   const std::string out = "lmtp-deliver: " + line + "\n";
   (void)!write(2, out.data(), out.size());
@@ -196,14 +213,32 @@ void exchange(smtpd::LmtpClient& client, int fd, double deadline) {
   }
 }
 
-}  // namespace
+// --timeout's value, or nothing when it is not 1 to max_timeout_seconds.
+std::optional<unsigned long> parse_timeout(const std::string& text) {
+  const std::string digits = std::to_string(max_timeout_seconds);
+  if (text.empty() || text.size() > digits.size() ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const unsigned long seconds = std::stoul(text);
+  if (seconds == 0 || seconds > max_timeout_seconds) return std::nullopt;
+  return seconds;
+}
 
-int main(int argc, char* argv[]) {
+// What the command line asks for.
+struct Delivery {
   smtpd::LmtpJob job;
+  std::string server;
+  unsigned long timeout = default_timeout_seconds;
+};
+
+// The command line read; nothing when it asked for --help (then printed).
+// Throws ExitError.
+std::optional<Delivery> read_command_line(int argc, char* argv[]) {
+  Delivery delivery;
+  smtpd::LmtpJob& job = delivery.job;
   char name[256] = "";
   job.lhlo_name =
       gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "localhost";
-  unsigned long timeout = 300;
   static const option long_options[] = {
       {"sender", required_argument, nullptr, 'f'},
       {"check", no_argument, nullptr, 'c'},
@@ -225,67 +260,74 @@ int main(int argc, char* argv[]) {
         job.lhlo_name = optarg;
         break;
       case 't': {
-        const std::string text = optarg;
-        if (text.empty() || text.size() > 6 ||
-            text.find_first_not_of("0123456789") != std::string::npos ||
-            (timeout = std::stoul(text)) == 0) {
-          say("invalid value for --timeout: '" + text +
-              "' (seconds, 1 to 999999)");
-          return EX_USAGE;
-        }
+        const std::optional<unsigned long> seconds = parse_timeout(optarg);
+        if (!seconds)
+          throw ExitError(
+              EX_USAGE, "invalid value for --timeout: '" + std::string(optarg) +
+                            "' (seconds, 1 to " +
+                            std::to_string(max_timeout_seconds) + ")");
+        delivery.timeout = *seconds;
         break;
       }
-      case 'h':
-        std::fputs(usage, stdout);
-        return EX_OK;
+      case 'h': {
+        const std::string text = usage();
+        if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+            std::fflush(stdout) != 0)
+          throw ExitError(EX_IOERR, std::string("cannot write to stdout: ") +
+                                        std::strerror(errno));
+        return std::nullopt;
+      }
       case ':':
-        say(std::string("option needs a value: ") + argv[optind - 1]);
-        return EX_USAGE;
+        throw ExitError(
+            EX_USAGE, std::string("option needs a value: ") + argv[optind - 1]);
       default:
-        say(std::string("unknown option: ") + argv[optind - 1]);
-        return EX_USAGE;
+        throw ExitError(EX_USAGE,
+                        std::string("unknown option: ") + argv[optind - 1]);
     }
   }
   if (job.sender == "<>") job.sender.clear();
   if (optind < argc && std::strcmp(argv[optind], "--") == 0)
     ++optind;  // before SERVER
-  if (optind >= argc) {
-    say("no SERVER given (HOST:PORT or a socket path); see --help");
-    return EX_USAGE;
-  }
-  const std::string server = argv[optind++];
-  if (!valid_server(server)) {
-    say("bad SERVER: '" + server +
-        "' (HOST:PORT, [ADDRESS]:PORT or a socket path)");
-    return EX_USAGE;
-  }
+  if (optind >= argc)
+    throw ExitError(EX_USAGE,
+                    "no SERVER given (HOST:PORT or a socket path); see --help");
+  delivery.server = argv[optind++];
+  if (!valid_server(delivery.server))
+    throw ExitError(EX_USAGE, "bad SERVER: '" + delivery.server +
+                                  "' (HOST:PORT, [ADDRESS]:PORT or a socket "
+                                  "path)");
   if (optind < argc && std::strcmp(argv[optind], "--") == 0) ++optind;
   for (; optind < argc; ++optind) job.recipients.emplace_back(argv[optind]);
-  if (job.recipients.empty()) {
-    say("no RECIPIENT given; see --help");
-    return EX_USAGE;
-  }
-  if (job.check_only && job.recipients.size() != 1) {
-    say("--check takes one RECIPIENT");
-    return EX_USAGE;
-  }
+  if (job.recipients.empty())
+    throw ExitError(EX_USAGE, "no RECIPIENT given; see --help");
+  if (job.check_only && job.recipients.size() != 1)
+    throw ExitError(EX_USAGE, "--check takes one RECIPIENT");
   for (const char c : job.lhlo_name)
-    if (c <= 0x20 || c >= 0x7F) {
-      say("bad --lhlo name (printable ASCII without spaces expected)");
-      return EX_USAGE;
-    }
-  if (!job.check_only && !read_stdin(job.message)) {
-    say(std::string("cannot read the message: ") + std::strerror(errno));
-    return EX_IOERR;
-  }
+    if (c <= 0x20 || c >= 0x7F)
+      throw ExitError(
+          EX_USAGE,
+          "bad --lhlo name (printable ASCII without spaces expected)");
+  return delivery;
+}
 
-  const double deadline = now() + double(timeout);
+// The delivery: one line per recipient, and the exit status they make.
+// Throws ExitError.
+int deliver(int argc, char* argv[]) {
+  std::optional<Delivery> delivery = read_command_line(argc, argv);
+  if (!delivery) return EX_OK;  // --help
+  smtpd::LmtpJob& job = delivery->job;
+  if (!job.check_only && !read_stdin(job.message))
+    throw ExitError(EX_IOERR, std::string("cannot read the message: ") +
+                                  std::strerror(errno));
+
+  const double deadline = now() + double(delivery->timeout);
   smtpd::LmtpClient client(job);
   std::string error;
   if (!client.done()) {
-    const int fd = connect_to(server, deadline, error);
+    const int fd = connect_to(delivery->server, deadline, error);
     if (fd < 0) {
-      client.end_of_input("cannot connect to " + server + ": " + error);
+      client.end_of_input("cannot connect to " + delivery->server + ": " +
+                          error);
     } else {
       exchange(client, fd, deadline);
       // The replies are in: closing cannot change what they said.
@@ -304,4 +346,15 @@ int main(int argc, char* argv[]) {
       return EX_DATAERR;
   }
   return EX_SOFTWARE;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  try {
+    return deliver(argc, argv);
+  } catch (const ExitError& error) {
+    say(error.what());
+    return error.status();
+  }
 }

@@ -36,7 +36,7 @@ int main(int argc, char* argv[]) {
       ::write(2, piece.data(), piece.size());
     }
   } to_stderr;
-  smtpd::DebuggingServer server(to_stderr, false);
+  smtpd::DebuggingServer server(to_stderr);
   smtpd::Channel channel(config, smtpd::Peer{}, &server);
 
   // Who the client was when it connected: XCLIENT changes peer().

@@ -182,3 +182,14 @@ sys.stdout.buffer.write(data)' "$port")
   grep -q '^from a@example.com, ' "$log"
   grep -q ' tls=TLSv1\.3 cipher=' "$log"
 }
+
+@test "the LMTP client is lmtp-deliver's, not the library's: neither installed nor exported" {
+  [ ! -e "$PREFIX_DIR/include/smtpd/lmtp_client.hpp" ]
+  run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'smtpd::LmtpClient\|smtpd::lmtp_data'"
+  [ "$output" = "0" ]
+  # What the others hold in their place is named, not exported.
+  run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'RelayPolicy::Impl\|MaildirDelivery::Impl'"
+  [ "$output" = "0" ]
+  run sh -c "nm -DC --defined-only '$LD_LIBRARY_PATH'/libsmtpd.so | grep -c 'smtpd::RelayPolicy::allow_network'"
+  [ "$output" = "1" ]
+}

@@ -166,8 +166,9 @@ std::string format_debugging_message(const Envelope& envelope, bool decode_data,
 Reply DebuggingServer::process_message(const Envelope& envelope) {
   output_.begin();
   print_debugging_message(
-      envelope, decode_data_,
-      [&](std::string_view piece) { output_.write(piece); }, show_envelope_);
+      envelope, settings_.decode_data,
+      [&](std::string_view piece) { output_.write(piece); },
+      settings_.show_envelope);
   output_.end();
   if (!output_.written()) return std::string(replies::printout_failed);
   return std::nullopt;

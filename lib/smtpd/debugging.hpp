@@ -31,6 +31,17 @@ SMTPD_API std::string format_debugging_message(const Envelope& envelope,
                                                bool decode_data,
                                                bool show_envelope = false);
 
+// The choices a DebuggingServer's printout has, given when it is made.
+// Public, and meant to stay as it is: a DebuggingServer holds this and its
+// Output, nothing else, so its layout is its constructor's arguments and
+// changes only with its interface (libsmtpd(3), ABI POLICY).  The printout
+// is smtpd.py's, which has one choice (decode_data); a new one would be a
+// new printout, and an interface change whatever the layout.
+struct DebuggingSettings {
+  bool decode_data = false;    // print decoded text, not b'...' literals
+  bool show_envelope = false;  // MAIL FROM and RCPT TO lines (ours)
+};
+
 class SMTPD_API DebuggingServer : public Server {
  public:
   // Where the printouts go; it must never be the connection.  Each
@@ -52,10 +63,10 @@ class SMTPD_API DebuggingServer : public Server {
     virtual bool may_block() const { return false; }
   };
 
-  DebuggingServer(Output& output, bool decode_data, bool show_envelope = false)
-      : output_(output),
-        decode_data_(decode_data),
-        show_envelope_(show_envelope) {}
+  explicit DebuggingServer(Output& output, DebuggingSettings settings = {})
+      : output_(output), settings_(settings) {}
+
+  const DebuggingSettings& settings() const { return settings_; }
 
   Reply process_message(const Envelope& envelope) override;
   bool blocks(Hook hook) const override {
@@ -64,8 +75,7 @@ class SMTPD_API DebuggingServer : public Server {
 
  private:
   Output& output_;
-  bool decode_data_;
-  bool show_envelope_;
+  DebuggingSettings settings_;
 };
 
 }  // namespace smtpd

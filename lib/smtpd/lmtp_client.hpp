@@ -1,4 +1,6 @@
 // lmtp_client.hpp - an LMTP client as a state machine: no I/O, no clock.
+// Internal to the library (not installed): lmtp-deliver is its one user,
+// linked with the library's code statically, as are its tests.
 //
 // RFC 2033: LHLO instead of EHLO, and after the final dot one reply per
 // recipient that RCPT accepted, in RCPT order.  The client goes in lock
@@ -25,8 +27,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "smtpd/export.hpp"
 
 namespace smtpd {
 
@@ -55,7 +55,7 @@ struct LmtpResult {
   std::string error;  // when reply.code is 0: why there is none
 };
 
-class SMTPD_API LmtpClient {
+class LmtpClient {
  public:
   enum class Status {
     delivered,  // every recipient 2xx (in check mode: accepted)
@@ -120,6 +120,6 @@ class SMTPD_API LmtpClient {
 
 // The message as it goes after DATA: CRLF line ends, dot-stuffed, a final
 // CRLF when it lacked one, and the ".\r\n" that ends it.
-SMTPD_API std::string lmtp_data(std::string_view message);
+std::string lmtp_data(std::string_view message);
 
 }  // namespace smtpd

@@ -81,6 +81,7 @@ class SMTPD_API MaildirDelivery : public Handler {
   // message.  Every other hook is inner's.
   MaildirDelivery(std::string directory, std::unique_ptr<Handler> inner,
                   Log log);
+  ~MaildirDelivery() override;
 
   Answer handle_connect(Context& c) override;
   Answer handle_helo(Context& c, const std::string& name,
@@ -98,15 +99,12 @@ class SMTPD_API MaildirDelivery : public Handler {
                         std::string_view reply,
                         std::string_view detail) override;
   // Writing and syncing files may wait on the disk.
-  bool blocks(Hook hook) const override {
-    return hook == Hook::data || (inner_ && inner_->blocks(hook));
-  }
+  bool blocks(Hook hook) const override;
 
  private:
-  std::string directory_;
-  std::unique_ptr<Handler> inner_;
-  Log log_;
-  std::string host_;
+  // The directory, inner, log and this host's name, in maildir_delivery.cpp.
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace smtpd

@@ -112,49 +112,66 @@ std::error_code write_temporary(const std::string& path,
 
 }  // namespace
 
+// Not exported: no program sees it (libsmtpd(3), ABI POLICY).
+struct __attribute__((visibility("hidden"))) MaildirDelivery::Impl {
+  std::string directory_;
+  std::unique_ptr<Handler> inner_;
+  Log log_;
+  std::string host_;  // gethostname(), once per delivery object
+};
+
 MaildirDelivery::MaildirDelivery(std::string directory,
                                  std::unique_ptr<Handler> inner, Log log)
-    : directory_(std::move(directory)),
-      inner_(std::move(inner)),
-      log_(std::move(log)),
-      host_(host_name()) {}
+    : impl_(std::make_unique<Impl>(Impl{std::move(directory), std::move(inner),
+                                        std::move(log), host_name()})) {}
+
+MaildirDelivery::~MaildirDelivery() = default;
+
+bool MaildirDelivery::blocks(Hook hook) const {
+  return hook == Hook::data || (impl_->inner_ && impl_->inner_->blocks(hook));
+}
 
 Answer MaildirDelivery::handle_connect(Context& c) {
-  return inner_ ? inner_->handle_connect(c) : Answer::accept();
+  return impl_->inner_ ? impl_->inner_->handle_connect(c) : Answer::accept();
 }
 
 Answer MaildirDelivery::handle_helo(Context& c, const std::string& name,
                                     bool extended) {
-  return inner_ ? inner_->handle_helo(c, name, extended) : Answer::accept();
+  return impl_->inner_ ? impl_->inner_->handle_helo(c, name, extended)
+                       : Answer::accept();
 }
 
 Answer MaildirDelivery::handle_mail(Context& c, const std::string& address) {
-  return inner_ ? inner_->handle_mail(c, address) : Answer::accept();
+  return impl_->inner_ ? impl_->inner_->handle_mail(c, address)
+                       : Answer::accept();
 }
 
 Answer MaildirDelivery::handle_rcpt(Context& c, const std::string& address) {
-  return inner_ ? inner_->handle_rcpt(c, address) : Answer::accept();
+  return impl_->inner_ ? impl_->inner_->handle_rcpt(c, address)
+                       : Answer::accept();
 }
 
 Answer MaildirDelivery::handle_rset(Context& c) {
-  return inner_ ? inner_->handle_rset(c) : Answer::accept();
+  return impl_->inner_ ? impl_->inner_->handle_rset(c) : Answer::accept();
 }
 
 Answer MaildirDelivery::handle_quit(Context& c) {
-  return inner_ ? inner_->handle_quit(c) : Answer::accept();
+  return impl_->inner_ ? impl_->inner_->handle_quit(c) : Answer::accept();
 }
 
 Answer MaildirDelivery::handle_verb(
     Context& c, const std::string& verb,
     const std::optional<std::string>& argument) {
-  return inner_ ? inner_->handle_verb(c, verb, argument) : Answer::accept();
+  return impl_->inner_ ? impl_->inner_->handle_verb(c, verb, argument)
+                       : Answer::accept();
 }
 
 void MaildirDelivery::message_answered(const Session& session,
                                        const Envelope& message,
                                        std::string_view reply,
                                        std::string_view detail) {
-  if (inner_) inner_->message_answered(session, message, reply, detail);
+  if (impl_->inner_)
+    impl_->inner_->message_answered(session, message, reply, detail);
 }
 
 namespace {
@@ -218,32 +235,33 @@ class KeepingContext : public Context {
 
 Answer MaildirDelivery::handle_data(Context& context,
                                     const Envelope& envelope) {
-  std::string name = maildir_file_name(unique_name(host_));
-  std::string temporary = directory_ + "/tmp/" + name;
+  std::string name = maildir_file_name(unique_name(impl_->host_));
+  std::string temporary = impl_->directory_ + "/tmp/" + name;
   // O_EXCL: a name already taken (a clock stepped back, a pid reused)
   // gets the next one rather than another's file.
   for (int tries = 0;; ++tries) {
     const std::error_code error = write_temporary(temporary, envelope);
     if (!error) break;
     if (error != std::errc::file_exists || tries == 3) {
-      if (log_)
-        log_("maildir " + directory_ + ": tmp/" + name + ": " +
-             error.message());
+      if (impl_->log_)
+        impl_->log_("maildir " + impl_->directory_ + ": tmp/" + name + ": " +
+                    error.message());
       return Answer::reply(std::string(replies::cannot_keep_message));
     }
-    name = maildir_file_name(unique_name(host_));
-    temporary = directory_ + "/tmp/" + name;
+    name = maildir_file_name(unique_name(impl_->host_));
+    temporary = impl_->directory_ + "/tmp/" + name;
   }
   Answer answer = Answer::accept();
   KeepingContext inner_context(context);
   try {
-    if (inner_) answer = inner_->handle_data(inner_context, envelope);
+    if (impl_->inner_)
+      answer = impl_->inner_->handle_data(inner_context, envelope);
   } catch (...) {
     unlink(temporary.c_str());
     throw;
   }
   if (answer.kind() != Answer::Kind::later)
-    return keep(answer, directory_, name, log_);
+    return keep(answer, impl_->directory_, name, impl_->log_);
   if (!inner_context.state) {
     unlink(temporary.c_str());
     return Answer::failed(
@@ -256,8 +274,8 @@ Answer MaildirDelivery::handle_data(Context& context,
   const std::shared_ptr<Later::State> state = inner_context.state;
   const std::weak_ptr<Later::State> weak_state = state;
   const Later outer = context.later();
-  const std::string directory = directory_;
-  const Log log = log_;
+  const std::string directory = impl_->directory_;
+  const Log log = impl_->log_;
   const auto pass_on = [weak_state, outer, directory, name, log] {
     const std::shared_ptr<Later::State> answered_state = weak_state.lock();
     if (!answered_state) return;

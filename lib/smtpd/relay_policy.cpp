@@ -4,7 +4,10 @@
 
 #include <arpa/inet.h>
 
+#include <array>
+#include <cstdint>
 #include <stdexcept>
+#include <vector>
 
 #include "smtpd/replies.hpp"
 #include "smtpd/text.hpp"
@@ -37,12 +40,42 @@ unsigned parse_address(std::string_view text, Address& out) {
 
 }  // namespace
 
-// 127.0.0.0/8 (RFC 1122 3.2.1.3), as ::ffff:127.0.0.0/104, and ::1 (RFC
-// 4291 2.5.3), written out: every session builds a policy, and parsing
-// text here cost page faults in each one.
-RelayPolicy::RelayPolicy()
-    : networks_{{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 127, 0, 0, 0}, 104},
-                {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}} {}
+// Not exported: no program sees it (libsmtpd(3), ABI POLICY).
+struct __attribute__((visibility("hidden"))) RelayPolicy::Impl {
+  struct Network {
+    Address address{};    // IPv4 as v4-mapped IPv6
+    unsigned prefix = 0;  // in bits of the 128
+  };
+
+  bool network_allows(std::string_view address) const;
+  bool domain_allows(std::string_view recipient) const;
+
+  // 127.0.0.0/8 (RFC 1122 3.2.1.3), as ::ffff:127.0.0.0/104, and ::1 (RFC
+  // 4291 2.5.3), written out: every session builds a policy, and parsing
+  // text here cost page faults in each one.
+  std::vector<Network> networks_{
+      {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 127, 0, 0, 0}, 104},
+      {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}};
+  bool default_networks_ = true;
+  bool relay_authenticated_ = true;
+  std::vector<std::string> domains_;  // lower case; leading '.' = below
+};
+
+RelayPolicy::RelayPolicy() : impl_(std::make_unique<Impl>()) {}
+
+RelayPolicy::RelayPolicy(const RelayPolicy& other)
+    : impl_(std::make_unique<Impl>(*other.impl_)) {}
+
+RelayPolicy::RelayPolicy(RelayPolicy&& other) noexcept = default;
+
+RelayPolicy& RelayPolicy::operator=(const RelayPolicy& other) {
+  if (this != &other) impl_ = std::make_unique<Impl>(*other.impl_);
+  return *this;
+}
+
+RelayPolicy& RelayPolicy::operator=(RelayPolicy&& other) noexcept = default;
+
+RelayPolicy::~RelayPolicy() = default;
 
 void RelayPolicy::allow_domain(std::string_view domain) {
   std::string name = text::ascii_lower(domain);
@@ -53,12 +86,12 @@ void RelayPolicy::allow_domain(std::string_view domain) {
   if (bare.empty() ||
       bare.find_first_of("@[]<> \t/\\\"") != std::string_view::npos)
     throw std::invalid_argument("not a domain: '" + std::string(domain) + "'");
-  domains_.push_back(name);
+  impl_->domains_.push_back(name);
 }
 
 void RelayPolicy::allow_network(std::string_view cidr) {
   const std::size_t slash = cidr.find('/');
-  Network network;
+  Impl::Network network;
   const unsigned bits = parse_address(cidr.substr(0, slash), network.address);
   unsigned prefix = bits;
   if (slash != std::string_view::npos) {
@@ -75,20 +108,28 @@ void RelayPolicy::allow_network(std::string_view cidr) {
   network.prefix = prefix + (128 - bits);
   // The first network given replaces the loopback default (a refused one
   // above leaves it as it was).
-  if (default_networks_) {
-    networks_.clear();
-    default_networks_ = false;
+  if (impl_->default_networks_) {
+    impl_->networks_.clear();
+    impl_->default_networks_ = false;
   }
-  networks_.push_back(network);
+  impl_->networks_.push_back(network);
+}
+
+void RelayPolicy::relay_authenticated(bool relay) {
+  impl_->relay_authenticated_ = relay;
+}
+
+bool RelayPolicy::relays_authenticated() const {
+  return impl_->relay_authenticated_;
 }
 
 bool RelayPolicy::allows(const Peer& peer, std::string_view recipient) const {
-  return network_allows(peer.address) || domain_allows(recipient);
+  return impl_->network_allows(peer.address) || impl_->domain_allows(recipient);
 }
 
 bool RelayPolicy::allows(const Peer& peer, std::string_view recipient,
                          std::string_view authenticated) const {
-  return (relay_authenticated_ && !authenticated.empty()) ||
+  return (impl_->relay_authenticated_ && !authenticated.empty()) ||
          allows(peer, recipient);
 }
 
@@ -102,7 +143,7 @@ Reply RelayPolicy::check(const Peer& peer, const std::string& recipient,
   return std::string(replies::relay_denied);
 }
 
-bool RelayPolicy::network_allows(std::string_view text) const {
+bool RelayPolicy::Impl::network_allows(std::string_view text) const {
   Address address;
   if (parse_address(text, address) == 0) return false;
   for (const Network& network : networks_) {
@@ -116,7 +157,7 @@ bool RelayPolicy::network_allows(std::string_view text) const {
   return false;
 }
 
-bool RelayPolicy::domain_allows(std::string_view recipient) const {
+bool RelayPolicy::Impl::domain_allows(std::string_view recipient) const {
   // The recipient comes as address.hpp's normal form, LOCAL@DOMAIN with
   // the local part perhaps quoted: the domain follows the last '@' (no
   // domain and no address literal holds one).

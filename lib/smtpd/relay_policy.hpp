@@ -13,21 +13,27 @@
 // Pure: no I/O, no DNS.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "smtpd/export.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
 
+// A value: copies are independent.  Its rules live in RelayPolicy::Impl
+// (relay_policy.cpp), so that new kinds of rule change no layout.  A
+// moved-from policy may only be assigned to or destroyed.
 class SMTPD_API RelayPolicy {
  public:
   // Loopback only.
   RelayPolicy();
+  RelayPolicy(const RelayPolicy& other);
+  RelayPolicy(RelayPolicy&& other) noexcept;
+  RelayPolicy& operator=(const RelayPolicy& other);
+  RelayPolicy& operator=(RelayPolicy&& other) noexcept;
+  ~RelayPolicy();
 
   // "example.com" relays for that domain; ".example.com" for every domain
   // below it.  Case does not matter.  Throws std::invalid_argument.
@@ -37,8 +43,8 @@ class SMTPD_API RelayPolicy {
   void allow_network(std::string_view cidr);
 
   // Whether an authenticated client relays anything (default true).
-  void relay_authenticated(bool relay) { relay_authenticated_ = relay; }
-  bool relays_authenticated() const { return relay_authenticated_; }
+  void relay_authenticated(bool relay);
+  bool relays_authenticated() const;
 
   bool allows(const Peer& peer, std::string_view recipient) const;
   // authenticated: the session's AUTH identity (Session::authenticated),
@@ -51,17 +57,8 @@ class SMTPD_API RelayPolicy {
               std::string_view authenticated) const;
 
  private:
-  struct Network {
-    std::array<std::uint8_t, 16> address{};  // IPv4 as v4-mapped IPv6
-    unsigned prefix = 0;                     // in bits of the 128
-  };
-  bool network_allows(std::string_view address) const;
-  bool domain_allows(std::string_view recipient) const;
-
-  std::vector<Network> networks_;
-  bool default_networks_ = true;
-  bool relay_authenticated_ = true;
-  std::vector<std::string> domains_;  // lower case; leading '.' = below
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace smtpd

@@ -252,7 +252,7 @@ struct Printouts : DebuggingServer::Output {
 TEST(DebuggingServer, WritesEachPrintoutOnceAndAnswersOk) {
   Printouts printouts;
   std::vector<std::string>& written = printouts.written;
-  DebuggingServer server(printouts, false);
+  DebuggingServer server(printouts);
   const Envelope first = message("Subject: one\n\n1");
   Envelope second = first;
   second.data = "Subject: two\n\n2";
@@ -284,7 +284,7 @@ struct FailingOutput : Printouts {
 
 TEST(DebuggingServer, AnUnwrittenPrintoutIs451) {
   FailingOutput output;
-  DebuggingServer server(output, false);
+  DebuggingServer server(output);
   const Envelope envelope = message("Subject: lost\n\nbody");
   EXPECT_EQ(Reply{"451 Error: the message could not be printed"},
             server.process_message(envelope));
@@ -294,7 +294,9 @@ TEST(DebuggingServer, AnUnwrittenPrintoutIs451) {
 
 TEST(DebuggingServer, PrintsDecodedTextWithDecodeData) {
   Printouts printouts;
-  DebuggingServer server(printouts, true);
+  DebuggingSettings decoded;
+  decoded.decode_data = true;
+  DebuggingServer server(printouts, decoded);
   EXPECT_EQ(Reply{},
             server.process_message(message("Subject: caf\xc3\xa9\n\nbody")));
   EXPECT_EQ(printout("Subject: caf\xc3\xa9\n"
@@ -339,7 +341,7 @@ TEST(DebuggingServer, StreamsALargeMessageInPieces) {
   } counting;
   counting.pieces = &pieces;
   counting.largest = &largest;
-  DebuggingServer server(counting, false);
+  DebuggingServer server(counting);
   EXPECT_EQ(Reply{}, server.process_message(envelope));
   ASSERT_EQ(1u, counting.written.size());
   EXPECT_EQ(expected, counting.written[0]);

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace smtpd {
@@ -521,6 +522,42 @@ TEST(RelayPolicyAuthenticated, SwitchedOff) {
   EXPECT_FALSE(policy.allows(peer("198.51.100.99"), outside_address, "alice"));
   // What the network or the domain allows stays allowed.
   EXPECT_TRUE(policy.allows(peer("192.0.2.7"), outside_address, "alice"));
+}
+
+// --- a value
+// ----------------------------------------------------------------------
+// Its rules are behind a pointer (RelayPolicy::Impl): a copy must have
+// rules of its own, never share the original's.
+
+TEST(RelayPolicyValue, ACopyKeepsItsRulesWhenTheOriginalChanges) {
+  RelayPolicy original = domains({"example.org"});
+  original.relay_authenticated(false);
+  const RelayPolicy copy = original;
+  original.allow_domain("example.net");
+  original.allow_network("198.51.100.0/24");
+  original.relay_authenticated(true);
+  EXPECT_TRUE(domain_allows(copy, "a@example.org"));
+  EXPECT_FALSE(domain_allows(copy, "a@example.net"));
+  EXPECT_FALSE(network_allows(copy, "198.51.100.99"));
+  EXPECT_FALSE(copy.relays_authenticated());
+  EXPECT_TRUE(domain_allows(original, "a@example.net"));
+}
+
+TEST(RelayPolicyValue, AssignmentCopiesAndMovesTheRules) {
+  const RelayPolicy source = networks({"192.0.2.0/24"});
+  RelayPolicy assigned;  // loopback only
+  assigned = source;
+  EXPECT_TRUE(network_allows(assigned, "192.0.2.7"));
+  EXPECT_FALSE(network_allows(assigned, "127.0.0.1"));
+  assigned.allow_network("203.0.113.0/24");
+  EXPECT_FALSE(network_allows(source, "203.0.113.1"));
+
+  RelayPolicy moved_into;
+  moved_into = std::move(assigned);
+  EXPECT_TRUE(network_allows(moved_into, "203.0.113.1"));
+  const RelayPolicy constructed(std::move(moved_into));
+  EXPECT_TRUE(network_allows(constructed, "192.0.2.7"));
+  EXPECT_FALSE(network_allows(constructed, "127.0.0.1"));
 }
 
 }  // namespace
