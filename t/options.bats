@@ -161,15 +161,47 @@ says_default() {
   return 1
 }
 
-# default_drift MAN CONF: a line on stderr for each default --help gives
-# that MAN (in.smtpd(8)) does not state in the option's entry, or that
-# CONF (the options file) shows otherwise in a commented-out line; false
-# when there is one.  $CHECKED: how many defaults were compared.
+# readme_defaults README: "OPTION VALUE" for the README's table of the
+# main options: a row's defaults go with its options in order, or its one
+# default with its first option.
+readme_defaults() {
+  local options defaults i
+  while IFS='|' read -r _ options _ defaults _; do
+    mapfile -t options < <(grep -o -- '--[a-z0-9-]*' <<<"$options")
+    defaults=${defaults# }
+    defaults=${defaults% }
+    IFS=, read -r -a defaults <<<"${defaults//, /,}"
+    if [ "${#defaults[@]}" -eq "${#options[@]}" ]; then
+      for i in "${!options[@]}"; do
+        printf '%s %s\n' "${options[i]#--}" "${defaults[i]}"
+      done
+    elif [ "${#defaults[@]}" -eq 1 ] && [ "${#options[@]}" -gt 0 ]; then
+      printf '%s %s\n' "${options[0]#--}" "${defaults[0]}"
+    fi
+  done < <(sed -n '/^| option | meaning | default |$/,/^$/p' "$1" | tail -n +3)
+}
+
+# default_drift MAN CONF README: a line on stderr for each default --help
+# gives that MAN (in.smtpd(8)) does not state in the option's entry, that
+# CONF (the options file) shows otherwise in a commented-out line, or
+# that README's table of options gives otherwise; false when there is
+# one.  $CHECKED: how many defaults were compared.
 default_drift() {
-  local man=$1 conf=$2 name value part entry line failed=0
+  local man=$1 conf=$2 readme=$3 name value part entry line failed=0
+  local readme_says
+  readme_says=$(readme_defaults "$readme")
+  [ -n "$readme_says" ] || {
+    echo "no table of options in $readme" >&2
+    return 1
+  }
   CHECKED=0
   while read -r name value part; do
     CHECKED=$((CHECKED + 1))
+    line=$(sed -n "s/^$name //p" <<<"$readme_says")
+    if [ -n "$line" ] && [ -z "$part" ] && [ "$line" != "$value" ]; then
+      echo "README: --$name's default is '$line', but --help's is $value" >&2
+      failed=1
+    fi
     entry=$(man_entry "$name" "$man")
     if [ -z "$entry" ]; then
       echo "in.smtpd(8) has no entry for --$name" >&2
@@ -191,8 +223,9 @@ default_drift() {
   [ "$failed" -eq 0 ]
 }
 
-@test "every default --help gives is the one in.smtpd(8) and etc/in.smtpd.conf state" {
-  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$TOP_SRCDIR/etc/in.smtpd.conf"
+@test "every default --help gives is the one in.smtpd(8), etc/in.smtpd.conf and the README state" {
+  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$TOP_SRCDIR/etc/in.smtpd.conf" \
+    "$TOP_SRCDIR/README"
   # Every "(default VALUE)" is found, the named ones too.
   [ "$CHECKED" -ge 20 ]
   help_defaults | grep -qx 'class PureProxy'
@@ -200,24 +233,36 @@ default_drift() {
   help_defaults | grep -qx 'log syslog'
   help_defaults | grep -qx 'remote localhost:25'
   grep -qx '# size = [0-9]*' "$TOP_SRCDIR/etc/in.smtpd.conf"
+  [ "$(readme_defaults "$TOP_SRCDIR/README" | wc -l)" -ge 10 ]
   # The usage's line about REMOTEHOST:REMOTEPORT says --remote's default.
   "$IN_SMTPD" --help | grep -qF "(default $(help_defaults | sed -n 's/^remote //p'));"
 }
 
-@test "a default changed in in.smtpd(8) or etc/in.smtpd.conf only is found" {
+@test "a default changed in in.smtpd(8), etc/in.smtpd.conf or the README only is found" {
   local man=$BATS_TEST_TMPDIR/in.smtpd.8 conf=$BATS_TEST_TMPDIR/in.smtpd.conf
-  local status=0
+  local readme=$BATS_TEST_TMPDIR/README status=0
   sed 's/^Default 300\.$/Default 301./' "$TOP_SRCDIR/man/in.smtpd.8" >"$man"
-  default_drift "$man" "$TOP_SRCDIR/etc/in.smtpd.conf" 2>"$ERR" || status=$?
+  default_drift "$man" "$TOP_SRCDIR/etc/in.smtpd.conf" "$TOP_SRCDIR/README" \
+    2>"$ERR" || status=$?
   [ "$status" -ne 0 ]
   [ "$(line_count "$ERR")" -eq 1 ]
   grep -qF -- "--command-timeout's default is 300" "$ERR"
   status=0
   sed 's/^# size = .*/# size = 1000/' "$TOP_SRCDIR/etc/in.smtpd.conf" >"$conf"
-  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$conf" 2>"$ERR" || status=$?
+  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$conf" "$TOP_SRCDIR/README" \
+    2>"$ERR" || status=$?
   [ "$status" -ne 0 ]
   [ "$(line_count "$ERR")" -eq 1 ]
   grep -qF "'# size = 1000'" "$ERR"
+  status=0
+  sed 's/^\(| `--max-recipients`, `--max-errors` |.*| 1000, \)20 |$/\121 |/' \
+    "$TOP_SRCDIR/README" >"$readme"
+  ! cmp -s "$TOP_SRCDIR/README" "$readme"
+  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$TOP_SRCDIR/etc/in.smtpd.conf" \
+    "$readme" 2>"$ERR" || status=$?
+  [ "$status" -ne 0 ]
+  [ "$(line_count "$ERR")" -eq 1 ]
+  grep -qF -- "--max-errors's default is '21', but --help's is 20" "$ERR"
 }
 
 @test "--help that cannot be written: exit 74 (EX_IOERR), one line saying so" {
