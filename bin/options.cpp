@@ -82,15 +82,54 @@ std::uint64_t parse_number(const char* option, const std::string& text,
   return value;
 }
 
+// The names an option's value takes: one table each, for parsing the
+// value and for showing the default in --help.
+template <typename Value>
+struct Named {
+  Value value;
+  const char* name;
+};
+
+constexpr Named<ServerClass> class_names[] = {
+    {ServerClass::debugging, "DebuggingServer"},
+    {ServerClass::pure_proxy, "PureProxy"},
+    {ServerClass::mailman_proxy, "MailmanProxy"},
+};
+
+using UpstreamTls = smtpd::UpstreamSettings::Tls;
+constexpr Named<UpstreamTls> relay_tls_names[] = {
+    {UpstreamTls::none, "none"},
+    {UpstreamTls::try_starttls, "try"},
+    {UpstreamTls::starttls, "starttls"},
+    {UpstreamTls::smtps, "smtps"},
+};
+
+template <typename Value, std::size_t count>
+const char* name_of(const Named<Value> (&names)[count], Value value) {
+  for (const Named<Value>& named : names)
+    if (named.value == value) return named.name;
+  return "?";
+}
+
 ServerClass parse_class(const std::string& name) {
   std::string key;
   for (const char c : name) key += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
   if (key.rfind("smtpd.", 0) == 0) key.erase(0, 6);
-  if (key == "debuggingserver") return ServerClass::debugging;
-  if (key == "pureproxy") return ServerClass::pure_proxy;
-  if (key == "mailmanproxy") return ServerClass::mailman_proxy;
+  for (const Named<ServerClass>& named : class_names) {
+    std::string known;
+    for (const char* c = named.name; *c; ++c)
+      known += char(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    if (key == known) return named.value;
+  }
   throw usage_error("unknown class for --class: '" + name +
                     "' (DebuggingServer, PureProxy or MailmanProxy)");
+}
+
+// HOST:PORT as the options take it: an IPv6 address in brackets.
+std::string host_port_text(const smtpd::UpstreamSettings& upstream) {
+  const bool ipv6 = upstream.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + upstream.host + "]" : upstream.host) + ":" +
+         upstream.port;
 }
 
 void set_remote(Options& options, const char*, const std::string& spec) {
@@ -132,18 +171,13 @@ void set_class(Options& options, const char*, const std::string& name) {
 
 void set_relay_tls(Options& options, const char* option,
                    const std::string& mode) {
-  using Tls = smtpd::UpstreamSettings::Tls;
-  if (mode == "none")
-    options.upstream.tls = Tls::none;
-  else if (mode == "try")
-    options.upstream.tls = Tls::try_starttls;
-  else if (mode == "starttls")
-    options.upstream.tls = Tls::starttls;
-  else if (mode == "smtps")
-    options.upstream.tls = Tls::smtps;
-  else
-    throw usage_error("unknown value for --" + std::string(option) + ": '" +
-                      mode + "' (none, try, starttls or smtps)");
+  for (const Named<UpstreamTls>& named : relay_tls_names)
+    if (mode == named.name) {
+      options.upstream.tls = named.value;
+      return;
+    }
+  throw usage_error("unknown value for --" + std::string(option) + ": '" +
+                    mode + "' (none, try, starttls or smtps)");
 }
 
 void set_log(Options& options, const char* option, const std::string& where) {
@@ -290,6 +324,26 @@ std::string shown_text(const Options& defaults) {
   return member_of<path...>(defaults);
 }
 
+std::string shown_class(const Options& defaults) {
+  return name_of(class_names, defaults.server_class);
+}
+
+std::string shown_relay_tls(const Options& defaults) {
+  return name_of(relay_tls_names, defaults.upstream.tls);
+}
+
+std::string shown_log(const Options& defaults) {
+  return defaults.log_to_stderr ? "stderr" : "syslog";
+}
+
+std::string shown_remote(const Options& defaults) {
+  return host_port_text(defaults.upstream);
+}
+
+std::string shown_fail_percent(const Options&) {
+  return std::to_string(FailRule().percent);
+}
+
 // How often an option may be given.
 enum class Occurs {
   once,  // once on the command line, once in the file; the command line wins
@@ -322,8 +376,9 @@ using Mailman = smtpd::MailmanSettings;
 // In the order of --help; values are checked in this order too.
 constexpr OptionSpec option_table[] = {
     {"class", 'c', "CLASS", Occurs::once,
-     "delivery class: DebuggingServer, PureProxy (default), MailmanProxy",
-     set_class},
+     "delivery class: DebuggingServer, PureProxy or MailmanProxy (default "
+     "{default})",
+     set_class, shown_class},
     {"size", 's', "BYTES", Occurs::once,
      "largest message accepted, in bytes; 0 for no limit (default {default})",
      set_number<0, UINT64_MAX / 2, &Options::size>,
@@ -369,8 +424,9 @@ constexpr OptionSpec option_table[] = {
      "(ADDRESS[/PREFIX]); repeatable; default 127.0.0.0/8 and ::1",
      add_relay_network},
     {"relay-tls", 0, "MODE", Occurs::once,
-     "PureProxy: TLS to the upstream: none (default), try, starttls, smtps",
-     set_relay_tls},
+     "PureProxy: TLS to the upstream: none, try, starttls or smtps (default "
+     "{default})",
+     set_relay_tls, shown_relay_tls},
     {"relay-ca-file", 0, "FILE", Occurs::once,
      "PureProxy: CA certificates for the upstream's (default: the system's)",
      set_text<&Options::upstream, &Upstream::ca_file>},
@@ -474,8 +530,8 @@ constexpr OptionSpec option_table[] = {
     {"fail", 0, "STAGE:REPLY[:PERCENT]", Occurs::list,
      "fail on purpose: STAGE connect, helo, mail, rcpt, data, message or "
      "auth; REPLY a 4xx/5xx reply line, drop or delay=SECONDS; PERCENT of "
-     "the time (default 100); repeatable",
-     add_fail_rule},
+     "the time (default {default}); repeatable",
+     add_fail_rule, shown_fail_percent},
     {"fail-seed", 0, "N", Occurs::once,
      "seed the --fail choices, to replay the same run (default: random)",
      set_fail_seed},
@@ -500,7 +556,8 @@ constexpr OptionSpec option_table[] = {
      "before STARTTLS, serve only EHLO, HELO, STARTTLS, NOOP, RSET, QUIT",
      set_switch<&Options::require_tls>},
     {"log", 0, "WHERE", Occurs::once,
-     "transaction log: syslog (default, facility mail) or stderr", set_log},
+     "transaction log: syslog (facility mail) or stderr (default {default})",
+     set_log, shown_log},
     {"debug", 'd', nullptr, Occurs::once, "trace the session",
      set_switch<&Options::debug>},
     {"user", 0, "USER", Occurs::once,
@@ -518,8 +575,8 @@ constexpr OptionSpec option_table[] = {
     // The positional argument, checked after every other option.
     {"remote", 0, "HOST:PORT", Occurs::positional,
      "PureProxy, MailmanProxy: relay to HOST:PORT ([ADDRESS]:PORT for IPv6); "
-     "the same as the REMOTEHOST:REMOTEPORT argument (default localhost:25)",
-     set_remote},
+     "the same as the REMOTEHOST:REMOTEPORT argument (default {default})",
+     set_remote, shown_remote},
 };
 constexpr std::size_t option_count =
     sizeof option_table / sizeof option_table[0];
@@ -770,16 +827,18 @@ std::string fold(std::string_view words, std::size_t width,
 }
 
 std::string usage() {
+  const Options defaults;
   std::string text =
       "Usage: in.smtpd [OPTIONS] [REMOTEHOST:REMOTEPORT]\n"
       "Serve one SMTP session on standard input and output (inetd style),\n"
       "or with -l HOST:PORT listen and serve every connection.\n"
-      "PureProxy, the default class, relays to REMOTEHOST:REMOTEPORT\n"
-      "(default localhost:25).\n\nOptions:\n";
+      "PureProxy and MailmanProxy relay to REMOTEHOST:REMOTEPORT\n"
+      "(default " +
+      shown_remote(defaults) + "); the default class is " +
+      shown_class(defaults) + ".\n\nOptions:\n";
   // "  -c, --class=CLASS   help...": the help from this column on, on the
   // next line after a longer option.
   constexpr std::size_t column = 34;
-  const Options defaults;
   for (const OptionSpec& spec : option_table) {
     if (!spec.help) continue;
     std::string help = spec.help;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "exit_error.hpp"
@@ -34,6 +35,13 @@ int run_program(int (*program)(int argc, char* argv[], Logs& logs), int argc,
   } catch (const ExitError& error) {
     logs.errors.say(error.what());
     return error.status();
+  } catch (const std::exception& error) {
+    // Every failure the program expects is an ExitError by now; anything
+    // else (an exception the library documents that a caller forgot to
+    // turn into one, std::bad_alloc) is a bug in the program.  Still one
+    // line and a sysexits status, not std::terminate's abort.
+    logs.errors.say(std::string("internal error: ") + error.what());
+    return EX_SOFTWARE;
   }
 }
 

@@ -11,6 +11,8 @@ class Logs;
 
 // Either program's main: runs program with the process's logs; when it
 // throws ExitError, says its line (logs.errors) and returns its status.
+// Any other std::exception is a bug (a failure nobody turned into an
+// ExitError): "internal error: " and its text, and EX_SOFTWARE.
 int run_program(int (*program)(int argc, char* argv[], Logs& logs), int argc,
                 char* argv[]);
 

@@ -3,10 +3,15 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sysexits.h>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <string>
+#include <system_error>
+
+#include "exit_error.hpp"
 
 namespace in_smtpd {
 namespace {
@@ -22,8 +27,15 @@ const sigset_t* delay_wait_mask = nullptr;
 }  // namespace
 
 smtpd::StopSignals catch_stop_signals() {
-  stop_signals =
-      smtpd::StopSignals::catch_signals({SIGTERM, SIGHUP, SIGINT}, SIGINT);
+  try {
+    stop_signals =
+        smtpd::StopSignals::catch_signals({SIGTERM, SIGHUP, SIGINT}, SIGINT);
+  } catch (const std::system_error& failure) {
+    // Not for these three signals on Linux; but a session that could not
+    // be stopped must not start.
+    throw ExitError(EX_OSERR, std::string("cannot catch the stop signals: ") +
+                                  failure.what());
+  }
   return stop_signals;
 }
 

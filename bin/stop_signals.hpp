@@ -10,7 +10,8 @@ namespace in_smtpd {
 // SIGTERM, SIGHUP and SIGINT ask the driver (or the listener) to stop;
 // SIGINT (Ctrl-C) also ends the listener's idle sessions at once, and a
 // second signal ends its grace period.  They stay blocked except while it
-// waits, so that a delivery is never cut short.
+// waits, so that a delivery is never cut short.  Throws ExitError
+// (EX_OSERR) when a signal cannot be caught or blocked.
 smtpd::StopSignals catch_stop_signals();
 
 // A --fail delay: seconds, or less when a stop signal comes.  Per

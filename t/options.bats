@@ -111,6 +111,160 @@ help_default() {
   [ "$(tail -n 1 "$OUT" | cut -c1-4)" = "421 " ]
 }
 
+# help_entries: --help's option list, one line an option (its wrapped
+# lines joined).
+help_entries() {
+  "$IN_SMTPD" --help | sed -n '/^Options:$/,/^$/p' | awk '
+    substr($0, 1, 34) == sprintf("%34s", "") { sub(/^ +/, ""); entry = entry " " $0; next }
+    { if (entry != "") print entry; entry = $0 }
+    END { if (entry != "") print entry }'
+}
+
+# help_defaults: "OPTION VALUE" for each "(default VALUE)" --help gives,
+# VALUE one word ("(default: ...)" is a description, not a value), and
+# " part" after it for a repeatable option, whose default is a part's
+# (--fail's PERCENT).
+help_defaults() {
+  local entry name value part
+  while IFS= read -r entry; do
+    name=$(printf '%s\n' "$entry" | grep -o -- '--[a-z0-9-]*' | head -n 1)
+    part=
+    [[ $entry == *repeatable* ]] && part=" part"
+    printf '%s\n' "$entry" | grep -oE '\(default [^ )]+\)' |
+      while read -r _ value; do
+        printf '%s %s%s\n' "${name#--}" "${value%)}" "$part"
+      done
+  done < <(help_entries)
+}
+
+# man_entry NAME MAN: the text of MAN's entry for --NAME=..., the roff
+# taken out.
+man_entry() {
+  local tag="\\-\\-${1//-/\\-}="
+  awk -v tag="$tag" '
+    /^\.(TP|SH|SS|PP)/ { if (inside) exit; next_is_tag = /^\.TP/; next }
+    next_is_tag { next_is_tag = 0; if (index($0, tag)) inside = 1; next }
+    inside { print }' "$2" |
+    sed -e 's/^\.[A-Z]* //' -e 's/\\-/-/g' -e 's/\\f[RBIP]//g' -e 's/"//g' |
+    tr '\n' ' '
+}
+
+# says_default TEXT VALUE: TEXT says "default VALUE" (any case), VALUE
+# ending there.
+says_default() {
+  local text=${1,,} value=${2,,} rest
+  while [[ $text == *"default $value"* ]]; do
+    rest=${text#*"default $value"}
+    case ${rest:0:1} in '' | ' ' | . | , | ';' | : | ')') return 0 ;; esac
+    text=$rest
+  done
+  return 1
+}
+
+# readme_defaults README: "OPTION VALUE" for the README's table of the
+# main options: a row's defaults go with its options in order, or its one
+# default with its first option.
+readme_defaults() {
+  local options defaults i
+  while IFS='|' read -r _ options _ defaults _; do
+    mapfile -t options < <(grep -o -- '--[a-z0-9-]*' <<<"$options")
+    defaults=${defaults# }
+    defaults=${defaults% }
+    IFS=, read -r -a defaults <<<"${defaults//, /,}"
+    if [ "${#defaults[@]}" -eq "${#options[@]}" ]; then
+      for i in "${!options[@]}"; do
+        printf '%s %s\n' "${options[i]#--}" "${defaults[i]}"
+      done
+    elif [ "${#defaults[@]}" -eq 1 ] && [ "${#options[@]}" -gt 0 ]; then
+      printf '%s %s\n' "${options[0]#--}" "${defaults[0]}"
+    fi
+  done < <(sed -n '/^| option | meaning | default |$/,/^$/p' "$1" | tail -n +3)
+}
+
+# default_drift MAN CONF README: a line on stderr for each default --help
+# gives that MAN (in.smtpd(8)) does not state in the option's entry, that
+# CONF (the options file) shows otherwise in a commented-out line, or
+# that README's table of options gives otherwise; false when there is
+# one.  $CHECKED: how many defaults were compared.
+default_drift() {
+  local man=$1 conf=$2 readme=$3 name value part entry line failed=0
+  local readme_says
+  readme_says=$(readme_defaults "$readme")
+  [ -n "$readme_says" ] || {
+    echo "no table of options in $readme" >&2
+    return 1
+  }
+  CHECKED=0
+  while read -r name value part; do
+    CHECKED=$((CHECKED + 1))
+    line=$(sed -n "s/^$name //p" <<<"$readme_says")
+    if [ -n "$line" ] && [ -z "$part" ] && [ "$line" != "$value" ]; then
+      echo "README: --$name's default is '$line', but --help's is $value" >&2
+      failed=1
+    fi
+    entry=$(man_entry "$name" "$man")
+    if [ -z "$entry" ]; then
+      echo "in.smtpd(8) has no entry for --$name" >&2
+      failed=1
+    elif ! says_default "$entry" "$value"; then
+      echo "in.smtpd(8) does not say --$name's default is $value: $entry" >&2
+      failed=1
+    fi
+    # The options file shows a default as a line commented out (a part's
+    # is no line's).
+    [ -z "$part" ] || continue
+    while IFS= read -r line; do
+      if [ "$line" != "# $name = $value" ]; then
+        echo "in.smtpd.conf: '$line', but --help's default is $value" >&2
+        failed=1
+      fi
+    done < <(grep -E "^# ?$name =" "$conf")
+  done < <(help_defaults)
+  [ "$failed" -eq 0 ]
+}
+
+@test "every default --help gives is the one in.smtpd(8), etc/in.smtpd.conf and the README state" {
+  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$TOP_SRCDIR/etc/in.smtpd.conf" \
+    "$TOP_SRCDIR/README"
+  # Every "(default VALUE)" is found, the named ones too.
+  [ "$CHECKED" -ge 20 ]
+  help_defaults | grep -qx 'class PureProxy'
+  help_defaults | grep -qx 'relay-tls none'
+  help_defaults | grep -qx 'log syslog'
+  help_defaults | grep -qx 'remote localhost:25'
+  grep -qx '# size = [0-9]*' "$TOP_SRCDIR/etc/in.smtpd.conf"
+  [ "$(readme_defaults "$TOP_SRCDIR/README" | wc -l)" -ge 10 ]
+  # The usage's line about REMOTEHOST:REMOTEPORT says --remote's default.
+  "$IN_SMTPD" --help | grep -qF "(default $(help_defaults | sed -n 's/^remote //p'));"
+}
+
+@test "a default changed in in.smtpd(8), etc/in.smtpd.conf or the README only is found" {
+  local man=$BATS_TEST_TMPDIR/in.smtpd.8 conf=$BATS_TEST_TMPDIR/in.smtpd.conf
+  local readme=$BATS_TEST_TMPDIR/README status=0
+  sed 's/^Default 300\.$/Default 301./' "$TOP_SRCDIR/man/in.smtpd.8" >"$man"
+  default_drift "$man" "$TOP_SRCDIR/etc/in.smtpd.conf" "$TOP_SRCDIR/README" \
+    2>"$ERR" || status=$?
+  [ "$status" -ne 0 ]
+  [ "$(line_count "$ERR")" -eq 1 ]
+  grep -qF -- "--command-timeout's default is 300" "$ERR"
+  status=0
+  sed 's/^# size = .*/# size = 1000/' "$TOP_SRCDIR/etc/in.smtpd.conf" >"$conf"
+  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$conf" "$TOP_SRCDIR/README" \
+    2>"$ERR" || status=$?
+  [ "$status" -ne 0 ]
+  [ "$(line_count "$ERR")" -eq 1 ]
+  grep -qF "'# size = 1000'" "$ERR"
+  status=0
+  sed 's/^\(| `--max-recipients`, `--max-errors` |.*| 1000, \)20 |$/\121 |/' \
+    "$TOP_SRCDIR/README" >"$readme"
+  ! cmp -s "$TOP_SRCDIR/README" "$readme"
+  default_drift "$TOP_SRCDIR/man/in.smtpd.8" "$TOP_SRCDIR/etc/in.smtpd.conf" \
+    "$readme" 2>"$ERR" || status=$?
+  [ "$status" -ne 0 ]
+  [ "$(line_count "$ERR")" -eq 1 ]
+  grep -qF -- "--max-errors's default is '21', but --help's is 20" "$ERR"
+}
+
 @test "--help that cannot be written: exit 74 (EX_IOERR), one line saying so" {
   [ -w /dev/full ] || skip "no /dev/full"
   status=0

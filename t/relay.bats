@@ -584,40 +584,34 @@ sink_disconnect() {
 }
 
 # relay_in_2s PORT SESSION: relay_to with --relay-timeout and
-# --relay-connect-timeout 2; $ELAPSED is how long the session took, in ms.
+# --relay-connect-timeout 2.  The upstreams below never answer within
+# $RUN_LIMIT: a session that ends at all, with 451 and the log line that
+# names the 2 s, was ended by --relay-timeout.  No duration is measured;
+# RUN_LIMIT only keeps a broken timeout from hanging the test.
 relay_in_2s() {
-  local start
-  start=$(now_ms)
   RELAY_TIMEOUTS=(--relay-timeout 2 --relay-connect-timeout 2)
   relay_to "$1" "$2"
-  ELAPSED=$(($(now_ms) - start))
 }
 
-@test "a silent upstream: 451 after --relay-timeout, logged" {
+@test "a silent upstream: 451 once waiting for its greeting times out, logged" {
   start_python_upstream silent
   relay_in_2s "$UPSTREAM_PORT" 'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nQUIT\r\n'
   expect_status 0
   expect_replies "$GREETING" "250 $HOST" "$RELAY_FAILED" "221 Bye"
   expect_failure_log "$UPSTREAM_PORT"
-  if ((ELAPSED < 1500 || ELAPSED > 9000)); then
-    echo "took $ELAPSED ms; expected about 2 s" >&2
-    return 1
-  fi
+  # The greeting is part of connecting (libcurl's connect phase).
+  grep -qF "MAIL FROM:<a@example.com> failed: cannot connect to the upstream 127.0.0.1:$UPSTREAM_PORT: Timeout was reached" "$ERR"
 }
 
 @test "an upstream that stalls after the message: 451 within --relay-timeout" {
-  # smtp-sink waits 12 s before it answers the final dot; the client must
-  # hear from us once the 2 s --relay-timeout is over, not after that.
-  start_relay_sink -W .:12
+  # smtp-sink answers the final dot only after an hour, long after
+  # $RUN_LIMIT: the client's 451 can only come from the 2 s --relay-timeout.
+  start_relay_sink -W .:3600
   relay_in_2s "$SINK_PORT" "$(one_message 'Subject: s\r\n\r\nbody\r\n')"
   expect_status 0
   one_message_replies "$RELAY_FAILED"
   expect_failure_log "$SINK_PORT"
   grep -qF 'message from <a@example.com> failed: no reply from the upstream in 2 s' "$ERR"
-  if ((ELAPSED > 9000)); then
-    echo "the client waited $ELAPSED ms for its reply; --relay-timeout is 2 s" >&2
-    return 1
-  fi
 }
 
 # --- relay policy: never an open relay -----------------------------------------

@@ -3,6 +3,8 @@
 // readable form of arbitrary bytes.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -58,6 +60,34 @@ inline std::string visible(std::string_view bytes, std::size_t limit = 300) {
   do {                                                 \
     if (!(condition)) ::fuzz::fail(invariant, detail); \
   } while (false)
+
+// The channel targets' input: a byte of settings, a byte that seeds the
+// target's choices, then the client's bytes.  An input shorter than two
+// bytes sets what it has (the rest are 0) and sends nothing.
+struct ClientInput {
+  std::uint8_t settings = 0;
+  std::uint8_t seed = 0;
+  std::string_view client;
+};
+
+inline ClientInput split_client_input(const std::uint8_t* data,
+                                      std::size_t size) {
+  ClientInput input;
+  if (size > 0) input.settings = data[0];
+  if (size > 1) input.seed = data[1];
+  const std::size_t head = size < 2 ? size : 2;
+  input.client =
+      std::string_view(reinterpret_cast<const char*>(data) + head, size - head);
+  return input;
+}
+
+// Bits 2-3 of the settings byte, where a target feeds the client's
+// bytes in chunks: the largest chunk (1-3, 1-16 or 1-200 bytes), or 0
+// for all at once.
+inline std::size_t largest_chunk(std::uint8_t settings) {
+  static constexpr std::size_t sizes[] = {0, 3, 16, 200};
+  return sizes[(settings >> 2) & 3];
+}
 
 // FNV-1a, to compare two runs without keeping what they produced.
 struct Hash {

@@ -91,22 +91,18 @@ struct Harness {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
-  std::uint8_t head[2] = {0, 0};
-  for (std::size_t i = 0; i < 2 && i < size; ++i) head[i] = data[i];
-  const std::string_view client(
-      reinterpret_cast<const char*>(data) + (size < 2 ? size : 2),
-      size < 2 ? 0 : size - 2);
+  const fuzz::ClientInput input = fuzz::split_client_input(data, size);
+  const std::string_view client = input.client;
 
   ChannelConfig config;
   config.hostname = "mx.test";
-  config.require_tls = head[0] & 1;
-  config.tls_on_connect = head[0] & 2;
+  config.require_tls = input.settings & 1;
+  config.tls_on_connect = input.settings & 2;
   config.starttls = config.tls_on_connect ? ChannelConfig::StartTls::none
                                           : ChannelConfig::StartTls::offered;
-  static constexpr std::size_t max_chunk[] = {0, 3, 16, 200};
-  const std::size_t chunk_limit = max_chunk[(head[0] >> 2) & 3];
-  unsigned held_chunks = head[0] >> 4;
-  std::uint32_t seed = head[1] * 2654435761u + 1;
+  const std::size_t chunk_limit = fuzz::largest_chunk(input.settings);
+  unsigned held_chunks = input.settings >> 4;
+  std::uint32_t seed = input.seed * 2654435761u + 1;
 
   Channel channel(config, smtpd::Peer{"192.0.2.1", 25});
   Harness harness{channel, config.require_tls};

@@ -137,18 +137,14 @@ void drain(smtpd::Channel& channel, std::string& output) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
-  std::uint8_t head[2] = {0, 0};
-  for (std::size_t i = 0; i < 2 && i < size; ++i) head[i] = data[i];
-  const std::string_view input(
-      reinterpret_cast<const char*>(data) + std::min<std::size_t>(2, size),
-      size - std::min<std::size_t>(2, size));
   static constexpr std::uint64_t size_limits[] = {0, 16, 1000, 33554432};
-  static constexpr std::size_t chunk_sizes[] = {0, 3, 16, 200};
+  const fuzz::ClientInput given = fuzz::split_client_input(data, size);
+  const std::string_view input = given.client;
   smtpd::ChannelConfig config;
   config.hostname = "fuzz.example";
-  config.data_size_limit = size_limits[head[0] & 3];
-  const std::size_t chunk = chunk_sizes[(head[0] >> 2) & 3];
-  Rolls rolls{head[1]};
+  config.data_size_limit = size_limits[given.settings & 3];
+  const std::size_t chunk = fuzz::largest_chunk(given.settings);
+  Rolls rolls{given.seed};
 
   Seen whole_seen;
   std::string whole_output;
@@ -163,8 +159,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   Seen seen;
   std::string output;
   {
-    Streaming handler(seen, rolls, (head[0] >> 4) & 3, (head[0] >> 6) & 3,
-                      config.data_size_limit);
+    Streaming handler(seen, rolls, (given.settings >> 4) & 3,
+                      (given.settings >> 6) & 3, config.data_size_limit);
     smtpd::Channel channel(config, smtpd::Peer{}, &handler);
     std::string_view rest = input;
     while (!rest.empty()) {

@@ -204,124 +204,123 @@ std::string take(Channel& channel) {
   return out;
 }
 
+// A channel with a Streaming handler and what it saw: the tests below
+// each start one.
+struct StreamingSession {
+  StreamingSession(Streaming::Mode command, Streaming::Mode pieces,
+                   ChannelConfig config = {})
+      : handler(seen, command, pieces),
+        channel(std::move(config), Peer{}, &handler) {}
+  Seen seen;
+  Streaming handler;
+  Channel channel;
+};
+
 // No 354 before the hook's answer, and nothing read meanwhile.
 TEST(ChannelStream, The354WaitsForTheDataCommandHook) {
-  Seen seen;
-  Streaming handler(seen, Streaming::Mode::later, Streaming::Mode::at_once);
-  Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(start_session + "DATA\r\nx\r\n.\r\n");
-  EXPECT_EQ(start_replies, take(channel));
-  EXPECT_EQ(Hook::data_command, channel.waiting_for());
-  EXPECT_EQ("", handler.current());
-  channel.answer(Answer::accept());
-  EXPECT_EQ(std::string(go_ahead) + "250 OK\r\n", take(channel));
-  EXPECT_EQ(std::vector<std::string>{"x"}, seen.messages);
+  StreamingSession stream(Streaming::Mode::later, Streaming::Mode::at_once);
+  stream.channel.feed(start_session + "DATA\r\nx\r\n.\r\n");
+  EXPECT_EQ(start_replies, take(stream.channel));
+  EXPECT_EQ(Hook::data_command, stream.channel.waiting_for());
+  EXPECT_EQ("", stream.handler.current());
+  stream.channel.answer(Answer::accept());
+  EXPECT_EQ(std::string(go_ahead) + "250 OK\r\n", take(stream.channel));
+  EXPECT_EQ(std::vector<std::string>{"x"}, stream.seen.messages);
 }
 
 // The upstream's refusal of DATA is the client's; the transaction stays.
 TEST(ChannelStream, ARefusedDataCommandIsNo354) {
-  Seen seen;
-  Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::at_once);
-  handler.command_answer = "554 5.5.1 Error: no valid recipients";
-  Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(start_session + "DATA\r\nRCPT TO:<e@f.example>\r\n");
+  StreamingSession stream(Streaming::Mode::at_once, Streaming::Mode::at_once);
+  stream.handler.command_answer = "554 5.5.1 Error: no valid recipients";
+  stream.channel.feed(start_session + "DATA\r\nRCPT TO:<e@f.example>\r\n");
   EXPECT_EQ(
       start_replies + "554 5.5.1 Error: no valid recipients\r\n250 OK\r\n",
-      take(channel));
-  EXPECT_EQ(Channel::State::command, channel.state());
-  EXPECT_EQ(2u, channel.transaction().rcpt_tos.size());
-  EXPECT_TRUE(seen.messages.empty());
+      take(stream.channel));
+  EXPECT_EQ(Channel::State::command, stream.channel.state());
+  EXPECT_EQ(2u, stream.channel.transaction().rcpt_tos.size());
+  EXPECT_TRUE(stream.seen.messages.empty());
 }
 
 // Backpressure: a piece answered later stops the reading; what comes
 // meanwhile waits, and goes on once the answer came.
 TEST(ChannelStream, APieceAnsweredLaterStopsTheReading) {
-  Seen seen;
-  Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::later);
-  Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(start_session + "DATA\r\nfirst\r\n");
-  EXPECT_EQ(Hook::data_piece, channel.waiting_for());
-  EXPECT_EQ("first", handler.current());
-  channel.feed("second\r\n.\r\nNOOP\r\n");
-  EXPECT_EQ("first", handler.current());
-  EXPECT_EQ(start_replies + std::string(go_ahead), take(channel));
-  channel.answer(Answer::accept());
-  EXPECT_EQ(Hook::data_piece, channel.waiting_for());
-  EXPECT_EQ("first\nsecond", handler.current());
-  channel.answer(Answer::accept());
-  EXPECT_EQ("250 OK\r\n250 OK\r\n", take(channel));
-  EXPECT_EQ(std::vector<std::string>{"first\nsecond"}, seen.messages);
+  StreamingSession stream(Streaming::Mode::at_once, Streaming::Mode::later);
+  stream.channel.feed(start_session + "DATA\r\nfirst\r\n");
+  EXPECT_EQ(Hook::data_piece, stream.channel.waiting_for());
+  EXPECT_EQ("first", stream.handler.current());
+  stream.channel.feed("second\r\n.\r\nNOOP\r\n");
+  EXPECT_EQ("first", stream.handler.current());
+  EXPECT_EQ(start_replies + std::string(go_ahead), take(stream.channel));
+  stream.channel.answer(Answer::accept());
+  EXPECT_EQ(Hook::data_piece, stream.channel.waiting_for());
+  EXPECT_EQ("first\nsecond", stream.handler.current());
+  stream.channel.answer(Answer::accept());
+  EXPECT_EQ("250 OK\r\n250 OK\r\n", take(stream.channel));
+  EXPECT_EQ(std::vector<std::string>{"first\nsecond"}, stream.seen.messages);
 }
 
 // A refused piece: no more pieces, the rest is read and dropped, and the
 // message's reply is the DATA hook's.
 TEST(ChannelStream, ARefusedPieceDropsTheRest) {
-  Seen seen;
-  Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::at_once);
-  handler.piece_answer = "451 4.3.0 upstream gone";
-  handler.data_answer = "451 Error: relay failed, try again later";
-  Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(start_session + "DATA\r\nfirst\r\n");
-  channel.feed("second\r\n.\r\nNOOP\r\n");
+  StreamingSession stream(Streaming::Mode::at_once, Streaming::Mode::at_once);
+  stream.handler.piece_answer = "451 4.3.0 upstream gone";
+  stream.handler.data_answer = "451 Error: relay failed, try again later";
+  stream.channel.feed(start_session + "DATA\r\nfirst\r\n");
+  stream.channel.feed("second\r\n.\r\nNOOP\r\n");
   EXPECT_EQ(start_replies + std::string(go_ahead) +
                 "451 Error: relay failed, try again later\r\n250 OK\r\n",
-            take(channel));
-  EXPECT_EQ(std::vector<std::string>{"first"}, seen.messages);
-  EXPECT_EQ("", seen.problems);
+            take(stream.channel));
+  EXPECT_EQ(std::vector<std::string>{"first"}, stream.seen.messages);
+  EXPECT_EQ("", stream.seen.problems);
 }
 
 // Over the size limit: 552, and the handler hears the message will not
 // come (no handle_data); it never had more than the limit.
 TEST(ChannelStream, TooBigIsAbandoned) {
-  Seen seen;
-  Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::at_once);
   ChannelConfig config;
   config.data_size_limit = 10;
-  Channel channel(config, Peer{}, &handler);
-  channel.feed(start_session + "DATA\r\n0123456789abcdef\r\n");
-  channel.feed("more\r\n.\r\nNOOP\r\n");
+  StreamingSession stream(Streaming::Mode::at_once, Streaming::Mode::at_once,
+                          config);
+  stream.channel.feed(start_session + "DATA\r\n0123456789abcdef\r\n");
+  stream.channel.feed("more\r\n.\r\nNOOP\r\n");
   EXPECT_EQ(start_replies + std::string(go_ahead) +
                 "552 Error: Too much mail data\r\n250 OK\r\n",
-            take(channel));
-  EXPECT_EQ(1u, seen.abandoned);
-  EXPECT_TRUE(seen.messages.empty());
-  EXPECT_EQ("0123456789", handler.current());
-  EXPECT_EQ("", seen.problems);
+            take(stream.channel));
+  EXPECT_EQ(1u, stream.seen.abandoned);
+  EXPECT_TRUE(stream.seen.messages.empty());
+  EXPECT_EQ("0123456789", stream.handler.current());
+  EXPECT_EQ("", stream.seen.problems);
 }
 
 // The client gone in the middle: abandoned, nothing delivered.
 TEST(ChannelStream, ClientGoneMidDataIsAbandoned) {
-  Seen seen;
-  Streaming handler(seen, Streaming::Mode::at_once, Streaming::Mode::at_once);
-  Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(start_session + "DATA\r\nhalf a mess");
-  channel.end_of_input();
-  EXPECT_TRUE(channel.closed());
-  EXPECT_TRUE(channel.closed_in_data());
-  EXPECT_EQ(1u, seen.abandoned);
-  EXPECT_TRUE(seen.messages.empty());
+  StreamingSession stream(Streaming::Mode::at_once, Streaming::Mode::at_once);
+  stream.channel.feed(start_session + "DATA\r\nhalf a mess");
+  stream.channel.end_of_input();
+  EXPECT_TRUE(stream.channel.closed());
+  EXPECT_TRUE(stream.channel.closed_in_data());
+  EXPECT_EQ(1u, stream.seen.abandoned);
+  EXPECT_TRUE(stream.seen.messages.empty());
   // And a timeout in the middle too.
-  Channel timed(ChannelConfig{}, Peer{}, &handler);
+  Channel timed(ChannelConfig{}, Peer{}, &stream.handler);
   timed.feed(start_session + "DATA\r\nx");
   timed.timed_out();
-  EXPECT_EQ(2u, seen.abandoned);
-  EXPECT_EQ("", seen.problems);
+  EXPECT_EQ(2u, stream.seen.abandoned);
+  EXPECT_EQ("", stream.seen.problems);
 }
 
 // A Later handle says when the client went away while it was awaited,
 // and the handles taken after that say so too.
 TEST(ChannelStream, LaterSaysTheClientIsGone) {
-  Seen seen;
-  Streaming handler(seen, Streaming::Mode::later, Streaming::Mode::at_once);
-  Channel channel(ChannelConfig{}, Peer{}, &handler);
-  channel.feed(start_session + "DATA\r\n");
-  const Later handle = static_cast<Context&>(channel).later();
+  StreamingSession stream(Streaming::Mode::later, Streaming::Mode::at_once);
+  stream.channel.feed(start_session + "DATA\r\n");
+  const Later handle = static_cast<Context&>(stream.channel).later();
   EXPECT_FALSE(handle.client_gone());
-  channel.client_gone();
+  stream.channel.client_gone();
   EXPECT_TRUE(handle.client_gone());
-  channel.answer(Answer::accept());
-  channel.feed("x\r\n.\r\n");
-  EXPECT_TRUE(static_cast<Context&>(channel).later().client_gone());
+  stream.channel.answer(Answer::accept());
+  stream.channel.feed("x\r\n.\r\n");
+  EXPECT_TRUE(static_cast<Context&>(stream.channel).later().client_gone());
 }
 
 }  // namespace

@@ -124,11 +124,9 @@ class Session {
   // Starts the session; set trace options before this.
   void start() {
     thread_ = std::thread([this] {
-      start_time_ = Clock::now();
       result_ = run_session(channel_, input_.get(),
                             output_.get() < 0 ? input_.get() : output_.get(),
                             options_);
-      finish_time_ = Clock::now();
       output_.reset();
       input_.reset();
     });
@@ -142,7 +140,6 @@ class Session {
     join();
     return result_.error;
   }
-  Clock::duration duration() const { return finish_time_ - start_time_; }
   Channel& channel() { return channel_; }
   DriverOptions& options() { return options_; }
   std::thread& thread() { return thread_; }
@@ -154,7 +151,6 @@ class Session {
   DriverOptions options_;
   std::thread thread_;
   SessionResult result_{SessionEnd::io_error, {}};
-  Clock::time_point start_time_, finish_time_;
 };
 
 std::pair<Fd, Fd> socket_pair() {
@@ -261,6 +257,26 @@ std::string repeat(std::string_view s, std::size_t n) {
   std::string out;
   for (std::size_t i = 0; i < n; ++i) out.append(s);
   return out;
+}
+
+// A session over a socket whose client wrote input before it started,
+// then read until the session closed: what the client read, and how the
+// session ended.
+struct Served {
+  std::string replies;
+  SessionEnd end;
+};
+
+Served serve(std::string_view input, RecordingServer& server,
+             ChannelConfig config = {}, DriverOptions options = guarded()) {
+  auto [client, server_end] = socket_pair();
+  write_all(client.get(), input);
+  Session session(std::move(config), server, std::move(server_end), Fd(),
+                  std::move(options));
+  session.start();
+  Served served{read_to_end(client.get()), SessionEnd::io_error};
+  served.end = session.join();
+  return served;
 }
 
 const std::string session_input =
@@ -425,19 +441,16 @@ TEST(RunSession, ClientClosesRightAfterAMessage) {
 
 // The channel ends the session itself (too many errors): 421, closed.
 TEST(RunSession, ChannelEndsTheSession) {
-  auto [client, server_end] = socket_pair();
-  write_all(client.get(), "FOO\r\nFOO\r\nNOOP\r\n");
   ChannelConfig config;
   config.max_errors = 2;
   RecordingServer server;
-  Session session(config, server, std::move(server_end), Fd());
-  session.start();
+  const Served served = serve("FOO\r\nFOO\r\nNOOP\r\n", server, config);
   EXPECT_EQ(std::string(greeting) +
                 "500 Error: command \"FOO\" not recognized\r\n"
                 "500 Error: command \"FOO\" not recognized\r\n"
                 "421 localhost Error: too many errors\r\n",
-            read_to_end(client.get()));
-  EXPECT_EQ(SessionEnd::closed, session.join());
+            served.replies);
+  EXPECT_EQ(SessionEnd::closed, served.end);
 }
 
 // The client has gone entirely: writing fails, and the session ends
@@ -583,39 +596,131 @@ TEST(RunSession, HighWaterHoldsAfterTheClientClosesItsSide) {
   EXPECT_LT(most_output_held, expected.size() / 2);
 }
 
-// --- timeouts: real ones, of one second
-// ---------------------------------------
+// --- timeouts: when each one falls, on a clock the test gives the connection
+// -----------------------------------------------------------------------------
+
+// A connection around a channel, driven with times the test chooses, as
+// the driver drives it with steady_clock's: the deadlines are exact, and
+// no test waits for them.
+class Clocked {
+ public:
+  explicit Clocked(DriverOptions options)
+      : options_(std::move(options)),
+        channel_(ChannelConfig{}, Peer{}, &server_),
+        connection_(options_, channel_, start) {
+    take(start);
+  }
+
+  // The client's bytes at now, then every reply sent at once.
+  void client_says(std::string_view bytes, Clock::time_point now) {
+    connection_.received(bytes, now);
+    take(now);
+  }
+  // The connection's clock shows now: the replies that brings.
+  std::string tick(Clock::time_point now) {
+    connection_.tick(now);
+    return take(now);
+  }
+  // Everything sent so far.
+  const std::string& replies() const { return replies_; }
+  Connection& connection() { return connection_; }
+  RecordingServer& server() { return server_; }
+
+  static constexpr Clock::time_point start{};
+
+ private:
+  std::string take(Clock::time_point now) {
+    const std::string out(connection_.output());
+    connection_.sent(out.size(), now);
+    replies_ += out;
+    return out;
+  }
+
+  RecordingServer server_;
+  DriverOptions options_;
+  Channel channel_;
+  Connection connection_;
+  std::string replies_;
+};
+
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+constexpr std::string_view timeout_reply =
+    "421 localhost Error: timeout exceeded\r\n";
+
+// The command timeout counts from the client's last bytes: not a moment
+// before it is over, 421 once it is.
+TEST(Deadlines, TheCommandTimeoutCountsFromTheLastProgress) {
+  Clocked session(guarded(10, 600, 3600));
+  const Clock::time_point helo = Clocked::start + seconds(5);
+  session.client_says("HELO client.example\r\n", helo);
+  EXPECT_EQ(std::string(greeting) + "250 localhost\r\n", session.replies());
+  EXPECT_EQ(helo + seconds(10), session.connection().wake_at());
+  EXPECT_EQ("", session.tick(helo + seconds(10) - nanoseconds(1)));
+  EXPECT_FALSE(session.connection().finished());
+  EXPECT_EQ(timeout_reply, session.tick(helo + seconds(10)));
+  EXPECT_EQ(Connection::End::timeout, session.connection().end());
+}
+
+// In DATA the data timeout applies, not the (shorter) command timeout;
+// the unfinished message is not delivered.
+TEST(Deadlines, InDataTheDataTimeoutApplies) {
+  Clocked session(guarded(1, 10, 3600));
+  session.client_says(up_to_data, Clocked::start);
+  const Clock::time_point part = Clocked::start + seconds(5);
+  session.client_says("Subject: x\r\n\r\nbody\r\n", part);
+  EXPECT_EQ(up_to_data_replies, session.replies());
+  EXPECT_EQ(part + seconds(10), session.connection().wake_at());
+  EXPECT_EQ("", session.tick(part + seconds(1)));
+  EXPECT_EQ("", session.tick(part + seconds(10) - nanoseconds(1)));
+  EXPECT_EQ(timeout_reply, session.tick(part + seconds(10)));
+  EXPECT_EQ(Connection::End::timeout, session.connection().end());
+  EXPECT_TRUE(session.server().delivered().empty());
+}
+
+// A client that makes progress all the time still meets the session's
+// cap, counted from the start.
+TEST(Deadlines, TheSessionTimeoutCapsABusyClient) {
+  Clocked session(guarded(10, 10, 30));
+  Clock::time_point now = Clocked::start;
+  for (int i = 0; i < 5; ++i) {
+    now += seconds(5);
+    EXPECT_EQ("", session.tick(now));
+    session.client_says("NOOP\r\n", now);
+  }
+  EXPECT_EQ(std::string(greeting) + repeat("250 OK\r\n", 5), session.replies());
+  EXPECT_EQ(Clocked::start + seconds(30), session.connection().wake_at());
+  EXPECT_EQ("", session.tick(Clocked::start + seconds(30) - nanoseconds(1)));
+  EXPECT_EQ(timeout_reply, session.tick(Clocked::start + seconds(30)));
+  EXPECT_EQ(Connection::End::timeout, session.connection().end());
+}
+
+// --- timeouts in the driver: real ones, of one second
+// -----------------------------------------------------------------------------
+// When each timeout falls is the connection's (above); these check that
+// the driver reads the clock, sleeps until the connection's deadline and
+// ends the session with what it says.  Only the guards are timed: they
+// keep a broken driver from hanging the test.
 
 // An idle client gets 421 after the command timeout, and the session ends.
 TEST(RunSession, CommandTimeout) {
-  auto [client, server_end] = socket_pair();
-  write_all(client.get(), "HELO client.example\r\n");
   RecordingServer server;
-  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  guarded(1));
-  session.start();
-  EXPECT_EQ(std::string(greeting) +
-                "250 localhost\r\n"
-                "421 localhost Error: timeout exceeded\r\n",
-            read_to_end(client.get()));
-  EXPECT_EQ(SessionEnd::timed_out, session.join());
-  EXPECT_GE(session.duration(), std::chrono::milliseconds(900));
-  EXPECT_LT(session.duration(), std::chrono::seconds(8));
+  const Served served =
+      serve("HELO client.example\r\n", server, ChannelConfig{}, guarded(1));
+  EXPECT_EQ(
+      std::string(greeting) + "250 localhost\r\n" + std::string(timeout_reply),
+      served.replies);
+  EXPECT_EQ(SessionEnd::timed_out, served.end);
 }
 
 // In DATA the data timeout applies, not the command timeout; the
 // unfinished message is not delivered.
 TEST(RunSession, DataTimeout) {
-  auto [client, server_end] = socket_pair();
-  write_all(client.get(), up_to_data + "Subject: x\r\n\r\nbody\r\n");
   RecordingServer server;
-  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  guarded(3600, 1));
-  session.start();
-  EXPECT_EQ(up_to_data_replies + "421 localhost Error: timeout exceeded\r\n",
-            read_to_end(client.get()));
-  EXPECT_EQ(SessionEnd::timed_out, session.join());
-  EXPECT_GE(session.duration(), std::chrono::milliseconds(900));
+  const Served served = serve(up_to_data + "Subject: x\r\n\r\nbody\r\n", server,
+                              ChannelConfig{}, guarded(3600, 1));
+  EXPECT_EQ(up_to_data_replies + std::string(timeout_reply), served.replies);
+  EXPECT_EQ(SessionEnd::timed_out, served.end);
   EXPECT_TRUE(server.delivered().empty());
 }
 
@@ -627,12 +732,11 @@ TEST(RunSession, SessionTimeoutCapsABusyClient) {
                   guarded(3600, 10, 1));
   session.start();
   std::string replies = read_until(client.get(), greeting);
-  const std::string_view timeout = "421 localhost Error: timeout exceeded\r\n";
   int noops = 0;
   // One NOOP after each reply, until the 421 (or the end, or the guard).
   const Clock::time_point give_up =
       Clock::now() + std::chrono::milliseconds(guard_ms);
-  while (replies.find(timeout) == std::string::npos) {
+  while (replies.find(timeout_reply) == std::string::npos) {
     if (Clock::now() > give_up) {
       client.reset();  // ends the session, whatever its timeouts
       session.join();
@@ -646,17 +750,16 @@ TEST(RunSession, SessionTimeoutCapsABusyClient) {
   }
   replies += read_to_end(client.get());
   EXPECT_EQ(SessionEnd::timed_out, session.join());
-  EXPECT_GE(session.duration(), std::chrono::milliseconds(900));
-  EXPECT_LT(session.duration(), std::chrono::seconds(8));
   // Every NOOP answered, but perhaps the last, which may have crossed the
   // 421 on its way.
   EXPECT_GT(noops, 1);
   const std::string head(greeting);
-  ASSERT_GE(replies.size(), head.size() + timeout.size());
+  ASSERT_GE(replies.size(), head.size() + timeout_reply.size());
   EXPECT_EQ(head, replies.substr(0, head.size()));
-  EXPECT_EQ(timeout, replies.substr(replies.size() - timeout.size()));
+  EXPECT_EQ(timeout_reply,
+            replies.substr(replies.size() - timeout_reply.size()));
   const std::string middle = replies.substr(
-      head.size(), replies.size() - head.size() - timeout.size());
+      head.size(), replies.size() - head.size() - timeout_reply.size());
   const std::string all_ok = repeat("250 OK\r\n", std::size_t(noops));
   const std::string all_but_one = repeat("250 OK\r\n", std::size_t(noops - 1));
   EXPECT_TRUE(middle == all_ok || middle == all_but_one)
@@ -667,19 +770,14 @@ TEST(RunSession, SessionTimeoutCapsABusyClient) {
 // -----------------------------------------------------------------
 
 TEST(RunSession, StopRequestedBeforeTheSession) {
-  auto [client, server_end] = socket_pair();
-  write_all(client.get(), "NOOP\r\n");
   RecordingServer server;
   DriverOptions options = guarded();
   options.stop.request();
-  Session session(ChannelConfig{}, server, std::move(server_end), Fd(),
-                  options);
-  session.start();
-  const std::string replies = read_to_end(client.get());
-  EXPECT_EQ(SessionEnd::stopped, session.join());
+  const Served served = serve("NOOP\r\n", server, ChannelConfig{}, options);
+  EXPECT_EQ(SessionEnd::stopped, served.end);
   // Nothing is read: the 421 follows the greeting.
   EXPECT_EQ(std::string(greeting) + "421 localhost Error: shutting down\r\n",
-            replies);
+            served.replies);
 }
 
 // A stop that arrives while a message is being delivered waits for its

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "every_string.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {
@@ -165,28 +166,17 @@ TEST(RelayMessage, TheTranscriptionAgreesWithTheTable) {
 }
 
 TEST(RelayMessage, EveryShortMessageOverACrLfAlphabet) {
-  constexpr char alphabet[] = {'a', '\r', '\n'};
-  constexpr std::size_t max_length = 9;
-  std::size_t checked = 0, failed = 0;
-  std::vector<std::size_t> digits;
-  for (std::size_t length = 0; length <= max_length; ++length) {
-    digits.assign(length, 0);
-    for (;;) {
-      std::string data;
-      for (const std::size_t d : digits) data += alphabet[d];
-      const std::string expected = reference_relay(data, "192.0.2.1");
-      const std::string actual =
-          relay_message(envelope_with(data, "192.0.2.1"));
-      ++checked;
-      if (actual != expected && ++failed <= 5)
-        ADD_FAILURE() << "data " << text::repr_bytes(data) << ": expected "
-                      << text::repr_bytes(expected) << ", got "
-                      << text::repr_bytes(actual);
-      std::size_t n = 0;  // the next string of this length
-      while (n < length && ++digits[n] == std::size(alphabet)) digits[n++] = 0;
-      if (n == length) break;
-    }
-  }
+  std::size_t failed = 0;
+  const std::size_t checked = every_string::each(
+      every_string::crlf_alphabet, 9, [&](const std::string& data) {
+        const std::string expected = reference_relay(data, "192.0.2.1");
+        const std::string actual =
+            relay_message(envelope_with(data, "192.0.2.1"));
+        if (actual != expected && ++failed <= 5)
+          ADD_FAILURE() << "data " << text::repr_bytes(data) << ": expected "
+                        << text::repr_bytes(expected) << ", got "
+                        << text::repr_bytes(actual);
+      });
   EXPECT_EQ(checked, 29524u);
   EXPECT_EQ(failed, 0u);
 }
