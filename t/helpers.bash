@@ -168,8 +168,6 @@ os.dup2(writer, int(sys.argv[1]))
 os.execv(sys.argv[2], sys.argv[2:])
 '
 
-# now_ms: a clock in milliseconds, to bound how long something took.
-now_ms() { date +%s%3N; }
 
 # --- checking what it wrote ---------------------------------------------------
 

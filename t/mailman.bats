@@ -467,21 +467,15 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   expect_runs 1
 }
 
-@test "a hanging wrapper with --mailman-timeout 1: 451 within seconds, the wrapper is gone" {
+@test "a hanging wrapper with --mailman-timeout 1: 451, logged as timed out, the wrapper is gone" {
   echo hang >"$MM/exit"
   MM_TIMEOUT=1
-  local start elapsed pid
-  start=$(now_ms)
+  local pid
   deliver "$FULL_DATA" test@example.org
-  elapsed=$(($(now_ms) - start))
   message_replies "451 Error: mailing list test failed, try again later" "250 OK"
   expect_log "451 Error: mailing list test failed, try again later" \
     "in.smtpd: mailman post test failed: timed out; it said: wrapper stdout 1 | wrapper stderr 1 | "
   expect_runs 1
-  if ((elapsed < 900 || elapsed > 5000)); then
-    echo "took $elapsed ms; --mailman-timeout is 1 s" >&2
-    return 1
-  fi
   pid=$(cat "$MM/1.pid")
   if running "$pid"; then
     echo "the wrapper ($pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")) is still running" >&2
@@ -494,12 +488,9 @@ FULL_INPUT='From: Sender <a@example.com>\nDate: Mon, 01 Jan 2024 10:00:00 +0000\
   # when the time is up the helper must not live on.
   echo hang-child >"$MM/exit"
   MM_TIMEOUT=1
-  local start elapsed pid tries=20
-  start=$(now_ms)
+  local pid tries=20
   deliver "$FULL_DATA" test@example.org
-  elapsed=$(($(now_ms) - start))
   message_replies "451 Error: mailing list test failed, try again later" "250 OK"
-  ((elapsed < 5000))
   pid=$(cat "$MM/1.child")
   while ((tries-- > 0)) && running "$pid"; do
     sleep 0.05
@@ -805,19 +796,13 @@ HOSTILE=('../x@example.org' '-x@example.org' '.x@example.org' 'a/b@example.org'
   touch "$MM/check.hang"
   MM_OPTIONS=(--mailman-check "$CHECK {list}")
   MM_TIMEOUT=1
-  local start elapsed pid
-  start=$(now_ms)
+  local pid
   TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 mailman \
     'HELO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<alpha@example.org>\r\nQUIT\r\n'
-  elapsed=$(($(now_ms) - start))
   expect_status 0
   [ "$(sed -n 4p "$OUT")" != $'250 OK\r' ]
   [[ $(sed -n 4p "$OUT") == [45]* ]]
   [ "$(sed -n 5p "$OUT")" = $'221 Bye\r' ]
-  if ((elapsed > 5000)); then
-    echo "took $elapsed ms; --mailman-timeout is 1 s" >&2
-    return 1
-  fi
   pid=$(cat "$MM/check.pid")
   if running "$pid"; then
     echo "the check command $pid still runs after its timeout" >&2

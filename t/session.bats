@@ -446,53 +446,51 @@ for i in range(len(data)):
 
 @test "--command-timeout 1, a client that sends nothing: 421 timeout, exit 0" {
   hold_fifo "$BATS_TEST_TMPDIR/client"
-  local start elapsed
-  start=$(now_ms)
   status=0
   timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
     --command-timeout 1 <"$BATS_TEST_TMPDIR/client" >"$OUT" 2>"$ERR" || status=$?
-  elapsed=$(($(now_ms) - start))
   expect_status 0
   expect_replies "$GREETING" "421 $HOST Error: timeout exceeded"
   expect_empty "$ERR"
-  echo "took $elapsed ms"
-  [ "$elapsed" -ge 900 ]
-  [ "$elapsed" -lt 6000 ]
 }
 
-@test "--data-timeout applies in DATA: 421 after it, not after --command-timeout, nothing printed" {
+# Which timeout applies is told apart by making the other one longer than
+# the run's guard: had it applied, the guard would have ended the run.
+# (The exact deadlines are the unit tests' Deadlines.*, on the
+# connection's own clock.)
+@test "--data-timeout applies in DATA, not --command-timeout: 421, nothing printed" {
   hold_fifo "$BATS_TEST_TMPDIR/client"
   printf '%b' "${TRANSACTION}Subject: x\r\n\r\nhalf" >&"$FIFO_FD"
-  local start elapsed
-  start=$(now_ms)
   status=0
   timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
-    --command-timeout 1 --data-timeout 3 <"$BATS_TEST_TMPDIR/client" \
+    --command-timeout 3600 --data-timeout 1 <"$BATS_TEST_TMPDIR/client" \
     >"$OUT" 2>"$ERR" || status=$?
-  elapsed=$(($(now_ms) - start))
   expect_status 0
   expect_replies "${TRANSACTION_REPLIES[@]}" "421 $HOST Error: timeout exceeded"
   expect_empty "$ERR"
-  echo "took $elapsed ms"
-  [ "$elapsed" -ge 2900 ]
-  [ "$elapsed" -lt 8000 ]
+}
+
+@test "--command-timeout applies outside DATA, not --data-timeout: 421" {
+  hold_fifo "$BATS_TEST_TMPDIR/client"
+  printf '%b' "${TRANSACTION}Subject: x\r\n\r\nbody\r\n.\r\n" >&"$FIFO_FD"
+  status=0
+  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
+    --command-timeout 1 --data-timeout 3600 <"$BATS_TEST_TMPDIR/client" \
+    >"$OUT" 2>"$ERR" || status=$?
+  expect_status 0
+  expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "421 $HOST Error: timeout exceeded"
 }
 
 @test "a client that stops reading (20 MB of pipelined NOOPs): the program ends by itself" {
   # Its stdout is a FIFO nobody reads: replies pile up, the program must
   # stop reading, time out and exit rather than hang or grow.
   hold_fifo "$BATS_TEST_TMPDIR/unread"
-  local start elapsed
-  start=$(now_ms)
   status=0
   yes $'NOOP\r' | head -c 20000000 |
     timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
       --command-timeout 1 >"$BATS_TEST_TMPDIR/unread" 2>"$ERR" || status=$?
-  elapsed=$(($(now_ms) - start))
-  echo "took $elapsed ms"
   expect_status 0
   expect_empty "$ERR"
-  [ "$elapsed" -lt 15000 ]
 }
 
 # --- in.smtpd and in.smtpd-full -----------------------------------------------
