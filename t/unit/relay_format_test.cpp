@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "chunkings.hpp"
-#include "smtpd/relay.hpp"
+#include "relay_message.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {
