@@ -17,6 +17,12 @@
 //   BM_GreetingOnly          a channel made, its greeting taken, and
 //                            destroyed: the fixed cost of a session, where
 //                            the allocation of Channel::Impl shows most
+//   BM_PureProxyGreeting     the same with a PureProxy as the handler, made
+//                            and destroyed with the channel (no upstream
+//                            is reached before MAIL): what a relaying
+//                            session's handler costs, PureProxy::Impl's
+//                            allocation included
+//   BM_MailmanProxyGreeting  the same with a MailmanProxy (Mailman 2)
 //   BM_DebuggingPrintout     not the channel but what in.smtpd -c
 //                            DebuggingServer does next with a 10 MB
 //                            message: print_debugging_message, its
@@ -33,6 +39,8 @@
 
 #include "smtpd/channel.hpp"
 #include "smtpd/debugging.hpp"
+#include "smtpd/mailman.hpp"
+#include "smtpd/relay.hpp"
 
 namespace {
 
@@ -173,6 +181,39 @@ void BM_GreetingOnly(benchmark::State& state) {
       double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_GreetingOnly)->Unit(benchmark::kNanosecond);
+
+smtpd::UpstreamSettings upstream() {
+  smtpd::UpstreamSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = "25";
+  return settings;
+}
+
+void BM_PureProxyGreeting(benchmark::State& state) {
+  for (auto _ : state) {
+    smtpd::PureProxy relay(upstream(), nullptr);
+    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000}, &relay);
+    benchmark::DoNotOptimize(channel.output().size());
+    channel.consume_output(channel.output().size());
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PureProxyGreeting)->Unit(benchmark::kNanosecond);
+
+void BM_MailmanProxyGreeting(benchmark::State& state) {
+  for (auto _ : state) {
+    smtpd::MailmanProxy mailman(smtpd::MailmanSettings{}, upstream(),
+                                smtpd::RelayPolicy(), nullptr);
+    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000},
+                           &mailman);
+    benchmark::DoNotOptimize(channel.output().size());
+    channel.consume_output(channel.output().size());
+  }
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MailmanProxyGreeting)->Unit(benchmark::kNanosecond);
 
 void BM_DebuggingPrintout(benchmark::State& state) {
   smtpd::Envelope envelope;
