@@ -6,7 +6,8 @@
 
 namespace smtpd {
 
-struct HookWorker::Impl {
+// Not exported: no program sees it (libsmtpd(3), ABI POLICY).
+struct __attribute__((visibility("hidden"))) HookWorker::Impl {
   std::thread thread;
 };
 

@@ -139,7 +139,8 @@ std::string list_message(std::string_view data, std::string_view mail_from,
 
 // MailmanProxy's state and private methods: the hooks' bodies are here,
 // and the public methods hand over to them.
-struct MailmanProxy::Impl {
+// Not exported: no program sees it (libsmtpd(3), ABI POLICY).
+struct __attribute__((visibility("hidden"))) MailmanProxy::Impl {
   Impl(MailmanSettings settings, UpstreamSettings upstream, RelayPolicy policy,
        PureProxy::Log log);
   ~Impl();

@@ -46,7 +46,8 @@ struct Stream {
 
 // PureProxy's state and private methods: the hooks' bodies are here, and
 // the public methods hand over to them.
-struct PureProxy::Impl {
+// Not exported: no program sees it (libsmtpd(3), ABI POLICY).
+struct __attribute__((visibility("hidden"))) PureProxy::Impl {
   Impl(UpstreamSettings settings, Log log, RelayPolicy policy)
       : settings(std::move(settings)),
         log_(std::move(log)),
