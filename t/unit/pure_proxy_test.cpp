@@ -3,20 +3,16 @@
 // logged as (relay.cpp runs each hook's job on the session's HookWorker,
 // in that hook's name).
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
-#include "loopback.hpp"
+#include "scripted_upstream.hpp"
 #include "smtpd/channel.hpp"
 #include "smtpd/relay.hpp"
 #include "smtpd/replies.hpp"
@@ -25,55 +21,11 @@ namespace smtpd {
 namespace {
 
 // An upstream that takes EHLO and MAIL and refuses every RCPT.
-class RefusingUpstream {
- public:
-  RefusingUpstream() {
-    sockaddr_in address;
-    listener_ = listen_on_loopback(address, 1);
-    EXPECT_LE(0, listener_);
-    port_ = port_of(address);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~RefusingUpstream() {
-    shutdown(listener_, SHUT_RDWR);
-    if (client_ >= 0) shutdown(client_, SHUT_RDWR);
-    thread_.join();
-    close(listener_);
-    if (client_ >= 0) close(client_);
-  }
-  const std::string& port() const { return port_; }
-
- private:
-  void serve() {
-    client_ = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client_ < 0) return;
-    say("220 upstream ESMTP\r\n");
-    std::string line;
-    char byte;
-    while (read(client_, &byte, 1) == 1) {
-      line += byte;
-      if (byte != '\n') continue;
-      if (line.compare(0, 4, "EHLO") == 0)
-        say("250 upstream\r\n");
-      else if (line.compare(0, 4, "RCPT") == 0)
-        say("550 5.1.1 no such user\r\n");
-      else if (line.compare(0, 4, "QUIT") == 0)
-        return say("221 bye\r\n");
-      else
-        say("250 ok\r\n");
-      line.clear();
-    }
-  }
-  void say(const std::string& reply) {
-    ASSERT_EQ(ssize_t(reply.size()),
-              write(client_, reply.data(), reply.size()));
-  }
-
-  int listener_ = -1;
-  std::atomic<int> client_{-1};
-  std::string port_;
-  std::thread thread_;
-};
+ScriptedUpstream::Said refuse_rcpt(const std::string& line) {
+  if (line.compare(0, 4, "RCPT") == 0) return {"550 5.1.1 no such user\r\n"};
+  if (line.compare(0, 4, "QUIT") == 0) return {"221 bye\r\n", true};
+  return {line.compare(0, 4, "EHLO") == 0 ? "250 upstream\r\n" : "250 ok\r\n"};
+}
 
 // A channel whose later answers are waited for as a loop would: the wake
 // function, then collect_later on this thread.
@@ -117,11 +69,9 @@ class Driven {
 };
 
 TEST(PureProxy, AJobThatThrowsIsLoggedAsItsOwnHooks) {
-  const RefusingUpstream upstream;
-  UpstreamSettings settings;
-  settings.host = "127.0.0.1";
-  settings.port = upstream.port();
-  settings.timeout_seconds = 30;
+  const ScriptedUpstream upstream(refuse_rcpt);
+  ASSERT_TRUE(upstream.listening());
+  const UpstreamSettings settings = upstream.settings(30);
   // The log line for the upstream's refusal throws, inside the RCPT job.
   PureProxy proxy(settings, [](std::string_view line) {
     if (line.find("refused") != std::string_view::npos)
