@@ -205,8 +205,7 @@ void BM_MailmanProxyGreeting(benchmark::State& state) {
   for (auto _ : state) {
     smtpd::MailmanProxy mailman(smtpd::MailmanSettings{}, upstream(),
                                 smtpd::RelayPolicy(), nullptr);
-    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000},
-                           &mailman);
+    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000}, &mailman);
     benchmark::DoNotOptimize(channel.output().size());
     channel.consume_output(channel.output().size());
   }

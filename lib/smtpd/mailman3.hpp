@@ -50,14 +50,12 @@ struct Mailman3Recipient {
 
 // How Mailman 3 reads a recipient; nothing when it has no '@' or its list
 // name is not one (is_list_name(): never a path or an option).
-std::optional<Mailman3Recipient> mailman3_recipient(
-    std::string_view address);
+std::optional<Mailman3Recipient> mailman3_recipient(std::string_view address);
 
 // The keys (first words, lower case) of one of the Postfix maps Mailman
 // writes (postfix_lmtp, postfix_domains); nothing when the file cannot be
 // read.
-std::optional<std::set<std::string>> read_postfix_map(
-    const std::string& path);
+std::optional<std::set<std::string>> read_postfix_map(const std::string& path);
 
 // The argv of a command template with {command}, {list}, {domain},
 // {sender} and {recipient} replaced; nothing when a value from the client
