@@ -31,6 +31,12 @@
 //   BM_RelayPolicyMade       a RelayPolicy made (loopback only), copied
 //                            as in.smtpd-full gives it to PureProxy, and
 //                            asked about one recipient
+//   BM_PureProxyGreeting     the same with a PureProxy as the handler, made
+//                            and destroyed with the channel (no upstream
+//                            is reached before MAIL): what a relaying
+//                            session's handler costs, PureProxy::Impl's
+//                            allocation included
+//   BM_MailmanProxyGreeting  the same with a MailmanProxy (Mailman 2)
 //   BM_DebuggingPrintout     not the channel but what in.smtpd -c
 //                            DebuggingServer does next with a 10 MB
 //                            message: print_debugging_message, its
@@ -50,6 +56,8 @@
 #include "smtpd/connection.hpp"
 #include "smtpd/debugging.hpp"
 #include "smtpd/maildir.hpp"
+#include "smtpd/mailman.hpp"
+#include "smtpd/relay.hpp"
 #include "smtpd/relay_policy.hpp"
 
 namespace {
@@ -66,6 +74,12 @@ std::string make_message(std::size_t size) {
   }
   message += ".\r\n";
   return message;
+}
+
+// Each iteration is one session: report them as sessions per second.
+void count_sessions(benchmark::State& state) {
+  state.counters["sessions_per_s"] = benchmark::Counter(
+      double(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 smtpd::ChannelConfig config() {
@@ -176,8 +190,7 @@ void BM_SmallSession(benchmark::State& state) {
     benchmark::DoNotOptimize(finish(channel));
   }
   state.SetItemsProcessed(std::int64_t(state.iterations()));
-  state.counters["sessions_per_s"] = benchmark::Counter(
-      double(state.iterations()), benchmark::Counter::kIsRate);
+  count_sessions(state);
 }
 BENCHMARK(BM_SmallSession)->Unit(benchmark::kMicrosecond);
 
@@ -187,8 +200,7 @@ void BM_GreetingOnly(benchmark::State& state) {
     benchmark::DoNotOptimize(channel.output().size());
     channel.consume_output(channel.output().size());
   }
-  state.counters["sessions_per_s"] = benchmark::Counter(
-      double(state.iterations()), benchmark::Counter::kIsRate);
+  count_sessions(state);
 }
 BENCHMARK(BM_GreetingOnly)->Unit(benchmark::kNanosecond);
 
@@ -202,8 +214,7 @@ void BM_ConnectionGreeting(benchmark::State& state) {
     benchmark::DoNotOptimize(connection.output().size());
     connection.sent(connection.output().size(), now);
   }
-  state.counters["sessions_per_s"] = benchmark::Counter(
-      double(state.iterations()), benchmark::Counter::kIsRate);
+  count_sessions(state);
 }
 BENCHMARK(BM_ConnectionGreeting)->Unit(benchmark::kNanosecond);
 
@@ -218,8 +229,7 @@ void BM_DebuggingServerMade(benchmark::State& state) {
     auto server = std::make_unique<smtpd::DebuggingServer>(output);
     benchmark::DoNotOptimize(server.get());
   }
-  state.counters["sessions_per_s"] = benchmark::Counter(
-      double(state.iterations()), benchmark::Counter::kIsRate);
+  count_sessions(state);
 }
 BENCHMARK(BM_DebuggingServerMade)->Unit(benchmark::kNanosecond);
 
@@ -229,8 +239,7 @@ void BM_MaildirDeliveryMade(benchmark::State& state) {
                                                              nullptr, nullptr);
     benchmark::DoNotOptimize(delivery.get());
   }
-  state.counters["sessions_per_s"] = benchmark::Counter(
-      double(state.iterations()), benchmark::Counter::kIsRate);
+  count_sessions(state);
 }
 BENCHMARK(BM_MaildirDeliveryMade)->Unit(benchmark::kNanosecond);
 
@@ -241,10 +250,39 @@ void BM_RelayPolicyMade(benchmark::State& state) {
     const smtpd::RelayPolicy policy = options;
     benchmark::DoNotOptimize(policy.allows(peer, "b@example.com"));
   }
-  state.counters["sessions_per_s"] = benchmark::Counter(
-      double(state.iterations()), benchmark::Counter::kIsRate);
+  count_sessions(state);
 }
 BENCHMARK(BM_RelayPolicyMade)->Unit(benchmark::kNanosecond);
+
+smtpd::UpstreamSettings upstream() {
+  smtpd::UpstreamSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = "25";
+  return settings;
+}
+
+void BM_PureProxyGreeting(benchmark::State& state) {
+  for (auto _ : state) {
+    smtpd::PureProxy relay(upstream(), nullptr);
+    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000}, &relay);
+    benchmark::DoNotOptimize(channel.output().size());
+    channel.consume_output(channel.output().size());
+  }
+  count_sessions(state);
+}
+BENCHMARK(BM_PureProxyGreeting)->Unit(benchmark::kNanosecond);
+
+void BM_MailmanProxyGreeting(benchmark::State& state) {
+  for (auto _ : state) {
+    smtpd::MailmanProxy mailman(smtpd::MailmanSettings{}, upstream(),
+                                smtpd::RelayPolicy(), nullptr);
+    smtpd::Channel channel(config(), smtpd::Peer{"127.0.0.1", 40000}, &mailman);
+    benchmark::DoNotOptimize(channel.output().size());
+    channel.consume_output(channel.output().size());
+  }
+  count_sessions(state);
+}
+BENCHMARK(BM_MailmanProxyGreeting)->Unit(benchmark::kNanosecond);
 
 void BM_DebuggingPrintout(benchmark::State& state) {
   smtpd::Envelope envelope;

@@ -71,7 +71,7 @@ sources() {
     channel) echo "channel handler data_reader data_buffer address params text relay_policy auth base64" ;;
     stream) echo "channel handler data_reader data_buffer address params text relay_policy auth base64 relay_format" ;;
     address) echo "address params text" ;;
-    relay) echo "relay relay_format relay_policy handler upstream debugging params text" ;;
+    relay) echo "relay_format handler upstream debugging params text" ;;
     proxy) echo "proxy_header" ;;
     auth) echo "auth base64 text" ;;
     lmtp) echo "lmtp_client" ;;
@@ -93,7 +93,7 @@ max_len() {
 }
 extra_flags() {
   case $1 in
-    # relay.cpp calls upstream.cpp, which loads libcurl with dlopen: only
+    # upstream.cpp (UpstreamReply) loads libcurl with dlopen: only
     # its header is needed (nothing is sent while fuzzing).
     relay) echo "$(pkg-config --cflags libcurl 2>/dev/null) -ldl" ;;
   esac

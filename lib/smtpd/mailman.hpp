@@ -23,7 +23,6 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,8 +31,6 @@
 
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
-#include "smtpd/hook_worker.hpp"
-#include "smtpd/mailman3.hpp"
 #include "smtpd/relay.hpp"
 #include "smtpd/relay_policy.hpp"
 
@@ -50,7 +47,7 @@ struct MailmanSettings {
   // there is no such list, anything else that it could not tell (451).
   std::vector<std::string> check_command;
   unsigned timeout_seconds = 120;
-  // Mailman 3 (mailman3.hpp): version 3 switches to it.  An empty command
+  // Mailman 3 (mailman3.cpp): version 3 switches to it.  An empty command
   // is then lmtp-deliver's, to lmtp_server.
   int version = 2;
   std::string lmtp_server = "127.0.0.1:8024";
@@ -87,6 +84,8 @@ class SMTPD_API MailmanProxy : public Handler {
   MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
                RelayPolicy policy, PureProxy::Log log);
   ~MailmanProxy() override;
+  MailmanProxy(MailmanProxy&&) noexcept;
+  MailmanProxy& operator=(MailmanProxy&&) noexcept;
 
   // The upstream transaction waits for the first relayed recipient.
   Answer handle_mail(Context& context, const std::string& address) override;
@@ -107,40 +106,11 @@ class SMTPD_API MailmanProxy : public Handler {
   bool list_exists(const std::string& list);
 
  private:
-  // A recipient decided here (a list: accept; refused: its reply), or
-  // nothing when it goes upstream.
-  std::optional<Answer> route(const Session& session,
-                              const std::string& recipient);
-  std::optional<Answer> route3(const Session& session,
-                               const std::string& recipient);
-  // Whether route may wait (a check command, Mailman 3's lookups).
-  bool route_waits() const;
-  bool is_list(const std::string& recipient);
-  // A relayed recipient upstream, the upstream transaction opened first.
-  Answer relay_rcpt(const Envelope& transaction, const std::string& address);
-  // The lists' part of deliver: the first failure's reply, if any; what
-  // each did is added to detail.
-  Reply deliver_lists(const Envelope& envelope,
-                      const std::vector<std::string>& recipients,
-                      std::string& detail);
-  Reply deliver_lists3(const Envelope& envelope,
-                       const std::vector<std::string>& recipients,
-                       std::string& detail);
-
-  MailmanSettings settings_;
-  PureProxy relay_;
-  PureProxy::Log log_;
-  RelayPolicy policy_;
-  std::map<std::string, bool> known_lists_;
-  bool check_failed_ = false;  // a check could not tell, since last asked
-  // Mailman 3 (mailman3.cpp), when settings_.version is 3.
-  std::unique_ptr<Mailman3Lists> mailman3_;
-  // The relayed part of the client's transaction: the upstream took MAIL
-  // (relay_open_), or refused it (relay_refused_, the answer every
-  // relayed recipient of the transaction then gets).
-  bool relay_open_ = false;
-  std::optional<Answer> relay_refused_;
-  HookWorker worker_;  // last: it ends first, before what its job uses
+  // The settings, the relay (a PureProxy), the lists known, Mailman 3's
+  // side, the relayed part of the transaction and the session's HookWorker
+  // (mailman.cpp).
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace smtpd

@@ -268,29 +268,4 @@ Reply Mailman3Lists::deliver(const Envelope& envelope,
   return std::nullopt;
 }
 
-// MailmanProxy's Mailman 3 halves (mailman.hpp).
-
-std::optional<Answer> MailmanProxy::route3(const Session& session,
-                                           const std::string& recipient) {
-  const Mailman3Lists::Decision decision = mailman3_->route(recipient);
-  if (decision.route != Mailman3Lists::Route::relay)
-    return Answer::from(decision.reply);
-  if (Reply refused =
-          policy_.check(session.peer, recipient, session.authenticated))
-    return Answer::reply(*refused);
-  return std::nullopt;
-}
-
-Reply MailmanProxy::deliver_lists3(const Envelope& envelope,
-                                   const std::vector<std::string>& recipients,
-                                   std::string& detail) {
-  const Reply delivered = mailman3_->deliver(envelope, recipients);
-  if (!recipients.empty()) {
-    if (!detail.empty()) detail += "; ";
-    detail +=
-        "mailman3: " + (delivered ? *delivered : std::string("delivered"));
-  }
-  return delivered;
-}
-
 }  // namespace smtpd

@@ -1,4 +1,6 @@
 // mailman3.hpp - MailmanProxy's Mailman 3 side (--mailman-version 3).
+// Internal to the library (not installed, not exported): MailmanProxy
+// holds it behind its Impl, and the unit tests link it statically.
 //
 // Mailman 3 takes mail only over LMTP (its LMTP runner, 127.0.0.1:8024 by
 // default).  Here it is fed by an external command as Mailman 2 was, by
@@ -33,7 +35,6 @@
 #include <string_view>
 #include <vector>
 
-#include "smtpd/export.hpp"
 #include "smtpd/server.hpp"
 
 namespace smtpd {
@@ -49,25 +50,23 @@ struct Mailman3Recipient {
 
 // How Mailman 3 reads a recipient; nothing when it has no '@' or its list
 // name is not one (is_list_name(): never a path or an option).
-SMTPD_API std::optional<Mailman3Recipient> mailman3_recipient(
-    std::string_view address);
+std::optional<Mailman3Recipient> mailman3_recipient(std::string_view address);
 
 // The keys (first words, lower case) of one of the Postfix maps Mailman
 // writes (postfix_lmtp, postfix_domains); nothing when the file cannot be
 // read.
-SMTPD_API std::optional<std::set<std::string>> read_postfix_map(
-    const std::string& path);
+std::optional<std::set<std::string>> read_postfix_map(const std::string& path);
 
 // The argv of a command template with {command}, {list}, {domain},
 // {sender} and {recipient} replaced; nothing when a value from the client
 // would start an argument with '-' that the template did not (an option
 // smuggled in).
-SMTPD_API std::optional<std::vector<std::string>> mailman3_argv(
+std::optional<std::vector<std::string>> mailman3_argv(
     const std::vector<std::string>& templ, const Mailman3Recipient& recipient,
     std::string_view sender, std::string_view address);
 
 // Where MailmanProxy sends a recipient, and remembers it for the session.
-class SMTPD_API Mailman3Lists {
+class Mailman3Lists {
  public:
   using Log = std::function<void(std::string_view)>;
   enum class Route {

@@ -6,51 +6,10 @@
 #include <optional>
 #include <vector>
 
+#include "smtpd/hook_worker.hpp"
 #include "smtpd/relay_format.hpp"
-#include "smtpd/text.hpp"
 
 namespace smtpd {
-std::string relay_message(const Envelope& envelope) {
-  std::string out;
-  out.reserve(envelope.data.size() + envelope.data.size() / 16 +
-              envelope.peer.address.size() + 16);
-  RelayFormat format(envelope.peer.address);
-  format.feed(envelope.data, out);
-  format.finish(out);
-  return out;
-}
-
-void write_relay_message(
-    const Envelope& envelope,
-    const std::function<bool(std::string_view piece)>& piece) {
-  // In bounded runs: a message of any size is never held a second time.
-  constexpr std::size_t run = 64 * 1024;
-  RelayFormat format(envelope.peer.address);
-  std::string out;
-  std::string_view data = envelope.data;
-  while (!data.empty()) {
-    out.clear();
-    format.feed(data.substr(0, run), out);
-    data.remove_prefix(std::min(run, data.size()));
-    if (!out.empty() && !piece(out)) return;
-  }
-  out.clear();
-  format.finish(out);
-  if (!out.empty()) piece(out);
-}
-
-// The upstream's code and text, but never 421: that would tell our client
-// we are closing the connection.
-std::string passed_on(const UpstreamReply& reply) {
-  const std::string_view line = reply.line;
-  const std::string text = text::printable_ascii(
-      line.substr(std::min<std::size_t>(4, line.size())), '\0', 400);
-  return std::to_string(reply.code == 421 ? 451 : reply.code) +
-         (text.empty() ? "" : " " + text);
-}
-
-// --- PureProxy ---------------------------------------------------------------
-
 namespace {
 
 // "<address>", or "<>" for the null path.
@@ -69,11 +28,9 @@ std::optional<std::string> parameter(const std::vector<std::string>& options,
   return std::nullopt;
 }
 
-}  // namespace
-
 // A message on its way upstream: the channel's thread queues its pieces,
 // the upstream thread sends them.
-struct PureProxy::Stream {
+struct Stream {
   std::mutex mutex;
   std::condition_variable changed;
   bool open = false;       // the upstream said 354; no final dot or drop yet
@@ -85,76 +42,133 @@ struct PureProxy::Stream {
   std::optional<Later> final;   // the final dot's answer
 };
 
-PureProxy::PureProxy(UpstreamSettings settings, Log log, RelayPolicy policy)
-    : settings_(std::move(settings)),
-      log_(std::move(log)),
-      policy_(std::move(policy)),
-      upstream_(std::make_unique<UpstreamSession>(settings_)),
-      stream_(std::make_unique<Stream>()) {}
+}  // namespace
 
-PureProxy::~PureProxy() {
+// PureProxy's state and private methods: the hooks' bodies are here, and
+// the public methods hand over to them.
+// Not exported: no program sees it (libsmtpd(3), ABI POLICY).
+struct __attribute__((visibility("hidden"))) PureProxy::Impl {
+  Impl(UpstreamSettings settings, Log log, RelayPolicy policy)
+      : settings(std::move(settings)),
+        log_(std::move(log)),
+        policy(std::move(policy)),
+        upstream(this->settings) {}
+  ~Impl();
+
+  // Runs job on the session's HookWorker in hook's name; its answer comes
+  // later.  what names the exchange for the log.
+  Answer later(Context& context, Hook hook, std::string what,
+               std::function<Answer()> job);
+  // The worker done with (a message streaming is abandoned, and cut loose
+  // if stuck sending).  session_over: any exchange but the wait for a
+  // final dot's answer is cut, so that freeing the session never waits
+  // for the upstream.
+  void join_worker();
+  void stop_worker(bool session_over);
+  // The worker's part of a streamed message: DATA, the pieces, the final
+  // dot.
+  void stream_message(const Later& data_command,
+                      const std::string& peer_address, const std::string& what);
+  // What to log of an upstream answer that reaches no one.
+  HookWorker::Gone gone(std::string what) const;
+  void log(const std::string& line) const;
+  Answer failed(const std::string& what, const UpstreamReply& reply);
+
+  Answer handle_mail(Context& context, const std::string& address);
+  Answer handle_rcpt(Context& context, const std::string& address);
+  Answer handle_data(Context& context, const Envelope& message);
+  Answer handle_rset(Context& context);
+  Answer handle_quit(Context& context);
+  Answer handle_data_command(Context& context);
+  Answer handle_data_piece(Context& context, std::string_view piece);
+  void data_abandoned();
+  Answer relay_mail(const std::string& address, const Envelope& transaction);
+  Answer relay_rcpt(const std::string& address);
+  Answer relay_data(const Envelope& message);
+  void relay_rset();
+
+  UpstreamSettings settings;
+  Log log_;
+  RelayPolicy policy;
+  // Connected at the first MAIL; made here, so that another thread may
+  // interrupt it (stop_worker) without a race on it.
+  UpstreamSession upstream;
+  bool in_transaction = false;  // upstream took MAIL, no final reply yet
+  Stream stream;  // a message on its way upstream, shared with the worker
+  // The session's upstream thread: a hook's job, or a message streaming
+  // (which outlives the DATA command hook that started it).  Last: it
+  // ends first, before what its job uses.
+  HookWorker worker;
+  bool worker_busy = false;  // a job or a task was started, not waited for
+};
+
+PureProxy::PureProxy(UpstreamSettings settings, Log log, RelayPolicy policy)
+    : impl_(std::make_unique<Impl>(std::move(settings), std::move(log),
+                                   std::move(policy))) {}
+
+PureProxy::~PureProxy() = default;
+PureProxy::PureProxy(PureProxy&&) noexcept = default;
+PureProxy& PureProxy::operator=(PureProxy&&) noexcept = default;
+
+PureProxy::Impl::~Impl() {
   // The session is over.  An exchange under way is cut (no final dot went
   // upstream, so nothing is delivered), so that the loop that frees us
   // does not wait for the upstream; only the answer to a final dot already
   // sent is waited for, within --relay-timeout, so that the log says what
-  // became of the message (log_if_gone).
+  // became of the message (gone).
   stop_worker(true);
-  upstream_->drop();
+  upstream.drop();
 }
 
-void PureProxy::log(const std::string& line) const {
+void PureProxy::Impl::log(const std::string& line) const {
   if (log_)
-    log_("relay to " + settings_.host + ":" + settings_.port + ": " + line);
+    log_("relay to " + settings.host + ":" + settings.port + ": " + line);
 }
 
-void PureProxy::join_worker() { stop_worker(false); }
+void PureProxy::Impl::join_worker() { stop_worker(false); }
 
-void PureProxy::stop_worker(bool session_over) {
-  if (!worker_.joinable()) return;
+void PureProxy::Impl::stop_worker(bool session_over) {
+  if (!worker_busy) return;
   bool cut = false;
   {
     // A message that is still streaming will never end: the thread drops
     // the upstream connection instead of waiting for more, and one stuck
     // sending to a stalled upstream is cut loose at once.
-    const std::lock_guard<std::mutex> lock(stream_->mutex);
-    if (!stream_->ended) {
-      stream_->abandoned = true;
-      cut = session_over || stream_->open;
+    const std::lock_guard<std::mutex> lock(stream.mutex);
+    if (!stream.ended) {
+      stream.abandoned = true;
+      cut = session_over || stream.open;
     }
   }
-  stream_->changed.notify_all();
-  if (cut) upstream_->interrupt();
-  worker_.join();
+  stream.changed.notify_all();
+  if (cut) upstream.interrupt();
+  worker.wait();
+  worker_busy = false;
 }
 
-void PureProxy::log_if_gone(const Later& handle, const std::string& what,
-                            const Answer& answer) const {
-  if (!handle.client_gone()) return;
-  // The duplicate risk: an upstream that took the message while the
-  // client, which never heard so, will send it again.
-  std::string line = "the client was gone when the upstream answered " + what;
-  if (!answer.detail().empty()) line += ": " + answer.detail();
-  log(line);
+HookWorker::Gone PureProxy::Impl::gone(std::string what) const {
+  return [this, what = std::move(what)](const Answer& answer) {
+    // The duplicate risk: an upstream that took the message while the
+    // client, which never heard so, will send it again.
+    std::string line = "the client was gone when the upstream answered " + what;
+    if (!answer.detail().empty()) line += ": " + answer.detail();
+    log(line);
+  };
 }
 
-Answer PureProxy::later(Context& context, std::string what,
-                        std::function<Answer()> job) {
+Answer PureProxy::Impl::later(Context& context, Hook hook, std::string what,
+                              std::function<Answer()> job) {
   join_worker();  // it answered already
-  Later handle = context.later();
-  worker_ =
-      std::thread([this, handle, what = std::move(what), job = std::move(job)] {
-        Answer answer = call_hook(Hook::data, job);
-        log_if_gone(handle, what, answer);
-        handle.answer(std::move(answer));
-      });
-  return Answer::later();
+  worker_busy = true;
+  return worker.later(context, hook, std::move(job), gone(std::move(what)));
 }
 
 // No reply at all (not connected, timed out, gone): 451, and the upstream
 // connection is done for; a refusal: the upstream's own words.
-Answer PureProxy::failed(const std::string& what, const UpstreamReply& reply) {
+Answer PureProxy::Impl::failed(const std::string& what,
+                               const UpstreamReply& reply) {
   if (reply.code == 0) {
-    in_transaction_ = false;
+    in_transaction = false;
     log(what + " failed: " + reply.error);
     return Answer::reply("451 Error: relay failed, try again later",
                          reply.error);
@@ -163,16 +177,16 @@ Answer PureProxy::failed(const std::string& what, const UpstreamReply& reply) {
   return Answer::reply(passed_on(reply), reply.line);
 }
 
-Answer PureProxy::relay_mail(const std::string& address,
-                             const Envelope& transaction) {
-  if (in_transaction_) relay_rset();  // one the client never finished
+Answer PureProxy::Impl::relay_mail(const std::string& address,
+                                   const Envelope& transaction) {
+  if (in_transaction) relay_rset();  // one the client never finished
   const std::string what = "MAIL FROM:" + path(address);
-  const UpstreamReply connected = upstream_->connect();
+  const UpstreamReply connected = upstream.connect();
   if (connected.code == 0) return failed(what, connected);
   // RFC 6531 3.2: a message that needs SMTPUTF8 goes only to a server that
   // offers it, and is refused before any address goes upstream (3.7.4.1
   // suggests 553).
-  if (transaction.smtputf8 && !upstream_->offers("SMTPUTF8")) {
+  if (transaction.smtputf8 && !upstream.offers("SMTPUTF8")) {
     log(what + " refused here: the upstream does not offer SMTPUTF8");
     return Answer::reply(
         "553 Error: the upstream server does not support SMTPUTF8");
@@ -181,79 +195,80 @@ Answer PureProxy::relay_mail(const std::string& address,
   const std::vector<std::string>& options = transaction.mail_options;
   // RFC 1870: the client's estimate, when the upstream takes one.
   if (const auto size = parameter(options, "SIZE");
-      size && !size->empty() && upstream_->offers("SIZE"))
+      size && !size->empty() && upstream.offers("SIZE"))
     line += " SIZE=" + *size;
   // RFC 6152: BODY= goes only to a server that offers 8BITMIME.
   if (const auto body = parameter(options, "BODY");
-      body && !body->empty() && upstream_->offers("8BITMIME"))
+      body && !body->empty() && upstream.offers("8BITMIME"))
     line += " BODY=" + *body;
   if (transaction.smtputf8) line += " SMTPUTF8";
-  const UpstreamReply reply = upstream_->command(line);
+  const UpstreamReply reply = upstream.command(line);
   if (!reply.positive()) return failed(what, reply);
-  in_transaction_ = true;
+  in_transaction = true;
   return Answer::reply(passed_on(reply), reply.line);
 }
 
-Answer PureProxy::relay_rcpt(const std::string& address) {
+Answer PureProxy::Impl::relay_rcpt(const std::string& address) {
   const std::string what = "RCPT TO:" + path(address);
-  if (!upstream_ || !in_transaction_) {
+  if (!in_transaction) {
     UpstreamReply none;
     none.error = "the upstream transaction is gone";
     return failed(what, none);
   }
-  const UpstreamReply reply = upstream_->command(what);
+  const UpstreamReply reply = upstream.command(what);
   if (!reply.positive()) return failed(what, reply);
   return Answer::reply(passed_on(reply), reply.line);
 }
 
-Answer PureProxy::relay_data(const Envelope& message) {
+Answer PureProxy::Impl::relay_data(const Envelope& message) {
   const std::string what = "message from " + path(message.mail_from);
-  if (!upstream_ || !in_transaction_) {
+  if (!in_transaction) {
     UpstreamReply none;
     none.error = "the upstream transaction is gone";
     return failed(what, none);
   }
-  UpstreamReply reply = upstream_->command("DATA");
+  UpstreamReply reply = upstream.command("DATA");
   if (reply.code == 354) {
-    reply = upstream_->message([&](const UpstreamSession::Pieces& piece) {
+    reply = upstream.message([&](const UpstreamSession::Pieces& piece) {
       write_relay_message(message, piece);
     });
   }
-  in_transaction_ = false;
+  in_transaction = false;
   // Never 250 unless the upstream said 250 to the final dot.
   if (!reply.positive() || reply.code == 354) return failed(what, reply);
   return Answer::reply(passed_on(reply), reply.line);
 }
 
-void PureProxy::relay_rset() {
-  if (upstream_ && in_transaction_ && upstream_->connected())
-    upstream_->command("RSET");
-  in_transaction_ = false;
+void PureProxy::Impl::relay_rset() {
+  if (in_transaction && upstream.connected()) upstream.command("RSET");
+  in_transaction = false;
 }
 
-Answer PureProxy::handle_mail(Context& context, const std::string& address) {
+Answer PureProxy::Impl::handle_mail(Context& context,
+                                    const std::string& address) {
   // The parameters stay put while the hook is unanswered: the channel
   // reads nothing meanwhile.
   const Envelope* transaction = &context.transaction();
-  return later(context, "MAIL FROM:" + path(address),
+  return later(context, Hook::mail, "MAIL FROM:" + path(address),
                [this, address, transaction] {
                  return relay_mail(address, *transaction);
                });
 }
 
-Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
+Answer PureProxy::Impl::handle_rcpt(Context& context,
+                                    const std::string& address) {
   // A recipient outside the policy never goes upstream.
   const Session& session = context.session();
   if (Reply refused =
-          policy_.check(session.peer, address, session.authenticated))
+          policy.check(session.peer, address, session.authenticated))
     return Answer::reply(*refused);
-  return later(context, "RCPT TO:" + path(address),
+  return later(context, Hook::rcpt, "RCPT TO:" + path(address),
                [this, address] { return relay_rcpt(address); });
 }
 
-Answer PureProxy::handle_data_command(Context& context) {
+Answer PureProxy::Impl::handle_data_command(Context& context) {
   join_worker();
-  Stream& s = *stream_;
+  Stream& s = stream;
   {
     const std::lock_guard<std::mutex> lock(s.mutex);
     s.open = s.ended = s.abandoned = s.failed = false;
@@ -262,47 +277,48 @@ Answer PureProxy::handle_data_command(Context& context) {
     s.final.reset();
   }
   const Envelope& transaction = context.transaction();
-  Later handle = context.later();
-  worker_ = std::thread([this, handle, peer = transaction.peer.address,
-                         what = "message from " + path(transaction.mail_from)] {
-    try {
-      stream_message(handle, peer, what);
-    } catch (...) {
-      // Whatever was asked gets its 451 (a Later answers once).
-      const Answer failed = answer_for_exception(Hook::data);
-      log(what + " failed: " + failed.detail());
-      if (upstream_) upstream_->drop();
-      in_transaction_ = false;
-      handle.answer(failed);
-      const std::lock_guard<std::mutex> lock(stream_->mutex);
-      stream_->open = false;
-      if (stream_->resume) stream_->resume->answer(Answer::accept());
-      if (stream_->final) stream_->final->answer(failed);
-    }
-  });
-  return Answer::later();
+  worker_busy = true;
+  return worker.start(
+      context, Hook::data_command,
+      [this, peer = transaction.peer.address,
+       what = "message from " + path(transaction.mail_from)](Later handle) {
+        try {
+          stream_message(handle, peer, what);
+        } catch (...) {
+          // Whatever was asked gets its 451 (a Later answers once).
+          const Answer failed = answer_for_exception(Hook::data_command);
+          log(what + " failed: " + failed.detail());
+          upstream.drop();
+          in_transaction = false;
+          handle.answer(failed);
+          const std::lock_guard<std::mutex> lock(stream.mutex);
+          stream.open = false;
+          if (stream.resume) stream.resume->answer(Answer::accept());
+          if (stream.final) stream.final->answer(failed);
+        }
+      });
 }
 
-void PureProxy::stream_message(Later data_command, std::string peer_address,
-                               std::string what) {
-  Stream& s = *stream_;
-  if (!upstream_ || !in_transaction_) {
+void PureProxy::Impl::stream_message(const Later& data_command,
+                                     const std::string& peer_address,
+                                     const std::string& what) {
+  Stream& s = stream;
+  if (!in_transaction) {
     UpstreamReply none;
     none.error = "the upstream transaction is gone";
     return data_command.answer(failed(what, none));
   }
-  UpstreamReply reply = upstream_->command("DATA");
+  UpstreamReply reply = upstream.command("DATA");
   if (reply.code != 354) {
     // Its refusal is the client's; anything else is no answer at all.
     // Never a 354 to the client without the upstream's.
     if (reply.positive()) {
-      upstream_->drop();
+      upstream.drop();
       reply.error = "the upstream answered DATA with " + reply.line;
       reply.code = 0;
     }
-    const Answer answer = failed("DATA for " + what, reply);
-    log_if_gone(data_command, "DATA", answer);
-    return data_command.answer(answer);
+    return HookWorker::answer(data_command, failed("DATA for " + what, reply),
+                              gone("DATA"));
   }
   {
     const std::lock_guard<std::mutex> lock(s.mutex);
@@ -338,7 +354,7 @@ void PureProxy::stream_message(Later data_command, std::string peer_address,
       out.clear();
       format.feed(raw, out);
       if (last) format.finish(out);
-      if (!upstream_->message_piece(out)) {
+      if (!upstream.message_piece(out)) {
         // The rest is read and dropped; the final dot gets 451.
         sending = false;
         const std::lock_guard<std::mutex> lock(s.mutex);
@@ -350,16 +366,16 @@ void PureProxy::stream_message(Later data_command, std::string peer_address,
   }
   if (abandoned) {
     // No final dot: the upstream discards what it got (RFC 5321 4.1.1.4).
-    upstream_->drop();
-    in_transaction_ = false;
+    upstream.drop();
+    in_transaction = false;
     log(what +
         " abandoned before its end: the upstream connection was "
         "dropped without the final dot");
     return;
   }
-  reply = upstream_->end_message();
-  if (reply.code == 0) upstream_->drop();  // never a late final dot
-  in_transaction_ = false;
+  reply = upstream.end_message();
+  if (reply.code == 0) upstream.drop();  // never a late final dot
+  in_transaction = false;
   // Never 250 unless the upstream said 250 to the final dot.
   const Answer answer = reply.positive()
                             ? Answer::reply(passed_on(reply), reply.line)
@@ -369,12 +385,12 @@ void PureProxy::stream_message(Later data_command, std::string peer_address,
     const std::lock_guard<std::mutex> lock(s.mutex);
     final.swap(s.final);
   }
-  log_if_gone(*final, "the final dot", answer);
-  final->answer(answer);
+  HookWorker::answer(*final, answer, gone("the final dot"));
 }
 
-Answer PureProxy::handle_data_piece(Context& context, std::string_view piece) {
-  Stream& s = *stream_;
+Answer PureProxy::Impl::handle_data_piece(Context& context,
+                                          std::string_view piece) {
+  Stream& s = stream;
   const std::lock_guard<std::mutex> lock(s.mutex);
   if (!s.open || s.failed) return Answer::accept();  // dropped
   s.queued.append(piece);
@@ -384,22 +400,22 @@ Answer PureProxy::handle_data_piece(Context& context, std::string_view piece) {
   return Answer::later();
 }
 
-void PureProxy::data_abandoned(Context&) {
+void PureProxy::Impl::data_abandoned() {
   bool cut = false;
   {
-    const std::lock_guard<std::mutex> lock(stream_->mutex);
-    if (!stream_->ended) {
-      stream_->abandoned = true;
-      cut = stream_->open;  // the thread may be stuck sending
+    const std::lock_guard<std::mutex> lock(stream.mutex);
+    if (!stream.ended) {
+      stream.abandoned = true;
+      cut = stream.open;  // the thread may be stuck sending
     }
   }
-  stream_->changed.notify_all();
-  if (cut) upstream_->interrupt();
+  stream.changed.notify_all();
+  if (cut) upstream.interrupt();
 }
 
-Answer PureProxy::handle_data(Context& context, const Envelope& message) {
+Answer PureProxy::Impl::handle_data(Context& context, const Envelope& message) {
   {
-    Stream& s = *stream_;
+    Stream& s = stream;
     const std::lock_guard<std::mutex> lock(s.mutex);
     if (s.open && !s.ended && !s.abandoned) {
       // The final dot of a message that streamed: its answer comes once
@@ -411,25 +427,68 @@ Answer PureProxy::handle_data(Context& context, const Envelope& message) {
     }
   }
   const Envelope* m = &message;
-  return later(context, "the final dot", [this, m] { return relay_data(*m); });
+  return later(context, Hook::data, "the final dot",
+               [this, m] { return relay_data(*m); });
 }
 
-Answer PureProxy::handle_rset(Context& context) {
+Answer PureProxy::Impl::handle_rset(Context& context) {
   join_worker();
-  if (!in_transaction_) return Answer::accept();
-  return later(context, "RSET", [this] {
+  if (!in_transaction) return Answer::accept();
+  return later(context, Hook::rset, "RSET", [this] {
     relay_rset();
     return Answer::accept();
   });
 }
 
-Answer PureProxy::handle_quit(Context& context) {
+Answer PureProxy::Impl::handle_quit(Context& context) {
   join_worker();
-  if (!upstream_ || !upstream_->connected()) return Answer::accept();
-  return later(context, "QUIT", [this] {
-    upstream_->quit();
+  if (!upstream.connected()) return Answer::accept();
+  return later(context, Hook::quit, "QUIT", [this] {
+    upstream.quit();
     return Answer::accept();
   });
 }
+
+// --- the interface, handed over -------------------------------------------
+
+Answer PureProxy::handle_mail(Context& context, const std::string& address) {
+  return impl_->handle_mail(context, address);
+}
+Answer PureProxy::handle_rcpt(Context& context, const std::string& address) {
+  return impl_->handle_rcpt(context, address);
+}
+Answer PureProxy::handle_data(Context& context, const Envelope& message) {
+  return impl_->handle_data(context, message);
+}
+Answer PureProxy::handle_rset(Context& context) {
+  return impl_->handle_rset(context);
+}
+Answer PureProxy::handle_quit(Context& context) {
+  return impl_->handle_quit(context);
+}
+Answer PureProxy::handle_data_command(Context& context) {
+  return impl_->handle_data_command(context);
+}
+Answer PureProxy::handle_data_piece(Context& context, std::string_view piece) {
+  return impl_->handle_data_piece(context, piece);
+}
+void PureProxy::data_abandoned(Context&) { impl_->data_abandoned(); }
+
+Reply PureProxy::check_policy(const Peer& peer,
+                              const std::string& address) const {
+  return impl_->policy.check(peer, address);
+}
+Answer PureProxy::relay_mail(const std::string& address,
+                             const Envelope& transaction) {
+  return impl_->relay_mail(address, transaction);
+}
+Answer PureProxy::relay_rcpt(const std::string& address) {
+  return impl_->relay_rcpt(address);
+}
+Answer PureProxy::relay_data(const Envelope& message) {
+  return impl_->relay_data(message);
+}
+void PureProxy::relay_rset() { impl_->relay_rset(); }
+void PureProxy::interrupt_upstream() { impl_->upstream.interrupt(); }
 
 }  // namespace smtpd

@@ -14,9 +14,9 @@
 // client alone, and nothing is answered 250 that the upstream did not
 // answer 250.  Only a 421 is passed on as 451 (ours does not close).
 //
-// The upstream is asked on a thread of the session's own, and the hooks
-// answer later (Answer::later): neither loop waits for the upstream, and
-// a slow upstream holds only its own session.  While the message streams,
+// The upstream is asked on the session's HookWorker (hook_worker.hpp), and
+// the hooks answer later (Answer::later): neither loop waits for the upstream,
+// and a slow upstream holds only its own session.  While the message streams,
 // at most limits::relay_stream_queue bytes wait for that thread; past it
 // the piece hook answers later, and the client is read no further until
 // the upstream took them.  A message cut short (too big, the client gone)
@@ -31,7 +31,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "smtpd/export.hpp"
 #include "smtpd/handler.hpp"
@@ -39,23 +38,6 @@
 #include "smtpd/upstream.hpp"
 
 namespace smtpd {
-
-// The message as relayed: "X-Peer: <client address>" inserted before the
-// first empty line (or at the end when there is none), then every line end
-// (CRLF, bare LF, bare CR) made CRLF, as smtpd.py and smtplib do.  A bare
-// LF never reaches the upstream, so "\n.\r\n" cannot end the message there
-// early (SMTP smuggling).
-SMTPD_API std::string relay_message(const Envelope& envelope);
-
-// The message as relayed, piece by piece (for a message of any size,
-// without a second copy of it): what relay_message returns, in pieces.
-SMTPD_API void write_relay_message(
-    const Envelope& envelope,
-    const std::function<bool(std::string_view piece)>& piece);
-
-// An upstream reply passed on to the client: its code and text (printable,
-// bounded), 421 made 451.
-SMTPD_API std::string passed_on(const UpstreamReply& reply);
 
 class SMTPD_API PureProxy : public Handler {
  public:
@@ -71,6 +53,8 @@ class SMTPD_API PureProxy : public Handler {
   // timeout), then drops the upstream connection: a transaction it had
   // not finished is lost to it, never delivered.
   ~PureProxy() override;
+  PureProxy(PureProxy&&) noexcept;
+  PureProxy& operator=(PureProxy&&) noexcept;
 
   Answer handle_mail(Context& context, const std::string& address) override;
   Answer handle_rcpt(Context& context, const std::string& address) override;
@@ -83,9 +67,7 @@ class SMTPD_API PureProxy : public Handler {
   void data_abandoned(Context& context) override;
 
   // The relay policy alone (MailmanProxy's non-list recipients).
-  Reply check_policy(const Peer& peer, const std::string& address) const {
-    return policy_.check(peer, address);
-  }
+  Reply check_policy(const Peer& peer, const std::string& address) const;
   // The upstream's part of a hook, for a handler that relays some
   // recipients (MailmanProxy): each answers what the hook of the same
   // name answers, on the calling thread, blocking.
@@ -96,40 +78,13 @@ class SMTPD_API PureProxy : public Handler {
   // From another thread, when the session is over: cuts the upstream
   // exchange under way, if any (UpstreamSession::interrupt), so that the
   // thread running it ends at once and nothing waits for the upstream.
-  void interrupt_upstream() { upstream_->interrupt(); }
+  void interrupt_upstream();
 
  private:
-  // Runs job on the session's upstream thread; its answer comes later.
-  // what names the exchange for the log.
-  Answer later(Context& context, std::string what, std::function<Answer()> job);
-  // The upstream thread done with (a message streaming is abandoned, and
-  // cut loose if stuck sending).  session_over: any exchange but the wait
-  // for a final dot's answer is cut, so that freeing the session never
-  // waits for the upstream.
-  void join_worker();
-  void stop_worker(bool session_over);
-  // The upstream thread's part of a streamed message: DATA, the pieces,
-  // the final dot.
-  void stream_message(Later data_command, std::string peer_address,
-                      std::string what);
-  // An upstream answer that reaches no one.
-  void log_if_gone(const Later& handle, const std::string& what,
-                   const Answer& answer) const;
-  void log(const std::string& line) const;
-  Answer failed(const std::string& what, const UpstreamReply& reply);
-
-  UpstreamSettings settings_;
-  Log log_;
-  RelayPolicy policy_;
-  // Connected at the first MAIL; made here, so that another thread may
-  // interrupt it (stop_worker) without a race on the pointer.
-  const std::unique_ptr<UpstreamSession> upstream_;
-  bool in_transaction_ = false;  // upstream took MAIL, no final reply yet
-  // The session's upstream thread: a hook's job, or a message streaming
-  // (which outlives the DATA command hook that started it).
-  std::thread worker_;
-  struct Stream;  // a message on its way upstream, shared with the thread
-  std::unique_ptr<Stream> stream_;
+  // The settings, the upstream session, the session's HookWorker and the
+  // state of a message streaming (relay.cpp).
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace smtpd

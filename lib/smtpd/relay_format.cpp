@@ -1,6 +1,10 @@
 // relay_format.cpp - the relayed form of a message (see relay_format.hpp).
 #include "smtpd/relay_format.hpp"
 
+#include <algorithm>
+
+#include "smtpd/text.hpp"
+
 namespace smtpd {
 
 RelayFormat::RelayFormat(std::string_view peer_address) {
@@ -69,6 +73,35 @@ void RelayFormat::finish(std::string& out) {
     out += "\r\n";
   }
   pending_cr_ = false;
+}
+
+void write_relay_message(
+    const Envelope& envelope,
+    const std::function<bool(std::string_view piece)>& piece) {
+  // In bounded runs: a message of any size is never held a second time.
+  constexpr std::size_t run = 64 * 1024;
+  RelayFormat format(envelope.peer.address);
+  std::string out;
+  std::string_view data = envelope.data;
+  while (!data.empty()) {
+    out.clear();
+    format.feed(data.substr(0, run), out);
+    data.remove_prefix(std::min(run, data.size()));
+    if (!out.empty() && !piece(out)) return;
+  }
+  out.clear();
+  format.finish(out);
+  if (!out.empty()) piece(out);
+}
+
+// The upstream's code and text, but never 421: that would tell our client
+// we are closing the connection.
+std::string passed_on(const UpstreamReply& reply) {
+  const std::string_view line = reply.line;
+  const std::string text = text::printable_ascii(
+      line.substr(std::min<std::size_t>(4, line.size())), '\0', 400);
+  return std::to_string(reply.code == 421 ? 451 : reply.code) +
+         (text.empty() ? "" : " " + text);
 }
 
 }  // namespace smtpd

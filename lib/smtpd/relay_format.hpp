@@ -1,7 +1,8 @@
 // relay_format.hpp - the message as PureProxy relays it, made as the
-// message arrives.  Internal to the library (not installed): relay.cpp
-// uses it for a whole message and for a stream alike, so both give the
-// same bytes.
+// message arrives, and an upstream reply as the client gets it.  Internal
+// to the library (not installed, not exported; the unit tests and the
+// fuzzers link it statically): relay.cpp uses it for a whole message and
+// for a stream alike, so both give the same bytes.
 //
 // What goes upstream is smtpd.py's: "X-Peer: <client address>" inserted
 // before the first empty line (the end of the headers, lines split at LF
@@ -12,8 +13,12 @@
 // (upstream.hpp).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
+
+#include "smtpd/server.hpp"
+#include "smtpd/upstream.hpp"
 
 namespace smtpd {
 
@@ -34,5 +39,15 @@ class RelayFormat {
   bool line_start_ = true;   // the next byte starts a line (after an LF)
   bool pending_cr_ = false;  // a CR, which the next byte may make a CRLF
 };
+
+// The whole message as relayed, in pieces of a bounded size (a message of
+// any size, without a second copy of it); piece returning false stops it.
+void write_relay_message(
+    const Envelope& envelope,
+    const std::function<bool(std::string_view piece)>& piece);
+
+// An upstream reply passed on to the client: its code and text (printable,
+// bounded), 421 made 451.
+std::string passed_on(const UpstreamReply& reply);
 
 }  // namespace smtpd

@@ -48,10 +48,11 @@
 #include <string_view>
 #include <vector>
 
+#include "../unit/relay_message.hpp"
 #include "fuzz_common.hpp"
 #include "smtpd/debugging.hpp"
 #include "smtpd/params.hpp"
-#include "smtpd/relay.hpp"
+#include "smtpd/relay_format.hpp"
 #include "smtpd/text.hpp"
 
 namespace {

@@ -389,6 +389,111 @@ TEST(HookWorker, AJobThatThrowsIs451AndLogged) {
       << problems[0];
 }
 
+// A task goes on after it answered its hook (a message streaming after
+// its 354), and the next hook is not asked until it is answered.
+TEST(HookWorker, ATaskAnswersItsHookAndGoesOn) {
+  Hooks hooks;
+  HookWorker worker;
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool answered = false, released = false, went_on = false;
+  hooks.rcpt = [&](Context& c, const std::string&) {
+    return worker.start(c, Hook::rcpt, [&](Later handle) {
+      handle.answer(Answer::reply("250 taken"));
+      std::unique_lock<std::mutex> lock(mutex);
+      answered = true;
+      changed.notify_all();
+      changed.wait_for(lock, std::chrono::seconds(30),
+                       [&] { return released; });
+      went_on = released;
+    });
+  };
+  Channel channel(ChannelConfig{}, Peer{}, &hooks);
+  take(channel);
+  channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait_for(lock, std::chrono::seconds(30), [&] { return answered; });
+  }
+  EXPECT_TRUE(channel.collect_later());
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n250 taken\r\n", take(channel));
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    released = true;
+  }
+  changed.notify_all();
+  worker.wait();
+  EXPECT_TRUE(went_on);
+}
+
+TEST(HookWorker, ATaskThatThrowsIsAnsweredInItsHooksName) {
+  Hooks hooks;
+  HookWorker worker;
+  hooks.rcpt = [&](Context& c, const std::string&) {
+    return worker.start(c, Hook::rcpt, [](Later) {
+      throw std::runtime_error("the task exploded");
+    });
+  };
+  Channel channel(ChannelConfig{}, Peer{}, &hooks);
+  take(channel);
+  channel.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+  worker.wait();
+  EXPECT_TRUE(channel.collect_later());
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n" +
+                std::string(replies::bad_hook_answer) + "\r\n",
+            take(channel));
+  const std::vector<std::string> problems = channel.take_problems();
+  ASSERT_EQ(1u, problems.size());
+  EXPECT_NE(std::string::npos,
+            problems[0].find("the RCPT hook threw: the task exploded"))
+      << problems[0];
+}
+
+// An answer that comes when the client is gone goes to Gone first (a
+// proxy logs it); one that reaches its client does not.
+TEST(HookWorker, AnAnswerThatReachesNoOneGoesToGone) {
+  Hooks hooks;
+  HookWorker worker;
+  std::vector<std::string> gone;
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool released = false;
+  hooks.rcpt = [&](Context& c, const std::string& address) {
+    return worker.later(
+        c, Hook::rcpt,
+        [&, address] {
+          std::unique_lock<std::mutex> lock(mutex);
+          changed.wait_for(lock, std::chrono::seconds(30),
+                           [&] { return released; });
+          return Answer::reply("250 " + address, "upstream took " + address);
+        },
+        [&](const Answer& answer) { gone.push_back(answer.detail()); });
+  };
+  const auto release = [&] {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      released = true;
+    }
+    changed.notify_all();
+    worker.wait();
+  };
+  Channel heard(ChannelConfig{}, Peer{}, &hooks);
+  take(heard);
+  heard.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+  release();
+  EXPECT_TRUE(heard.collect_later());
+  EXPECT_EQ("250 localhost\r\n250 OK\r\n250 c@d\r\n", take(heard));
+  EXPECT_TRUE(gone.empty());
+
+  released = false;
+  Channel left(ChannelConfig{}, Peer{}, &hooks);
+  take(left);
+  left.feed("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<e@f>\r\n");
+  left.client_gone();
+  release();
+  EXPECT_EQ(std::vector<std::string>{"upstream took e@f"}, gone);
+}
+
 // --- the connection core ----------------------------------------------------
 
 struct Logged {

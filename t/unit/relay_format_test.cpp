@@ -12,7 +12,7 @@
 
 #include "chunkings.hpp"
 #include "every_string.hpp"
-#include "smtpd/relay.hpp"
+#include "relay_message.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {

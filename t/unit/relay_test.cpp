@@ -1,6 +1,6 @@
 // relay_test.cpp - PureProxy's pure parts: the message as relayed
-// (relay_message) and an upstream reply as passed on to the client
-// (passed_on).
+// (relay_message.hpp, and write_relay_message's pieces) and an upstream
+// reply as passed on to the client (passed_on).
 //
 // The expected messages were computed with Python 3.11 from the reference
 // algorithm, smtpd.py's PureProxy.process_message on bytes followed by
@@ -17,8 +17,6 @@
 //
 // and the same algorithm, transcribed below, checks every short message
 // over the alphabet {a, CR, LF}.
-#include "smtpd/relay.hpp"
-
 #include <gtest/gtest.h>
 
 #include <ostream>
@@ -27,6 +25,8 @@
 #include <vector>
 
 #include "every_string.hpp"
+#include "relay_message.hpp"
+#include "smtpd/relay_format.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {
