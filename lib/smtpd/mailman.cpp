@@ -10,6 +10,7 @@
 #include "smtpd/command.hpp"
 #include "smtpd/hook_worker.hpp"
 #include "smtpd/mailman3.hpp"
+#include "smtpd/mailman_list.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {

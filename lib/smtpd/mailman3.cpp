@@ -5,6 +5,7 @@
 
 #include "smtpd/command.hpp"
 #include "smtpd/mailman.hpp"
+#include "smtpd/mailman_list.hpp"
 #include "smtpd/text.hpp"
 
 namespace smtpd {

@@ -1,9 +1,7 @@
-// mailman_test.cpp - MailmanProxy's pure parts (mailman.hpp): which names
+// mailman_test.cpp - MailmanProxy's pure parts (mailman_list.hpp): which names
 // are list names, which recipients are list recipients, and the message as
 // Mailman gets it.  The delivery itself (commands, relay) is in
 // t/mailman.bats.
-#include "smtpd/mailman.hpp"
-
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -11,6 +9,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "smtpd/mailman_list.hpp"
 
 namespace smtpd {
 namespace {
