@@ -297,8 +297,7 @@ void BM_DebuggingPrintout(benchmark::State& state) {
   std::size_t printed = 0;
   for (auto _ : state)
     smtpd::print_debugging_message(
-        envelope, false,
-        [&](std::string_view piece) { printed += piece.size(); });
+        envelope, {}, [&](std::string_view piece) { printed += piece.size(); });
   benchmark::DoNotOptimize(printed);
   state.SetBytesProcessed(std::int64_t(state.iterations()) *
                           std::int64_t(envelope.data.size()));

@@ -100,9 +100,9 @@ class Pieces {
 }  // namespace
 
 void print_debugging_message(
-    const Envelope& envelope, bool decode_data,
-    const std::function<void(std::string_view piece)>& emit,
-    bool show_envelope) {
+    const Envelope& envelope, const DebuggingSettings& settings,
+    const std::function<void(std::string_view piece)>& emit) {
+  const bool decode_data = settings.decode_data;
   Pieces out(emit);
   // One line of the printout: as it is with decode_data, else as the
   // reference's repr() of the bytes (plain: b'...' around them).
@@ -115,7 +115,7 @@ void print_debugging_message(
       out.add({}, text::repr_bytes(text), "\n");
   };
   out.add("---------- MESSAGE FOLLOWS ----------\n");
-  if (show_envelope) {
+  if (settings.show_envelope) {
     out.add("MAIL FROM: " + shown_address(envelope.mail_from) + "\n");
     for (const std::string& recipient : envelope.rcpt_tos)
       out.add("RCPT TO: " + shown_address(recipient) + "\n");
@@ -154,21 +154,19 @@ void print_debugging_message(
   out.flush();
 }
 
-std::string format_debugging_message(const Envelope& envelope, bool decode_data,
-                                     bool show_envelope) {
+std::string format_debugging_message(const Envelope& envelope,
+                                     const DebuggingSettings& settings) {
   std::string printout;
-  print_debugging_message(
-      envelope, decode_data, [&](std::string_view piece) { printout += piece; },
-      show_envelope);
+  print_debugging_message(envelope, settings,
+                          [&](std::string_view piece) { printout += piece; });
   return printout;
 }
 
 Reply DebuggingServer::process_message(const Envelope& envelope) {
   output_.begin();
-  print_debugging_message(
-      envelope, settings_.decode_data,
-      [&](std::string_view piece) { output_.write(piece); },
-      settings_.show_envelope);
+  print_debugging_message(envelope, settings_, [&](std::string_view piece) {
+    output_.write(piece);
+  });
   output_.end();
   if (!output_.written()) return std::string(replies::printout_failed);
   return std::nullopt;

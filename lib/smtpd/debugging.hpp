@@ -16,21 +16,6 @@
 
 namespace smtpd {
 
-// Calls emit with the printout of one message (LF line ends) in pieces of
-// about 64 KiB, in order: a large message is streamed, never copied whole.
-// With show_envelope (ours; smtpd.py never showed the envelope) a
-// "MAIL FROM: <sender>" line and one "RCPT TO: <recipient>" line per
-// recipient follow the MESSAGE FOLLOWS banner, control bytes shown as \xHH.
-SMTPD_API void print_debugging_message(
-    const Envelope& envelope, bool decode_data,
-    const std::function<void(std::string_view piece)>& emit,
-    bool show_envelope = false);
-
-// The whole printout in one string.
-SMTPD_API std::string format_debugging_message(const Envelope& envelope,
-                                               bool decode_data,
-                                               bool show_envelope = false);
-
 // The choices a DebuggingServer's printout has, given when it is made.
 // Public, and meant to stay as it is: a DebuggingServer holds this and its
 // Output, nothing else, so its layout is its constructor's arguments and
@@ -41,6 +26,19 @@ struct DebuggingSettings {
   bool decode_data = false;    // print decoded text, not b'...' literals
   bool show_envelope = false;  // MAIL FROM and RCPT TO lines (ours)
 };
+
+// Calls emit with the printout of one message (LF line ends) in pieces of
+// about 64 KiB, in order: a large message is streamed, never copied whole.
+// With settings.show_envelope (ours; smtpd.py never showed the envelope) a
+// "MAIL FROM: <sender>" line and one "RCPT TO: <recipient>" line per
+// recipient follow the MESSAGE FOLLOWS banner, control bytes shown as \xHH.
+SMTPD_API void print_debugging_message(
+    const Envelope& envelope, const DebuggingSettings& settings,
+    const std::function<void(std::string_view piece)>& emit);
+
+// The whole printout in one string.
+SMTPD_API std::string format_debugging_message(
+    const Envelope& envelope, const DebuggingSettings& settings = {});
 
 class SMTPD_API DebuggingServer : public Server {
  public:

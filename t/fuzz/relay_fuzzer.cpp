@@ -207,7 +207,7 @@ void check_passed_on(const smtpd::UpstreamReply& reply) {
 
 void check_debugging(const smtpd::Envelope& envelope, bool decode_data) {
   const std::string out =
-      smtpd::format_debugging_message(envelope, decode_data);
+      smtpd::format_debugging_message(envelope, {decode_data});
   const auto where = [&] {
     return "message " + visible(envelope.data) + " printed as " +
            visible(out, 600);

@@ -206,7 +206,7 @@ class DebuggingPrintout : public testing::TestWithParam<Printout> {};
 TEST_P(DebuggingPrintout, AsTheReferencePrintsIt) {
   const Printout& p = GetParam();
   EXPECT_EQ(p.expected,
-            format_debugging_message(envelope_of(p), p.decode_data));
+            format_debugging_message(envelope_of(p), {p.decode_data}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, DebuggingPrintout,
@@ -225,7 +225,7 @@ TEST(DebuggingFormat, DecodeDataPrintsNoOptions) {
                      "X-Peer: 192.0.2.1\n"
                      "\n"
                      "body\n"),
-            format_debugging_message(envelope, true));
+            format_debugging_message(envelope, {true}));
 }
 
 // Collects each printout whole, checking that its pieces come between
@@ -347,7 +347,7 @@ TEST(DebuggingServer, StreamsALargeMessageInPieces) {
   EXPECT_EQ(expected, counting.written[0]);
   EXPECT_GT(pieces, 3u);
   EXPECT_LE(largest, 64u * 1024);
-  EXPECT_EQ(expected, format_debugging_message(envelope, false));
+  EXPECT_EQ(expected, format_debugging_message(envelope, {false}));
 }
 
 // --show-envelope: ours, so not compared with the reference; without it
@@ -359,7 +359,7 @@ TEST(DebuggingServer, ShowEnvelopeAddsMailFromAndEachRcptToAfterTheBanner) {
   envelope.rcpt_tos = {"c@d.example", "bcc@d.example", "e\x01\r@x"};
   envelope.mail_options = {"BODY=8BITMIME"};
   envelope.data = "Subject: hi\n\nbody";
-  EXPECT_EQ(format_debugging_message(envelope, false, true),
+  EXPECT_EQ(format_debugging_message(envelope, {false, true}),
             "---------- MESSAGE FOLLOWS ----------\n"
             "MAIL FROM: <>\n"
             "RCPT TO: <c@d.example>\n"
@@ -373,7 +373,7 @@ TEST(DebuggingServer, ShowEnvelopeAddsMailFromAndEachRcptToAfterTheBanner) {
             "------------ END MESSAGE ------------\n");
   envelope.mail_from = "a@b.example";
   envelope.rcpt_tos.resize(1);
-  EXPECT_EQ(format_debugging_message(envelope, true, true),
+  EXPECT_EQ(format_debugging_message(envelope, {true, true}),
             "---------- MESSAGE FOLLOWS ----------\n"
             "MAIL FROM: <a@b.example>\n"
             "RCPT TO: <c@d.example>\n"
