@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # mailman3.bats - MailmanProxy with --mailman-version 3 against a real
-# Mailman 3 (Debian's mailman3 package), and lmtp-deliver on its own.
+# Mailman 3 (Debian's mailman3 package), and lmtp-deliver against it
+# (its own errors: t/lmtp-deliver.bats).
 #
 # setup_file starts a private Mailman: its own directory under /tmp with
 # its own mailman.cfg, var directory and SQLite database, its LMTP runner
@@ -190,19 +191,6 @@ wait_for_dump() {
 post() { # FROM RCPT DATA-LINES (printf %b text, CRLF line ends)
   printf 'HELO client.example\r\nMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n%b.\r\nQUIT\r\n' \
     "$1" "$2" "$3"
-}
-
-@test "lmtp-deliver: bad arguments are one line and exit 64" {
-  run "$LMTP_DELIVER"
-  [ "$status" -eq 64 ]
-  [ "$output" = "lmtp-deliver: no SERVER given (HOST:PORT or a socket path); see --help" ]
-  run "$LMTP_DELIVER" 127.0.0.1:$LMTP_PORT
-  [ "$status" -eq 64 ]
-  run "$LMTP_DELIVER" nohostport a@b
-  [ "$status" -eq 64 ]
-  [ "$output" = "lmtp-deliver: bad SERVER: 'nohostport' (HOST:PORT, [ADDRESS]:PORT or a socket path)" ]
-  run "$LMTP_DELIVER" --check 127.0.0.1:1 a@b c@d
-  [ "$status" -eq 64 ]
 }
 
 @test "lmtp-deliver --check against Mailman: a list 0, an unknown list 65 with Mailman's reply" {

@@ -310,7 +310,7 @@ sys.exit(child.wait(timeout=limit))
     "relay to $UPSTREAM: the client was gone when the upstream answered the final dot: 250 2.0.0 Ok: queued as $id"
 }
 
-@test "a message streams upstream: Postfix has it byte for byte, dots and X-Peer as relay_message makes them" {
+@test "a message streams upstream: Postfix has it byte for byte, dots and X-Peer as smtpd.py relayed them" {
   # Larger than the stream's queue (256 KB), with lines that need
   # dot-stuffing upstream and bare line ends the proxy makes CRLF.
   "$PYTHON3" -c '
