@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -163,14 +162,9 @@ TEST_F(Checkpassword, ASlowProgramIsKilledWithItsChildren) {
   // It starts a child of its own that would outlive it; both go.
   const std::string slow =
       program("slow", "sleep 60 & echo $! > '" + dir_ + "/child'\nwait");
-  const auto start = std::chrono::steady_clock::now();
   const CheckpasswordResult result = check({slow}, "alice", "s3cret", 1);
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
   EXPECT_EQ(result.verdict, AuthVerdict::temporary);
   EXPECT_EQ(result.detail, "timed out after 1 s");
-  EXPECT_LT(elapsed, 30.0);
   expect_no_children();
   // The grandchild was in its process group: gone, or a zombie waiting
   // for init, never sleeping on.
