@@ -444,11 +444,21 @@ for i in range(len(data)):
 
 # --- clients that stall ------------------------------------------------------
 
-@test "--command-timeout 1, a client that sends nothing: 421 timeout, exit 0" {
+# stalled_client INPUT OPTION...: in.smtpd (DebuggingServer) reads INPUT
+# (printf %b), then nothing more: its input stays open.  Only its own
+# timeouts end it; the run's guard ($RUN_LIMIT) keeps a broken one from
+# hanging the test.  Sets $status.
+stalled_client() {
   hold_fifo "$BATS_TEST_TMPDIR/client"
+  printf '%b' "$1" >&"$FIFO_FD"
+  shift
   status=0
   timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
-    --command-timeout 1 <"$BATS_TEST_TMPDIR/client" >"$OUT" 2>"$ERR" || status=$?
+    "$@" <"$BATS_TEST_TMPDIR/client" >"$OUT" 2>"$ERR" || status=$?
+}
+
+@test "--command-timeout 1, a client that sends nothing: 421 timeout, exit 0" {
+  stalled_client '' --command-timeout 1
   expect_status 0
   expect_replies "$GREETING" "421 $HOST Error: timeout exceeded"
   expect_empty "$ERR"
@@ -459,24 +469,16 @@ for i in range(len(data)):
 # (The exact deadlines are the unit tests' Deadlines.*, on the
 # connection's own clock.)
 @test "--data-timeout applies in DATA, not --command-timeout: 421, nothing printed" {
-  hold_fifo "$BATS_TEST_TMPDIR/client"
-  printf '%b' "${TRANSACTION}Subject: x\r\n\r\nhalf" >&"$FIFO_FD"
-  status=0
-  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
-    --command-timeout 3600 --data-timeout 1 <"$BATS_TEST_TMPDIR/client" \
-    >"$OUT" 2>"$ERR" || status=$?
+  stalled_client "${TRANSACTION}Subject: x\r\n\r\nhalf" \
+    --command-timeout 3600 --data-timeout 1
   expect_status 0
   expect_replies "${TRANSACTION_REPLIES[@]}" "421 $HOST Error: timeout exceeded"
   expect_empty "$ERR"
 }
 
 @test "--command-timeout applies outside DATA, not --data-timeout: 421" {
-  hold_fifo "$BATS_TEST_TMPDIR/client"
-  printf '%b' "${TRANSACTION}Subject: x\r\n\r\nbody\r\n.\r\n" >&"$FIFO_FD"
-  status=0
-  timeout -k 5 "$RUN_LIMIT" "$IN_SMTPD" -n -c DebuggingServer --hostname "$HOST" \
-    --command-timeout 1 --data-timeout 3600 <"$BATS_TEST_TMPDIR/client" \
-    >"$OUT" 2>"$ERR" || status=$?
+  stalled_client "${TRANSACTION}Subject: x\r\n\r\nbody\r\n.\r\n" \
+    --command-timeout 1 --data-timeout 3600
   expect_status 0
   expect_replies "${TRANSACTION_REPLIES[@]}" "250 OK" "421 $HOST Error: timeout exceeded"
 }
