@@ -53,6 +53,7 @@
 #include "config.h"
 #include "exit_error.hpp"
 #include "host_port.hpp"
+#include "smtpd/text.hpp"
 
 namespace in_smtpd {
 namespace {
@@ -112,15 +113,11 @@ const char* name_of(const Named<Value> (&names)[count], Value value) {
 }
 
 ServerClass parse_class(const std::string& name) {
-  std::string key;
-  for (const char c : name) key += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  if (key.rfind("smtpd.", 0) == 0) key.erase(0, 6);
-  for (const Named<ServerClass>& named : class_names) {
-    std::string known;
-    for (const char* c = named.name; *c; ++c)
-      known += char(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-    if (key == known) return named.value;
-  }
+  std::string_view key = name;
+  if (smtpd::text::ascii_iequal(key.substr(0, 6), "smtpd."))
+    key.remove_prefix(6);
+  for (const Named<ServerClass>& named : class_names)
+    if (smtpd::text::ascii_iequal(key, named.name)) return named.value;
   throw usage_error("unknown class for --class: '" + name +
                     "' (DebuggingServer, PureProxy or MailmanProxy)");
 }
@@ -667,8 +664,7 @@ void collect_command_line(int argc, const char* const argv[],
 // A switch in the options file: NAME = yes, or no (any case; NAME = alone
 // is yes).
 std::string parse_switch(const std::string& name, const std::string& value) {
-  std::string word;
-  for (const char c : value) word += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  const std::string word = smtpd::text::ascii_lower(value);
   if (word.empty() || word == "yes" || word == "on" || word == "true" ||
       word == "1")
     return "true";
