@@ -8,7 +8,7 @@ namespace smtpd {
 
 // Not exported: no program sees it (libsmtpd(3), ABI POLICY).
 struct __attribute__((visibility("hidden"))) HookWorker::Impl {
-  std::thread thread;
+  std::thread thread_;
 };
 
 // Its state is made with its first thread: a session that never waits
@@ -37,7 +37,7 @@ Answer HookWorker::later(Context& context, Hook hook,
   wait();  // the previous job answered already
   if (!impl_) impl_ = std::make_unique<Impl>();
   Later handle = context.later();
-  impl_->thread =
+  impl_->thread_ =
       std::thread([handle, hook, job = std::move(job), gone = std::move(gone)] {
         answer(handle, call_hook(hook, job), gone);
       });
@@ -49,7 +49,7 @@ Answer HookWorker::start(Context& context, Hook hook,
   wait();  // the previous task ended
   if (!impl_) impl_ = std::make_unique<Impl>();
   Later handle = context.later();
-  impl_->thread = std::thread([handle, hook, task = std::move(task)] {
+  impl_->thread_ = std::thread([handle, hook, task = std::move(task)] {
     try {
       task(handle);
     } catch (...) {
@@ -60,7 +60,7 @@ Answer HookWorker::start(Context& context, Hook hook,
 }
 
 void HookWorker::wait() {
-  if (impl_ && impl_->thread.joinable()) impl_->thread.join();
+  if (impl_ && impl_->thread_.joinable()) impl_->thread_.join();
 }
 
 }  // namespace smtpd

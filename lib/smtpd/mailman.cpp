@@ -171,37 +171,37 @@ struct __attribute__((visibility("hidden"))) MailmanProxy::Impl {
                        const std::vector<std::string>& recipients,
                        std::string& detail);
 
-  MailmanSettings settings;
-  PureProxy relay;
-  PureProxy::Log log;
-  RelayPolicy policy;
-  std::map<std::string, bool> known_lists;
-  bool check_failed = false;  // a check could not tell, since last asked
+  MailmanSettings settings_;
+  PureProxy relay_;
+  PureProxy::Log log_;
+  RelayPolicy policy_;
+  std::map<std::string, bool> known_lists_;
+  bool check_failed_ = false;  // a check could not tell, since last asked
   // Mailman 3 (mailman3.cpp), when settings.version is 3.
-  std::unique_ptr<Mailman3Lists> mailman3;
+  std::unique_ptr<Mailman3Lists> mailman3_;
   // The relayed part of the client's transaction: the upstream took MAIL
   // (relay_open), or refused it (relay_refused, the answer every relayed
   // recipient of the transaction then gets).
-  bool relay_open = false;
-  std::optional<Answer> relay_refused;
-  HookWorker worker;  // last: it ends first, before what its job uses
+  bool relay_open_ = false;
+  std::optional<Answer> relay_refused_;
+  HookWorker worker_;  // last: it ends first, before what its job uses
 };
 
-MailmanProxy::Impl::Impl(MailmanSettings settings_, UpstreamSettings upstream,
-                         RelayPolicy policy_, PureProxy::Log log_)
-    : settings(std::move(settings_)),
-      relay(std::move(upstream), log_, policy_),
-      log(std::move(log_)),
-      policy(std::move(policy_)) {
-  if (settings.version == 3)
-    mailman3 = std::make_unique<Mailman3Lists>(settings, log);
+MailmanProxy::Impl::Impl(MailmanSettings settings, UpstreamSettings upstream,
+                         RelayPolicy policy, PureProxy::Log log)
+    : settings_(std::move(settings)),
+      relay_(std::move(upstream), log, policy),
+      log_(std::move(log)),
+      policy_(std::move(policy)) {
+  if (settings_.version == 3)
+    mailman3_ = std::make_unique<Mailman3Lists>(settings_, log_);
 }
 
 MailmanProxy::Impl::~Impl() {
   // The session is over: a relayed exchange under way on the worker is cut,
   // so that the loop freeing the session does not wait for the upstream
   // (the worker ends first, below, before what its job uses).
-  relay.interrupt_upstream();
+  relay_.interrupt_upstream();
 }
 
 MailmanProxy::MailmanProxy(MailmanSettings settings, UpstreamSettings upstream,
@@ -225,14 +225,14 @@ bool positive(const Answer& answer) {
 }  // namespace
 
 bool MailmanProxy::Impl::route_waits() const {
-  return !settings.check_command.empty() || mailman3;
+  return !settings_.check_command.empty() || mailman3_;
 }
 
 Answer MailmanProxy::handle_mail(Context&, const std::string&) {
   // A new transaction: its relayed part opens with its first relayed
   // recipient (relay_mail ends one the client left unfinished upstream).
-  impl_->relay_open = false;
-  impl_->relay_refused.reset();
+  impl_->relay_open_ = false;
+  impl_->relay_refused_.reset();
   return Answer::accept();
 }
 
@@ -246,7 +246,7 @@ Answer MailmanProxy::Impl::handle_rcpt(Context& context,
     if (std::optional<Answer> decided = route(*session, address))
       return *decided;
   }
-  return worker.later(
+  return worker_.later(
       context, Hook::rcpt, [this, session, transaction, recipient] {
         if (route_waits()) {
           if (std::optional<Answer> decided = route(*session, *recipient))
@@ -258,85 +258,85 @@ Answer MailmanProxy::Impl::handle_rcpt(Context& context,
 
 Answer MailmanProxy::Impl::relay_rcpt(const Envelope& transaction,
                                       const std::string& address) {
-  if (!relay_open) {
-    if (relay_refused) return *relay_refused;
-    Answer opened = relay.relay_mail(transaction.mail_from, transaction);
+  if (!relay_open_) {
+    if (relay_refused_) return *relay_refused_;
+    Answer opened = relay_.relay_mail(transaction.mail_from, transaction);
     if (!positive(opened)) {
-      relay_refused = opened;
+      relay_refused_ = opened;
       return opened;
     }
-    relay_open = true;
+    relay_open_ = true;
   }
-  return relay.relay_rcpt(address);
+  return relay_.relay_rcpt(address);
 }
 
 Answer MailmanProxy::Impl::handle_data(Context& context,
                                        const Envelope& message) {
   const Envelope* m = &message;
-  return worker.later(context, Hook::data, [this, m] { return deliver(*m); });
+  return worker_.later(context, Hook::data, [this, m] { return deliver(*m); });
 }
 
 Answer MailmanProxy::Impl::handle_rset(Context& context) {
-  relay_refused.reset();
-  if (!relay_open) return Answer::accept();
-  relay_open = false;
-  return worker.later(context, Hook::rset, [this] {
-    relay.relay_rset();
+  relay_refused_.reset();
+  if (!relay_open_) return Answer::accept();
+  relay_open_ = false;
+  return worker_.later(context, Hook::rset, [this] {
+    relay_.relay_rset();
     return Answer::accept();
   });
 }
 
 Answer MailmanProxy::handle_quit(Context& context) {
-  return impl_->relay.handle_quit(context);
+  return impl_->relay_.handle_quit(context);
 }
 
 bool MailmanProxy::Impl::list_exists(const std::string& list) {
-  const auto known = known_lists.find(list);
-  if (known != known_lists.end()) return known->second;
+  const auto known = known_lists_.find(list);
+  if (known != known_lists_.end()) return known->second;
   bool exists;
-  if (!settings.check_command.empty()) {
+  if (!settings_.check_command.empty()) {
     const CommandResult result =
-        run_command(substitute(settings.check_command, "", list), "",
-                    settings.timeout_seconds);
+        run_command(substitute(settings_.check_command, "", list), "",
+                    settings_.timeout_seconds);
     const bool answered = result.outcome == CommandResult::Outcome::exited &&
                           (result.status == 0 || result.status == 1);
     if (!answered) {
       // Not cached: the next recipient asks again.
-      check_failed = true;
+      check_failed_ = true;
       return false;
     }
     exists = result.status == 0;
   } else {
     struct stat info;
-    exists = stat((settings.lists_dir + "/" + list + "/config.pck").c_str(),
+    exists = stat((settings_.lists_dir + "/" + list + "/config.pck").c_str(),
                   &info) == 0;
   }
-  known_lists[list] = exists;
+  known_lists_[list] = exists;
   return exists;
 }
 
 std::optional<Answer> MailmanProxy::Impl::route(const Session& session,
                                                 const std::string& recipient) {
-  if (mailman3) return route3(session, recipient);
+  if (mailman3_) return route3(session, recipient);
   const auto exists = [this](const std::string& list) {
     return list_exists(list);
   };
-  check_failed = false;
+  check_failed_ = false;
   if (classify_recipient(recipient, exists)) return Answer::accept();
   // It may be a list we could not look up: the client should try later
   // rather than have it relayed or refused for good.
-  if (check_failed)
+  if (check_failed_)
     return Answer::reply(
         "451 Error: cannot look up mailing lists, try again later");
   if (Reply refused =
-          policy.check(session.peer, recipient, session.authenticated))
+          policy_.check(session.peer, recipient, session.authenticated))
     return Answer::reply(*refused);
   return std::nullopt;
 }
 
 bool MailmanProxy::Impl::is_list(const std::string& recipient) {
-  if (mailman3)
-    return mailman3->route(recipient).route == Mailman3Lists::Route::mailman;
+  if (mailman3_)
+    return mailman3_->route(recipient).route == Mailman3Lists::Route::mailman;
   return classify_recipient(
              recipient,
              [this](const std::string& list) { return list_exists(list); })
@@ -356,22 +356,22 @@ Answer MailmanProxy::Impl::deliver(const Envelope& envelope) {
   // list has the message yet, so the client's retry duplicates nothing.
   std::string detail;  // what each part did, for the transaction log
   std::string reply;   // the upstream's, when it took the message
-  const bool open = relay_open;
-  relay_open = false;
-  relay_refused.reset();
+  const bool open = relay_open_;
+  relay_open_ = false;
+  relay_refused_.reset();
   if (relayed) {
     // A relayed recipient on the envelope was accepted upstream, in this
     // transaction: relay_data finds it gone otherwise, and says so.
-    Answer answer = relay.relay_data(envelope);
+    Answer answer = relay_.relay_data(envelope);
     if (!positive(answer)) return answer;
     detail = "upstream: " + answer.detail();
     reply = answer.line();
   } else if (open) {
     // Every relayed recipient was refused upstream: nothing to send there.
-    relay.relay_rset();
+    relay_.relay_rset();
   }
-  const Reply failed = mailman3 ? deliver_lists3(envelope, lists, detail)
-                                : deliver_lists(envelope, lists, detail);
+  const Reply failed = mailman3_ ? deliver_lists3(envelope, lists, detail)
+                                 : deliver_lists(envelope, lists, detail);
   if (failed) return Answer::reply(*failed, detail);
   return reply.empty() ? Answer::accept(detail) : Answer::reply(reply, detail);
 }
@@ -400,8 +400,8 @@ Reply MailmanProxy::Impl::deliver_lists(
         list.command == "join" || list.command == "leave" ? "request"
                                                           : list.command;
     const CommandResult result =
-        run_command(substitute(settings.command, wrapper_command, list.list),
-                    message, settings.timeout_seconds);
+        run_command(substitute(settings_.command, wrapper_command, list.list),
+                    message, settings_.timeout_seconds);
     const std::string done = "mailman " + wrapper_command + " " + list.list;
     if (!detail.empty()) detail += "; ";
     if (result.outcome == CommandResult::Outcome::exited &&
@@ -413,7 +413,7 @@ Reply MailmanProxy::Impl::deliver_lists(
     // start are temporary: the client keeps the message and retries.
     const bool permanent = result.outcome == CommandResult::Outcome::exited &&
                            result.status != 75 && result.status != 127;
-    if (log) {
+    if (log_) {
       std::string line =
           "mailman " + wrapper_command + " " + list.list + " failed: ";
       switch (result.outcome) {
@@ -444,7 +444,7 @@ Reply MailmanProxy::Impl::deliver_lists(
         start = end + 1;
       }
       if (!output.empty()) line += "; it said: " + output;
-      log(line);
+      log_(line);
     }
     detail += done + (result.outcome == CommandResult::Outcome::exited
                           ? ": exit status " + std::to_string(result.status)
@@ -461,11 +461,11 @@ Reply MailmanProxy::Impl::deliver_lists(
 
 std::optional<Answer> MailmanProxy::Impl::route3(const Session& session,
                                                  const std::string& recipient) {
-  const Mailman3Lists::Decision decision = mailman3->route(recipient);
+  const Mailman3Lists::Decision decision = mailman3_->route(recipient);
   if (decision.route != Mailman3Lists::Route::relay)
     return Answer::from(decision.reply);
   if (Reply refused =
-          policy.check(session.peer, recipient, session.authenticated))
+          policy_.check(session.peer, recipient, session.authenticated))
     return Answer::reply(*refused);
   return std::nullopt;
 }
@@ -473,7 +473,7 @@ std::optional<Answer> MailmanProxy::Impl::route3(const Session& session,
 Reply MailmanProxy::Impl::deliver_lists3(
     const Envelope& envelope, const std::vector<std::string>& recipients,
     std::string& detail) {
-  const Reply delivered = mailman3->deliver(envelope, recipients);
+  const Reply delivered = mailman3_->deliver(envelope, recipients);
   if (!recipients.empty()) {
     if (!detail.empty()) detail += "; ";
     detail +=

@@ -49,10 +49,10 @@ struct Stream {
 // Not exported: no program sees it (libsmtpd(3), ABI POLICY).
 struct __attribute__((visibility("hidden"))) PureProxy::Impl {
   Impl(UpstreamSettings settings, Log log, RelayPolicy policy)
-      : settings(std::move(settings)),
+      : settings_(std::move(settings)),
         log_(std::move(log)),
-        policy(std::move(policy)),
-        upstream(this->settings) {}
+        policy_(std::move(policy)),
+        upstream_(settings_) {}
   ~Impl();
 
   // Runs job on the session's HookWorker in hook's name; its answer comes
@@ -87,19 +87,19 @@ struct __attribute__((visibility("hidden"))) PureProxy::Impl {
   Answer relay_data(const Envelope& message);
   void relay_rset();
 
-  UpstreamSettings settings;
+  UpstreamSettings settings_;
   Log log_;
-  RelayPolicy policy;
+  RelayPolicy policy_;
   // Connected at the first MAIL; made here, so that another thread may
   // interrupt it (stop_worker) without a race on it.
-  UpstreamSession upstream;
-  bool in_transaction = false;  // upstream took MAIL, no final reply yet
-  Stream stream;  // a message on its way upstream, shared with the worker
+  UpstreamSession upstream_;
+  bool in_transaction_ = false;  // upstream took MAIL, no final reply yet
+  Stream stream_;  // a message on its way upstream, shared with the worker
   // The session's upstream thread: a hook's job, or a message streaming
   // (which outlives the DATA command hook that started it).  Last: it
   // ends first, before what its job uses.
-  HookWorker worker;
-  bool worker_busy = false;  // a job or a task was started, not waited for
+  HookWorker worker_;
+  bool worker_busy_ = false;  // a job or a task was started, not waited for
 };
 
 PureProxy::PureProxy(UpstreamSettings settings, Log log, RelayPolicy policy)
@@ -117,33 +117,33 @@ PureProxy::Impl::~Impl() {
   // sent is waited for, within --relay-timeout, so that the log says what
   // became of the message (gone).
   stop_worker(true);
-  upstream.drop();
+  upstream_.drop();
 }
 
 void PureProxy::Impl::log(const std::string& line) const {
   if (log_)
-    log_("relay to " + settings.host + ":" + settings.port + ": " + line);
+    log_("relay to " + settings_.host + ":" + settings_.port + ": " + line);
 }
 
 void PureProxy::Impl::join_worker() { stop_worker(false); }
 
 void PureProxy::Impl::stop_worker(bool session_over) {
-  if (!worker_busy) return;
+  if (!worker_busy_) return;
   bool cut = false;
   {
     // A message that is still streaming will never end: the thread drops
     // the upstream connection instead of waiting for more, and one stuck
     // sending to a stalled upstream is cut loose at once.
-    const std::lock_guard<std::mutex> lock(stream.mutex);
-    if (!stream.ended) {
-      stream.abandoned = true;
-      cut = session_over || stream.open;
+    const std::lock_guard<std::mutex> lock(stream_.mutex);
+    if (!stream_.ended) {
+      stream_.abandoned = true;
+      cut = session_over || stream_.open;
     }
   }
-  stream.changed.notify_all();
-  if (cut) upstream.interrupt();
-  worker.wait();
-  worker_busy = false;
+  stream_.changed.notify_all();
+  if (cut) upstream_.interrupt();
+  worker_.wait();
+  worker_busy_ = false;
 }
 
 HookWorker::Gone PureProxy::Impl::gone(std::string what) const {
@@ -159,8 +159,8 @@ HookWorker::Gone PureProxy::Impl::gone(std::string what) const {
 Answer PureProxy::Impl::later(Context& context, Hook hook, std::string what,
                               std::function<Answer()> job) {
   join_worker();  // it answered already
-  worker_busy = true;
-  return worker.later(context, hook, std::move(job), gone(std::move(what)));
+  worker_busy_ = true;
+  return worker_.later(context, hook, std::move(job), gone(std::move(what)));
 }
 
 // No reply at all (not connected, timed out, gone): 451, and the upstream
@@ -168,7 +168,7 @@ Answer PureProxy::Impl::later(Context& context, Hook hook, std::string what,
 Answer PureProxy::Impl::failed(const std::string& what,
                                const UpstreamReply& reply) {
   if (reply.code == 0) {
-    in_transaction = false;
+    in_transaction_ = false;
     log(what + " failed: " + reply.error);
     return Answer::reply("451 Error: relay failed, try again later",
                          reply.error);
@@ -179,14 +179,14 @@ Answer PureProxy::Impl::failed(const std::string& what,
 
 Answer PureProxy::Impl::relay_mail(const std::string& address,
                                    const Envelope& transaction) {
-  if (in_transaction) relay_rset();  // one the client never finished
+  if (in_transaction_) relay_rset();  // one the client never finished
   const std::string what = "MAIL FROM:" + path(address);
-  const UpstreamReply connected = upstream.connect();
+  const UpstreamReply connected = upstream_.connect();
   if (connected.code == 0) return failed(what, connected);
   // RFC 6531 3.2: a message that needs SMTPUTF8 goes only to a server that
   // offers it, and is refused before any address goes upstream (3.7.4.1
   // suggests 553).
-  if (transaction.smtputf8 && !upstream.offers("SMTPUTF8")) {
+  if (transaction.smtputf8 && !upstream_.offers("SMTPUTF8")) {
     log(what + " refused here: the upstream does not offer SMTPUTF8");
     return Answer::reply(
         "553 Error: the upstream server does not support SMTPUTF8");
@@ -195,53 +195,53 @@ Answer PureProxy::Impl::relay_mail(const std::string& address,
   const std::vector<std::string>& options = transaction.mail_options;
   // RFC 1870: the client's estimate, when the upstream takes one.
   if (const auto size = parameter(options, "SIZE");
-      size && !size->empty() && upstream.offers("SIZE"))
+      size && !size->empty() && upstream_.offers("SIZE"))
     line += " SIZE=" + *size;
   // RFC 6152: BODY= goes only to a server that offers 8BITMIME.
   if (const auto body = parameter(options, "BODY");
-      body && !body->empty() && upstream.offers("8BITMIME"))
+      body && !body->empty() && upstream_.offers("8BITMIME"))
     line += " BODY=" + *body;
   if (transaction.smtputf8) line += " SMTPUTF8";
-  const UpstreamReply reply = upstream.command(line);
+  const UpstreamReply reply = upstream_.command(line);
   if (!reply.positive()) return failed(what, reply);
-  in_transaction = true;
+  in_transaction_ = true;
   return Answer::reply(passed_on(reply), reply.line);
 }
 
 Answer PureProxy::Impl::relay_rcpt(const std::string& address) {
   const std::string what = "RCPT TO:" + path(address);
-  if (!in_transaction) {
+  if (!in_transaction_) {
     UpstreamReply none;
     none.error = "the upstream transaction is gone";
     return failed(what, none);
   }
-  const UpstreamReply reply = upstream.command(what);
+  const UpstreamReply reply = upstream_.command(what);
   if (!reply.positive()) return failed(what, reply);
   return Answer::reply(passed_on(reply), reply.line);
 }
 
 Answer PureProxy::Impl::relay_data(const Envelope& message) {
   const std::string what = "message from " + path(message.mail_from);
-  if (!in_transaction) {
+  if (!in_transaction_) {
     UpstreamReply none;
     none.error = "the upstream transaction is gone";
     return failed(what, none);
   }
-  UpstreamReply reply = upstream.command("DATA");
+  UpstreamReply reply = upstream_.command("DATA");
   if (reply.code == 354) {
-    reply = upstream.message([&](const UpstreamSession::Pieces& piece) {
+    reply = upstream_.message([&](const UpstreamSession::Pieces& piece) {
       write_relay_message(message, piece);
     });
   }
-  in_transaction = false;
+  in_transaction_ = false;
   // Never 250 unless the upstream said 250 to the final dot.
   if (!reply.positive() || reply.code == 354) return failed(what, reply);
   return Answer::reply(passed_on(reply), reply.line);
 }
 
 void PureProxy::Impl::relay_rset() {
-  if (in_transaction && upstream.connected()) upstream.command("RSET");
-  in_transaction = false;
+  if (in_transaction_ && upstream_.connected()) upstream_.command("RSET");
+  in_transaction_ = false;
 }
 
 Answer PureProxy::Impl::handle_mail(Context& context,
@@ -260,7 +260,7 @@ Answer PureProxy::Impl::handle_rcpt(Context& context,
   // A recipient outside the policy never goes upstream.
   const Session& session = context.session();
   if (Reply refused =
-          policy.check(session.peer, address, session.authenticated))
+          policy_.check(session.peer, address, session.authenticated))
     return Answer::reply(*refused);
   return later(context, Hook::rcpt, "RCPT TO:" + path(address),
                [this, address] { return relay_rcpt(address); });
@@ -268,7 +268,7 @@ Answer PureProxy::Impl::handle_rcpt(Context& context,
 
 Answer PureProxy::Impl::handle_data_command(Context& context) {
   join_worker();
-  Stream& s = stream;
+  Stream& s = stream_;
   {
     const std::lock_guard<std::mutex> lock(s.mutex);
     s.open = s.ended = s.abandoned = s.failed = false;
@@ -277,8 +277,8 @@ Answer PureProxy::Impl::handle_data_command(Context& context) {
     s.final.reset();
   }
   const Envelope& transaction = context.transaction();
-  worker_busy = true;
-  return worker.start(
+  worker_busy_ = true;
+  return worker_.start(
       context, Hook::data_command,
       [this, peer = transaction.peer.address,
        what = "message from " + path(transaction.mail_from)](Later handle) {
@@ -288,13 +288,13 @@ Answer PureProxy::Impl::handle_data_command(Context& context) {
           // Whatever was asked gets its 451 (a Later answers once).
           const Answer failed = answer_for_exception(Hook::data_command);
           log(what + " failed: " + failed.detail());
-          upstream.drop();
-          in_transaction = false;
+          upstream_.drop();
+          in_transaction_ = false;
           handle.answer(failed);
-          const std::lock_guard<std::mutex> lock(stream.mutex);
-          stream.open = false;
-          if (stream.resume) stream.resume->answer(Answer::accept());
-          if (stream.final) stream.final->answer(failed);
+          const std::lock_guard<std::mutex> lock(stream_.mutex);
+          stream_.open = false;
+          if (stream_.resume) stream_.resume->answer(Answer::accept());
+          if (stream_.final) stream_.final->answer(failed);
         }
       });
 }
@@ -302,18 +302,18 @@ Answer PureProxy::Impl::handle_data_command(Context& context) {
 void PureProxy::Impl::stream_message(const Later& data_command,
                                      const std::string& peer_address,
                                      const std::string& what) {
-  Stream& s = stream;
-  if (!in_transaction) {
+  Stream& s = stream_;
+  if (!in_transaction_) {
     UpstreamReply none;
     none.error = "the upstream transaction is gone";
     return data_command.answer(failed(what, none));
   }
-  UpstreamReply reply = upstream.command("DATA");
+  UpstreamReply reply = upstream_.command("DATA");
   if (reply.code != 354) {
     // Its refusal is the client's; anything else is no answer at all.
     // Never a 354 to the client without the upstream's.
     if (reply.positive()) {
-      upstream.drop();
+      upstream_.drop();
       reply.error = "the upstream answered DATA with " + reply.line;
       reply.code = 0;
     }
@@ -354,7 +354,7 @@ void PureProxy::Impl::stream_message(const Later& data_command,
       out.clear();
       format.feed(raw, out);
       if (last) format.finish(out);
-      if (!upstream.message_piece(out)) {
+      if (!upstream_.message_piece(out)) {
         // The rest is read and dropped; the final dot gets 451.
         sending = false;
         const std::lock_guard<std::mutex> lock(s.mutex);
@@ -366,16 +366,16 @@ void PureProxy::Impl::stream_message(const Later& data_command,
   }
   if (abandoned) {
     // No final dot: the upstream discards what it got (RFC 5321 4.1.1.4).
-    upstream.drop();
-    in_transaction = false;
+    upstream_.drop();
+    in_transaction_ = false;
     log(what +
         " abandoned before its end: the upstream connection was "
         "dropped without the final dot");
     return;
   }
-  reply = upstream.end_message();
-  if (reply.code == 0) upstream.drop();  // never a late final dot
-  in_transaction = false;
+  reply = upstream_.end_message();
+  if (reply.code == 0) upstream_.drop();  // never a late final dot
+  in_transaction_ = false;
   // Never 250 unless the upstream said 250 to the final dot.
   const Answer answer = reply.positive()
                             ? Answer::reply(passed_on(reply), reply.line)
@@ -390,7 +390,7 @@ void PureProxy::Impl::stream_message(const Later& data_command,
 
 Answer PureProxy::Impl::handle_data_piece(Context& context,
                                           std::string_view piece) {
-  Stream& s = stream;
+  Stream& s = stream_;
   const std::lock_guard<std::mutex> lock(s.mutex);
   if (!s.open || s.failed) return Answer::accept();  // dropped
   s.queued.append(piece);
@@ -403,19 +403,19 @@ Answer PureProxy::Impl::handle_data_piece(Context& context,
 void PureProxy::Impl::data_abandoned() {
   bool cut = false;
   {
-    const std::lock_guard<std::mutex> lock(stream.mutex);
-    if (!stream.ended) {
-      stream.abandoned = true;
-      cut = stream.open;  // the thread may be stuck sending
+    const std::lock_guard<std::mutex> lock(stream_.mutex);
+    if (!stream_.ended) {
+      stream_.abandoned = true;
+      cut = stream_.open;  // the thread may be stuck sending
     }
   }
-  stream.changed.notify_all();
-  if (cut) upstream.interrupt();
+  stream_.changed.notify_all();
+  if (cut) upstream_.interrupt();
 }
 
 Answer PureProxy::Impl::handle_data(Context& context, const Envelope& message) {
   {
-    Stream& s = stream;
+    Stream& s = stream_;
     const std::lock_guard<std::mutex> lock(s.mutex);
     if (s.open && !s.ended && !s.abandoned) {
       // The final dot of a message that streamed: its answer comes once
@@ -433,7 +433,7 @@ Answer PureProxy::Impl::handle_data(Context& context, const Envelope& message) {
 
 Answer PureProxy::Impl::handle_rset(Context& context) {
   join_worker();
-  if (!in_transaction) return Answer::accept();
+  if (!in_transaction_) return Answer::accept();
   return later(context, Hook::rset, "RSET", [this] {
     relay_rset();
     return Answer::accept();
@@ -442,9 +442,9 @@ Answer PureProxy::Impl::handle_rset(Context& context) {
 
 Answer PureProxy::Impl::handle_quit(Context& context) {
   join_worker();
-  if (!upstream.connected()) return Answer::accept();
+  if (!upstream_.connected()) return Answer::accept();
   return later(context, Hook::quit, "QUIT", [this] {
-    upstream.quit();
+    upstream_.quit();
     return Answer::accept();
   });
 }
@@ -476,7 +476,7 @@ void PureProxy::data_abandoned(Context&) { impl_->data_abandoned(); }
 
 Reply PureProxy::check_policy(const Peer& peer,
                               const std::string& address) const {
-  return impl_->policy.check(peer, address);
+  return impl_->policy_.check(peer, address);
 }
 Answer PureProxy::relay_mail(const std::string& address,
                              const Envelope& transaction) {
@@ -489,6 +489,6 @@ Answer PureProxy::relay_data(const Envelope& message) {
   return impl_->relay_data(message);
 }
 void PureProxy::relay_rset() { impl_->relay_rset(); }
-void PureProxy::interrupt_upstream() { impl_->upstream.interrupt(); }
+void PureProxy::interrupt_upstream() { impl_->upstream_.interrupt(); }
 
 }  // namespace smtpd
